@@ -1,0 +1,2 @@
+/* recipe loader: placeholder until written */
+typedef int recipe_placeholder;

@@ -1,0 +1,221 @@
+/* Graph IR construction: values, nodes, attributes, the name table. */
+#include "graph.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Open addressing over value names; grows at 50% load. */
+typedef struct NameTable {
+  Value **slots;
+  size_t cap, count;
+} NameTable;
+
+static const char *const init_names[INIT_COUNT] = {
+    "none", "zeros", "ones", "const", "he", "xavier", "normal"};
+
+const char *init_name(InitKind k) { return k < INIT_COUNT ? init_names[k] : "?"; }
+
+bool init_from_name(const char *s, InitKind *out) {
+  for (int i = 0; i < INIT_COUNT; i++)
+    if (strcmp(s, init_names[i]) == 0) {
+      *out = (InitKind)i;
+      return true;
+    }
+  return false;
+}
+
+static uint64_t hash_str(const char *s) {
+  uint64_t h = 1469598103934665603ull; /* FNV-1a */
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return h;
+}
+
+static Value **name_slot(NameTable *t, const char *name) {
+  size_t mask = t->cap - 1;
+  for (size_t i = hash_str(name) & mask;; i = (i + 1) & mask)
+    if (!t->slots[i] || strcmp(t->slots[i]->name, name) == 0) return &t->slots[i];
+}
+
+static void name_insert(Graph *g, Value *v) {
+  NameTable *t = g->names;
+  if ((t->count + 1) * 2 > t->cap) {
+    size_t old_cap = t->cap;
+    Value **old = t->slots;
+    t->cap = old_cap ? old_cap * 2 : 64;
+    t->slots = arena_alloc(g->arena, t->cap * sizeof(Value *));
+    for (size_t i = 0; i < old_cap; i++)
+      if (old[i]) *name_slot(t, old[i]->name) = old[i];
+  }
+  Value **slot = name_slot(t, v->name);
+  if (*slot) {
+    fprintf(stderr, "octoc: internal error: duplicate value name %%%s\n", v->name);
+    abort();
+  }
+  *slot = v;
+  t->count++;
+}
+
+Graph *graph_new(Arena *a, const char *name, int batch) {
+  Graph *g = arena_alloc(a, sizeof(Graph));
+  g->arena = a;
+  g->name = arena_strdup(a, name);
+  g->batch = batch;
+  g->names = arena_alloc(a, sizeof(NameTable));
+  return g;
+}
+
+Value *graph_find_value(const Graph *g, const char *name) {
+  if (!g->names->cap) return NULL;
+  return *name_slot(g->names, name);
+}
+
+const char *graph_unique_name(Graph *g, const char *base) {
+  if (!graph_find_value(g, base)) return arena_strdup(g->arena, base);
+  for (int i = 1;; i++) {
+    char *s = arena_printf(g->arena, "%s.%d", base, i);
+    if (!graph_find_value(g, s)) return s;
+  }
+}
+
+/* Appends p to the array *items of *n elements and capacity *cap. */
+static void push(Arena *a, void ***items, int *n, int *cap, void *p) {
+  if (*n == *cap) {
+    int nc = *cap ? *cap * 2 : 16;
+    *items = arena_grow(a, *items, (size_t)*cap * sizeof(void *), (size_t)nc * sizeof(void *));
+    *cap = nc;
+  }
+  (*items)[(*n)++] = p;
+}
+
+static Value *new_value(Graph *g, const char *name, ValueKind kind, TensorType type, SrcLoc loc) {
+  Value *v = arena_alloc(g->arena, sizeof(Value));
+  v->id = g->nvalues;
+  v->name = arena_strdup(g->arena, name);
+  v->kind = kind;
+  v->type = type;
+  v->loc = loc;
+  name_insert(g, v);
+  push(g->arena, (void ***)&g->values, &g->nvalues, &g->cap_values, v);
+  return v;
+}
+
+Value *graph_add_input(Graph *g, const char *name, ValueKind kind, TensorType type, SrcLoc loc) {
+  return new_value(g, name, kind, type, loc);
+}
+
+Value *graph_add_param(Graph *g, const char *name, ValueKind kind, TensorType type, Init init,
+                       const char *layer, SrcLoc loc) {
+  Value *v = new_value(g, name, kind, type, loc);
+  v->init = init;
+  v->layer = layer ? arena_strdup(g->arena, layer) : NULL;
+  return v;
+}
+
+Node *graph_add_node(Graph *g, OpKind op, const char *name, Value **in, int nin,
+                     const char *const *out_names, int nout, SrcLoc loc) {
+  Node *n = arena_alloc(g->arena, sizeof(Node));
+  n->id = g->next_node_id++;
+  n->op = op;
+  n->name = name ? arena_strdup(g->arena, name) : NULL;
+  n->loc = loc;
+  n->nin = nin;
+  n->in = arena_alloc(g->arena, (size_t)(nin ? nin : 1) * sizeof(Value *));
+  for (int i = 0; i < nin; i++) n->in[i] = in[i];
+  n->nout = nout;
+  n->out = arena_alloc(g->arena, (size_t)(nout ? nout : 1) * sizeof(Value *));
+  for (int i = 0; i < nout; i++) {
+    TensorType t = {DT_F32, shape_unknown()};
+    Value *v = new_value(g, out_names[i], VAL_NODE, t, loc);
+    v->def = n;
+    v->def_index = i;
+    n->out[i] = v;
+  }
+  push(g->arena, (void ***)&g->nodes, &g->nnodes, &g->cap_nodes, n);
+  return n;
+}
+
+void graph_add_output(Graph *g, Value *v) {
+  push(g->arena, (void ***)&g->outputs, &g->noutputs, &g->cap_outputs, v);
+}
+
+static Attr *attr_slot(Graph *g, Node *n, const char *name) {
+  for (int i = 0; i < n->nattrs; i++)
+    if (strcmp(n->attrs[i].name, name) == 0) {
+      memset(&n->attrs[i], 0, sizeof(Attr));
+      n->attrs[i].name = arena_strdup(g->arena, name);
+      return &n->attrs[i];
+    }
+  if (n->nattrs == n->cap_attrs) {
+    int nc = n->cap_attrs ? n->cap_attrs * 2 : 4;
+    n->attrs = arena_grow(g->arena, n->attrs, (size_t)n->cap_attrs * sizeof(Attr),
+                          (size_t)nc * sizeof(Attr));
+    n->cap_attrs = nc;
+  }
+  Attr *a = &n->attrs[n->nattrs++];
+  a->name = arena_strdup(g->arena, name);
+  return a;
+}
+
+void node_set_int(Graph *g, Node *n, const char *name, int64_t v) {
+  Attr *a = attr_slot(g, n, name);
+  a->kind = ATTR_INT;
+  a->i = v;
+}
+
+void node_set_float(Graph *g, Node *n, const char *name, double v) {
+  Attr *a = attr_slot(g, n, name);
+  a->kind = ATTR_FLOAT;
+  a->f = v;
+}
+
+void node_set_ints(Graph *g, Node *n, const char *name, int len, const int64_t *v) {
+  Attr *a = attr_slot(g, n, name);
+  a->kind = ATTR_INTS;
+  a->n = len < MAX_RANK ? len : MAX_RANK;
+  for (int i = 0; i < a->n; i++) a->ints[i] = v[i];
+}
+
+void node_set_str(Graph *g, Node *n, const char *name, const char *v) {
+  Attr *a = attr_slot(g, n, name);
+  a->kind = ATTR_STR;
+  a->s = arena_strdup(g->arena, v);
+}
+
+const Attr *node_attr(const Node *n, const char *name) {
+  for (int i = 0; i < n->nattrs; i++)
+    if (strcmp(n->attrs[i].name, name) == 0) return &n->attrs[i];
+  return NULL;
+}
+
+int64_t node_int(const Node *n, const char *name, int64_t dflt) {
+  const Attr *a = node_attr(n, name);
+  return a && a->kind == ATTR_INT ? a->i : dflt;
+}
+
+double node_float(const Node *n, const char *name, double dflt) {
+  const Attr *a = node_attr(n, name);
+  if (a && a->kind == ATTR_FLOAT) return a->f;
+  if (a && a->kind == ATTR_INT) return (double)a->i;
+  return dflt;
+}
+
+int64_t node_ints(const Node *n, const char *name, int i, int64_t dflt) {
+  const Attr *a = node_attr(n, name);
+  return a && a->kind == ATTR_INTS && i < a->n ? a->ints[i] : dflt;
+}
+
+int value_users(const Graph *g, const Value *v, Node **users, int max) {
+  int count = 0;
+  for (int i = 0; i < g->nnodes; i++) {
+    Node *n = g->nodes[i];
+    for (int j = 0; j < n->nin; j++)
+      if (n->in[j] == v) {
+        if (count < max) users[count] = n;
+        count++;
+        break;
+      }
+  }
+  return count;
+}
+
+bool value_is_persistent(const Value *v) { return v->kind == VAL_PARAM || v->kind == VAL_STATE; }

@@ -1,0 +1,48 @@
+/* The pass manager: a named list of passes over a Module, run in order, with
+ * the verifier between passes (debug builds) and LLVM-style dumps:
+ * --print-before=P, --print-after=P, --print-after-all (to the dump stream). */
+#ifndef OCTO_PASSES_PASS_H
+#define OCTO_PASSES_PASS_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "arena.h"
+#include "diag.h"
+#include "graph.h"
+
+struct Recipe;
+
+/* Everything one compilation has; later stages add the loop IR and the
+ * memory plan here. */
+typedef struct Module {
+  Arena *arena;
+  Diag *diag;
+  Graph *graph;
+  const struct Recipe *recipe; /* may be NULL: defaults */
+} Module;
+
+typedef struct Pass {
+  const char *name;    /* used by --print-after=NAME */
+  const char *summary; /* one line, for `octoc --list-passes` */
+  bool (*run)(Module *m); /* false: errors were reported, stop */
+} Pass;
+
+typedef struct PassOptions {
+  const char *const *print_before; /* pass names */
+  int nprint_before;
+  const char *const *print_after;
+  int nprint_after;
+  bool print_before_all, print_after_all;
+  bool verify_each; /* run graph_verify after every pass */
+  FILE *dump;       /* where dumps go: stderr in the driver */
+} PassOptions;
+
+/* All passes octoc knows, in pipeline order. */
+const Pass *const *pass_registry(int *count);
+const Pass *pass_lookup(const char *name);
+/* Runs passes[0..n) in order. Stops at the first pass that fails or leaves
+ * errors in m->diag. Returns true when all ran cleanly. */
+bool pass_run(Module *m, const Pass *const *passes, int n, const PassOptions *opt);
+
+#endif

@@ -1,0 +1,1 @@
+typedef int passes_placeholder;
