@@ -88,9 +88,13 @@ char *arena_strndup(Arena *a, const char *s, size_t n) {
 char *arena_strdup(Arena *a, const char *s) { return arena_strndup(a, s, strlen(s)); }
 
 char *arena_vprintf(Arena *a, const char *fmt, va_list ap) {
+  /* Spelled out so gcc's -Wformat-truncation (under the sanitizers) can see
+   * fmt is never NULL. */
+  if (!fmt) fmt = "";
   va_list ap2;
   va_copy(ap2, ap);
-  int n = vsnprintf(NULL, 0, fmt, ap2);
+  char probe[1];
+  int n = vsnprintf(probe, sizeof probe, fmt, ap2);
   va_end(ap2);
   if (n < 0) n = 0;
   char *p = arena_alloc(a, (size_t)n + 1);

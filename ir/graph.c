@@ -134,6 +134,40 @@ Node *graph_add_node(Graph *g, OpKind op, const char *name, Value **in, int nin,
   return n;
 }
 
+Value *node_add_result(Graph *g, Node *n, const char *name, TensorType type) {
+  Value **out = arena_alloc(g->arena, (size_t)(n->nout + 1) * sizeof(Value *));
+  for (int i = 0; i < n->nout; i++) out[i] = n->out[i];
+  Value *v = new_value(g, name, VAL_NODE, type, n->loc);
+  v->def = n;
+  v->def_index = n->nout;
+  out[n->nout++] = v;
+  n->out = out;
+  return v;
+}
+
+void graph_set_schedule(Graph *g, Node **nodes, int n) {
+  Node **copy = arena_alloc(g->arena, (size_t)(n ? n : 1) * sizeof(Node *));
+  for (int i = 0; i < n; i++) copy[i] = nodes[i];
+  g->nodes = copy;
+  g->nnodes = n;
+  g->cap_nodes = n ? n : 1;
+}
+
+void graph_compact(Graph *g) {
+  bool *scheduled = arena_alloc(g->arena, (size_t)(g->next_node_id ? g->next_node_id : 1));
+  for (int i = 0; i < g->nnodes; i++) scheduled[g->nodes[i]->id] = true;
+  g->names = arena_alloc(g->arena, sizeof(NameTable));
+  int k = 0;
+  for (int i = 0; i < g->nvalues; i++) {
+    Value *v = g->values[i];
+    if (v->kind == VAL_NODE && !(v->def && scheduled[v->def->id])) continue;
+    v->id = k;
+    g->values[k++] = v;
+    name_insert(g, v);
+  }
+  g->nvalues = k;
+}
+
 void graph_add_output(Graph *g, Value *v) {
   push(g->arena, (void ***)&g->outputs, &g->noutputs, &g->cap_outputs, v);
 }

@@ -115,6 +115,15 @@ Value *graph_add_param(Graph *g, const char *name, ValueKind kind, TensorType ty
 Node *graph_add_node(Graph *g, OpKind op, const char *name, Value **in, int nin,
                      const char *const *out_names, int nout, SrcLoc loc);
 void graph_add_output(Graph *g, Value *v);
+/* Adds a result to an existing node (used when a pass turns an op into its
+ * training form with extra saved results). */
+Value *node_add_result(Graph *g, Node *n, const char *name, TensorType type);
+/* Replaces the schedule with nodes[0..n) (a pass that removes or reorders
+ * nodes builds the new order and installs it). */
+void graph_set_schedule(Graph *g, Node **nodes, int n);
+/* Drops node results whose node is no longer scheduled and renumbers
+ * Value.id densely (call after graph_set_schedule removed nodes). */
+void graph_compact(Graph *g);
 
 /* Attributes. set_* replace an existing attribute of the same name. */
 void node_set_int(Graph *g, Node *n, const char *name, int64_t v);

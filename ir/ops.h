@@ -23,6 +23,30 @@ typedef enum {
   OP_BIAS,
   OP_SOFTMAX_CROSS_ENTROPY,
   OP_MSE,
+  /* Training: gradients (built by passes/autodiff.c). */
+  OP_CONV2D_GRAD_INPUT,
+  OP_CONV2D_GRAD_WEIGHT,
+  OP_DENSE_GRAD_INPUT,
+  OP_DENSE_GRAD_WEIGHT,
+  OP_BIAS_GRAD,
+  OP_RELU_GRAD,
+  OP_RELU6_GRAD,
+  OP_MAXPOOL_GRAD,
+  OP_AVGPOOL_GRAD,
+  OP_GLOBAL_AVGPOOL_GRAD,
+  OP_RESHAPE,
+  OP_BATCHNORM_TRAIN,
+  OP_BATCHNORM_GRAD,
+  OP_DROPOUT_GRAD,
+  OP_SUM,
+  OP_SUM_PRODUCT,
+  OP_SOFTMAX_CROSS_ENTROPY_GRAD,
+  OP_MSE_GRAD,
+  /* Training: parameter updates (built by passes/optimizer.c). */
+  OP_LR_SCHEDULE,
+  OP_SGD_UPDATE,
+  OP_ADAM_UPDATE,
+  OP_STEP_INCREMENT,
   OP_COUNT
 } OpKind;
 
@@ -45,6 +69,11 @@ typedef struct OpInfo {
   const AttrSpec *attrs;
   int nattrs;
   bool is_loss; /* produces the scalar training loss */
+  /* Bit i set: the op updates operand i in place (a PARAM or STATE value):
+   * optimizer updates, batch-norm running statistics, the step counter.
+   * Such nodes are never removed as dead and run after every reader of the
+   * old value (they sit at the end of the schedule). */
+  unsigned writes;
 } OpInfo;
 
 const OpInfo *op_info(OpKind op);

@@ -12,6 +12,7 @@
 #include "graph.h"
 
 struct Recipe;
+struct LProgram;
 
 /* Everything one compilation has; later stages add the loop IR and the
  * memory plan here. */
@@ -20,6 +21,7 @@ typedef struct Module {
   Diag *diag;
   Graph *graph;
   const struct Recipe *recipe; /* may be NULL: defaults */
+  struct LProgram *loops;      /* after lowering to loop IR; NULL before */
 } Module;
 
 typedef struct Pass {

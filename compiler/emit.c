@@ -1,0 +1,253 @@
+/* Outputs. Every file appears complete or not at all: text goes through
+ * Output (temporary file + rename), and the C compiler writes into a private
+ * temporary directory whose result is renamed into place. */
+#include "emit.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "c_backend.h"
+#include "dot.h"
+#include "files.h"
+#include "loop_printer.h"
+#include "memplan.h"
+#include "printer.h"
+#include "recipe.h"
+#include "report.h"
+#include "toolchain.h"
+
+static const char *extension(const char *path) {
+  const char *slash = strrchr(path, '/');
+  const char *dot = strrchr(slash ? slash + 1 : path, '.');
+  return dot ? dot : "";
+}
+
+bool emit_resolve(Options *o) {
+  if (o->emit != EMIT_DEFAULT) {
+    if (o->emit == EMIT_LLVM || o->emit == EMIT_ASM) {
+      fprintf(stderr, "octoc: error: --emit=%s needs the LLVM backend, which is not available "
+                      "yet; use --emit=c or --emit=obj\n", emit_name(o->emit));
+      return false;
+    }
+    return true;
+  }
+  if (!o->output) {
+    o->emit = o->emit_main ? EMIT_EXE : EMIT_OBJ;
+    return true;
+  }
+  static const struct {
+    const char *ext;
+    EmitKind kind;
+  } by_ext[] = {{".c", EMIT_C},     {".o", EMIT_OBJ}, {".ir", EMIT_IR},
+                {".loops", EMIT_LOOPS}, {".dot", EMIT_DOT}, {".yaml", EMIT_RECIPE}};
+  const char *ext = extension(o->output);
+  for (size_t i = 0; i < sizeof by_ext / sizeof by_ext[0]; i++)
+    if (strcmp(ext, by_ext[i].ext) == 0) {
+      o->emit = by_ext[i].kind;
+      return true;
+    }
+  if (strcmp(ext, ".ll") == 0 || strcmp(ext, ".s") == 0 || strcmp(ext, ".bc") == 0) {
+    fprintf(stderr, "octoc: error: -o %s needs the LLVM backend, which is not available yet; "
+                    "name the output .c or .o\n", o->output);
+    return false;
+  }
+  if (o->emit_main) {
+    o->emit = EMIT_EXE;
+    return true;
+  }
+  fprintf(stderr, "octoc: error: cannot tell what to write to '%s': name it .c, .o, .ir, "
+                  ".loops or .dot, use --emit=KIND, or add --main for a trainer executable\n",
+          o->output);
+  return false;
+}
+
+bool emit_needs_loops(EmitKind k) {
+  return k == EMIT_LOOPS || k == EMIT_C || k == EMIT_OBJ || k == EMIT_EXE || k == EMIT_REPORT;
+}
+
+/* "dir/name.ext" → "dir/name" (malloc'd). */
+static char *strip_ext(const char *path) {
+  size_t n = strlen(path) - strlen(extension(path));
+  char *s = xmalloc(n + 1);
+  memcpy(s, path, n);
+  s[n] = 0;
+  return s;
+}
+
+static char *join(const char *a, const char *b) {
+  size_t n = strlen(a) + strlen(b) + 1;
+  char *s = xmalloc(n);
+  snprintf(s, n, "%s%s", a, b);
+  return s;
+}
+
+static const char *base_name(const char *path) {
+  const char *slash = strrchr(path, '/');
+  return slash ? slash + 1 : path;
+}
+
+/* Writes BASE.c, BASE.h and, with --main, BASE_main.c. */
+static bool write_c(const Options *o, const Module *m, const char *base) {
+  const LProgram *p = m->loops;
+  char *c_path = join(base, ".c"), *h_path = join(base, ".h"), *m_path = join(base, "_main.c");
+  char *header = join(base_name(base), ".h");
+  CEmitOptions copt = {.header_name = header, .with_main = o->emit_main,
+                       .epochs_default = m->recipe ? m->recipe->epochs : 5,
+                       .seed_default = m->recipe ? m->recipe->seed : 1};
+  Output c, h, mo;
+  bool ok = output_open(&c, c_path);
+  if (ok && !output_open(&h, h_path)) {
+    output_abort(&c);
+    ok = false;
+  }
+  if (ok && o->emit_main && !output_open(&mo, m_path)) {
+    output_abort(&c);
+    output_abort(&h);
+    ok = false;
+  }
+  if (ok) {
+    bool written = c_emit(p, &copt, c.f, h.f) && (!o->emit_main || c_emit_main(p, &copt, mo.f));
+    if (!written) {
+      output_abort(&c);
+      output_abort(&h);
+      if (o->emit_main) output_abort(&mo);
+      ok = false;
+    } else {
+      ok = output_commit(&c) & output_commit(&h);
+      if (o->emit_main) ok = output_commit(&mo) && ok;
+    }
+  }
+  free(c_path);
+  free(h_path);
+  free(m_path);
+  free(header);
+  return ok;
+}
+
+static void add_opt_flags(Command *cmd, const Options *o) {
+  static const char *const levels[] = {"-O0", "-O1", "-O2", "-O3"};
+  cmd_add(cmd, levels[o->opt_level]);
+  if (o->mcpu && strcmp(o->mcpu, "native") == 0) cmd_add(cmd, "-march=native");
+  cmd_add(cmd, "-std=c99");
+}
+
+/* Compiles the C for an object (plus the header beside it) or links a
+ * standalone trainer with the runtime. */
+static bool build_binary(const Options *o, const Module *m, const Target *t, const char *out) {
+  const LProgram *p = m->loops;
+  const char *cc = target_cc(t);
+  if (!cc) {
+    fprintf(stderr, "octoc: error: no C compiler for target %s (%s); use --emit=c and your "
+                    "toolchain\n", t->name, t->triple);
+    return false;
+  }
+  char *dir = tmpdir_create();
+  if (!dir) return false;
+  const char *prefix = c_prefix(p);
+  char *base = xmalloc(strlen(dir) + strlen(prefix) + 2);
+  sprintf(base, "%s/%s", dir, prefix);
+  Options copy = *o;
+  copy.emit_main = o->emit == EMIT_EXE;
+  bool ok = write_c(&copy, m, base);
+  char *result = join(out, ".tmp");
+  char *c_file = join(base, ".c"), *main_file = join(base, "_main.c");
+  if (ok) {
+    Command cmd = {0};
+    cmd_add(&cmd, cc);
+    add_opt_flags(&cmd, o);
+    const char *lib = NULL, *inc = NULL;
+    if (o->emit == EMIT_EXE) {
+      ok = runtime_paths(&lib, &inc);
+      cmd_add(&cmd, "-I");
+      cmd_add(&cmd, inc ? inc : ".");
+    } else {
+      cmd_add(&cmd, "-c");
+    }
+    cmd_add(&cmd, "-o");
+    cmd_add(&cmd, result);
+    cmd_add(&cmd, c_file);
+    if (o->emit == EMIT_EXE && ok) {
+      cmd_add(&cmd, main_file);
+      cmd_add(&cmd, lib);
+      cmd_add(&cmd, "-lz");
+      cmd_add(&cmd, "-lm");
+    }
+    ok = ok && cmd_run(&cmd, o->verbose);
+  }
+  if (ok && o->emit == EMIT_OBJ) {
+    /* The header goes beside the object: out.o → out.h. */
+    char *stem = strip_ext(out), *h_dst = join(stem, ".h"), *h_src = join(base, ".h");
+    size_t len;
+    char *text = read_file(h_src, &len);
+    Output h;
+    ok = text && output_open(&h, h_dst);
+    if (ok) {
+      ok = fwrite(text, 1, len, h.f) == len;
+      ok = ok ? output_commit(&h) : (output_abort(&h), false);
+    }
+    free(text);
+    free(stem);
+    free(h_dst);
+    free(h_src);
+  }
+  if (ok && rename(result, out) != 0) {
+    fprintf(stderr, "octoc: error: cannot write '%s': %s\n", out, strerror(errno));
+    ok = false;
+  }
+  if (!ok) remove(result);
+  free(result);
+  free(c_file);
+  free(main_file);
+  free(base);
+  tmpdir_remove(dir);
+  return ok;
+}
+
+static bool emit_text(const Options *o, const Module *m) {
+  Output out;
+  if (!output_open(&out, o->output)) return false;
+  bool ok = true;
+  switch (o->emit) {
+  case EMIT_IR: graph_print(out.f, m->graph); break;
+  case EMIT_REPORT:
+    graph_report(out.f, m->graph);
+    if (m->loops) {
+      fputc('\n', out.f);
+      memplan_print(out.f, m->loops, NULL);
+    }
+    break;
+  case EMIT_DOT: graph_print_dot(out.f, m->graph); break;
+  case EMIT_RECIPE: ok = recipe_write(out.f, m->recipe); break;
+  case EMIT_LOOPS: lprog_print(out.f, m->loops); break;
+  default: break;
+  }
+  if (!ok) {
+    output_abort(&out);
+    return false;
+  }
+  return output_commit(&out);
+}
+
+bool emit_output(const Options *o, const Module *m, const Target *t) {
+  switch (o->emit) {
+  case EMIT_NONE: return true;
+  case EMIT_C: {
+    char *base = o->output ? strip_ext(o->output) : join(c_prefix(m->loops), "");
+    bool ok = write_c(o, m, base);
+    free(base);
+    return ok;
+  }
+  case EMIT_OBJ:
+  case EMIT_EXE: {
+    const char *prefix = c_prefix(m->loops);
+    char *def = o->emit == EMIT_OBJ ? join(prefix, ".o") : join(prefix, "");
+    bool ok = build_binary(o, m, t, o->output ? o->output : def);
+    free(def);
+    return ok;
+  }
+  default: return emit_text(o, m);
+  }
+}

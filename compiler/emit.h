@@ -1,0 +1,23 @@
+/* Writing what octoc produces: text dumps of the graph and loop IR, the
+ * report, C source and header, an object file, or a ready-to-run standalone
+ * trainer (C compiled and linked with the runtime by the system compiler). */
+#ifndef OCTO_COMPILER_EMIT_H
+#define OCTO_COMPILER_EMIT_H
+
+#include <stdbool.h>
+
+#include "options.h"
+#include "pass.h"
+#include "target.h"
+
+/* Decides what to write when --emit is not given: from -o's extension
+ * (.c .o .ir .loops .dot), an executable for --main with a plain name, an
+ * object (NAME.o) when there is no -o. False (usage error) when it cannot
+ * tell. */
+bool emit_resolve(Options *o);
+/* True for the outputs that need the loop IR (the whole pipeline). */
+bool emit_needs_loops(EmitKind k);
+/* Writes the output. False after an error message. */
+bool emit_output(const Options *o, const Module *m, const Target *t);
+
+#endif

@@ -1,0 +1,52 @@
+/* octoc's command line: parsing and help. Exit status 2 for usage errors is
+ * the driver's; this file only parses and reports. */
+#ifndef OCTO_COMPILER_OPTIONS_H
+#define OCTO_COMPILER_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+typedef enum {
+  EMIT_DEFAULT, /* nothing asked: check the model and say what can be emitted */
+  EMIT_NONE,
+  EMIT_IR,
+  EMIT_REPORT,
+  EMIT_DOT,
+  EMIT_RECIPE, /* the effective recipe as YAML */
+  EMIT_LOOPS,
+  EMIT_C,
+  EMIT_LLVM,
+  EMIT_ASM,
+  EMIT_OBJ,
+  EMIT_EXE, /* not an --emit kind: --main with an output name without extension */
+} EmitKind;
+
+enum { MAX_LIST_OPTIONS = 64 };
+
+typedef struct Options {
+  const char *input;
+  const char *output; /* -o; NULL = stdout for text */
+  const char *target, *mcpu, *mattr;
+  EmitKind emit;
+  const char *config;                     /* --config recipe.yaml */
+  const char *sets[MAX_LIST_OPTIONS];     /* --set key=value, in order */
+  int nsets;
+  const char *batch;                      /* --batch N (validated by the recipe) */
+  int opt_level;                          /* -O0..-O3 */
+  const char *print_before[MAX_LIST_OPTIONS];
+  int nprint_before;
+  const char *print_after[MAX_LIST_OPTIONS];
+  int nprint_after;
+  bool print_before_all, print_after_all;
+  int verify_each; /* -1 = default for the build type */
+  bool emit_main;  /* --main */
+  bool verbose;    /* -v */
+  bool help, version, list_passes, list_targets;
+} Options;
+
+/* Returns true when argv parsed; otherwise has printed a usage error to err. */
+bool options_parse(Options *o, int argc, char **argv, FILE *err);
+void options_help(FILE *out);
+const char *emit_name(EmitKind k);
+
+#endif

@@ -1,0 +1,212 @@
+/* The training recipe: every compile-time training choice that is not the
+ * network (batch, optimizer, schedule, precision, rounding, LAC, PRC, EOQ and
+ * per-layer overrides). It is plain data with enums so passes read fields,
+ * never strings. recipe.c holds the data side (defaults, names, the per-layer
+ * view, the YAML writer); recipe_load.c reads YAML (libyaml) and command-line
+ * overrides, validating every key. docs/recipe.md documents each key. */
+#ifndef OCTO_COMPILER_RECIPE_H
+#define OCTO_COMPILER_RECIPE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "arena.h"
+#include "diag.h"
+
+typedef enum {
+  PRECISION_FP32,
+  PRECISION_INT8,
+  PRECISION_INT8_LAC,
+  PRECISION_INT8_PRC,
+  PRECISION_OCTO, /* int8 + LAC + PRC */
+  PRECISION_EOQ,
+  PRECISION_COUNT
+} Precision;
+
+typedef enum { ROUND_NEAREST, ROUND_STOCHASTIC, ROUND_COUNT } RoundMode;
+typedef enum { OPTIMIZER_SGD, OPTIMIZER_ADAM, OPTIMIZER_COUNT } OptimizerType;
+typedef enum {
+  SCHEDULE_CONSTANT,
+  SCHEDULE_STEP,
+  SCHEDULE_COSINE,
+  SCHEDULE_EXPONENTIAL,
+  SCHEDULE_COUNT
+} ScheduleType;
+typedef enum { LAC_ELEMENT, LAC_CHANNEL, LAC_GRANULARITY_COUNT } LacGranularity;
+typedef enum { PRC_SCALE, PRC_SIGMA, PRC_METHOD_COUNT } PrcMethod;
+
+/* PrcParams.tensors is a set of these bits: which tensors are clipped before
+ * they are quantized. */
+enum {
+  PRC_ERROR = 1 << 0,      /* backward: the upstream error e */
+  PRC_ACTIVATION = 1 << 1, /* backward: the saved activation used for dW */
+  PRC_WEIGHT = 1 << 2,     /* backward: the weight used for dx */
+  PRC_FORWARD_X = 1 << 3,  /* forward: the input x */
+  PRC_FORWARD_W = 1 << 4,  /* forward: the weight w */
+  PRC_TENSOR_KINDS = 5
+};
+
+typedef struct Optimizer {
+  OptimizerType type;
+  double lr;
+  double weight_decay;
+  double momentum; /* sgd */
+  bool nesterov;   /* sgd */
+  double beta1, beta2, eps; /* adam */
+} Optimizer;
+
+typedef struct LrSchedule {
+  ScheduleType type;
+  int step_epochs;   /* step: decay every N epochs */
+  double gamma;      /* step, exponential: decay factor */
+  double min_lr;     /* cosine: floor */
+  int warmup_epochs; /* any type: linear warm-up from 0 (0 = none) */
+} LrSchedule;
+
+typedef struct Rounding {
+  RoundMode forward, backward, weight_update;
+} Rounding;
+
+typedef struct LacParams {
+  LacGranularity granularity;
+  double lambda;   /* L2 penalty on mu and beta */
+  double init_std; /* std of the initial noise of mu and beta */
+  bool clip;       /* range-clip the compensated output (PRC) */
+} LacParams;
+
+typedef struct PrcParams {
+  PrcMethod method;
+  double p; /* scale: clip to [p min t, p max t] */
+  double z; /* sigma: clip to mean +- z sigma */
+  unsigned tensors; /* PRC_ERROR | ... */
+} PrcParams;
+
+typedef struct EoqParams {
+  bool fixup;        /* replace batch-norm by Fixup init and scalars */
+  bool pow2_scales;  /* power-of-two scales: every rescale is a shift */
+  bool integer_only; /* no floating point in the emitted trainer */
+} EoqParams;
+
+/* RecipeLayer.set: which fields a per-layer override gives; the rest come
+ * from the global settings. */
+enum {
+  LAYER_PRECISION = 1 << 0,
+  LAYER_ROUND_FORWARD = 1 << 1,
+  LAYER_ROUND_BACKWARD = 1 << 2,
+  LAYER_ROUND_WEIGHT_UPDATE = 1 << 3,
+  LAYER_LAC_GRANULARITY = 1 << 4,
+  LAYER_LAC_LAMBDA = 1 << 5,
+  LAYER_LAC_INIT_STD = 1 << 6,
+  LAYER_LAC_CLIP = 1 << 7,
+  LAYER_PRC_METHOD = 1 << 8,
+  LAYER_PRC_P = 1 << 9,
+  LAYER_PRC_Z = 1 << 10,
+  LAYER_PRC_TENSORS = 1 << 11
+};
+
+/* One `layers: { name: {...} }` entry. The name is not checked against the
+ * network here: the driver does it and reports at `loc` (the key's position
+ * in the recipe; loc.file == NULL when the override came from the CLI). */
+typedef struct RecipeLayer {
+  const char *name;
+  SrcLoc loc;
+  unsigned set;
+  Precision precision;
+  Rounding rounding;
+  LacParams lac;
+  PrcParams prc;
+} RecipeLayer;
+
+/* The effective settings of one layer: global merged with its override. */
+typedef struct LayerSettings {
+  Precision precision;
+  Rounding rounding;
+  LacParams lac;
+  PrcParams prc;
+} LayerSettings;
+
+typedef struct Recipe {
+  int batch;
+  int epochs; /* default epoch count of the generated --main trainer */
+  uint64_t seed;
+  Optimizer optimizer;
+  LrSchedule schedule; /* key `lr_schedule` */
+  double loss_scale;
+  Precision precision;
+  Rounding rounding;
+  LacParams lac;
+  PrcParams prc;
+  EoqParams eoq;
+  RecipeLayer *layers; /* in the arena passed to recipe_load/recipe_set */
+  int nlayers;
+} Recipe;
+
+/* Limits (inclusive) of the integer keys; docs/recipe.md repeats them. */
+enum {
+  RECIPE_MAX_BATCH = 65536,
+  RECIPE_MAX_EPOCHS = 1000000,
+  RECIPE_MAX_LAYERS = 4096
+};
+
+void recipe_defaults(Recipe *r);
+/* The optimizer and schedule defaults of one type (what `type: adam` resets
+ * the other optimizer keys to). */
+Optimizer optimizer_defaults(OptimizerType t);
+LrSchedule schedule_defaults(ScheduleType t);
+
+/* Parses YAML text into r (reset to defaults first). Every key is validated;
+ * errors go to d as `file:line:col: error: ...` with the source line (the
+ * text is registered with diag_add_source). Several errors are reported per
+ * run. Returns false on any error; r then holds the defaults merged with the
+ * valid keys. An empty file (or only comments) is the default recipe. */
+bool recipe_load(Recipe *r, Arena *a, Diag *d, const char *file, const char *text,
+                 size_t len);
+
+/* One command-line override `key.path=value`, e.g. "optimizer.lr=0.05",
+ * "batch=64", "precision=octo", "layers.c1.precision=fp32",
+ * "prc.tensors=[error,weight]". The value is a YAML flow value validated like
+ * the file. On error r is unchanged, err gets one line and false returns. */
+bool recipe_set(Recipe *r, Arena *a, const char *assignment, char *err, size_t errlen);
+
+/* Writes the effective recipe as YAML that recipe_load reads back to an
+ * equal recipe. Returns false on an output error. */
+bool recipe_write(FILE *out, const Recipe *r);
+
+/* Field-by-field equality (layer order and source locations ignored). */
+bool recipe_equal(const Recipe *x, const Recipe *y);
+
+/* The override for a layer, or NULL. */
+const RecipeLayer *recipe_find_layer(const Recipe *r, const char *name);
+/* The effective precision/rounding/LAC/PRC of a layer: the global settings
+ * with the fields its override sets replaced. */
+LayerSettings recipe_layer(const Recipe *r, const char *name);
+
+/* What a precision turns on. */
+bool precision_is_int8(Precision p); /* every precision except fp32 */
+bool precision_has_lac(Precision p); /* int8-lac, octo */
+bool precision_has_prc(Precision p); /* int8-prc, octo */
+
+/* Names as written in a recipe ("int8-lac", "stochastic", ...). The
+ * *_from_name functions return false for an unknown name. */
+const char *precision_name(Precision p);
+bool precision_from_name(const char *s, Precision *out);
+const char *round_mode_name(RoundMode m);
+const char *optimizer_name(OptimizerType t);
+const char *schedule_name(ScheduleType t);
+const char *lac_granularity_name(LacGranularity g);
+const char *prc_method_name(PrcMethod m);
+/* Name of one PRC_* bit ("error", "forward_x", ...). */
+const char *prc_tensor_name(unsigned bit);
+
+/* The same names as tables, indexed by the enum (PRC bit i for tensors). */
+extern const char *const precision_names[PRECISION_COUNT];
+extern const char *const round_mode_names[ROUND_COUNT];
+extern const char *const optimizer_names[OPTIMIZER_COUNT];
+extern const char *const schedule_names[SCHEDULE_COUNT];
+extern const char *const lac_granularity_names[LAC_GRANULARITY_COUNT];
+extern const char *const prc_method_names[PRC_METHOD_COUNT];
+extern const char *const prc_tensor_names[PRC_TENSOR_KINDS];
+
+#endif

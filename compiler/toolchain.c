@@ -1,0 +1,125 @@
+/* External tools: the C compiler and the runtime's location. */
+#include "toolchain.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "arena.h"
+
+void cmd_add(Command *c, const char *arg) {
+  if (c->argc < TOOL_MAX_ARGS) c->argv[c->argc++] = arg;
+  c->argv[c->argc] = NULL;
+}
+
+static void print_command(const Command *c) {
+  for (int i = 0; i < c->argc; i++) fprintf(stderr, "%s%s", i ? " " : "", c->argv[i]);
+  fputc('\n', stderr);
+}
+
+bool cmd_run(const Command *c, bool verbose) {
+  if (c->argc == 0 || c->argc >= TOOL_MAX_ARGS) {
+    fputs("octoc: internal error: bad command line\n", stderr);
+    return false;
+  }
+  if (verbose) print_command(c);
+  fflush(stdout);
+  fflush(stderr);
+  pid_t pid = fork();
+  if (pid < 0) {
+    fprintf(stderr, "octoc: error: cannot run %s: %s\n", c->argv[0], strerror(errno));
+    return false;
+  }
+  if (pid == 0) {
+    execvp(c->argv[0], (char *const *)c->argv);
+    fprintf(stderr, "octoc: error: cannot run %s: %s\n", c->argv[0], strerror(errno));
+    _exit(127);
+  }
+  int status;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) {
+      fprintf(stderr, "octoc: error: waiting for %s: %s\n", c->argv[0], strerror(errno));
+      return false;
+    }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return true;
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 127) return false; /* reported by the child */
+  fprintf(stderr, "octoc: error: %s failed (%s %d)\n", c->argv[0],
+          WIFEXITED(status) ? "exit status" : "signal",
+          WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+  return false;
+}
+
+const char *target_cc(const Target *t) {
+  if (t == target_default()) {
+    const char *cc = getenv("CC");
+    return cc && *cc ? cc : "cc";
+  }
+  return t->cross_cc;
+}
+
+static bool exists(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0;
+}
+
+bool runtime_paths(const char **libfile, const char **incdir) {
+  static char lib_buf[4096], inc_buf[4096];
+  const char *dir = getenv("OCTO_RUNTIME_DIR");
+  if (dir && *dir) {
+    snprintf(lib_buf, sizeof lib_buf, "%s/libocto-runtime.a", dir);
+    snprintf(inc_buf, sizeof inc_buf, "%s", dir);
+  } else if (exists(OCTO_RUNTIME_BUILD_LIB)) {
+    snprintf(lib_buf, sizeof lib_buf, "%s", OCTO_RUNTIME_BUILD_LIB);
+    snprintf(inc_buf, sizeof inc_buf, "%s", OCTO_RUNTIME_SOURCE_INC);
+  } else {
+    snprintf(lib_buf, sizeof lib_buf, "%s", OCTO_RUNTIME_INSTALLED_LIB);
+    snprintf(inc_buf, sizeof inc_buf, "%s", OCTO_RUNTIME_INSTALLED_INC);
+  }
+  if (!exists(lib_buf)) {
+    fprintf(stderr, "octoc: error: the trainer runtime library is missing (looked for %s); "
+                    "build or install Octo, or set OCTO_RUNTIME_DIR\n", lib_buf);
+    return false;
+  }
+  *libfile = lib_buf;
+  *incdir = inc_buf;
+  return true;
+}
+
+char *tmpdir_create(void) {
+  const char *base = getenv("TMPDIR");
+  if (!base || !*base) base = "/tmp";
+  size_t n = strlen(base) + 32;
+  char *dir = xmalloc(n);
+  snprintf(dir, n, "%s/octoc-XXXXXX", base);
+  if (!mkdtemp(dir)) {
+    fprintf(stderr, "octoc: error: cannot create a temporary directory in %s: %s\n", base,
+            strerror(errno));
+    free(dir);
+    return NULL;
+  }
+  return dir;
+}
+
+void tmpdir_remove(char *dir) {
+  if (!dir) return;
+  DIR *d = opendir(dir);
+  if (d) {
+    struct dirent *e;
+    while ((e = readdir(d))) {
+      if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+      size_t n = strlen(dir) + strlen(e->d_name) + 2;
+      char *path = xmalloc(n);
+      snprintf(path, n, "%s/%s", dir, e->d_name);
+      remove(path);
+      free(path);
+    }
+    closedir(d);
+  }
+  rmdir(dir);
+  free(dir);
+}

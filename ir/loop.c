@@ -1,0 +1,243 @@
+/* Loop IR construction: buffers, variables, kernels, entries, expressions and
+ * statements; and the read/write analysis of a kernel. */
+#include "loop.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void push(Arena *a, void ***items, int *n, int *cap, void *item) {
+  if (*n == *cap) {
+    int nc = *cap ? *cap * 2 : 16;
+    *items = arena_grow(a, *items, (size_t)*cap * sizeof(void *), (size_t)nc * sizeof(void *));
+    *cap = nc;
+  }
+  (*items)[(*n)++] = item;
+}
+
+LProgram *lprog_new(Arena *a, const char *name, int batch) {
+  LProgram *p = arena_alloc(a, sizeof(LProgram));
+  p->arena = a;
+  p->name = arena_strdup(a, name);
+  p->batch = batch;
+  for (int i = 0; i < LENTRY_COUNT; i++) p->entries[i].kind = (LEntryKind)i;
+  return p;
+}
+
+LBuffer *lprog_buffer(LProgram *p, const char *name, DType t, Shape shape, LBufHome home,
+                      LBufRole role) {
+  if (lprog_find_buffer(p, name)) {
+    fprintf(stderr, "octoc: internal error: duplicate buffer %%%s\n", name);
+    abort();
+  }
+  LBuffer *b = arena_alloc(p->arena, sizeof(LBuffer));
+  b->id = p->nbuffers;
+  b->name = arena_strdup(p->arena, name);
+  b->dtype = t;
+  b->shape = shape;
+  b->home = home;
+  b->role = role;
+  b->offset = -1;
+  push(p->arena, (void ***)&p->buffers, &p->nbuffers, &p->cap_buffers, b);
+  return b;
+}
+
+/* Programs have a few hundred buffers at most; a linear search is enough. */
+LBuffer *lprog_find_buffer(const LProgram *p, const char *name) {
+  for (int i = 0; i < p->nbuffers; i++)
+    if (strcmp(p->buffers[i]->name, name) == 0) return p->buffers[i];
+  return NULL;
+}
+
+LVar *lprog_var(LProgram *p, const char *name, DType t, LVarKind kind) {
+  LVar *v = arena_alloc(p->arena, sizeof(LVar));
+  v->id = p->nvars;
+  v->name = arena_strdup(p->arena, name);
+  v->dtype = t;
+  v->kind = kind;
+  push(p->arena, (void ***)&p->vars, &p->nvars, &p->cap_vars, v);
+  return v;
+}
+
+LVar *lprog_find_arg(const LProgram *p, const char *name) {
+  for (int i = 0; i < p->nvars; i++)
+    if (p->vars[i]->kind == LVAR_ARG && strcmp(p->vars[i]->name, name) == 0) return p->vars[i];
+  return NULL;
+}
+
+LKernel *lprog_kernel(LProgram *p, const char *name, const char *origin, SrcLoc loc) {
+  LKernel *k = arena_alloc(p->arena, sizeof(LKernel));
+  k->id = p->nkernels;
+  k->name = arena_strdup(p->arena, name);
+  k->origin = origin ? arena_strdup(p->arena, origin) : NULL;
+  k->loc = loc;
+  push(p->arena, (void ***)&p->kernels, &p->nkernels, &p->cap_kernels, k);
+  return k;
+}
+
+void lprog_call(LProgram *p, LEntryKind entry, LKernel *k) {
+  LEntry *e = &p->entries[entry];
+  push(p->arena, (void ***)&e->calls, &e->ncalls, &e->cap_calls, k);
+}
+
+const char *lentry_name(LEntryKind k) {
+  static const char *const names[LENTRY_COUNT] = {"init", "train_step", "predict"};
+  return k < LENTRY_COUNT ? names[k] : "?";
+}
+
+static LExpr *new_expr(LProgram *p, LExprKind kind, DType type) {
+  LExpr *e = arena_alloc(p->arena, sizeof(LExpr));
+  e->kind = kind;
+  e->type = type;
+  return e;
+}
+
+LExpr *le_int(LProgram *p, DType t, int64_t v) {
+  LExpr *e = new_expr(p, LE_CONST, t);
+  e->i = v;
+  return e;
+}
+
+LExpr *le_f32(LProgram *p, float v) {
+  LExpr *e = new_expr(p, LE_CONST, DT_F32);
+  e->f = v;
+  return e;
+}
+
+LExpr *le_var(LProgram *p, LVar *v) {
+  LExpr *e = new_expr(p, LE_VAR, v->dtype);
+  e->var = v;
+  return e;
+}
+
+LExpr *le_load(LProgram *p, LBuffer *b, LExpr *index) {
+  LExpr *e = new_expr(p, LE_LOAD, b->dtype);
+  e->buf = b;
+  e->a = index;
+  return e;
+}
+
+static bool is_compare(LBinOp op) {
+  return op == LB_LT || op == LB_LE || op == LB_GT || op == LB_GE || op == LB_EQ || op == LB_NE ||
+         op == LB_LAND || op == LB_LOR;
+}
+
+LExpr *le_bin(LProgram *p, LBinOp op, LExpr *a, LExpr *b) {
+  LExpr *e = new_expr(p, LE_BINARY, is_compare(op) ? DT_I32 : a->type);
+  e->bop = op;
+  e->a = a;
+  e->b = b;
+  return e;
+}
+
+LExpr *le_un(LProgram *p, LUnOp op, LExpr *a) {
+  LExpr *e = new_expr(p, LE_UNARY, op == LU_NOT ? DT_I32 : a->type);
+  e->uop = op;
+  e->a = a;
+  return e;
+}
+
+LExpr *le_cast(LProgram *p, DType t, LExpr *a) {
+  LExpr *e = new_expr(p, LE_CAST, t);
+  e->a = a;
+  return e;
+}
+
+LExpr *le_select(LProgram *p, LExpr *c, LExpr *a, LExpr *b) {
+  LExpr *e = new_expr(p, LE_SELECT, a->type);
+  e->a = c;
+  e->b = a;
+  e->c = b;
+  return e;
+}
+
+LExpr *le_call(LProgram *p, LIntrinsic fn, LExpr *a, LExpr *b) {
+  LExpr *e = new_expr(p, LE_CALL, DT_F32);
+  e->fn = fn;
+  e->a = a;
+  e->b = b;
+  return e;
+}
+
+void lblock_add(LBlock *b, LStmt *s) {
+  if (!s) return;
+  if (b->last) b->last->next = s;
+  else b->first = s;
+  b->last = s;
+  while (b->last->next) b->last = b->last->next; /* s may be a list */
+}
+
+static LStmt *new_stmt(LProgram *p, LStmtKind kind) {
+  LStmt *s = arena_alloc(p->arena, sizeof(LStmt));
+  s->kind = kind;
+  return s;
+}
+
+LStmt *ls_for(LProgram *p, LVar *var, LExpr *lo, LExpr *hi, int64_t step, unsigned hints,
+              LStmt *body) {
+  LStmt *s = new_stmt(p, LS_FOR);
+  s->var = var;
+  s->lo = lo;
+  s->hi = hi;
+  s->step = step;
+  s->hints = hints;
+  s->body = body;
+  return s;
+}
+
+LStmt *ls_let(LProgram *p, LVar *local, LExpr *value) {
+  LStmt *s = new_stmt(p, LS_LET);
+  s->var = local;
+  s->value = value;
+  return s;
+}
+
+LStmt *ls_assign(LProgram *p, LVar *local, LExpr *value) {
+  LStmt *s = new_stmt(p, LS_ASSIGN);
+  s->var = local;
+  s->value = value;
+  return s;
+}
+
+LStmt *ls_store(LProgram *p, LBuffer *buf, LExpr *index, LExpr *value) {
+  LStmt *s = new_stmt(p, LS_STORE);
+  s->buf = buf;
+  s->index = index;
+  s->value = value;
+  return s;
+}
+
+LStmt *ls_if(LProgram *p, LExpr *cond, LStmt *then_body, LStmt *else_body) {
+  LStmt *s = new_stmt(p, LS_IF);
+  s->cond = cond;
+  s->body = then_body;
+  s->else_body = else_body;
+  return s;
+}
+
+static void expr_reads(const LExpr *e, bool *reads) {
+  if (!e) return;
+  if (e->kind == LE_LOAD) reads[e->buf->id] = true;
+  expr_reads(e->a, reads);
+  expr_reads(e->b, reads);
+  expr_reads(e->c, reads);
+}
+
+static void stmt_accesses(const LStmt *s, bool *reads, bool *writes) {
+  for (; s; s = s->next) {
+    expr_reads(s->lo, reads);
+    expr_reads(s->hi, reads);
+    expr_reads(s->value, reads);
+    expr_reads(s->index, reads);
+    expr_reads(s->cond, reads);
+    if (s->kind == LS_STORE) writes[s->buf->id] = true;
+    stmt_accesses(s->body, reads, writes);
+    stmt_accesses(s->else_body, reads, writes);
+  }
+}
+
+void lkernel_accesses(const LProgram *p, const LKernel *k, bool *reads, bool *writes) {
+  memset(reads, 0, (size_t)p->nbuffers * sizeof(bool));
+  memset(writes, 0, (size_t)p->nbuffers * sizeof(bool));
+  stmt_accesses(k->body, reads, writes);
+}

@@ -1,0 +1,623 @@
+/* Shape rules: one function per op computing the result types and the exact
+ * operand types from the data operands and the attributes (NCHW, batch
+ * first). The shape-inference pass uses expect_in to fill a parameter's
+ * unknown extents; the verifier uses the same rule to check a finished graph,
+ * so the two can never disagree.
+ *
+ * Operands whose shape is (partly) unknown are accepted wherever the rule can
+ * compute them; a known extent that disagrees is an error. Arithmetic is
+ * int64 with explicit overflow checks: an absurd size is an error message,
+ * never undefined behaviour. */
+#include "shape_rules.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* No tensor may hold more elements than this (2^40): far beyond any device,
+ * and small enough that element counts times 8 bytes never overflow. */
+static const int64_t MAX_ELEMS = (int64_t)1 << 40;
+
+/* The state of one rule application. */
+typedef struct Rule {
+  const Node *n;
+  const TensorType *in;
+  TensorType *expect;
+  TensorType *out;
+  char *err;
+  size_t errlen;
+} Rule;
+
+/* "conv2d 'c1'" (or just "conv2d" for an unnamed node). */
+static const char *who(const Node *n, char *buf, size_t size) {
+  if (n->name)
+    snprintf(buf, size, "%s '%s'", op_name(n->op), n->name);
+  else
+    snprintf(buf, size, "%s", op_name(n->op));
+  return buf;
+}
+
+/* Writes "<op 'name'><sep><message>" to the error buffer; returns false. */
+__attribute__((format(printf, 3, 4))) static bool fail(Rule *r, const char *sep,
+                                                       const char *fmt, ...) {
+  char w[160];
+  int k = snprintf(r->err, r->errlen, "%s%s", who(r->n, w, sizeof w), sep);
+  if (k < 0 || (size_t)k >= r->errlen) return false;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(r->err + k, r->errlen - (size_t)k, fmt, ap);
+  va_end(ap);
+  return false;
+}
+
+static const char *ty(const TensorType *t, char *buf, size_t size) {
+  return type_str(t, buf, size);
+}
+
+static bool mul_ok(int64_t a, int64_t b, int64_t *res) {
+  if (a < 0 || b < 0) return false;
+  if (a != 0 && b > INT64_MAX / a) return false;
+  *res = a * b;
+  return true;
+}
+
+/* A result or expected operand type; fails if it is absurdly large. */
+static bool set_type(Rule *r, TensorType *t, DType dt, int rank, const int64_t *dims) {
+  t->dtype = dt;
+  t->shape = shape_of(rank, dims);
+  int64_t numel = shape_numel(&t->shape);
+  if (numel < 0 || numel > MAX_ELEMS) {
+    char b[200];
+    return fail(r, ": ", "tensor %s is too large (more than 2^40 elements)", ty(t, b, sizeof b));
+  }
+  return true;
+}
+
+static const char *role(const Node *n, int i) {
+  const OpInfo *info = op_info(n->op);
+  return info && i < info->max_in ? info->in_names[i] : "operand";
+}
+
+/* Operand i must be usable as a reference: every extent known. */
+static bool need_known(Rule *r, int i) {
+  char b[200];
+  const Shape *s = &r->in[i].shape;
+  if (!shape_known(s))
+    return fail(r, ": ", "%s '%s' has no inferred shape (%s)", role(r->n, i), r->n->in[i]->name,
+                ty(&r->in[i], b, sizeof b));
+  /* bounding every extent keeps the window arithmetic below overflow-free */
+  int64_t numel = shape_numel(s);
+  bool big = numel < 0 || numel > MAX_ELEMS;
+  for (int k = 0; k < s->rank; k++) big = big || s->dim[k] > MAX_ELEMS;
+  if (big)
+    return fail(r, ": ", "%s %s is too large (more than 2^40 elements)", role(r->n, i),
+                ty(&r->in[i], b, sizeof b));
+  return true;
+}
+
+static bool need_rank(Rule *r, int i, int rank) {
+  if (r->in[i].shape.rank == rank) return true;
+  char b[200];
+  return fail(r, ": ", "%s %s has rank %d, expected rank %d", role(r->n, i),
+              ty(&r->in[i], b, sizeof b), r->in[i].shape.rank, rank);
+}
+
+/* Operand i must have type expect[i] (already set): its dtype, and its rank
+ * and extents where known. */
+static bool check_operand(Rule *r, int i) {
+  const TensorType *have = &r->in[i], *want = &r->expect[i];
+  bool ok = have->dtype == want->dtype;
+  if (ok && have->shape.rank >= 0) {
+    ok = have->shape.rank == want->shape.rank;
+    for (int k = 0; ok && k < want->shape.rank; k++)
+      ok = have->shape.dim[k] < 0 || have->shape.dim[k] == want->shape.dim[k];
+  }
+  if (ok) return true;
+  char b1[200], b2[200];
+  return fail(r, ": ", "%s '%s' is %s but must be %s", role(r->n, i), r->n->in[i]->name,
+              ty(have, b1, sizeof b1), ty(want, b2, sizeof b2));
+}
+
+static bool expect_operand(Rule *r, int i, DType dt, int rank, const int64_t *dims) {
+  return set_type(r, &r->expect[i], dt, rank, dims) && check_operand(r, i);
+}
+
+/* The operand keeps exactly the type of another one (same-shape ops). */
+static bool expect_same(Rule *r, int i, const TensorType *t) {
+  r->expect[i] = *t;
+  return check_operand(r, i);
+}
+
+static bool get_int(Rule *r, const char *name, int64_t min, int64_t *v) {
+  const Attr *a = node_attr(r->n, name);
+  if (!a || a->kind != ATTR_INT) return fail(r, ": ", "missing integer attribute '%s'", name);
+  if (a->i < min || a->i > MAX_ELEMS)
+    return fail(r, ": ", "attribute %s=%lld is out of range", name, (long long)a->i);
+  *v = a->i;
+  return true;
+}
+
+static bool get_pair(Rule *r, const char *name, int64_t min, int64_t v[2]) {
+  const Attr *a = node_attr(r->n, name);
+  if (!a || a->kind != ATTR_INTS || a->n != 2)
+    return fail(r, ": ", "missing attribute '%s' (a list of 2 integers)", name);
+  for (int k = 0; k < 2; k++) {
+    if (a->ints[k] < min || a->ints[k] > MAX_ELEMS)
+      return fail(r, ": ", "attribute %s=[%lld,%lld] is out of range", name,
+                  (long long)a->ints[0], (long long)a->ints[1]);
+    v[k] = a->ints[k];
+  }
+  return true;
+}
+
+/* The window attributes shared by conv2d and the pools. */
+typedef struct Window {
+  int64_t kernel[2], stride[2], pad[2];
+} Window;
+
+static bool get_window(Rule *r, Window *w) {
+  return get_pair(r, "kernel", 1, w->kernel) && get_pair(r, "stride", 1, w->stride) &&
+         get_pair(r, "pad", 0, w->pad);
+}
+
+/* Output extents of a sliding window over x [N,C,H,W]; `what` names the
+ * window in messages ("kernel" or "window"). */
+static bool slide(Rule *r, const Window *w, const char *what, int64_t hw[2]) {
+  const int64_t *x = r->in[0].shape.dim;
+  int64_t padded[2];
+  for (int k = 0; k < 2; k++) {
+    /* extents and pads are ≤ 2^40, so this cannot overflow */
+    padded[k] = x[2 + k] + 2 * w->pad[k];
+  }
+  if (w->kernel[0] > padded[0] || w->kernel[1] > padded[1]) {
+    char b[200];
+    bool pad = w->pad[0] || w->pad[1];
+    return fail(r, ": ", "%s %lldx%lld is larger than its %sinput %lldx%lld (%s)", what,
+                (long long)w->kernel[0], (long long)w->kernel[1], pad ? "padded " : "",
+                (long long)padded[0], (long long)padded[1], ty(&r->in[0], b, sizeof b));
+  }
+  for (int k = 0; k < 2; k++) hw[k] = (padded[k] - w->kernel[k]) / w->stride[k] + 1;
+  return true;
+}
+
+static bool rule_conv2d(Rule *r) {
+  int64_t filters, groups;
+  Window w;
+  if (!need_known(r, 0) || !need_rank(r, 0, 4)) return false;
+  if (!get_int(r, "filters", 1, &filters) || !get_int(r, "groups", 1, &groups) ||
+      !get_window(r, &w))
+    return false;
+  const int64_t *x = r->in[0].shape.dim;
+  char b[200];
+  if (x[1] % groups)
+    return fail(r, ": ", "input channels %lld of %s are not divisible by groups=%lld",
+                (long long)x[1], ty(&r->in[0], b, sizeof b), (long long)groups);
+  if (filters % groups)
+    return fail(r, ": ", "filters=%lld is not divisible by groups=%lld", (long long)filters,
+                (long long)groups);
+  int64_t cin = x[1] / groups;
+  const Shape *ws = &r->in[1].shape;
+  if (ws->rank == 4 && ws->dim[1] >= 0 && ws->dim[1] != cin)
+    return fail(r, " ", "declares %lld input channels but its input %s has %lld%s",
+                (long long)ws->dim[1], ty(&r->in[0], b, sizeof b), (long long)cin,
+                groups > 1 ? " per group" : "");
+  int64_t hw[2];
+  if (!slide(r, &w, "kernel", hw)) return false;
+  DType dt = r->in[0].dtype;
+  int64_t wdims[4] = {filters, cin, w.kernel[0], w.kernel[1]};
+  if (!expect_operand(r, 1, dt, 4, wdims)) return false;
+  if (r->n->nin > 2 && !expect_operand(r, 2, dt, 1, &filters)) return false;
+  int64_t odims[4] = {x[0], filters, hw[0], hw[1]};
+  return set_type(r, &r->out[0], dt, 4, odims);
+}
+
+static bool rule_dense(Rule *r) {
+  int64_t units;
+  char b[200];
+  if (!need_known(r, 0)) return false;
+  if (r->in[0].shape.rank != 2)
+    return fail(r, ": ", "input %s has rank %d but dense takes [batch, features]%s",
+                ty(&r->in[0], b, sizeof b), r->in[0].shape.rank,
+                r->in[0].shape.rank > 2 ? "; insert flatten() before it" : "");
+  if (!get_int(r, "units", 1, &units)) return false;
+  int64_t f = r->in[0].shape.dim[1];
+  const Shape *ws = &r->in[1].shape;
+  if (ws->rank == 2 && ws->dim[1] >= 0 && ws->dim[1] != f)
+    return fail(r, " ", "declares %lld inputs but its input %s has %lld", (long long)ws->dim[1],
+                ty(&r->in[0], b, sizeof b), (long long)f);
+  DType dt = r->in[0].dtype;
+  int64_t wdims[2] = {units, f};
+  if (!expect_operand(r, 1, dt, 2, wdims)) return false;
+  if (r->n->nin > 2 && !expect_operand(r, 2, dt, 1, &units)) return false;
+  int64_t odims[2] = {r->in[0].shape.dim[0], units};
+  return set_type(r, &r->out[0], dt, 2, odims);
+}
+
+/* relu, relu6, dropout: the result is the input's type. */
+static bool rule_same(Rule *r) {
+  if (!need_known(r, 0)) return false;
+  r->expect[0] = r->in[0];
+  r->out[0] = r->in[0];
+  return true;
+}
+
+static bool rule_pool(Rule *r) {
+  Window w;
+  if (!need_known(r, 0) || !need_rank(r, 0, 4) || !get_window(r, &w)) return false;
+  for (int k = 0; k < 2; k++)
+    if (w.pad[k] >= w.kernel[k])
+      return fail(r, ": ", "pad %lld must be smaller than the window %lld", (long long)w.pad[k],
+                  (long long)w.kernel[k]);
+  int64_t hw[2];
+  if (!slide(r, &w, "window", hw)) return false;
+  const int64_t *x = r->in[0].shape.dim;
+  r->expect[0] = r->in[0];
+  int64_t odims[4] = {x[0], x[1], hw[0], hw[1]};
+  return set_type(r, &r->out[0], r->in[0].dtype, 4, odims);
+}
+
+static bool rule_global_avgpool(Rule *r) {
+  if (!need_known(r, 0) || !need_rank(r, 0, 4)) return false;
+  r->expect[0] = r->in[0];
+  return set_type(r, &r->out[0], r->in[0].dtype, 2, r->in[0].shape.dim);
+}
+
+static bool rule_flatten(Rule *r) {
+  if (!need_known(r, 0)) return false;
+  const Shape *s = &r->in[0].shape;
+  if (s->rank < 1) return fail(r, ": ", "cannot flatten a scalar");
+  int64_t f = 1;
+  for (int k = 1; k < s->rank; k++)
+    if (!mul_ok(f, s->dim[k], &f) || f > MAX_ELEMS)
+      return fail(r, ": ", "flattened size overflows");
+  r->expect[0] = r->in[0];
+  int64_t odims[2] = {s->dim[0], f};
+  return set_type(r, &r->out[0], r->in[0].dtype, 2, odims);
+}
+
+static bool rule_add(Rule *r) {
+  /* Either operand may be the reference (a parameter may be added). */
+  int ref = shape_known(&r->in[0].shape) || !shape_known(&r->in[1].shape) ? 0 : 1;
+  if (!need_known(r, ref)) return false;
+  const TensorType *a = &r->in[ref], *o = &r->in[1 - ref];
+  bool same = a->dtype == o->dtype && (o->shape.rank < 0 || o->shape.rank == a->shape.rank);
+  for (int k = 0; same && o->shape.rank >= 0 && k < a->shape.rank; k++)
+    same = o->shape.dim[k] < 0 || o->shape.dim[k] == a->shape.dim[k];
+  if (!same) {
+    char b1[200], b2[200];
+    return fail(r, ": ", "shapes %s and %s differ", ty(&r->in[0], b1, sizeof b1),
+                ty(&r->in[1], b2, sizeof b2));
+  }
+  r->expect[0] = r->expect[1] = *a;
+  r->out[0] = *a;
+  return true;
+}
+
+static bool rule_batchnorm(Rule *r) {
+  if (!need_known(r, 0)) return false;
+  int rank = r->in[0].shape.rank;
+  char b[200];
+  if (rank != 2 && rank != 4)
+    return fail(r, ": ", "input %s has rank %d; batchnorm takes [N,C] or [N,C,H,W]",
+                ty(&r->in[0], b, sizeof b), rank);
+  r->expect[0] = r->in[0];
+  int64_t c = r->in[0].shape.dim[1];
+  for (int i = 1; i < 5; i++)
+    if (!expect_operand(r, i, r->in[0].dtype, 1, &c)) return false;
+  r->out[0] = r->in[0];
+  return true;
+}
+
+/* scale(x, s) and bias(x, b): one scalar parameter of shape [1]. */
+static bool rule_scalar_param(Rule *r) {
+  if (!need_known(r, 0)) return false;
+  r->expect[0] = r->in[0];
+  int64_t one = 1;
+  if (!expect_operand(r, 1, r->in[0].dtype, 1, &one)) return false;
+  r->out[0] = r->in[0];
+  return true;
+}
+
+static bool rule_softmax_cross_entropy(Rule *r) {
+  char b[200];
+  if (!need_known(r, 0)) return false;
+  if (r->in[0].shape.rank != 2)
+    return fail(r, ": ", "logits %s have rank %d but must be [batch, classes]",
+                ty(&r->in[0], b, sizeof b), r->in[0].shape.rank);
+  int64_t k = r->in[0].shape.dim[1];
+  const Value *label = r->n->in[1];
+  /* classes < 0: not known (the caller blanked it); 0: float targets */
+  if (label->classes == 0)
+    return fail(r, ": ", "label '%s' must be class labels (class[N])", label->name);
+  if (label->classes > 0 && label->classes != k)
+    return fail(r, ": ", "label '%s' declares class[%lld] but logits %s have %lld classes",
+                label->name, (long long)label->classes, ty(&r->in[0], b, sizeof b),
+                (long long)k);
+  r->expect[0] = r->in[0];
+  if (!expect_operand(r, 1, DT_I32, 1, r->in[0].shape.dim)) return false;
+  return set_type(r, &r->out[0], DT_F32, 0, NULL);
+}
+
+static bool rule_mse(Rule *r) {
+  if (!need_known(r, 0)) return false;
+  r->expect[0] = r->in[0];
+  if (!expect_same(r, 1, &r->in[0])) return false;
+  return set_type(r, &r->out[0], DT_F32, 0, NULL);
+}
+
+/* --- training ops: gradients and updates (built by autodiff/optimizer) --- */
+
+/* The result has exactly operand i's type. */
+static bool result_like(Rule *r, int i) {
+  if (!need_known(r, i)) return false;
+  r->expect[i] = r->in[i];
+  r->out[0] = r->in[i];
+  return true;
+}
+
+static bool rule_conv2d_grad_input(Rule *r) {
+  int64_t filters, groups, in_hw[2];
+  Window w;
+  if (!need_known(r, 0) || !need_rank(r, 0, 4) || !need_known(r, 1) || !need_rank(r, 1, 4))
+    return false;
+  if (!get_int(r, "filters", 1, &filters) || !get_int(r, "groups", 1, &groups) ||
+      !get_window(r, &w) || !get_pair(r, "input_size", 1, in_hw))
+    return false;
+  const int64_t *dy = r->in[0].shape.dim, *wt = r->in[1].shape.dim;
+  int64_t c = wt[1] * groups;
+  int64_t hw[2];
+  for (int k = 0; k < 2; k++) hw[k] = (in_hw[k] + 2 * w.pad[k] - w.kernel[k]) / w.stride[k] + 1;
+  int64_t dy_dims[4] = {dy[0], filters, hw[0], hw[1]};
+  int64_t w_dims[4] = {filters, wt[1], w.kernel[0], w.kernel[1]};
+  if (!expect_operand(r, 0, r->in[0].dtype, 4, dy_dims) ||
+      !expect_operand(r, 1, r->in[0].dtype, 4, w_dims))
+    return false;
+  int64_t out[4] = {dy[0], c, in_hw[0], in_hw[1]};
+  return set_type(r, &r->out[0], r->in[0].dtype, 4, out);
+}
+
+static bool rule_conv2d_grad_weight(Rule *r) {
+  int64_t filters, groups, hw[2];
+  Window w;
+  if (!need_known(r, 0) || !need_rank(r, 0, 4)) return false;
+  if (!get_int(r, "filters", 1, &filters) || !get_int(r, "groups", 1, &groups) ||
+      !get_window(r, &w) || !slide(r, &w, "kernel", hw))
+    return false;
+  const int64_t *x = r->in[0].shape.dim;
+  if (x[1] % groups) return fail(r, ": ", "input channels not divisible by groups");
+  r->expect[0] = r->in[0];
+  int64_t dy_dims[4] = {x[0], filters, hw[0], hw[1]};
+  if (!expect_operand(r, 1, r->in[0].dtype, 4, dy_dims)) return false;
+  int64_t out[4] = {filters, x[1] / groups, w.kernel[0], w.kernel[1]};
+  return set_type(r, &r->out[0], r->in[0].dtype, 4, out);
+}
+
+static bool rule_dense_grad_input(Rule *r) {
+  int64_t units;
+  if (!need_known(r, 0) || !need_rank(r, 0, 2) || !need_known(r, 1) || !need_rank(r, 1, 2) ||
+      !get_int(r, "units", 1, &units))
+    return false;
+  int64_t n = r->in[0].shape.dim[0], f = r->in[1].shape.dim[1];
+  int64_t dy_dims[2] = {n, units}, w_dims[2] = {units, f}, out[2] = {n, f};
+  return expect_operand(r, 0, r->in[0].dtype, 2, dy_dims) &&
+         expect_operand(r, 1, r->in[0].dtype, 2, w_dims) &&
+         set_type(r, &r->out[0], r->in[0].dtype, 2, out);
+}
+
+static bool rule_dense_grad_weight(Rule *r) {
+  int64_t units;
+  if (!need_known(r, 0) || !need_rank(r, 0, 2) || !get_int(r, "units", 1, &units)) return false;
+  int64_t n = r->in[0].shape.dim[0], f = r->in[0].shape.dim[1];
+  r->expect[0] = r->in[0];
+  int64_t dy_dims[2] = {n, units}, out[2] = {units, f};
+  return expect_operand(r, 1, r->in[0].dtype, 2, dy_dims) &&
+         set_type(r, &r->out[0], r->in[0].dtype, 2, out);
+}
+
+static bool rule_bias_grad(Rule *r) {
+  if (!need_known(r, 0)) return false;
+  if (r->in[0].shape.rank < 2) return fail(r, ": ", "needs a [batch, channels, ...] input");
+  r->expect[0] = r->in[0];
+  return set_type(r, &r->out[0], r->in[0].dtype, 1, &r->in[0].shape.dim[1]);
+}
+
+/* relu_grad(dy, y), mse_grad(p, t), sum_product's operands: equal types. */
+static bool rule_pair_same(Rule *r) {
+  if (!result_like(r, 0)) return false;
+  return expect_same(r, 1, &r->in[0]);
+}
+
+static bool rule_maxpool_grad(Rule *r) {
+  Window w;
+  int64_t hw[2];
+  if (!need_known(r, 1) || !need_rank(r, 1, 4) || !get_window(r, &w)) return false;
+  /* slide() reads operand 0: check against x by swapping the view */
+  Rule x_view = *r;
+  TensorType in_swapped[2] = {r->in[1], r->in[0]};
+  x_view.in = in_swapped;
+  if (!slide(&x_view, &w, "window", hw)) return false;
+  const int64_t *x = r->in[1].shape.dim;
+  int64_t dy_dims[4] = {x[0], x[1], hw[0], hw[1]};
+  r->expect[1] = r->in[1];
+  if (!expect_operand(r, 0, r->in[1].dtype, 4, dy_dims)) return false;
+  r->out[0] = r->in[1];
+  return true;
+}
+
+static bool rule_avgpool_grad(Rule *r) {
+  Window w;
+  int64_t in_hw[2];
+  if (!need_known(r, 0) || !need_rank(r, 0, 4) || !get_window(r, &w) ||
+      !get_pair(r, "input_size", 1, in_hw))
+    return false;
+  const int64_t *dy = r->in[0].shape.dim;
+  for (int k = 0; k < 2; k++)
+    if ((in_hw[k] + 2 * w.pad[k] - w.kernel[k]) / w.stride[k] + 1 != dy[2 + k])
+      return fail(r, ": ", "dy extent %lld does not match input_size %lld", (long long)dy[2 + k],
+                  (long long)in_hw[k]);
+  r->expect[0] = r->in[0];
+  int64_t out[4] = {dy[0], dy[1], in_hw[0], in_hw[1]};
+  return set_type(r, &r->out[0], r->in[0].dtype, 4, out);
+}
+
+static bool rule_global_avgpool_grad(Rule *r) {
+  int64_t in_hw[2];
+  if (!need_known(r, 0) || !need_rank(r, 0, 2) || !get_pair(r, "input_size", 1, in_hw))
+    return false;
+  r->expect[0] = r->in[0];
+  int64_t out[4] = {r->in[0].shape.dim[0], r->in[0].shape.dim[1], in_hw[0], in_hw[1]};
+  return set_type(r, &r->out[0], r->in[0].dtype, 4, out);
+}
+
+static bool rule_reshape(Rule *r) {
+  const Attr *a = node_attr(r->n, "shape");
+  if (!need_known(r, 0)) return false;
+  if (!a || a->kind != ATTR_INTS || a->n < 1)
+    return fail(r, ": ", "missing attribute 'shape' (a list of integers)");
+  if (!set_type(r, &r->out[0], r->in[0].dtype, a->n, a->ints)) return false;
+  if (shape_numel(&r->out[0].shape) != shape_numel(&r->in[0].shape)) {
+    char b1[200], b2[200];
+    return fail(r, ": ", "cannot reshape %s to %s", ty(&r->in[0], b1, sizeof b1),
+                ty(&r->out[0], b2, sizeof b2));
+  }
+  r->expect[0] = r->in[0];
+  return true;
+}
+
+static bool rule_batchnorm_train(Rule *r) {
+  if (!rule_batchnorm(r)) return false;
+  int64_t c = r->in[0].shape.dim[1];
+  return set_type(r, &r->out[1], r->in[0].dtype, 1, &c) &&
+         set_type(r, &r->out[2], r->in[0].dtype, 1, &c);
+}
+
+static bool rule_batchnorm_grad(Rule *r) {
+  if (!need_known(r, 1)) return false;
+  int rank = r->in[1].shape.rank;
+  if (rank != 2 && rank != 4) return fail(r, ": ", "x must be [N,C] or [N,C,H,W]");
+  r->expect[1] = r->in[1];
+  if (!expect_same(r, 0, &r->in[1])) return false;
+  int64_t c = r->in[1].shape.dim[1];
+  for (int i = 2; i < 5; i++)
+    if (!expect_operand(r, i, r->in[1].dtype, 1, &c)) return false;
+  r->out[0] = r->in[1];
+  return set_type(r, &r->out[1], r->in[1].dtype, 1, &c) &&
+         set_type(r, &r->out[2], r->in[1].dtype, 1, &c);
+}
+
+static bool rule_sum(Rule *r) {
+  if (!need_known(r, 0)) return false;
+  r->expect[0] = r->in[0];
+  if (r->n->op == OP_SUM_PRODUCT && !expect_same(r, 1, &r->in[0])) return false;
+  int64_t one = 1;
+  return set_type(r, &r->out[0], DT_F32, 1, &one);
+}
+
+static bool rule_softmax_cross_entropy_grad(Rule *r) {
+  if (!rule_softmax_cross_entropy(r)) return false;
+  r->out[0] = r->in[0];
+  return true;
+}
+
+/* A scalar (rank 0) operand of the given dtype. */
+static bool expect_scalar(Rule *r, int i, DType dt) { return expect_operand(r, i, dt, 0, NULL); }
+
+static bool rule_lr_schedule(Rule *r) {
+  return expect_scalar(r, 0, DT_I32) && set_type(r, &r->out[0], DT_F32, 0, NULL);
+}
+
+static bool rule_update(Rule *r) {
+  if (!need_known(r, 0)) return false;
+  r->expect[0] = r->in[0];
+  if (!expect_same(r, 1, &r->in[0]) || !expect_scalar(r, 2, DT_F32)) return false;
+  int last = r->n->op == OP_ADAM_UPDATE ? 4 : r->n->nin - 1;
+  for (int i = 3; i <= last; i++)
+    if (!expect_same(r, i, &r->in[0])) return false;
+  if (r->n->op == OP_ADAM_UPDATE) return expect_scalar(r, 5, DT_I64);
+  return true;
+}
+
+static bool apply(Rule *r) {
+  switch (r->n->op) {
+  case OP_CONV2D: return rule_conv2d(r);
+  case OP_DENSE: return rule_dense(r);
+  case OP_RELU:
+  case OP_RELU6:
+  case OP_DROPOUT: return rule_same(r);
+  case OP_MAXPOOL:
+  case OP_AVGPOOL: return rule_pool(r);
+  case OP_GLOBAL_AVGPOOL: return rule_global_avgpool(r);
+  case OP_FLATTEN: return rule_flatten(r);
+  case OP_ADD: return rule_add(r);
+  case OP_BATCHNORM: return rule_batchnorm(r);
+  case OP_SCALE:
+  case OP_BIAS: return rule_scalar_param(r);
+  case OP_SOFTMAX_CROSS_ENTROPY: return rule_softmax_cross_entropy(r);
+  case OP_MSE: return rule_mse(r);
+  case OP_CONV2D_GRAD_INPUT: return rule_conv2d_grad_input(r);
+  case OP_CONV2D_GRAD_WEIGHT: return rule_conv2d_grad_weight(r);
+  case OP_DENSE_GRAD_INPUT: return rule_dense_grad_input(r);
+  case OP_DENSE_GRAD_WEIGHT: return rule_dense_grad_weight(r);
+  case OP_BIAS_GRAD: return rule_bias_grad(r);
+  case OP_RELU_GRAD:
+  case OP_RELU6_GRAD:
+  case OP_MSE_GRAD: return rule_pair_same(r);
+  case OP_MAXPOOL_GRAD: return rule_maxpool_grad(r);
+  case OP_AVGPOOL_GRAD: return rule_avgpool_grad(r);
+  case OP_GLOBAL_AVGPOOL_GRAD: return rule_global_avgpool_grad(r);
+  case OP_RESHAPE: return rule_reshape(r);
+  case OP_BATCHNORM_TRAIN: return rule_batchnorm_train(r);
+  case OP_BATCHNORM_GRAD: return rule_batchnorm_grad(r);
+  case OP_DROPOUT_GRAD: return rule_same(r);
+  case OP_SUM:
+  case OP_SUM_PRODUCT: return rule_sum(r);
+  case OP_SOFTMAX_CROSS_ENTROPY_GRAD: return rule_softmax_cross_entropy_grad(r);
+  case OP_LR_SCHEDULE: return rule_lr_schedule(r);
+  case OP_SGD_UPDATE:
+  case OP_ADAM_UPDATE: return rule_update(r);
+  case OP_STEP_INCREMENT: return expect_scalar(r, 0, DT_I64);
+  case OP_COUNT: break;
+  }
+  return fail(r, ": ", "no shape rule for this op");
+}
+
+bool shape_rule(const Node *n, const TensorType *in, TensorType *expect_in, TensorType *out,
+                char *err, size_t errlen) {
+  Rule r = {n, in, expect_in, out, err, errlen};
+  if (errlen) err[0] = 0;
+  const OpInfo *info = op_info(n->op);
+  if (!info) return fail(&r, ": ", "unknown op");
+  if (n->nin < info->min_in || n->nin > info->max_in || n->nout != info->nout)
+    return fail(&r, ": ", "has %d operands and %d results", n->nin, n->nout);
+  for (int i = 0; i < n->nin; i++) expect_in[i] = in[i];
+  return apply(&r);
+}
+
+/* Spatial product per sample: MACs of one output element times the output
+ * elements, with checked arithmetic; -1 if unknown or it overflows. */
+static int64_t product(const int64_t *f, int count) {
+  int64_t p = 1;
+  for (int i = 0; i < count; i++)
+    if (!mul_ok(p, f[i], &p)) return -1;
+  return p;
+}
+
+int64_t node_macs_per_sample(const Node *n, int batch) {
+  (void)batch; /* per sample: independent of the batch */
+  if (n->nin < 1 || n->nout < 1) return 0;
+  const Shape *x = &n->in[0]->type.shape, *y = &n->out[0]->type.shape;
+  if (n->op == OP_CONV2D) {
+    if (x->rank != 4 || y->rank != 4 || !shape_known(x) || !shape_known(y)) return -1;
+    int64_t groups = node_int(n, "groups", 1);
+    if (groups < 1) return -1;
+    int64_t f[6] = {y->dim[2], y->dim[3], y->dim[1], x->dim[1] / groups,
+                    node_ints(n, "kernel", 0, -1), node_ints(n, "kernel", 1, -1)};
+    return product(f, 6);
+  }
+  if (n->op == OP_DENSE) {
+    if (x->rank != 2 || y->rank != 2 || !shape_known(x) || !shape_known(y)) return -1;
+    int64_t f[2] = {y->dim[1], x->dim[1]};
+    return product(f, 2);
+  }
+  return 0;
+}

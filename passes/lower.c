@@ -1,0 +1,329 @@
+/* The lowering pass: turns the training graph into a loop-IR program. It
+ * maps every graph value to a buffer (parameters and state to the state
+ * block, intermediates to the work arena, inputs and labels to the entry's
+ * arguments; flatten and reshape alias their input), then lowers the nodes
+ * in schedule order into the train_step entry, the nodes the logits depend
+ * on into predict (in inference mode: batch-norm running statistics, no
+ * dropout), and the initializers into init. The op families live in
+ * lower_*.c; this file only sequences them. */
+#include <stdio.h>
+#include <string.h>
+
+#include "lower.h"
+#include "pass.h"
+
+/* --- the small vocabulary shared by the op families --- */
+
+LKernel *lower_kernel(Lower *L, const Node *n, const char *suffix, unsigned entries) {
+  char name[256], origin[256];
+  if (n)
+    snprintf(name, sizeof name, "%s_%s", n->name ? n->name : op_name(n->op), suffix);
+  else
+    snprintf(name, sizeof name, "%s", suffix);
+  for (char *c = name; *c; c++)
+    if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9')))
+      *c = '_';
+  /* Kernel names are unique: add a counter when taken. */
+  char unique[300];
+  snprintf(unique, sizeof unique, "%s", name);
+  for (int i = 1;; i++) {
+    bool taken = false;
+    for (int j = 0; j < L->p->nkernels && !taken; j++)
+      taken = strcmp(L->p->kernels[j]->name, unique) == 0;
+    if (!taken) break;
+    snprintf(unique, sizeof unique, "%s_%d", name, i);
+  }
+  if (n)
+    snprintf(origin, sizeof origin, "%s %s", op_name(n->op), n->name ? n->name : "");
+  else
+    snprintf(origin, sizeof origin, "%s", suffix);
+  LKernel *k = lprog_kernel(L->p, unique, origin, n ? n->loc : (SrcLoc){0});
+  for (int e = 0; e < LENTRY_COUNT; e++)
+    if (entries & (1u << e)) lprog_call(L->p, (LEntryKind)e, k);
+  L->k = k;
+  L->nvars = 0;
+  return k;
+}
+
+void lower_kernel_body(Lower *L, LStmt *body) { L->k->body = body; }
+
+static LVar *fresh(Lower *L, const char *hint, DType t, LVarKind kind) {
+  char name[64];
+  snprintf(name, sizeof name, "%s%d", hint, L->nvars++);
+  return lprog_var(L->p, name, t, kind);
+}
+
+LVar *lv_loop(Lower *L, const char *hint) { return fresh(L, hint, DT_I32, LVAR_LOOP); }
+LVar *lv_local(Lower *L, const char *hint, DType t) { return fresh(L, hint, t, LVAR_LOCAL); }
+
+LExpr *ci(Lower *L, int64_t v) { return le_int(L->p, DT_I32, v); }
+LExpr *cf(Lower *L, float v) { return le_f32(L->p, v); }
+LExpr *ve(Lower *L, LVar *v) { return le_var(L->p, v); }
+
+/* Folds constants so printed loops stay readable (0 + x, 1 * x). */
+static bool is_const(const LExpr *e, int64_t v) {
+  return e->kind == LE_CONST && e->type != DT_F32 && e->i == v;
+}
+
+LExpr *add(Lower *L, LExpr *a, LExpr *b) {
+  if (is_const(a, 0)) return b;
+  if (is_const(b, 0)) return a;
+  if (a->kind == LE_CONST && b->kind == LE_CONST && a->type == DT_I32 && b->type == DT_I32)
+    return ci(L, a->i + b->i);
+  return le_bin(L->p, LB_ADD, a, b);
+}
+
+LExpr *sub(Lower *L, LExpr *a, LExpr *b) {
+  if (is_const(b, 0)) return a;
+  return le_bin(L->p, LB_SUB, a, b);
+}
+
+LExpr *mul(Lower *L, LExpr *a, LExpr *b) {
+  if (is_const(a, 1)) return b;
+  if (is_const(b, 1)) return a;
+  if (is_const(a, 0) || is_const(b, 0)) return ci(L, 0);
+  if (a->kind == LE_CONST && b->kind == LE_CONST && a->type == DT_I32 && b->type == DT_I32)
+    return ci(L, a->i * b->i);
+  return le_bin(L->p, LB_MUL, a, b);
+}
+
+LExpr *ld(Lower *L, LBuffer *b, LExpr *index) { return le_load(L->p, b, index); }
+
+LStmt *loop(Lower *L, LVar *var, LExpr *hi, unsigned hints, LStmt *body) {
+  return ls_for(L->p, var, ci(L, 0), hi, 1, hints, body);
+}
+
+LStmt *seq(LStmt *a, LStmt *b) {
+  LBlock blk = {0};
+  lblock_add(&blk, a);
+  lblock_add(&blk, b);
+  return blk.first;
+}
+
+LStmt *seq3(LStmt *a, LStmt *b, LStmt *c) { return seq(seq(a, b), c); }
+
+LExpr *batch_n(Lower *L) { return ve(L, L->n); }
+
+int64_t per_sample(const Value *v) {
+  int64_t s = 1;
+  for (int i = 1; i < v->type.shape.rank; i++) s *= v->type.shape.dim[i];
+  return s;
+}
+
+LBuffer *vbuf(Lower *L, const Value *v) { return L->buf[v->id]; }
+
+bool value_batched(const Value *v) {
+  switch (v->kind) {
+  case VAL_INPUT:
+  case VAL_LABEL: return true;
+  case VAL_PARAM:
+  case VAL_STATE: return false;
+  case VAL_NODE: break;
+  }
+  const Node *n = v->def;
+  switch (n->op) {
+  case OP_SOFTMAX_CROSS_ENTROPY:
+  case OP_MSE:
+  case OP_SUM:
+  case OP_SUM_PRODUCT:
+  case OP_BIAS_GRAD:
+  case OP_CONV2D_GRAD_WEIGHT:
+  case OP_DENSE_GRAD_WEIGHT:
+  case OP_LR_SCHEDULE: return false;
+  case OP_BATCHNORM_TRAIN:
+  case OP_BATCHNORM_GRAD: return v->def_index == 0;
+  case OP_ADD: return value_batched(n->in[0]);
+  default: return true;
+  }
+}
+
+LExpr *extent(Lower *L, const Value *v) {
+  if (value_batched(v)) return mul(L, batch_n(L), ci(L, per_sample(v)));
+  return ci(L, shape_numel(&v->type.shape));
+}
+
+LBuffer *scratch(Lower *L, const char *hint, DType t, int64_t numel) {
+  char name[256];
+  snprintf(name, sizeof name, "%s.%s", L->k->name, hint);
+  int64_t dims[1] = {numel};
+  return lprog_buffer(L->p, name, t, shape_of(1, dims), LBUF_WORK, LROLE_NONE);
+}
+
+/* --- buffers --- */
+
+/* The role of a state value, from the nodes that use it. */
+static LBufRole state_role(const Graph *g, const Value *v) {
+  if (v->kind == VAL_PARAM) return LROLE_PARAM;
+  for (int i = 0; i < g->nnodes; i++) {
+    const Node *n = g->nodes[i];
+    for (int j = 0; j < n->nin; j++) {
+      if (n->in[j] != v) continue;
+      if (n->op == OP_STEP_INCREMENT || n->op == OP_LR_SCHEDULE) return LROLE_INTERNAL;
+      if ((n->op == OP_SGD_UPDATE && j == 3) || (n->op == OP_ADAM_UPDATE && j >= 3 && j <= 4))
+        return LROLE_OPTIM;
+      if (n->op == OP_ADAM_UPDATE && j == 5) return LROLE_INTERNAL;
+    }
+  }
+  return LROLE_BUFFER;
+}
+
+static bool is_alias(const Node *n) { return n->op == OP_FLATTEN || n->op == OP_RESHAPE; }
+
+static void map_buffers(Lower *L) {
+  Graph *g = L->g;
+  LProgram *p = L->p;
+  for (int i = 0; i < g->nvalues; i++) {
+    Value *v = g->values[i];
+    switch (v->kind) {
+    case VAL_INPUT:
+    case VAL_LABEL: {
+      LBuffer *b = lprog_buffer(p, v->name, v->type.dtype, v->type.shape, LBUF_ARG, LROLE_NONE);
+      b->readonly = true;
+      if (v->kind == VAL_INPUT) p->input = b;
+      else {
+        p->label = b;
+        p->num_classes = (int)v->classes;
+      }
+      L->buf[v->id] = b;
+      break;
+    }
+    case VAL_PARAM:
+    case VAL_STATE:
+      L->buf[v->id] = lprog_buffer(p, v->name, v->type.dtype, v->type.shape, LBUF_STATE,
+                                   state_role(g, v));
+      break;
+    case VAL_NODE:
+      if (v->def && is_alias(v->def)) L->buf[v->id] = L->buf[v->def->in[0]->id];
+      else
+        L->buf[v->id] = lprog_buffer(p, v->name, v->type.dtype, v->type.shape, LBUF_WORK,
+                                     LROLE_NONE);
+      break;
+    }
+  }
+  int64_t dims[1] = {g->batch};
+  p->pred = lprog_buffer(p, "pred", DT_I32, shape_of(1, dims), LBUF_ARG, LROLE_NONE);
+  p->pred->optional = true;
+}
+
+/* --- sequencing --- */
+
+static bool lower_node(Lower *L, const Node *n, LowerMode mode) {
+  switch (n->op) {
+  case OP_CONV2D:
+  case OP_DENSE:
+  case OP_CONV2D_GRAD_INPUT:
+  case OP_CONV2D_GRAD_WEIGHT:
+  case OP_DENSE_GRAD_INPUT:
+  case OP_DENSE_GRAD_WEIGHT:
+  case OP_BIAS_GRAD: return lower_linear(L, n, mode);
+  case OP_MAXPOOL:
+  case OP_AVGPOOL:
+  case OP_GLOBAL_AVGPOOL:
+  case OP_MAXPOOL_GRAD:
+  case OP_AVGPOOL_GRAD:
+  case OP_GLOBAL_AVGPOOL_GRAD: return lower_pool(L, n, mode);
+  case OP_BATCHNORM:
+  case OP_BATCHNORM_TRAIN:
+  case OP_BATCHNORM_GRAD: return lower_norm(L, n, mode);
+  case OP_SOFTMAX_CROSS_ENTROPY:
+  case OP_MSE:
+  case OP_SOFTMAX_CROSS_ENTROPY_GRAD:
+  case OP_MSE_GRAD: return lower_loss(L, n, mode);
+  case OP_LR_SCHEDULE:
+  case OP_SGD_UPDATE:
+  case OP_ADAM_UPDATE:
+  case OP_STEP_INCREMENT: return lower_optim(L, n, mode);
+  case OP_FLATTEN:
+  case OP_RESHAPE: return true; /* aliases: no code */
+  default: return lower_elementwise(L, n, mode);
+  }
+}
+
+/* Ops whose forward meaning differs between training and inference. */
+static bool mode_dependent(OpKind op) {
+  return op == OP_BATCHNORM_TRAIN || op == OP_BATCHNORM || op == OP_DROPOUT;
+}
+
+/* Marks the nodes the value v depends on. */
+static void mark_ancestors(const Graph *g, const Value *v, bool *needed_node) {
+  bool *need = arena_alloc(g->arena, (size_t)(g->nvalues ? g->nvalues : 1) * sizeof(bool));
+  need[v->id] = true;
+  for (int i = g->nnodes - 1; i >= 0; i--) {
+    const Node *n = g->nodes[i];
+    bool any = false;
+    for (int j = 0; j < n->nout; j++) any |= need[n->out[j]->id];
+    if (!any || op_info(n->op)->writes) continue;
+    needed_node[i] = true;
+    for (int j = 0; j < n->nin; j++) need[n->in[j]->id] = true;
+  }
+}
+
+static const Value *find_step(const Graph *g) {
+  for (int i = 0; i < g->nnodes; i++)
+    if (g->nodes[i]->op == OP_STEP_INCREMENT) return g->nodes[i]->in[0];
+  return NULL;
+}
+
+/* The predicted class per sample: argmax over the logits' last dimension. */
+static void lower_argmax(Lower *L, const Value *logits, unsigned entries) {
+  lower_kernel(L, logits->def, "argmax", entries);
+  int64_t k = logits->type.shape.dim[1];
+  LBuffer *in = vbuf(L, logits), *out = L->p->pred;
+  LVar *b = lv_loop(L, "b"), *c = lv_loop(L, "c");
+  LVar *best = lv_local(L, "best", DT_F32), *arg = lv_local(L, "arg", DT_I32);
+  LExpr *row = mul(L, ve(L, b), ci(L, k));
+  LExpr *x = ld(L, in, add(L, row, ve(L, c)));
+  LStmt *update = ls_if(L->p, le_bin(L->p, LB_GT, x, ve(L, best)),
+                        seq(ls_assign(L->p, best, ld(L, in, add(L, row, ve(L, c)))),
+                            ls_assign(L->p, arg, ve(L, c))),
+                        NULL);
+  LStmt *body = seq3(ls_let(L->p, best, ld(L, in, row)), ls_let(L->p, arg, ci(L, 0)),
+                     ls_for(L->p, c, ci(L, 1), ci(L, k), 1, 0, update));
+  body = seq(body, ls_store(L->p, out, ve(L, b), ve(L, arg)));
+  lower_kernel_body(L, loop(L, b, batch_n(L), 0, body));
+}
+
+static bool run_lower(Module *m) {
+  Graph *g = m->graph;
+  if (g->noutputs < 2) {
+    diag_error(m->diag, (SrcLoc){0}, "lower: graph '%s' needs a loss and a prediction output",
+               g->name);
+    return false;
+  }
+  LProgram *p = lprog_new(m->arena, g->name, g->batch);
+  Lower L = {.p = p, .g = g, .d = m->diag, .recipe = m->recipe};
+  L.buf = arena_alloc(m->arena, (size_t)(g->nvalues ? g->nvalues : 1) * sizeof(LBuffer *));
+  L.n = lprog_var(p, "n", DT_I32, LVAR_ARG);
+  L.seed = lprog_var(p, "seed", DT_I64, LVAR_ARG);
+  map_buffers(&L);
+  const Value *step = find_step(g);
+  L.step = step ? vbuf(&L, step) : NULL;
+  p->loss = vbuf(&L, g->outputs[0]);
+  const Value *logits = g->outputs[1];
+
+  bool ok = true;
+  for (int i = 0; i < g->nvalues && ok; i++)
+    if (value_is_persistent(g->values[i])) ok = lower_init(&L, g->values[i]);
+
+  bool *predict = arena_alloc(m->arena, (size_t)(g->nnodes ? g->nnodes : 1) * sizeof(bool));
+  mark_ancestors(g, logits, predict);
+  const unsigned train = 1u << LENTRY_TRAIN_STEP, infer = 1u << LENTRY_PREDICT;
+  for (int i = 0; i < g->nnodes && ok; i++) {
+    const Node *n = g->nodes[i];
+    if (predict[i] && mode_dependent(n->op)) {
+      L.entries = infer;
+      ok = lower_node(&L, n, MODE_INFER);
+      L.entries = train;
+      ok = ok && lower_node(&L, n, MODE_TRAIN);
+    } else {
+      L.entries = predict[i] ? train | infer : train;
+      ok = lower_node(&L, n, MODE_TRAIN);
+    }
+    if (ok && n->nout && n->out[0] == logits) lower_argmax(&L, logits, train | infer);
+  }
+  if (!ok) return false;
+  m->loops = p;
+  return true;
+}
+
+const Pass pass_lower = {"lower", "lower the training graph to loop IR", run_lower};

@@ -1,0 +1,88 @@
+/* Lowering graph IR to loop IR: the shared context and the small loop-
+ * building vocabulary every op's lowering uses. Each op family lowers in its
+ * own file (lower_linear.c, lower_pool.c, ...); an op's meaning is written
+ * there and nowhere else.
+ *
+ * Conventions. Tensors are dense, row-major, batch first (NCHW). A kernel's
+ * loops over the batch run to %n (the samples in this step, n <= batch), so
+ * a partial batch does only its share of the work. Integer index arithmetic
+ * is i32 (the verifier bounds every buffer below 2^31 elements). */
+#ifndef OCTO_PASSES_LOWER_H
+#define OCTO_PASSES_LOWER_H
+
+#include "graph.h"
+#include "loop.h"
+
+struct Recipe;
+
+/* Inference or training semantics for a forward op (batch-norm statistics,
+ * dropout). */
+typedef enum { MODE_TRAIN, MODE_INFER } LowerMode;
+
+typedef struct Lower {
+  LProgram *p;
+  Graph *g;
+  Diag *d;
+  const struct Recipe *recipe;
+  LBuffer **buf; /* by graph value id: its buffer (aliases share one) */
+  LVar *n;       /* the %n argument: samples in this step */
+  LVar *seed;    /* the %seed argument of init */
+  LBuffer *step; /* i64[] state: steps taken (RNG streams, Adam) */
+  LBuffer *epoch; /* i32[] state: set by the trainer each epoch (lr schedules) */
+  /* The kernel being built, a counter for unique var names, and the
+   * entries (1 << LEntryKind) new kernels are called from. */
+  LKernel *k;
+  int nvars;
+  unsigned entries;
+} Lower;
+
+/* Starts a kernel for graph node n (name = "<layer>_<suffix>"), called from
+ * the given entries (a bit mask of 1 << LEntryKind; op families pass
+ * L->entries). */
+LKernel *lower_kernel(Lower *L, const Node *n, const char *suffix, unsigned entries);
+void lower_kernel_body(Lower *L, LStmt *body);
+
+/* A fresh loop counter / local, unique in the kernel. */
+LVar *lv_loop(Lower *L, const char *hint);
+LVar *lv_local(Lower *L, const char *hint, DType t);
+
+/* Shorthands over the builder: i32 constant, var, + * - / on i32. */
+LExpr *ci(Lower *L, int64_t v);
+LExpr *cf(Lower *L, float v);
+LExpr *ve(Lower *L, LVar *v);
+LExpr *add(Lower *L, LExpr *a, LExpr *b);
+LExpr *sub(Lower *L, LExpr *a, LExpr *b);
+LExpr *mul(Lower *L, LExpr *a, LExpr *b);
+LExpr *ld(Lower *L, LBuffer *b, LExpr *index);
+/* for var in [0, hi) with hints. */
+LStmt *loop(Lower *L, LVar *var, LExpr *hi, unsigned hints, LStmt *body);
+/* Sequence of statements (NULLs skipped), as one list. */
+LStmt *seq(LStmt *a, LStmt *b);
+LStmt *seq3(LStmt *a, LStmt *b, LStmt *c);
+
+/* The batch extent of a kernel's loops: %n. */
+LExpr *batch_n(Lower *L);
+/* Elements per sample of value v (product of dims after the first). */
+int64_t per_sample(const Value *v);
+
+/* Whether v's first dimension is the batch (so loops over it stop at %n),
+ * and the element count a kernel touches: %n * per-sample, or all of it. */
+bool value_batched(const Value *v);
+LExpr *extent(Lower *L, const Value *v);
+/* The buffer holding graph value v. */
+LBuffer *vbuf(Lower *L, const Value *v);
+/* A scratch work buffer private to the current kernel. */
+LBuffer *scratch(Lower *L, const char *hint, DType t, int64_t numel);
+
+/* Each family: lower node n in the given mode. Return false after reporting
+ * an error (an op the family cannot lower). */
+bool lower_elementwise(Lower *L, const Node *n, LowerMode mode);
+bool lower_linear(Lower *L, const Node *n, LowerMode mode);
+bool lower_pool(Lower *L, const Node *n, LowerMode mode);
+bool lower_norm(Lower *L, const Node *n, LowerMode mode);
+bool lower_loss(Lower *L, const Node *n, LowerMode mode);
+bool lower_optim(Lower *L, const Node *n, LowerMode mode);
+/* Initializer of a parameter/state buffer, called from init. */
+bool lower_init(Lower *L, const Value *v);
+
+#endif

@@ -1,0 +1,460 @@
+/* Lowering of the linear layers: conv2d and dense, forward and backward
+ * (grad_input, grad_weight, bias_grad). Every one of them is a matrix
+ * product, so this file has one GEMM loop-nest emitter and each op only
+ * says which buffers play C, A and B:
+ *
+ *   conv2d        per sample and group: y   [Fg x P]  = w  [Fg x Kc] . col [Kc x P]
+ *   conv dx       per sample and group: dcol[Kc x P]  = wT [Kc x Fg] . dy  [Fg x P], col2im
+ *   conv dw       per sample and group: dw  [Fg x Kc] += dy [Fg x P]  . colT[P x Kc]
+ *   dense         y  [n x U] = x  [n x F] . wT [F x U]   (w transposed once per step)
+ *   dense dx      dx [n x F] = dy [n x U] . w  [U x F]
+ *   dense dw      dw [U x F] = dyT[U x n] . x  [n x F]
+ *
+ * (Kc = C/groups * kh * kw, P = OH * OW.) The GEMM's innermost loop is an
+ * axpy over a contiguous row of B and C, C[i,:] += A[i,k] * B[k,:], with a
+ * register block of MR rows and KU steps of k whose A values are hoisted
+ * into locals: no float reduction in the innermost loop, so C compilers
+ * vectorise it without -ffast-math. The inner loop's trip count is split
+ * into a constant multiple of 8 and a short tail, because gcc -O2 only
+ * vectorises loops it needs no epilogue for. docs/lowering.md records the
+ * choices and the measurements behind them. */
+#include "lower.h"
+
+/* Register block of the GEMM: rows of C and steps of k per pass. */
+enum { GEMM_MR = 4, GEMM_KU = 4, GEMM_VEC = 8 };
+
+/* A GEMM operand: element (i, j) lives at buf[off + i*rs + j*cs], where off
+ * is an expression of the enclosing loops (sample, group). */
+typedef struct Mat {
+  LBuffer *buf;
+  LExpr *off;
+  int64_t rs, cs;
+} Mat;
+
+/* C [m x n] += A [m x k] . B [k x n]; m and k may be runtime (%n), n is a
+ * constant (the contiguous dimension of B and C). */
+typedef struct Gemm {
+  Mat c, a, b;
+  LExpr *m, *k;
+  int64_t n;
+} Gemm;
+
+static Mat mat(LBuffer *buf, LExpr *off, int64_t rs, int64_t cs) {
+  return (Mat){buf, off, rs, cs};
+}
+
+static LExpr *at(Lower *L, const Mat *m, LExpr *i, LExpr *j) {
+  return add(L, m->off, add(L, mul(L, i, ci(L, m->rs)), mul(L, j, ci(L, m->cs))));
+}
+
+static LExpr *fadd(Lower *L, LExpr *a, LExpr *b) { return le_bin(L->p, LB_ADD, a, b); }
+static LExpr *fmul(Lower *L, LExpr *a, LExpr *b) { return le_bin(L->p, LB_MUL, a, b); }
+static LExpr *imax(Lower *L, LExpr *a, LExpr *b) { return le_bin(L->p, LB_MAX, a, b); }
+static LExpr *imin(Lower *L, LExpr *a, LExpr *b) { return le_bin(L->p, LB_MIN, a, b); }
+static LExpr *idiv(Lower *L, LExpr *a, int64_t b) {
+  if (b == 1) return a;
+  if (a->kind == LE_CONST) return ci(L, a->i / b);
+  return le_bin(L->p, LB_DIV, a, ci(L, b));
+}
+static bool is_constant(const LExpr *e) { return e->kind == LE_CONST; }
+
+/* for var in [lo, hi) with hints. */
+static LStmt *range(Lower *L, LVar *v, LExpr *lo, LExpr *hi, unsigned hints, LStmt *body) {
+  return ls_for(L->p, v, lo, hi, 1, hints, body);
+}
+
+/* --- the GEMM emitter --- */
+
+/* The innermost loops for rows i0..i0+nr-1 and k steps k0..k0+nk-1 whose A
+ * values are the locals a[r*nk+q]: C[i0+r, j] += sum_q a[r][q] * B[k0+q, j]
+ * over j, as a main loop of a multiple of GEMM_VEC and a tail. */
+static LStmt *axpy_loops(Lower *L, const Gemm *g, LExpr *i0, int nr, LExpr *k0, int nk,
+                         LVar **a) {
+  int64_t main = g->n / GEMM_VEC * GEMM_VEC;
+  LStmt *out = NULL;
+  for (int part = 0; part < 2; part++) {
+    int64_t lo = part ? main : 0, hi = part ? g->n : main;
+    if (lo == hi) continue;
+    LVar *j = lv_loop(L, "j");
+    LBlock body = {0};
+    for (int r = 0; r < nr; r++) {
+      LExpr *ci_ = at(L, &g->c, add(L, i0, ci(L, r)), ve(L, j));
+      LExpr *sum = NULL;
+      for (int q = 0; q < nk; q++) {
+        LExpr *bq = ld(L, g->b.buf, at(L, &g->b, add(L, k0, ci(L, q)), ve(L, j)));
+        LExpr *t = fmul(L, ve(L, a[r * nk + q]), bq);
+        sum = sum ? fadd(L, sum, t) : t;
+      }
+      lblock_add(&body, ls_store(L->p, g->c.buf, ci_, fadd(L, ld(L, g->c.buf, ci_), sum)));
+    }
+    out = seq(out, range(L, j, ci(L, lo), ci(L, hi), part ? 0 : LHINT_VECTORIZE, body.first));
+  }
+  return out;
+}
+
+/* One register block: hoist the nr x nk A values, then the axpy loops. */
+static LStmt *gemm_block(Lower *L, const Gemm *g, LExpr *i0, int nr, LExpr *k0, int nk) {
+  LVar *a[GEMM_MR * GEMM_KU];
+  LBlock lets = {0};
+  for (int r = 0; r < nr; r++)
+    for (int q = 0; q < nk; q++) {
+      a[r * nk + q] = lv_local(L, "a", DT_F32);
+      LExpr *v = ld(L, g->a.buf, at(L, &g->a, add(L, i0, ci(L, r)), add(L, k0, ci(L, q))));
+      lblock_add(&lets, ls_let(L->p, a[r * nk + q], v));
+    }
+  return seq(lets.first, axpy_loops(L, g, i0, nr, k0, nk, a));
+}
+
+/* All of k for the rows i0..i0+nr-1: blocks of GEMM_KU steps, then the rest
+ * (one block when k is a constant, a loop of single steps when runtime). */
+static LStmt *gemm_rows(Lower *L, const Gemm *g, LExpr *i0, int nr) {
+  LStmt *out = NULL;
+  LExpr *kblocks = idiv(L, g->k, GEMM_KU);
+  if (!is_constant(kblocks) || kblocks->i > 0) {
+    LVar *kb = lv_loop(L, "kb");
+    LExpr *k0 = mul(L, ve(L, kb), ci(L, GEMM_KU));
+    out = range(L, kb, ci(L, 0), kblocks, 0, gemm_block(L, g, i0, nr, k0, GEMM_KU));
+  }
+  if (is_constant(g->k)) {
+    int rest = (int)(g->k->i % GEMM_KU);
+    if (rest) out = seq(out, gemm_block(L, g, i0, nr, ci(L, g->k->i - rest), rest));
+  } else {
+    LVar *k = lv_loop(L, "k");
+    LExpr *lo = mul(L, idiv(L, g->k, GEMM_KU), ci(L, GEMM_KU));
+    out = seq(out, range(L, k, lo, g->k, 0, gemm_block(L, g, i0, nr, ve(L, k), 1)));
+  }
+  return out;
+}
+
+/* C += A . B: row blocks of GEMM_MR, then the remaining rows. */
+static LStmt *gemm(Lower *L, const Gemm *g) {
+  LStmt *out = NULL;
+  LExpr *mblocks = idiv(L, g->m, GEMM_MR);
+  if (!is_constant(mblocks) || mblocks->i > 0) {
+    LVar *ib = lv_loop(L, "ib");
+    LExpr *i0 = mul(L, ve(L, ib), ci(L, GEMM_MR));
+    out = range(L, ib, ci(L, 0), mblocks, 0, gemm_rows(L, g, i0, GEMM_MR));
+  }
+  if (is_constant(g->m)) {
+    int rest = (int)(g->m->i % GEMM_MR);
+    if (rest) out = seq(out, gemm_rows(L, g, ci(L, g->m->i - rest), rest));
+  } else {
+    LVar *i = lv_loop(L, "i");
+    LExpr *lo = mul(L, idiv(L, g->m, GEMM_MR), ci(L, GEMM_MR));
+    out = seq(out, range(L, i, lo, g->m, 0, gemm_rows(L, g, ve(L, i), 1)));
+  }
+  return out;
+}
+
+/* --- small loops --- */
+
+/* buf[off + i] = value for i in [0, count). */
+static LStmt *fill(Lower *L, LBuffer *buf, LExpr *off, LExpr *count, float value) {
+  LVar *i = lv_loop(L, "i");
+  return loop(L, i, count, LHINT_VECTORIZE, ls_store(L->p, buf, add(L, off, ve(L, i)), cf(L, value)));
+}
+
+/* Rows of C [m x n] at c.off set to the bias: bias[row] (conv: one value
+ * per output channel row) or bias[col] (dense), or zero without bias. */
+static LStmt *fill_bias(Lower *L, const Mat *c, LExpr *m, int64_t n, LBuffer *bias,
+                        LExpr *bias_off, bool by_col) {
+  LVar *i = lv_loop(L, "i"), *j = lv_loop(L, "j");
+  LExpr *v = bias ? ld(L, bias, add(L, bias_off, ve(L, by_col ? j : i))) : cf(L, 0);
+  LStmt *row = loop(L, j, ci(L, n), LHINT_VECTORIZE,
+                    ls_store(L->p, c->buf, at(L, c, ve(L, i), ve(L, j)), v));
+  return loop(L, i, m, 0, row);
+}
+
+/* --- convolution geometry --- */
+
+typedef struct Conv {
+  int64_t c, h, w;     /* input channels, height, width */
+  int64_t f, oh, ow;   /* filters, output height, width */
+  int64_t kh, kw, sh, sw, ph, pw, groups;
+  int64_t cg, fg, kc;  /* channels and filters per group, Kc = cg*kh*kw */
+  int64_t p;           /* oh * ow */
+} Conv;
+
+/* x is the conv input [N,C,H,W], y its output [N,F,OH,OW]. */
+static Conv conv_geometry(const Node *n, const Value *x, const Value *y) {
+  Conv g;
+  g.c = x->type.shape.dim[1], g.h = x->type.shape.dim[2], g.w = x->type.shape.dim[3];
+  g.f = y->type.shape.dim[1], g.oh = y->type.shape.dim[2], g.ow = y->type.shape.dim[3];
+  g.kh = node_ints(n, "kernel", 0, 1), g.kw = node_ints(n, "kernel", 1, 1);
+  g.sh = node_ints(n, "stride", 0, 1), g.sw = node_ints(n, "stride", 1, 1);
+  g.ph = node_ints(n, "pad", 0, 0), g.pw = node_ints(n, "pad", 1, 0);
+  g.groups = node_int(n, "groups", 1);
+  g.cg = g.c / g.groups, g.fg = g.f / g.groups;
+  g.kc = g.cg * g.kh * g.kw;
+  g.p = g.oh * g.ow;
+  return g;
+}
+
+/* A 1x1, stride-1, unpadded conv reads its input as the column matrix. */
+static bool conv_direct(const Conv *g) {
+  return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0;
+}
+
+/* The output positions o in [lo, hi) whose input o*s - pad + k is inside
+ * [0, size): lo = ceil((pad - k) / s) clamped at 0, hi = ceil((size + pad -
+ * k) / s) clamped at out. (C division truncates toward zero: a negative
+ * numerator only ever gives a value the clamps replace.) */
+static LExpr *valid_lo(Lower *L, LExpr *k, int64_t pad, int64_t s) {
+  if (pad == 0) return ci(L, 0);
+  return imax(L, ci(L, 0), idiv(L, add(L, ci(L, pad + s - 1), le_un(L->p, LU_NEG, k)), s));
+}
+static LExpr *valid_hi(Lower *L, LExpr *k, int64_t size, int64_t pad, int64_t s, int64_t out) {
+  if (pad == 0) return ci(L, out); /* unpadded: every output sees its whole window */
+  return imin(L, ci(L, out), idiv(L, sub(L, ci(L, size + pad + s - 1), k), s));
+}
+
+/* Where col holds element (row, oh*OW + o): row-major [rows x P], or
+ * transposed [P x rows] (the layout the weight gradient reads). */
+static LExpr *col_at(Lower *L, const Conv *g, bool transposed, LVar *row, LExpr *oh, LExpr *o) {
+  LExpr *pos = add(L, mul(L, oh, ci(L, g->ow)), o);
+  if (transposed) return add(L, mul(L, pos, ci(L, g->c * g->kh * g->kw)), ve(L, row));
+  return add(L, mul(L, ve(L, row), ci(L, g->p)), pos);
+}
+
+/* col[row, oh*OW + o] = 0 for o in [lo, hi). */
+static LStmt *zero_run(Lower *L, const Conv *g, LBuffer *col, bool transposed, LVar *row,
+                       LExpr *oh, LExpr *lo, LExpr *hi) {
+  LVar *o = lv_loop(L, "z");
+  LStmt *st = ls_store(L->p, col, col_at(L, g, transposed, row, oh, ve(L, o)), cf(L, 0));
+  return range(L, o, lo, hi, LHINT_VECTORIZE, st);
+}
+
+/* The im2col traversal of one sample (its input at x[xoff..]): for every
+ * column row (c, kh, kw), row = (c*KH + kh)*KW + kw, and output position
+ * (oh, ow), the input element x[c, oh*sh - ph + kh, ow*sw - pw + kw] or
+ * zero where that is padding. The valid (oh, ow) ranges are computed per
+ * (kh, kw), so the copy loops have no test inside. With scatter it runs
+ * backwards (col2im): x[...] += col[row, p], padding dropped; x must be
+ * zeroed first. */
+static LStmt *im2col(Lower *L, const Conv *g, LBuffer *x, LExpr *xoff, LBuffer *col,
+                     bool transposed, bool scatter) {
+  LProgram *p = L->p;
+  LVar *c = lv_loop(L, "c"), *kh = lv_loop(L, "kh"), *kw = lv_loop(L, "kw");
+  LVar *oh = lv_loop(L, "oh"), *ow = lv_loop(L, "ow");
+  LVar *ohlo = lv_local(L, "ohlo", DT_I32), *ohhi = lv_local(L, "ohhi", DT_I32);
+  LVar *owlo = lv_local(L, "owlo", DT_I32), *owhi = lv_local(L, "owhi", DT_I32);
+  LVar *row = lv_local(L, "row", DT_I32);
+  LExpr *ih = add(L, sub(L, mul(L, ve(L, oh), ci(L, g->sh)), ci(L, g->ph)), ve(L, kh));
+  LExpr *iw = add(L, sub(L, mul(L, ve(L, ow), ci(L, g->sw)), ci(L, g->pw)), ve(L, kw));
+  LExpr *xi = add(L, xoff, add(L, mul(L, add(L, mul(L, ve(L, c), ci(L, g->h)), ih), ci(L, g->w)), iw));
+  LExpr *ci_ = col_at(L, g, transposed, row, ve(L, oh), ve(L, ow));
+  LStmt *inner = scatter ? ls_store(p, x, xi, fadd(L, ld(L, x, xi), ld(L, col, ci_)))
+                         : ls_store(p, col, ci_, ld(L, x, xi));
+  LStmt *line = range(L, ow, ve(L, owlo), ve(L, owhi), LHINT_VECTORIZE, inner);
+  if (!scatter && g->pw)
+    line = seq3(zero_run(L, g, col, transposed, row, ve(L, oh), ci(L, 0), ve(L, owlo)), line,
+                zero_run(L, g, col, transposed, row, ve(L, oh), ve(L, owhi), ci(L, g->ow)));
+  LStmt *lines = range(L, oh, ve(L, ohlo), ve(L, ohhi), 0, line);
+  if (!scatter && g->ph) {
+    /* whole output lines that read only padding */
+    LVar *o1 = lv_loop(L, "oz"), *o2 = lv_loop(L, "oz");
+    LStmt *top = range(L, o1, ci(L, 0), ve(L, ohlo), 0,
+                       zero_run(L, g, col, transposed, row, ve(L, o1), ci(L, 0), ci(L, g->ow)));
+    LStmt *bottom = range(L, o2, ve(L, ohhi), ci(L, g->oh), 0,
+                          zero_run(L, g, col, transposed, row, ve(L, o2), ci(L, 0), ci(L, g->ow)));
+    lines = seq3(top, lines, bottom);
+  }
+  LExpr *rowv = add(L, mul(L, add(L, mul(L, ve(L, c), ci(L, g->kh)), ve(L, kh)), ci(L, g->kw)), ve(L, kw));
+  LBlock per = {0};
+  lblock_add(&per, ls_let(p, row, rowv));
+  lblock_add(&per, ls_let(p, owlo, valid_lo(L, ve(L, kw), g->pw, g->sw)));
+  lblock_add(&per, ls_let(p, owhi, valid_hi(L, ve(L, kw), g->w, g->pw, g->sw, g->ow)));
+  lblock_add(&per, ls_let(p, ohlo, valid_lo(L, ve(L, kh), g->ph, g->sh)));
+  lblock_add(&per, ls_let(p, ohhi, valid_hi(L, ve(L, kh), g->h, g->ph, g->sh, g->oh)));
+  lblock_add(&per, lines);
+  LStmt *body = loop(L, kw, ci(L, g->kw), 0, per.first);
+  return loop(L, c, ci(L, g->c), 0, loop(L, kh, ci(L, g->kh), 0, body));
+}
+
+/* --- the ops --- */
+
+/* The loop over the samples of this step, s in [0, %n). */
+static LStmt *per_sample_loop(Lower *L, LVar *s, LStmt *body) {
+  return loop(L, s, batch_n(L), 0, body);
+}
+
+/* The loop over groups around body (no loop for one group: g is then 0). */
+static LStmt *per_group(Lower *L, const Conv *g, LVar *gv, LStmt *body) {
+  if (g->groups == 1) return body;
+  return loop(L, gv, ci(L, g->groups), 0, body);
+}
+static LExpr *group_off(Lower *L, const Conv *g, LVar *gv, int64_t stride) {
+  return g->groups == 1 ? ci(L, 0) : mul(L, ve(L, gv), ci(L, stride));
+}
+
+/* y[s, f, :] = b[f] + w[f, :] . col(x[s]) per group. */
+static bool lower_conv_fwd(Lower *L, const Node *n) {
+  const Value *x = n->in[0], *y = n->out[0];
+  Conv g = conv_geometry(n, x, y);
+  lower_kernel(L, n, "fwd", L->entries);
+  LBuffer *xb = vbuf(L, x), *wb = vbuf(L, n->in[1]), *yb = vbuf(L, y);
+  LBuffer *bias = n->nin > 2 ? vbuf(L, n->in[2]) : NULL;
+  LVar *s = lv_loop(L, "s"), *gv = lv_loop(L, "g");
+  LExpr *xoff = mul(L, ve(L, s), ci(L, g.c * g.h * g.w));
+  LStmt *cols = NULL;
+  Mat b;
+  if (conv_direct(&g)) {
+    b = mat(xb, add(L, xoff, group_off(L, &g, gv, g.cg * g.p)), g.p, 1);
+  } else {
+    LBuffer *col = scratch(L, "col", DT_F32, g.c * g.kh * g.kw * g.p);
+    cols = im2col(L, &g, xb, xoff, col, false, false);
+    b = mat(col, group_off(L, &g, gv, g.kc * g.p), g.p, 1);
+  }
+  Gemm m = {.c = mat(yb, add(L, mul(L, ve(L, s), ci(L, g.f * g.p)), group_off(L, &g, gv, g.fg * g.p)),
+                     g.p, 1),
+            .a = mat(wb, group_off(L, &g, gv, g.fg * g.kc), g.kc, 1),
+            .b = b, .m = ci(L, g.fg), .k = ci(L, g.kc), .n = g.p};
+  LStmt *init = fill_bias(L, &m.c, ci(L, g.fg), g.p, bias, group_off(L, &g, gv, g.fg), false);
+  LStmt *body = seq(cols, per_group(L, &g, gv, seq(init, gemm(L, &m))));
+  lower_kernel_body(L, per_sample_loop(L, s, body));
+  return true;
+}
+
+/* dx[s] = col2im(w^T . dy[s]) per group; a direct conv writes dx itself. */
+static bool lower_conv_dx(Lower *L, const Node *n) {
+  const Value *dy = n->in[0], *dx = n->out[0];
+  Conv g = conv_geometry(n, dx, dy);
+  lower_kernel(L, n, "dx", L->entries);
+  LBuffer *dyb = vbuf(L, dy), *wb = vbuf(L, n->in[1]), *dxb = vbuf(L, dx);
+  LVar *s = lv_loop(L, "s"), *gv = lv_loop(L, "g");
+  LExpr *xoff = mul(L, ve(L, s), ci(L, g.c * g.h * g.w));
+  Gemm m = {.a = mat(wb, group_off(L, &g, gv, g.fg * g.kc), 1, g.kc),
+            .b = mat(dyb, add(L, mul(L, ve(L, s), ci(L, g.f * g.p)), group_off(L, &g, gv, g.fg * g.p)),
+                     g.p, 1),
+            .m = ci(L, g.kc), .k = ci(L, g.fg), .n = g.p};
+  LStmt *body;
+  if (conv_direct(&g)) {
+    m.c = mat(dxb, add(L, xoff, group_off(L, &g, gv, g.cg * g.p)), g.p, 1);
+    LStmt *zero = fill(L, dxb, m.c.off, ci(L, g.cg * g.p), 0);
+    body = per_group(L, &g, gv, seq(zero, gemm(L, &m)));
+  } else {
+    LBuffer *col = scratch(L, "dcol", DT_F32, g.c * g.kh * g.kw * g.p);
+    m.c = mat(col, group_off(L, &g, gv, g.kc * g.p), g.p, 1);
+    LStmt *zero = fill(L, col, m.c.off, ci(L, g.kc * g.p), 0);
+    LStmt *products = per_group(L, &g, gv, seq(zero, gemm(L, &m)));
+    LStmt *clear = fill(L, dxb, xoff, ci(L, g.c * g.h * g.w), 0);
+    body = seq3(products, clear, im2col(L, &g, dxb, xoff, col, false, true));
+  }
+  lower_kernel_body(L, per_sample_loop(L, s, body));
+  return true;
+}
+
+/* dw[f, :] = sum over s of dy[s, f, :] . colT(x[s]) per group. */
+static bool lower_conv_dw(Lower *L, const Node *n) {
+  const Value *x = n->in[0], *dy = n->in[1], *dw = n->out[0];
+  Conv g = conv_geometry(n, x, dy);
+  lower_kernel(L, n, "dw", L->entries);
+  LBuffer *xb = vbuf(L, x), *dyb = vbuf(L, dy), *dwb = vbuf(L, dw);
+  LVar *s = lv_loop(L, "s"), *gv = lv_loop(L, "g");
+  LExpr *xoff = mul(L, ve(L, s), ci(L, g.c * g.h * g.w));
+  int64_t rows = g.c * g.kh * g.kw;
+  LBuffer *colt = scratch(L, "colt", DT_F32, rows * g.p);
+  Gemm m = {.c = mat(dwb, group_off(L, &g, gv, g.fg * g.kc), g.kc, 1),
+            .a = mat(dyb, add(L, mul(L, ve(L, s), ci(L, g.f * g.p)), group_off(L, &g, gv, g.fg * g.p)),
+                     g.p, 1),
+            .b = mat(colt, group_off(L, &g, gv, g.kc), rows, 1),
+            .m = ci(L, g.fg), .k = ci(L, g.p), .n = g.kc};
+  LStmt *per = seq(im2col(L, &g, xb, xoff, colt, true, false), per_group(L, &g, gv, gemm(L, &m)));
+  LStmt *zero = fill(L, dwb, ci(L, 0), ci(L, g.f * g.kc), 0);
+  lower_kernel_body(L, seq(zero, per_sample_loop(L, s, per)));
+  return true;
+}
+
+/* wt[f, u] = w[u, f]: the forward product wants w's rows as columns. */
+static LStmt *transpose(Lower *L, LBuffer *w, LBuffer *wt, int64_t units, int64_t features) {
+  LVar *u = lv_loop(L, "u"), *f = lv_loop(L, "f");
+  LExpr *src = add(L, mul(L, ve(L, u), ci(L, features)), ve(L, f));
+  LExpr *dst = add(L, mul(L, ve(L, f), ci(L, units)), ve(L, u));
+  return loop(L, u, ci(L, units), 0,
+              loop(L, f, ci(L, features), 0, ls_store(L->p, wt, dst, ld(L, w, src))));
+}
+
+/* y = b + x . w^T, with w transposed into a scratch [F x U] first. */
+static bool lower_dense_fwd(Lower *L, const Node *n) {
+  const Value *x = n->in[0], *y = n->out[0];
+  int64_t f = x->type.shape.dim[1], u = y->type.shape.dim[1];
+  lower_kernel(L, n, "fwd", L->entries);
+  LBuffer *wb = vbuf(L, n->in[1]), *wt = scratch(L, "wt", DT_F32, f * u);
+  LBuffer *bias = n->nin > 2 ? vbuf(L, n->in[2]) : NULL;
+  Gemm m = {.c = mat(vbuf(L, y), ci(L, 0), u, 1), .a = mat(vbuf(L, x), ci(L, 0), f, 1),
+            .b = mat(wt, ci(L, 0), u, 1), .m = batch_n(L), .k = ci(L, f), .n = u};
+  LStmt *init = fill_bias(L, &m.c, batch_n(L), u, bias, ci(L, 0), true);
+  lower_kernel_body(L, seq3(transpose(L, wb, wt, u, f), init, gemm(L, &m)));
+  return true;
+}
+
+/* dx = dy . w */
+static bool lower_dense_dx(Lower *L, const Node *n) {
+  const Value *dy = n->in[0], *dx = n->out[0];
+  int64_t u = dy->type.shape.dim[1], f = dx->type.shape.dim[1];
+  lower_kernel(L, n, "dx", L->entries);
+  Gemm m = {.c = mat(vbuf(L, dx), ci(L, 0), f, 1), .a = mat(vbuf(L, dy), ci(L, 0), u, 1),
+            .b = mat(vbuf(L, n->in[1]), ci(L, 0), f, 1), .m = batch_n(L), .k = ci(L, u), .n = f};
+  LStmt *zero = fill(L, m.c.buf, ci(L, 0), mul(L, batch_n(L), ci(L, f)), 0);
+  lower_kernel_body(L, seq(zero, gemm(L, &m)));
+  return true;
+}
+
+/* dw = dy^T . x: row u of dw gathers dy[s, u] * x[s, :] over the samples. */
+static bool lower_dense_dw(Lower *L, const Node *n) {
+  const Value *x = n->in[0], *dy = n->in[1], *dw = n->out[0];
+  int64_t u = dy->type.shape.dim[1], f = x->type.shape.dim[1];
+  lower_kernel(L, n, "dw", L->entries);
+  Gemm m = {.c = mat(vbuf(L, dw), ci(L, 0), f, 1), .a = mat(vbuf(L, dy), ci(L, 0), 1, u),
+            .b = mat(vbuf(L, x), ci(L, 0), f, 1), .m = ci(L, u), .k = batch_n(L), .n = f};
+  LStmt *zero = fill(L, m.c.buf, ci(L, 0), ci(L, u * f), 0);
+  lower_kernel_body(L, seq(zero, gemm(L, &m)));
+  return true;
+}
+
+/* db[c] = sum of dy[s, c, ...] over the samples and positions. Per channel
+ * the samples are added as rows into a line of partial sums (an axpy over
+ * the contiguous positions), and only that line is reduced at the end. */
+static bool lower_bias_grad(Lower *L, const Node *n) {
+  LProgram *p = L->p;
+  const Value *dy = n->in[0];
+  int64_t ch = dy->type.shape.dim[1], hw = per_sample(dy) / ch;
+  lower_kernel(L, n, "db", L->entries);
+  LBuffer *dyb = vbuf(L, dy), *db = vbuf(L, n->out[0]);
+  LVar *s = lv_loop(L, "s"), *c = lv_loop(L, "c"), *i = lv_loop(L, "i");
+  if (hw == 1) {
+    LExpr *idx = add(L, mul(L, ve(L, s), ci(L, ch)), ve(L, c));
+    LStmt *acc = ls_store(p, db, ve(L, c), fadd(L, ld(L, db, ve(L, c)), ld(L, dyb, idx)));
+    LStmt *rows = per_sample_loop(L, s, loop(L, c, ci(L, ch), LHINT_VECTORIZE, acc));
+    lower_kernel_body(L, seq(fill(L, db, ci(L, 0), ci(L, ch), 0), rows));
+    return true;
+  }
+  LBuffer *line = scratch(L, "line", DT_F32, hw);
+  LExpr *idx = add(L, mul(L, add(L, mul(L, ve(L, s), ci(L, ch)), ve(L, c)), ci(L, hw)), ve(L, i));
+  LStmt *axpy = ls_store(p, line, ve(L, i), fadd(L, ld(L, line, ve(L, i)), ld(L, dyb, idx)));
+  LStmt *rows = per_sample_loop(L, s, loop(L, i, ci(L, hw), LHINT_VECTORIZE, axpy));
+  LVar *sum = lv_local(L, "sum", DT_F32), *k = lv_loop(L, "k");
+  LStmt *reduce = seq3(ls_let(p, sum, cf(L, 0)),
+                       loop(L, k, ci(L, hw), 0,
+                            ls_assign(p, sum, fadd(L, ve(L, sum), ld(L, line, ve(L, k))))),
+                       ls_store(p, db, ve(L, c), ve(L, sum)));
+  LStmt *per = seq3(fill(L, line, ci(L, 0), ci(L, hw), 0), rows, reduce);
+  lower_kernel_body(L, loop(L, c, ci(L, ch), 0, per));
+  return true;
+}
+
+bool lower_linear(Lower *L, const Node *n, LowerMode mode) {
+  (void)mode; /* the linear ops mean the same in training and inference */
+  switch (n->op) {
+  case OP_CONV2D: return lower_conv_fwd(L, n);
+  case OP_CONV2D_GRAD_INPUT: return lower_conv_dx(L, n);
+  case OP_CONV2D_GRAD_WEIGHT: return lower_conv_dw(L, n);
+  case OP_DENSE: return lower_dense_fwd(L, n);
+  case OP_DENSE_GRAD_INPUT: return lower_dense_dx(L, n);
+  case OP_DENSE_GRAD_WEIGHT: return lower_dense_dw(L, n);
+  case OP_BIAS_GRAD: return lower_bias_grad(L, n);
+  default:
+    diag_error(L->d, n->loc, "lower: '%s' is not a linear op", op_name(n->op));
+    return false;
+  }
+}

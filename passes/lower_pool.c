@@ -1,0 +1,297 @@
+/* Lowering of the pooling ops and their gradients: maxpool, avgpool (padded
+ * zeros count, PyTorch's count_include_pad=True), global_avgpool, and
+ * maxpool_grad / avgpool_grad / global_avgpool_grad. Tensors are NCHW; every
+ * kernel walks the n*C planes of its batch one after the other.
+ *
+ * Loop orders (docs/lowering.md, "## pooling"): the windowed ops keep one
+ * output row in flight and, for each window tap (kh, kw), sweep that row with
+ * the innermost loop over ow, which is independent per iteration and so
+ * vectorises; the padding is handled by clamping the loop bounds (kh at run
+ * time, kw at compile time) instead of testing every element. maxpool_grad
+ * finds each window's argmax once (scalar scan, first maximum wins) and
+ * scatters dy there. global_avgpool sums each contiguous H*W plane into
+ * LANES independent partial sums. */
+#include <math.h>
+
+#include "lower.h"
+
+/* Partial sums per plane: wide enough for one AVX-512 vector of f32. */
+enum { LANES = 16 };
+
+/* The window geometry: x is the pooled input [N,C,H,W], y the pooled
+ * result [N,C,OH,OW]. */
+typedef struct Pool {
+  int64_t c, h, w, oh, ow;
+  int64_t kh, kw, sh, sw, ph, pw;
+} Pool;
+
+static Pool pool_geom(const Node *n, const Value *x, const Value *y) {
+  Pool g;
+  g.c = x->type.shape.dim[1];
+  g.h = x->type.shape.dim[2];
+  g.w = x->type.shape.dim[3];
+  g.oh = y->type.shape.dim[2];
+  g.ow = y->type.shape.dim[3];
+  g.kh = node_ints(n, "kernel", 0, 1);
+  g.kw = node_ints(n, "kernel", 1, 1);
+  g.sh = node_ints(n, "stride", 0, 1);
+  g.sw = node_ints(n, "stride", 1, 1);
+  g.ph = node_ints(n, "pad", 0, 0);
+  g.pw = node_ints(n, "pad", 1, 0);
+  return g;
+}
+
+static LExpr *fbin(Lower *L, LBinOp op, LExpr *a, LExpr *b) { return le_bin(L->p, op, a, b); }
+
+/* for v in [lo, hi) */
+static LStmt *range(Lower *L, LVar *v, LExpr *lo, LExpr *hi, unsigned hints, LStmt *body) {
+  return ls_for(L->p, v, lo, hi, 1, hints, body);
+}
+
+/* The output columns [lo, hi) whose tap kw lands inside the input row:
+ * 0 <= ow*sw + kw - pw < w. Known at compile time. */
+static void tap_columns(const Pool *g, int64_t kw, int64_t *lo, int64_t *hi) {
+  int64_t first = 0;
+  if (g->pw > kw) first = (g->pw - kw + g->sw - 1) / g->sw;
+  int64_t last = (g->w - 1 + g->pw - kw) / g->sw + 1; /* one past */
+  *lo = first;
+  *hi = last < g->ow ? last : g->ow;
+}
+
+/* The taps kh of output row oh inside the input: [max(0, ph - oh*sh),
+ * min(kh, h + ph - oh*sh)). Never empty: pad < window (shape rules). */
+static LExpr *tap_rows_lo(Lower *L, const Pool *g, LVar *oh) {
+  return fbin(L, LB_MAX, ci(L, 0), sub(L, ci(L, g->ph), mul(L, ve(L, oh), ci(L, g->sh))));
+}
+
+static LExpr *tap_rows_hi(Lower *L, const Pool *g, LVar *oh) {
+  return fbin(L, LB_MIN, ci(L, g->kh),
+              sub(L, ci(L, g->h + g->ph), mul(L, ve(L, oh), ci(L, g->sh))));
+}
+
+/* Input row index of tap kh for output row oh: oh*sh - ph + kh. */
+static LExpr *input_row(Lower *L, const Pool *g, LVar *oh, LVar *kh) {
+  return add(L, sub(L, mul(L, ve(L, oh), ci(L, g->sh)), ci(L, g->ph)), ve(L, kh));
+}
+
+/* maxpool / avgpool forward. Per plane p and output row oh:
+ *   y[row + ow] = init                          (ow vectorised)
+ *   for each valid tap (kh, kw): y[row + ow] = op(y[row + ow], x[...])
+ *   avgpool: y[row + ow] *= 1/(kh*kw) */
+static bool lower_pool_fwd(Lower *L, const Node *n, bool is_max) {
+  LProgram *p = L->p;
+  const Value *xv = n->in[0], *yv = n->out[0];
+  Pool g = pool_geom(n, xv, yv);
+  LBuffer *x = vbuf(L, xv), *y = vbuf(L, yv);
+  lower_kernel(L, n, "fwd", L->entries);
+  LVar *pl = lv_loop(L, "p"), *oh = lv_loop(L, "oh"), *kh = lv_loop(L, "kh");
+  LVar *yr = lv_local(L, "yr", DT_I32), *xr = lv_local(L, "xr", DT_I32);
+
+  /* yr: start of the output row; xr: start of the tap's input row. */
+  LStmt *row = ls_let(p, yr, add(L, mul(L, ve(L, pl), ci(L, g.oh * g.ow)),
+                                 mul(L, ve(L, oh), ci(L, g.ow))));
+  LVar *o0 = lv_loop(L, "ow");
+  LStmt *init = range(L, o0, ci(L, 0), ci(L, g.ow), LHINT_VECTORIZE,
+                      ls_store(p, y, add(L, ve(L, yr), ve(L, o0)),
+                               cf(L, is_max ? -INFINITY : 0.0f)));
+  LBlock taps = {0};
+  lblock_add(&taps, ls_let(p, xr, add(L, mul(L, ve(L, pl), ci(L, g.h * g.w)),
+                                     mul(L, input_row(L, &g, oh, kh), ci(L, g.w)))));
+  for (int64_t kw = 0; kw < g.kw; kw++) {
+    int64_t lo, hi;
+    tap_columns(&g, kw, &lo, &hi);
+    if (lo >= hi) continue;
+    LVar *o = lv_loop(L, "ow");
+    LExpr *xi = add(L, add(L, ve(L, xr), mul(L, ve(L, o), ci(L, g.sw))), ci(L, kw - g.pw));
+    LExpr *cur = ld(L, y, add(L, ve(L, yr), ve(L, o)));
+    LExpr *val = fbin(L, is_max ? LB_MAX : LB_ADD, cur, ld(L, x, xi));
+    lblock_add(&taps, range(L, o, ci(L, lo), ci(L, hi), LHINT_VECTORIZE,
+                            ls_store(p, y, add(L, ve(L, yr), ve(L, o)), val)));
+  }
+  LStmt *body = seq3(row, init,
+                     range(L, kh, tap_rows_lo(L, &g, oh), tap_rows_hi(L, &g, oh), 0, taps.first));
+  if (!is_max) {
+    LVar *o = lv_loop(L, "ow");
+    LExpr *scaled = fbin(L, LB_MUL, ld(L, y, add(L, ve(L, yr), ve(L, o))),
+                         cf(L, (float)(1.0 / (double)(g.kh * g.kw))));
+    body = seq(body, range(L, o, ci(L, 0), ci(L, g.ow), LHINT_VECTORIZE,
+                           ls_store(p, y, add(L, ve(L, yr), ve(L, o)), scaled)));
+  }
+  LExpr *planes = mul(L, batch_n(L), ci(L, g.c));
+  lower_kernel_body(L, loop(L, pl, planes, 0, loop(L, oh, ci(L, g.oh), 0, body)));
+  return true;
+}
+
+/* dx[base + i] = 0 for the plane's h*w elements. */
+static LStmt *zero_plane(Lower *L, LBuffer *dx, LVar *base, int64_t len) {
+  LVar *i = lv_loop(L, "i");
+  return loop(L, i, ci(L, len), LHINT_VECTORIZE,
+              ls_store(L->p, dx, add(L, ve(L, base), ve(L, i)), cf(L, 0)));
+}
+
+/* maxpool_grad(dy, x): per window, one scalar scan in row-major tap order
+ * keeps the first maximum (strict >), then dx[arg] += dy. Padded taps are
+ * outside the clamped bounds, so they never win. */
+static bool lower_maxpool_grad(Lower *L, const Node *n) {
+  LProgram *p = L->p;
+  const Value *dyv = n->in[0], *xv = n->in[1], *dxv = n->out[0];
+  Pool g = pool_geom(n, xv, dyv);
+  LBuffer *dy = vbuf(L, dyv), *x = vbuf(L, xv), *dx = vbuf(L, dxv);
+  lower_kernel(L, n, "dx", L->entries);
+  LVar *pl = lv_loop(L, "p"), *oh = lv_loop(L, "oh"), *ow = lv_loop(L, "ow");
+  LVar *kh = lv_loop(L, "kh"), *kw = lv_loop(L, "kw");
+  LVar *base = lv_local(L, "base", DT_I32), *h0 = lv_local(L, "h0", DT_I32);
+  LVar *h1 = lv_local(L, "h1", DT_I32), *w0 = lv_local(L, "w0", DT_I32);
+  LVar *w1 = lv_local(L, "w1", DT_I32), *best = lv_local(L, "best", DT_F32);
+  LVar *arg = lv_local(L, "arg", DT_I32), *idx = lv_local(L, "idx", DT_I32);
+  LVar *v = lv_local(L, "v", DT_F32), *dyi = lv_local(L, "dyi", DT_I32);
+
+  /* Input column of tap kw in output column ow: ow*sw - pw + kw. */
+  LExpr *col0 = sub(L, mul(L, ve(L, ow), ci(L, g.sw)), ci(L, g.pw));
+  LExpr *row0 = sub(L, mul(L, ve(L, oh), ci(L, g.sh)), ci(L, g.ph));
+  LStmt *bounds = seq(ls_let(p, w0, fbin(L, LB_MAX, ci(L, 0), sub(L, ci(L, 0), col0))),
+                      ls_let(p, w1, fbin(L, LB_MIN, ci(L, g.kw),
+                                         sub(L, ci(L, g.w),
+                                             sub(L, mul(L, ve(L, ow), ci(L, g.sw)),
+                                                 ci(L, g.pw))))));
+  /* idx = base + (row0 + kh) * w + col0 + kw */
+  LExpr *at = add(L, add(L, ve(L, base),
+                         mul(L, add(L, sub(L, mul(L, ve(L, oh), ci(L, g.sh)), ci(L, g.ph)),
+                                    ve(L, kh)),
+                             ci(L, g.w))),
+                  add(L, sub(L, mul(L, ve(L, ow), ci(L, g.sw)), ci(L, g.pw)), ve(L, kw)));
+  LStmt *better = ls_if(p, fbin(L, LB_GT, ve(L, v), ve(L, best)),
+                        seq(ls_assign(p, best, ve(L, v)), ls_assign(p, arg, ve(L, idx))), NULL);
+  LStmt *tap = seq3(ls_let(p, idx, at), ls_let(p, v, ld(L, x, ve(L, idx))), better);
+  LStmt *scan = range(L, kh, ve(L, h0), ve(L, h1), 0,
+                      range(L, kw, ve(L, w0), ve(L, w1), 0, tap));
+  /* arg starts at the first valid tap, so a window of -inf still routes. */
+  LExpr *first = add(L, add(L, ve(L, base), mul(L, add(L, row0, ve(L, h0)), ci(L, g.w))),
+                     add(L, sub(L, mul(L, ve(L, ow), ci(L, g.sw)), ci(L, g.pw)), ve(L, w0)));
+  LExpr *dy_at = add(L, add(L, mul(L, ve(L, pl), ci(L, g.oh * g.ow)),
+                            mul(L, ve(L, oh), ci(L, g.ow))),
+                     ve(L, ow));
+  LStmt *route = ls_store(p, dx, ve(L, arg),
+                          fbin(L, LB_ADD, ld(L, dx, ve(L, arg)), ld(L, dy, ve(L, dyi))));
+  LBlock win = {0};
+  lblock_add(&win, bounds);
+  lblock_add(&win, ls_let(p, best, cf(L, -INFINITY)));
+  lblock_add(&win, ls_let(p, arg, first));
+  lblock_add(&win, scan);
+  lblock_add(&win, ls_let(p, dyi, dy_at));
+  lblock_add(&win, route);
+
+  LStmt *rows = seq3(ls_let(p, h0, tap_rows_lo(L, &g, oh)), ls_let(p, h1, tap_rows_hi(L, &g, oh)),
+                     loop(L, ow, ci(L, g.ow), 0, win.first));
+  LStmt *plane = seq3(ls_let(p, base, mul(L, ve(L, pl), ci(L, g.h * g.w))),
+                      zero_plane(L, dx, base, g.h * g.w), loop(L, oh, ci(L, g.oh), 0, rows));
+  lower_kernel_body(L, loop(L, pl, mul(L, batch_n(L), ci(L, g.c)), 0, plane));
+  return true;
+}
+
+/* avgpool_grad(dy): the forward's loop nest with the data flow reversed:
+ * per tap, dx[row + ow*sw + kw - pw] += dy[ow] / (kh*kw); distinct ow hit
+ * distinct dx elements, so the ow loop vectorises. */
+static bool lower_avgpool_grad(Lower *L, const Node *n) {
+  LProgram *p = L->p;
+  const Value *dyv = n->in[0], *dxv = n->out[0];
+  Pool g = pool_geom(n, dxv, dyv);
+  LBuffer *dy = vbuf(L, dyv), *dx = vbuf(L, dxv);
+  lower_kernel(L, n, "dx", L->entries);
+  LVar *pl = lv_loop(L, "p"), *oh = lv_loop(L, "oh"), *kh = lv_loop(L, "kh");
+  LVar *base = lv_local(L, "base", DT_I32), *yr = lv_local(L, "yr", DT_I32);
+  LVar *xr = lv_local(L, "xr", DT_I32);
+  float inv = (float)(1.0 / (double)(g.kh * g.kw));
+
+  LBlock taps = {0};
+  lblock_add(&taps, ls_let(p, xr, add(L, ve(L, base), mul(L, input_row(L, &g, oh, kh), ci(L, g.w)))));
+  for (int64_t kw = 0; kw < g.kw; kw++) {
+    int64_t lo, hi;
+    tap_columns(&g, kw, &lo, &hi);
+    if (lo >= hi) continue;
+    LVar *o = lv_loop(L, "ow");
+    LExpr *xi = add(L, add(L, ve(L, xr), mul(L, ve(L, o), ci(L, g.sw))), ci(L, kw - g.pw));
+    LExpr *xi2 = add(L, add(L, ve(L, xr), mul(L, ve(L, o), ci(L, g.sw))), ci(L, kw - g.pw));
+    LExpr *contrib = fbin(L, LB_MUL, ld(L, dy, add(L, ve(L, yr), ve(L, o))), cf(L, inv));
+    lblock_add(&taps, range(L, o, ci(L, lo), ci(L, hi), LHINT_VECTORIZE,
+                            ls_store(p, dx, xi, fbin(L, LB_ADD, ld(L, dx, xi2), contrib))));
+  }
+  LStmt *row = seq(ls_let(p, yr, add(L, mul(L, ve(L, pl), ci(L, g.oh * g.ow)),
+                                     mul(L, ve(L, oh), ci(L, g.ow)))),
+                   range(L, kh, tap_rows_lo(L, &g, oh), tap_rows_hi(L, &g, oh), 0, taps.first));
+  LStmt *plane = seq3(ls_let(p, base, mul(L, ve(L, pl), ci(L, g.h * g.w))),
+                      zero_plane(L, dx, base, g.h * g.w), loop(L, oh, ci(L, g.oh), 0, row));
+  lower_kernel_body(L, loop(L, pl, mul(L, batch_n(L), ci(L, g.c)), 0, plane));
+  return true;
+}
+
+/* global_avgpool: y[p] = mean of plane p. The plane sum goes into LANES
+ * independent partial sums (a scratch row, inner loop vectorised), then the
+ * lanes and the tail are added in a fixed order. */
+static bool lower_global_avgpool(Lower *L, const Node *n) {
+  LProgram *p = L->p;
+  const Value *xv = n->in[0];
+  int64_t c = xv->type.shape.dim[1], hw = xv->type.shape.dim[2] * xv->type.shape.dim[3];
+  LBuffer *x = vbuf(L, xv), *y = vbuf(L, n->out[0]);
+  lower_kernel(L, n, "fwd", L->entries);
+  LVar *pl = lv_loop(L, "p"), *base = lv_local(L, "base", DT_I32);
+  LVar *acc = lv_local(L, "acc", DT_F32);
+  int64_t blocks = hw / LANES;
+  LBlock body = {0};
+  lblock_add(&body, ls_let(p, base, mul(L, ve(L, pl), ci(L, hw))));
+  lblock_add(&body, ls_let(p, acc, cf(L, 0)));
+  if (blocks > 0) {
+    LBuffer *part = scratch(L, "lanes", DT_F32, LANES);
+    LVar *j0 = lv_loop(L, "j"), *blk = lv_loop(L, "blk"), *j = lv_loop(L, "j");
+    LVar *j2 = lv_loop(L, "j"), *o = lv_local(L, "o", DT_I32);
+    lblock_add(&body, loop(L, j0, ci(L, LANES), LHINT_VECTORIZE, ls_store(p, part, ve(L, j0), cf(L, 0))));
+    LExpr *sum = fbin(L, LB_ADD, ld(L, part, ve(L, j)), ld(L, x, add(L, ve(L, o), ve(L, j))));
+    LStmt *lane = loop(L, j, ci(L, LANES), LHINT_VECTORIZE, ls_store(p, part, ve(L, j), sum));
+    lblock_add(&body, loop(L, blk, ci(L, blocks), 0,
+                           seq(ls_let(p, o, add(L, ve(L, base), mul(L, ve(L, blk), ci(L, LANES)))),
+                               lane)));
+    lblock_add(&body, loop(L, j2, ci(L, LANES), 0,
+                           ls_assign(p, acc, fbin(L, LB_ADD, ve(L, acc), ld(L, part, ve(L, j2))))));
+  }
+  if (blocks * LANES < hw) {
+    LVar *i = lv_loop(L, "i");
+    LExpr *term = ld(L, x, add(L, ve(L, base), ve(L, i)));
+    lblock_add(&body, range(L, i, ci(L, blocks * LANES), ci(L, hw), 0,
+                            ls_assign(p, acc, fbin(L, LB_ADD, ve(L, acc), term))));
+  }
+  lblock_add(&body, ls_store(p, y, ve(L, pl),
+                             fbin(L, LB_MUL, ve(L, acc), cf(L, (float)(1.0 / (double)hw)))));
+  lower_kernel_body(L, loop(L, pl, mul(L, batch_n(L), ci(L, c)), 0, body.first));
+  return true;
+}
+
+/* global_avgpool_grad: dx[p, i] = dy[p] / (h*w), one broadcast per plane. */
+static bool lower_global_avgpool_grad(Lower *L, const Node *n) {
+  LProgram *p = L->p;
+  const Value *dxv = n->out[0];
+  int64_t c = dxv->type.shape.dim[1], hw = dxv->type.shape.dim[2] * dxv->type.shape.dim[3];
+  LBuffer *dy = vbuf(L, n->in[0]), *dx = vbuf(L, dxv);
+  lower_kernel(L, n, "dx", L->entries);
+  LVar *pl = lv_loop(L, "p"), *i = lv_loop(L, "i"), *v = lv_local(L, "v", DT_F32);
+  LExpr *at = add(L, mul(L, ve(L, pl), ci(L, hw)), ve(L, i));
+  LStmt *body = seq(ls_let(p, v, fbin(L, LB_MUL, ld(L, dy, ve(L, pl)),
+                                      cf(L, (float)(1.0 / (double)hw)))),
+                    loop(L, i, ci(L, hw), LHINT_VECTORIZE, ls_store(p, dx, at, ve(L, v))));
+  lower_kernel_body(L, loop(L, pl, mul(L, batch_n(L), ci(L, c)), 0, body));
+  return true;
+}
+
+bool lower_pool(Lower *L, const Node *n, LowerMode mode) {
+  (void)mode; /* pooling means the same in training and inference */
+  switch (n->op) {
+  case OP_MAXPOOL: return lower_pool_fwd(L, n, true);
+  case OP_AVGPOOL: return lower_pool_fwd(L, n, false);
+  case OP_GLOBAL_AVGPOOL: return lower_global_avgpool(L, n);
+  case OP_MAXPOOL_GRAD: return lower_maxpool_grad(L, n);
+  case OP_AVGPOOL_GRAD: return lower_avgpool_grad(L, n);
+  case OP_GLOBAL_AVGPOOL_GRAD: return lower_global_avgpool_grad(L, n);
+  default:
+    diag_error(L->d, n->loc, "lower: no pooling lowering for op '%s'", op_name(n->op));
+    return false;
+  }
+}

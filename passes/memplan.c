@@ -1,0 +1,536 @@
+/* The memory planner: static offsets for every STATE and WORK buffer of one
+ * loop program (see memplan.h and docs/memory.md).
+ *
+ * Liveness is per entry: a WORK buffer is live from the first call that
+ * touches it to the last one (closed interval); the loss is also live until
+ * the entry returns, since train_step reads it after its last kernel. Two WORK
+ * buffers conflict when their intervals overlap in some entry (one offset
+ * serves every entry); two buffers touched by one kernel therefore always
+ * conflict, which the C backend's `restrict` needs.
+ *
+ * Placement is TFLite Micro's greedy planner: buffers in some order, each at
+ * the lowest 64-byte-aligned offset that overlaps no conflicting buffer
+ * already placed. The order is largest-first or first-use; MEMPLAN_BEST runs
+ * both and keeps the smaller arena. The checker re-derives liveness another
+ * way, so a planner bug does not hide behind the same code. */
+#include "memplan.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pass.h"
+
+/* Per entry, per buffer: the first and last call index that touches it, -1
+ * when the entry never touches it. */
+typedef struct Live {
+  int n;
+  int *first[LENTRY_COUNT];
+  int *last[LENTRY_COUNT];
+} Live;
+
+/* A buffer waiting to be placed and its sort keys (smaller goes first). */
+typedef struct Order {
+  int64_t k1, k2;
+  int id;
+} Order;
+
+static int64_t align_up(int64_t x) {
+  return (x + MEMPLAN_ALIGN - 1) / MEMPLAN_ALIGN * MEMPLAN_ALIGN;
+}
+
+/* Largest size or total we accept: every aligned sum below stays in int64. */
+static const int64_t max_bytes = INT64_MAX - 2 * MEMPLAN_ALIGN;
+
+int64_t memplan_buffer_bytes(const LBuffer *b) {
+  int64_t n = shape_numel(&b->shape); /* rank 0: 1 */
+  int64_t esize = (int64_t)dtype_size(b->dtype);
+  if (n < 0 || esize <= 0) return -1;
+  if (n > max_bytes / esize) return -1;
+  return n * esize;
+}
+
+static bool is_planned(const LBuffer *b) {
+  return b->home == LBUF_STATE || b->home == LBUF_WORK;
+}
+
+/* ---- liveness ---- */
+
+static void touch(Live *lv, int e, int b, int call) {
+  if (lv->first[e][b] < 0) lv->first[e][b] = call;
+  lv->last[e][b] = call;
+}
+
+static void live_compute(const LProgram *p, Live *lv) {
+  int n = p->nbuffers;
+  lv->n = n;
+  bool *reads = xcalloc((size_t)n + 1, sizeof(bool));
+  bool *writes = xcalloc((size_t)n + 1, sizeof(bool));
+  for (int e = 0; e < LENTRY_COUNT; e++) {
+    lv->first[e] = xmalloc(((size_t)n + 1) * sizeof(int));
+    lv->last[e] = xmalloc(((size_t)n + 1) * sizeof(int));
+    for (int b = 0; b < n; b++) lv->first[e][b] = lv->last[e][b] = -1;
+    const LEntry *en = &p->entries[e];
+    for (int i = 0; i < en->ncalls; i++) {
+      lkernel_accesses(p, en->calls[i], reads, writes);
+      for (int b = 0; b < n; b++)
+        if (reads[b] || writes[b]) touch(lv, e, b, i);
+    }
+    /* train_step returns the loss after its last kernel. */
+    if (e == LENTRY_TRAIN_STEP && p->loss && en->ncalls > 0)
+      touch(lv, e, p->loss->id, en->ncalls - 1);
+  }
+  free(reads);
+  free(writes);
+}
+
+static void live_free(Live *lv) {
+  for (int e = 0; e < LENTRY_COUNT; e++) {
+    free(lv->first[e]);
+    free(lv->last[e]);
+  }
+}
+
+static bool live_at(const Live *lv, int e, int b, int call) {
+  return lv->first[e][b] >= 0 && lv->first[e][b] <= call && call <= lv->last[e][b];
+}
+
+static bool conflict(const Live *lv, int a, int b) {
+  for (int e = 0; e < LENTRY_COUNT; e++) {
+    if (lv->first[e][a] < 0 || lv->first[e][b] < 0) continue;
+    if (lv->first[e][a] <= lv->last[e][b] && lv->first[e][b] <= lv->last[e][a]) return true;
+  }
+  return false;
+}
+
+/* ---- sizes, state layout ---- */
+
+/* Fills size[] for planned buffers; reports unknown or oversized ones. */
+static bool buffer_sizes(const LProgram *p, Diag *d, int64_t *size) {
+  bool ok = true;
+  for (int i = 0; i < p->nbuffers; i++) {
+    const LBuffer *b = p->buffers[i];
+    size[i] = 0;
+    if (!is_planned(b)) continue;
+    size[i] = memplan_buffer_bytes(b);
+    if (size[i] >= 0) continue;
+    char ty[96];
+    TensorType t = {b->dtype, b->shape};
+    diag_error(d, (SrcLoc){0},
+               "memory plan: buffer %%%s has %s type %s; every state and work buffer needs a "
+               "known, int64-sized shape",
+               b->name, shape_known(&b->shape) ? "an oversized" : "an unknown",
+               type_str(&t, ty, sizeof ty));
+    ok = false;
+  }
+  return ok;
+}
+
+/* Sum of the aligned sizes of the buffers living in `home`; -1 on overflow. */
+static int64_t aligned_total(const LProgram *p, const int64_t *size, LBufHome home) {
+  int64_t total = 0;
+  for (int i = 0; i < p->nbuffers; i++) {
+    if (p->buffers[i]->home != home) continue;
+    int64_t a = align_up(size[i]);
+    if (total > max_bytes - a) return -1;
+    total += a;
+  }
+  return total;
+}
+
+/* STATE buffers in buffer order, each aligned: checkpoints depend on it. */
+static int64_t layout_state(const LProgram *p, const int64_t *size, int64_t *off) {
+  int64_t end = 0, next = 0;
+  for (int i = 0; i < p->nbuffers; i++) {
+    if (p->buffers[i]->home != LBUF_STATE) continue;
+    off[i] = next;
+    end = next + size[i];
+    next = align_up(end);
+  }
+  return end;
+}
+
+/* ---- work placement ---- */
+
+static int order_cmp(const void *x, const void *y) {
+  const Order *a = x, *b = y;
+  if (a->k1 != b->k1) return a->k1 < b->k1 ? -1 : 1;
+  if (a->k2 != b->k2) return a->k2 < b->k2 ? -1 : 1;
+  return a->id < b->id ? -1 : a->id > b->id;
+}
+
+/* The WORK buffers in placement order; returns how many. */
+static int work_order(const LProgram *p, const Live *lv, const int64_t *size,
+                      MemPlanStrategy how, int *ids) {
+  Order *o = xcalloc((size_t)p->nbuffers + 1, sizeof(Order));
+  int n = 0;
+  for (int i = 0; i < p->nbuffers; i++) {
+    if (p->buffers[i]->home != LBUF_WORK) continue;
+    Order x = {0, 0, i};
+    if (how == MEMPLAN_GREEDY_BY_SIZE) {
+      x.k1 = -size[i];
+    } else {
+      x.k1 = LENTRY_COUNT; /* never touched: last */
+      for (int e = LENTRY_COUNT - 1; e >= 0; e--)
+        if (lv->first[e][i] >= 0) x.k1 = e, x.k2 = lv->first[e][i];
+    }
+    o[n++] = x;
+  }
+  qsort(o, (size_t)n, sizeof(Order), order_cmp);
+  for (int i = 0; i < n; i++) ids[i] = o[i].id;
+  free(o);
+  return n;
+}
+
+/* Lowest aligned offset for buffer b that overlaps no conflicting buffer in
+ * placed[0..np), which is sorted by offset. */
+static int64_t lowest_offset(const bool *conf, int nb, int b, const int *placed, int np,
+                             const int64_t *size, const int64_t *off) {
+  int64_t at = 0;
+  for (int j = 0; j < np; j++) {
+    int q = placed[j];
+    if (!conf[(size_t)b * (size_t)nb + (size_t)q] || size[q] == 0) continue;
+    if (at + size[b] <= off[q]) break; /* fits in the gap before q */
+    int64_t end = align_up(off[q] + size[q]);
+    if (end > at) at = end;
+  }
+  return at;
+}
+
+/* Places ids[0..n) in that order; returns the arena size. */
+static int64_t place(const bool *conf, int nb, const int *ids, int n, const int64_t *size,
+                     int64_t *off) {
+  int *placed = xcalloc((size_t)n + 1, sizeof(int));
+  int64_t bytes = 0;
+  for (int i = 0; i < n; i++) {
+    int b = ids[i];
+    off[b] = lowest_offset(conf, nb, b, placed, i, size, off);
+    if (off[b] + size[b] > bytes) bytes = off[b] + size[b];
+    int j = i; /* insert keeping placed[] sorted by offset */
+    while (j > 0 && off[placed[j - 1]] > off[b]) {
+      placed[j] = placed[j - 1];
+      j--;
+    }
+    placed[j] = b;
+  }
+  free(placed);
+  return bytes;
+}
+
+static const char *strategy_name(MemPlanStrategy how) {
+  return how == MEMPLAN_GREEDY_BY_SIZE ? "greedy-by-size" : "first-fit-by-use";
+}
+
+/* ---- statistics ---- */
+
+static void stats_fill(const LProgram *p, const Live *lv, const int64_t *size, MemPlanStats *s) {
+  s->state_bytes = p->state_bytes;
+  s->work_bytes = p->work_bytes;
+  s->naive_work_bytes = 0;
+  for (int i = 0; i < p->nbuffers; i++)
+    if (p->buffers[i]->home == LBUF_WORK) s->naive_work_bytes += align_up(size[i]);
+  s->peak_live_bytes = 0;
+  s->peak_entry = NULL;
+  s->peak_kernel = -1;
+  for (int e = 0; e < LENTRY_COUNT; e++) {
+    for (int c = 0; c < p->entries[e].ncalls; c++) {
+      int64_t live = 0;
+      for (int i = 0; i < p->nbuffers; i++)
+        if (p->buffers[i]->home == LBUF_WORK && live_at(lv, e, i, c)) live += size[i];
+      if (live > s->peak_live_bytes) {
+        s->peak_live_bytes = live;
+        s->peak_entry = lentry_name((LEntryKind)e);
+        s->peak_kernel = c;
+      }
+    }
+  }
+}
+
+static bool *conflict_matrix(const LProgram *p, const Live *lv) {
+  int n = p->nbuffers;
+  bool *conf = xcalloc((size_t)n * (size_t)n + 1, sizeof(bool));
+  for (int a = 0; a < n; a++) {
+    if (p->buffers[a]->home != LBUF_WORK) continue;
+    for (int b = a + 1; b < n; b++) {
+      if (p->buffers[b]->home != LBUF_WORK || !conflict(lv, a, b)) continue;
+      conf[(size_t)a * (size_t)n + (size_t)b] = conf[(size_t)b * (size_t)n + (size_t)a] = true;
+    }
+  }
+  return conf;
+}
+
+/* ---- the pass ---- */
+
+/* Places the work buffers with `how` (BEST tries both) into off[]; returns
+ * the arena size and the strategy kept in *kept. */
+static int64_t plan_work(const LProgram *p, const Live *lv, const int64_t *size,
+                         MemPlanStrategy how, int64_t *off, MemPlanStrategy *kept) {
+  int nb = p->nbuffers;
+  bool *conf = conflict_matrix(p, lv);
+  int *ids = xcalloc((size_t)nb + 1, sizeof(int));
+  MemPlanStrategy first = how == MEMPLAN_BEST ? MEMPLAN_GREEDY_BY_SIZE : how;
+  int n = work_order(p, lv, size, first, ids);
+  int64_t bytes = place(conf, nb, ids, n, size, off);
+  *kept = first;
+  if (how == MEMPLAN_BEST) {
+    int64_t *alt = xcalloc((size_t)nb + 1, sizeof(int64_t));
+    memcpy(alt, off, (size_t)nb * sizeof(int64_t));
+    work_order(p, lv, size, MEMPLAN_FIRST_FIT_BY_USE, ids);
+    int64_t alt_bytes = place(conf, nb, ids, n, size, alt);
+    if (alt_bytes < bytes) {
+      memcpy(off, alt, (size_t)nb * sizeof(int64_t));
+      bytes = alt_bytes;
+      *kept = MEMPLAN_FIRST_FIT_BY_USE;
+    }
+    free(alt);
+  }
+  free(ids);
+  free(conf);
+  return bytes;
+}
+
+bool memplan_run_strategy(LProgram *p, Diag *d, MemPlanStrategy how, MemPlanStats *stats) {
+  int nb = p->nbuffers;
+  int64_t *size = xcalloc((size_t)nb + 1, sizeof(int64_t));
+  int64_t *off = xcalloc((size_t)nb + 1, sizeof(int64_t));
+  bool ok = buffer_sizes(p, d, size);
+  if (ok && (aligned_total(p, size, LBUF_STATE) < 0 || aligned_total(p, size, LBUF_WORK) < 0)) {
+    diag_error(d, (SrcLoc){0}, "memory plan: program '%s' needs more than 2^63 bytes", p->name);
+    ok = false;
+  }
+  if (ok) {
+    Live lv;
+    live_compute(p, &lv);
+    MemPlanStrategy kept;
+    int64_t state = layout_state(p, size, off);
+    int64_t work = plan_work(p, &lv, size, how, off, &kept);
+    for (int i = 0; i < nb; i++)
+      if (is_planned(p->buffers[i])) p->buffers[i]->offset = off[i];
+    p->state_bytes = state;
+    p->work_bytes = work;
+    if (stats) {
+      stats_fill(p, &lv, size, stats);
+      stats->strategy = strategy_name(kept);
+    }
+    live_free(&lv);
+  }
+  free(size);
+  free(off);
+  return ok;
+}
+
+bool memplan_run(LProgram *p, Diag *d, MemPlanStats *stats) {
+  return memplan_run_strategy(p, d, MEMPLAN_BEST, stats);
+}
+
+static bool run_pass(Module *m) {
+  if (!m->loops) {
+    diag_error(m->diag, (SrcLoc){0}, "memory plan: no loop program (lower to loop IR first)");
+    return false;
+  }
+  return memplan_run(m->loops, m->diag, NULL);
+}
+
+const Pass pass_memplan = {
+    "memplan", "assign static offsets to state buffers and the work arena", run_pass};
+
+/* ---- the checker ---- */
+
+static bool fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static bool fail(char *err, size_t errlen, const char *fmt, ...) {
+  if (err && errlen > 0) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+  }
+  return false;
+}
+
+static bool overlap(const LBuffer *a, int64_t sa, const LBuffer *b, int64_t sb) {
+  return sa > 0 && sb > 0 && a->offset < b->offset + sb && b->offset < a->offset + sa;
+}
+
+/* Each planned buffer: known size, planned, aligned, inside its block. */
+static bool check_fits(const LProgram *p, char *err, size_t errlen) {
+  for (int i = 0; i < p->nbuffers; i++) {
+    const LBuffer *b = p->buffers[i];
+    if (!is_planned(b)) continue;
+    int64_t s = memplan_buffer_bytes(b);
+    int64_t block = b->home == LBUF_STATE ? p->state_bytes : p->work_bytes;
+    const char *where = b->home == LBUF_STATE ? "state block" : "work arena";
+    if (s < 0) return fail(err, errlen, "buffer %%%s has no known size", b->name);
+    if (b->offset < 0) return fail(err, errlen, "buffer %%%s is not planned", b->name);
+    if (b->offset % MEMPLAN_ALIGN != 0)
+      return fail(err, errlen, "buffer %%%s at offset %lld is not %d-byte aligned", b->name,
+                  (long long)b->offset, MEMPLAN_ALIGN);
+    if (block < 0 || s > block || b->offset > block - s)
+      return fail(err, errlen, "buffer %%%s [%lld, +%lld) does not fit the %s of %lld bytes",
+                  b->name, (long long)b->offset, (long long)s, where, (long long)block);
+  }
+  return true;
+}
+
+/* State is persistent: no two state buffers may share a byte. */
+static bool check_state(const LProgram *p, char *err, size_t errlen) {
+  for (int i = 0; i < p->nbuffers; i++) {
+    const LBuffer *a = p->buffers[i];
+    if (a->home != LBUF_STATE) continue;
+    for (int j = i + 1; j < p->nbuffers; j++) {
+      const LBuffer *b = p->buffers[j];
+      if (b->home != LBUF_STATE) continue;
+      if (overlap(a, memplan_buffer_bytes(a), b, memplan_buffer_bytes(b)))
+        return fail(err, errlen, "state buffers %%%s and %%%s overlap", a->name, b->name);
+    }
+  }
+  return true;
+}
+
+/* One entry: a buffer is live at call c iff some call <= c and some call
+ * >= c touch it (prefix and suffix sets); live buffers must be disjoint. */
+static bool check_entry(const LProgram *p, LEntryKind e, char *err, size_t errlen) {
+  const LEntry *en = &p->entries[e];
+  size_t n = (size_t)p->nbuffers, nc = (size_t)en->ncalls;
+  if (nc == 0) return true;
+  bool *touched = xcalloc(nc * n + 1, sizeof(bool));
+  bool *writes = xcalloc(n + 1, sizeof(bool));
+  for (size_t c = 0; c < nc; c++) {
+    lkernel_accesses(p, en->calls[c], touched + c * n, writes);
+    for (size_t b = 0; b < n; b++) touched[c * n + b] |= writes[b];
+  }
+  if (e == LENTRY_TRAIN_STEP && p->loss) touched[(nc - 1) * n + (size_t)p->loss->id] = true;
+  bool *before = xcalloc(nc * n + 1, sizeof(bool)), *after = xcalloc(nc * n + 1, sizeof(bool));
+  for (size_t c = 0; c < nc; c++)
+    for (size_t b = 0; b < n; b++)
+      before[c * n + b] = touched[c * n + b] || (c > 0 && before[(c - 1) * n + b]);
+  for (size_t c = nc; c-- > 0;)
+    for (size_t b = 0; b < n; b++)
+      after[c * n + b] = touched[c * n + b] || (c + 1 < nc && after[(c + 1) * n + b]);
+  bool ok = true;
+  for (size_t c = 0; c < nc && ok; c++) {
+    for (size_t i = 0; i < n && ok; i++) {
+      const LBuffer *a = p->buffers[i];
+      if (a->home != LBUF_WORK || !before[c * n + i] || !after[c * n + i]) continue;
+      for (size_t j = i + 1; j < n && ok; j++) {
+        const LBuffer *b = p->buffers[j];
+        if (b->home != LBUF_WORK || !before[c * n + j] || !after[c * n + j]) continue;
+        int64_t sa = memplan_buffer_bytes(a), sb = memplan_buffer_bytes(b);
+        if (!overlap(a, sa, b, sb)) continue;
+        ok = fail(err, errlen,
+                  "work buffers %%%s [%lld, %lld) and %%%s [%lld, %lld) overlap while both are "
+                  "live at %s call %zu (%s)",
+                  a->name, (long long)a->offset, (long long)(a->offset + sa), b->name,
+                  (long long)b->offset, (long long)(b->offset + sb), lentry_name(e), c,
+                  en->calls[c]->name);
+      }
+    }
+  }
+  free(touched);
+  free(writes);
+  free(before);
+  free(after);
+  return ok;
+}
+
+bool memplan_check(const LProgram *p, char *err, size_t errlen) {
+  if (err && errlen > 0) err[0] = '\0';
+  if (!check_fits(p, err, errlen) || !check_state(p, err, errlen)) return false;
+  for (int e = 0; e < LENTRY_COUNT; e++)
+    if (!check_entry(p, (LEntryKind)e, err, errlen)) return false;
+  return true;
+}
+
+/* ---- the report ---- */
+
+static const char *role_name(LBufRole r) {
+  switch (r) {
+  case LROLE_PARAM: return "param";
+  case LROLE_OPTIM: return "optim";
+  case LROLE_BUFFER: return "buffer";
+  case LROLE_INTERNAL: return "internal";
+  case LROLE_NONE: break;
+  }
+  return "-";
+}
+
+static void print_lifetime(FILE *out, const Live *lv, int b) {
+  int width = 0;
+  for (int e = 0; e < LENTRY_COUNT; e++) {
+    if (lv->first[e][b] < 0) continue;
+    width += fprintf(out, "%s%s[%d..%d]", width ? " " : "", lentry_name((LEntryKind)e),
+                     lv->first[e][b], lv->last[e][b]);
+  }
+  if (!width) width = fprintf(out, "unused");
+  fprintf(out, "%*s ", width < 32 ? 32 - width : 0, "");
+}
+
+static int offset_cmp(const void *x, const void *y) {
+  const LBuffer *a = *(const LBuffer *const *)x, *b = *(const LBuffer *const *)y;
+  if (a->offset != b->offset) return a->offset < b->offset ? -1 : 1;
+  return a->id < b->id ? -1 : a->id > b->id;
+}
+
+static void print_state(FILE *out, const LProgram *p) {
+  int n = 0;
+  for (int i = 0; i < p->nbuffers; i++) n += p->buffers[i]->home == LBUF_STATE;
+  fprintf(out, "state block: %lld bytes, %d buffers (%d-byte aligned, in buffer order)\n",
+          (long long)p->state_bytes, n, MEMPLAN_ALIGN);
+  if (n) fprintf(out, "  %12s %12s  %-8s  buffer\n", "offset", "bytes", "role");
+  for (int i = 0; i < p->nbuffers; i++) {
+    const LBuffer *b = p->buffers[i];
+    if (b->home != LBUF_STATE) continue;
+    fprintf(out, "  %12lld %12lld  %-8s  %%%s\n", (long long)b->offset,
+            (long long)memplan_buffer_bytes(b), role_name(b->role), b->name);
+  }
+}
+
+static void print_work(FILE *out, const LProgram *p, const Live *lv, const MemPlanStats *s) {
+  const LBuffer **w = xcalloc((size_t)p->nbuffers + 1, sizeof(LBuffer *));
+  int n = 0;
+  for (int i = 0; i < p->nbuffers; i++)
+    if (p->buffers[i]->home == LBUF_WORK) w[n++] = p->buffers[i];
+  qsort(w, (size_t)n, sizeof(LBuffer *), offset_cmp);
+  fprintf(out, "work arena: %lld bytes, %d buffers", (long long)p->work_bytes, n);
+  if (s->strategy) fprintf(out, " (%s)", s->strategy);
+  fprintf(out, "\n  naive (no sharing): %lld bytes\n", (long long)s->naive_work_bytes);
+  fprintf(out, "  peak live: %lld bytes", (long long)s->peak_live_bytes);
+  if (s->peak_entry) {
+    const LEntry *en = NULL;
+    for (int e = 0; e < LENTRY_COUNT; e++)
+      if (strcmp(lentry_name((LEntryKind)e), s->peak_entry) == 0) en = &p->entries[e];
+    fprintf(out, " at %s call %d", s->peak_entry, s->peak_kernel);
+    if (en && s->peak_kernel >= 0 && s->peak_kernel < en->ncalls)
+      fprintf(out, " (%s)", en->calls[s->peak_kernel]->name);
+  }
+  fprintf(out, "\n");
+  if (n) fprintf(out, "  %12s %12s  %-32s buffer\n", "offset", "bytes", "lifetime (calls)");
+  for (int i = 0; i < n; i++) {
+    fprintf(out, "  %12lld %12lld  ", (long long)w[i]->offset,
+            (long long)memplan_buffer_bytes(w[i]));
+    print_lifetime(out, lv, w[i]->id);
+    fprintf(out, "%%%s\n", w[i]->name);
+  }
+  free(w);
+}
+
+void memplan_print(FILE *out, const LProgram *p, const MemPlanStats *s) {
+  Live lv;
+  live_compute(p, &lv);
+  MemPlanStats mine = {0};
+  if (!s) {
+    int64_t *size = xcalloc((size_t)p->nbuffers + 1, sizeof(int64_t));
+    for (int i = 0; i < p->nbuffers; i++) {
+      int64_t b = is_planned(p->buffers[i]) ? memplan_buffer_bytes(p->buffers[i]) : 0;
+      size[i] = b < 0 ? 0 : b;
+    }
+    stats_fill(p, &lv, size, &mine);
+    free(size);
+    s = &mine;
+  }
+  fprintf(out, "memory plan for %s\n", p->name);
+  print_state(out, p);
+  print_work(out, p, &lv, s);
+  live_free(&lv);
+}

@@ -1,0 +1,155 @@
+/* The per-layer report (--emit=report). The table is a list of columns, each
+ * a title and a function that formats one cell, so later stages add
+ * precision or memory-plan columns with one line each; widths are measured
+ * before printing so the columns stay aligned whatever the names. */
+#include "report.h"
+
+#include <string.h>
+
+#include "shape_rules.h"
+
+typedef struct Column {
+  const char *title;
+  bool numeric; /* right-aligned */
+  void (*cell)(const Graph *g, const Node *n, char *buf, size_t size);
+} Column;
+
+/* 1234567 -> "1,234,567"; negative (unknown or overflow) -> "?". */
+static void format_count(int64_t v, char *buf, size_t size) {
+  if (v < 0) {
+    snprintf(buf, size, "?");
+    return;
+  }
+  char digits[32];
+  int len = snprintf(digits, sizeof digits, "%lld", (long long)v);
+  size_t o = 0;
+  for (int i = 0; i < len && o + 1 < size; i++) {
+    if (i > 0 && (len - i) % 3 == 0 && o + 2 < size) buf[o++] = ',';
+    buf[o++] = digits[i];
+  }
+  buf[o] = 0;
+}
+
+/* Sum of a and b, -1 if either is unknown or the sum overflows. */
+static int64_t add_count(int64_t a, int64_t b) {
+  if (a < 0 || b < 0 || a > INT64_MAX - b) return -1;
+  return a + b;
+}
+
+static int64_t node_params(const Node *n) {
+  int64_t sum = 0;
+  for (int i = 0; i < n->nin; i++)
+    if (n->in[i]->kind == VAL_PARAM) sum = add_count(sum, shape_numel(&n->in[i]->type.shape));
+  return sum;
+}
+
+static void cell_layer(const Graph *g, const Node *n, char *buf, size_t size) {
+  (void)g;
+  snprintf(buf, size, "%s", n->name ? n->name : "-");
+}
+
+static void cell_op(const Graph *g, const Node *n, char *buf, size_t size) {
+  (void)g;
+  snprintf(buf, size, "%s", op_name(n->op));
+}
+
+/* The first result's shape without the batch dimension; a scalar is []. */
+static void cell_shape(const Graph *g, const Node *n, char *buf, size_t size) {
+  (void)g;
+  if (n->nout < 1) {
+    snprintf(buf, size, "-");
+    return;
+  }
+  Shape s = n->out[0]->type.shape;
+  if (s.rank > 0) {
+    for (int i = 1; i < s.rank; i++) s.dim[i - 1] = s.dim[i];
+    s.rank--;
+  }
+  shape_str(&s, buf, size);
+}
+
+static void cell_params(const Graph *g, const Node *n, char *buf, size_t size) {
+  (void)g;
+  format_count(node_params(n), buf, size);
+}
+
+static void cell_macs(const Graph *g, const Node *n, char *buf, size_t size) {
+  format_count(node_macs_per_sample(n, g->batch), buf, size);
+}
+
+static const Column columns[] = {
+    {"layer", false, cell_layer},
+    {"op", false, cell_op},
+    {"output/sample", false, cell_shape},
+    {"params", true, cell_params},
+    {"MACs/sample", true, cell_macs},
+};
+enum { NCOLUMNS = sizeof columns / sizeof columns[0], CELL = 128 };
+
+static void print_cell(FILE *out, const Column *c, const char *text, int width, bool last) {
+  if (c->numeric)
+    fprintf(out, "%*s", width, text);
+  else if (last)
+    fputs(text, out);
+  else
+    fprintf(out, "%-*s", width, text);
+  fputs(last ? "\n" : "  ", out);
+}
+
+static void print_table(FILE *out, const Graph *g) {
+  int width[NCOLUMNS];
+  char buf[CELL];
+  for (int c = 0; c < NCOLUMNS; c++) {
+    width[c] = (int)strlen(columns[c].title);
+    for (int i = 0; i < g->nnodes; i++) {
+      columns[c].cell(g, g->nodes[i], buf, sizeof buf);
+      if ((int)strlen(buf) > width[c]) width[c] = (int)strlen(buf);
+    }
+  }
+  for (int c = 0; c < NCOLUMNS; c++)
+    print_cell(out, &columns[c], columns[c].title, width[c], c == NCOLUMNS - 1);
+  for (int c = 0; c < NCOLUMNS; c++) {
+    for (int k = 0; k < width[c]; k++) fputc('-', out);
+    fputs(c == NCOLUMNS - 1 ? "\n" : "  ", out);
+  }
+  for (int i = 0; i < g->nnodes; i++)
+    for (int c = 0; c < NCOLUMNS; c++) {
+      columns[c].cell(g, g->nodes[i], buf, sizeof buf);
+      print_cell(out, &columns[c], buf, width[c], c == NCOLUMNS - 1);
+    }
+}
+
+static void print_total(FILE *out, const char *what, int64_t v) {
+  char buf[CELL];
+  format_count(v, buf, sizeof buf);
+  fprintf(out, "%-30s %15s\n", what, buf);
+}
+
+/* Totals count each parameter once, even if several nodes share it. */
+static void print_totals(FILE *out, const Graph *g) {
+  int64_t params = 0, bytes = 0, macs = 0;
+  for (int i = 0; i < g->nvalues; i++) {
+    const Value *v = g->values[i];
+    if (v->kind != VAL_PARAM) continue;
+    int64_t numel = shape_numel(&v->type.shape);
+    params = add_count(params, numel);
+    int64_t size = (int64_t)dtype_size(v->type.dtype);
+    bytes = add_count(bytes, numel >= 0 && numel <= INT64_MAX / 8 ? numel * size : -1);
+  }
+  for (int i = 0; i < g->nnodes; i++)
+    macs = add_count(macs, node_macs_per_sample(g->nodes[i], g->batch));
+  int64_t step = macs >= 0 && g->batch > 0 && macs <= INT64_MAX / g->batch
+                     ? macs * g->batch
+                     : -1;
+  fputc('\n', out);
+  print_total(out, "parameters", params);
+  print_total(out, "parameter bytes", bytes);
+  print_total(out, "MACs per sample", macs);
+  print_total(out, "MACs per batch step (forward)", step);
+}
+
+void graph_report(FILE *out, const Graph *g) {
+  fprintf(out, "model %s, batch %d\n\n", g->name, g->batch);
+  print_table(out, g);
+  print_totals(out, g);
+}

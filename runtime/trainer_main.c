@@ -1,0 +1,394 @@
+/* trainer_main.c: octo_main, the standalone trainer that `octoc --main` links.
+ *
+ * The flow reads top to bottom in run(): parse options, load and check both
+ * dataset splits (every data error comes before any training), allocate the
+ * state and work blocks once, init or resume, open the log, then per epoch:
+ * shuffle, train, evaluate, print, log, checkpoint. The model's maths is all
+ * behind the descriptor's function pointers; this file only moves data.
+ * Exit status: 0 ok, 1 runtime error, 2 usage error. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rt.h"
+
+#ifndef OCTO_RUNTIME_VERSION
+#define OCTO_RUNTIME_VERSION "unknown"
+#endif
+
+#define DEFAULT_DATA_DIR "/usr/share/datasets/fashion-mnist"
+
+enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_DONE = -1 };
+
+typedef struct {
+  const char *data_dir, *save, *resume, *log;
+  int epochs;
+  uint64_t seed;
+  int seed_given;
+  size_t limit, test_limit; /* 0: all samples */
+  int quiet;
+  float mean, std;
+} Options;
+
+/* Everything one run owns; freed by run_free whatever happened. */
+typedef struct {
+  const OctoModel *m;
+  const char *prog;
+  Options opt;
+  Dataset train, test;
+  void *state, *work;
+  float *x;
+  int32_t *y, *pred;
+  size_t *perm;
+  float lut[256];
+  uint64_t seed;
+  int done; /* epochs already trained */
+  CsvLog log;
+  Progress progress;
+} Run;
+
+/* --- options --- */
+
+static void usage(FILE *out, const OctoModel *m, const char *prog) {
+  fprintf(out,
+          "usage: %s [options]\n"
+          "Train the '%s' network on an IDX dataset (images + labels).\n\n"
+          "  --data DIR          dataset folder with train-images-idx3-ubyte[.gz],\n"
+          "                      train-labels-idx1-ubyte[.gz], t10k-images-idx3-ubyte[.gz],\n"
+          "                      t10k-labels-idx1-ubyte[.gz] (default " DEFAULT_DATA_DIR ")\n"
+          "  --epochs N          train until N epochs are done (default %d)\n"
+          "  --seed N            seed of initialization and shuffling (default %llu)\n"
+          "  --limit N           train on the first N training samples only\n"
+          "  --test-limit N      evaluate on the first N test samples only\n"
+          "  --normalize M,S     pixels become (p/255 - M) / S (default 0,1)\n"
+          "  --save FILE         write a checkpoint to FILE after every epoch\n"
+          "  --resume FILE       continue from a checkpoint (same --data/--limit for the\n"
+          "                      same results as an uninterrupted run)\n"
+          "  --log FILE          write one CSV row per epoch (appended when resuming)\n"
+          "  --quiet             print only the final test accuracy\n"
+          "  --help, --version\n\n"
+          "Exit status: 0 success, 1 runtime error (data, checkpoint, I/O), 2 usage error.\n",
+          prog, m->name, m->epochs_default, (unsigned long long)m->seed_default);
+}
+
+static int parse_u64(const char *s, uint64_t max, uint64_t *out) {
+  if (!s || *s < '0' || *s > '9')
+    return -1;
+  errno = 0;
+  char *end;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno || *end || v > max)
+    return -1;
+  *out = v;
+  return 0;
+}
+
+static int parse_normalize(const char *s, Options *o) {
+  if (!s)
+    return -1;
+  char *end;
+  errno = 0;
+  float mean = strtof(s, &end);
+  if (end == s || *end != ',')
+    return -1;
+  const char *rest = end + 1;
+  float std = strtof(rest, &end);
+  if (end == rest || *end || errno || !isfinite(mean) || !(std > 0) || !isfinite(std))
+    return -1;
+  o->mean = mean;
+  o->std = std;
+  return 0;
+}
+
+/* Applies one option with its value; returns 0 or -1 (bad value). */
+static int set_option(Options *o, const char *name, const char *val) {
+  uint64_t v;
+  if (!strcmp(name, "--data"))
+    return val && *val ? (o->data_dir = val, 0) : -1;
+  if (!strcmp(name, "--save"))
+    return val && *val ? (o->save = val, 0) : -1;
+  if (!strcmp(name, "--resume"))
+    return val && *val ? (o->resume = val, 0) : -1;
+  if (!strcmp(name, "--log"))
+    return val && *val ? (o->log = val, 0) : -1;
+  if (!strcmp(name, "--normalize"))
+    return parse_normalize(val, o);
+  if (!strcmp(name, "--seed")) {
+    o->seed_given = 1;
+    return parse_u64(val, UINT64_MAX, &o->seed);
+  }
+  if (parse_u64(val, 1000000000, &v) != 0)
+    return -1;
+  if (!strcmp(name, "--epochs"))
+    o->epochs = (int)v;
+  else if (v == 0)
+    return -1;
+  else if (!strcmp(name, "--limit"))
+    o->limit = (size_t)v;
+  else
+    o->test_limit = (size_t)v;
+  return 0;
+}
+
+static const char *const value_options[] = {"--data", "--epochs", "--seed", "--limit",
+                                            "--test-limit", "--normalize", "--save",
+                                            "--resume", "--log", NULL};
+
+static int takes_value(const char *name) {
+  for (int i = 0; value_options[i]; i++)
+    if (!strcmp(name, value_options[i]))
+      return 1;
+  return 0;
+}
+
+static int usage_error(const char *prog, const char *what, const char *name, const char *val) {
+  fprintf(stderr, "%s: error: %s '%s'", prog, what, name);
+  if (val)
+    fprintf(stderr, ": '%s'", val);
+  fprintf(stderr, "\nTry '%s --help'.\n", prog);
+  return EXIT_USAGE;
+}
+
+/* Returns EXIT_OK to go on, EXIT_DONE after --help/--version, or EXIT_USAGE. */
+static int parse_options(Run *r, int argc, char **argv) {
+  Options *o = &r->opt;
+  o->data_dir = DEFAULT_DATA_DIR;
+  o->epochs = r->m->epochs_default;
+  o->seed = r->m->seed_default;
+  o->std = 1.0f;
+  for (int i = 1; i < argc; i++) {
+    const char *arg = argv[i];
+    if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+      usage(stdout, r->m, r->prog);
+      return EXIT_DONE;
+    }
+    if (!strcmp(arg, "--version")) {
+      printf("%s trainer (octo-runtime %s)\n", r->m->name, OCTO_RUNTIME_VERSION);
+      return EXIT_DONE;
+    }
+    if (!strcmp(arg, "--quiet") || !strcmp(arg, "-q")) {
+      o->quiet = 1;
+      continue;
+    }
+    char name[32];
+    const char *eq = strchr(arg, '=');
+    size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+    if (len >= sizeof name)
+      return usage_error(r->prog, "unknown option", arg, NULL);
+    memcpy(name, arg, len);
+    name[len] = '\0';
+    if (!takes_value(name))
+      return usage_error(r->prog, "unknown option", arg, NULL);
+    const char *val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+    if (!val)
+      return usage_error(r->prog, "missing value for option", name, NULL);
+    if (set_option(o, name, val) != 0)
+      return usage_error(r->prog, "bad value for option", name, val);
+  }
+  return EXIT_OK;
+}
+
+/* --- setup --- */
+
+static int check_model(const OctoModel *m, RtErr *err) {
+  if (!m->name || m->batch < 1 || m->input_rank < 1 || m->input_rank > 4 ||
+      m->num_classes < 1 || m->num_classes > 256 || !m->init || !m->train_step ||
+      !m->predict || m->ntensors < 0 || (m->ntensors && !m->tensors))
+    return rt_error(err, "invalid model descriptor");
+  if (m->state_align < sizeof(void *) || (m->state_align & (m->state_align - 1)))
+    return rt_error(err, "invalid model descriptor: state_align %zu", m->state_align);
+  for (int i = 0; i < m->input_rank; i++)
+    if (m->input_shape[i] < 1)
+      return rt_error(err, "invalid model descriptor: input dimension %d", i);
+  for (int i = 0; i < m->ntensors; i++) {
+    const OctoTensorInfo *t = &m->tensors[i];
+    if (!t->name || t->rank < 0 || t->rank > OCTO_MAX_RANK || t->offset > m->state_bytes ||
+        t->bytes > m->state_bytes - t->offset)
+      return rt_error(err, "invalid model descriptor: tensor %d lies outside the state", i);
+  }
+  return 0;
+}
+
+static int load_split(Dataset *ds, const char *dir, const char *images, const char *labels,
+                      const OctoModel *m, size_t limit, RtErr *err) {
+  char ipath[4096], lpath[4096];
+  if (dataset_path(ipath, sizeof ipath, dir, images, err) ||
+      dataset_path(lpath, sizeof lpath, dir, labels, err) ||
+      dataset_load(ds, ipath, lpath, m, err))
+    return -1;
+  if (limit && limit < ds->count)
+    ds->count = limit;
+  return 0;
+}
+
+static int load_data(Run *r, RtErr *err) {
+  const char *dir = r->opt.data_dir;
+  if (load_split(&r->train, dir, "train-images-idx3-ubyte", "train-labels-idx1-ubyte", r->m,
+                 r->opt.limit, err) ||
+      load_split(&r->test, dir, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", r->m,
+                 r->opt.test_limit, err))
+    return -1;
+  normalize_table(r->lut, r->opt.mean, r->opt.std);
+  return 0;
+}
+
+static void *aligned_block(size_t bytes, size_t align, RtErr *err) {
+  void *p = NULL;
+  size_t size = bytes ? (bytes + align - 1) / align * align : align;
+  if (size < bytes || posix_memalign(&p, align, size) != 0) {
+    rt_error(err, "out of memory (allocating %zu bytes)", bytes);
+    return NULL;
+  }
+  memset(p, 0, size);
+  return p;
+}
+
+static int alloc_blocks(Run *r, RtErr *err) {
+  const OctoModel *m = r->m;
+  size_t b = (size_t)m->batch;
+  if (!(r->state = aligned_block(m->state_bytes, m->state_align, err)) ||
+      !(r->work = aligned_block(m->work_bytes, m->state_align, err)) ||
+      !(r->x = rt_malloc(b * r->train.sample_size * sizeof(float), err)) ||
+      !(r->y = rt_malloc(b * sizeof(int32_t), err)) ||
+      !(r->pred = rt_malloc(b * sizeof(int32_t), err)) ||
+      !(r->perm = rt_malloc(r->train.count * sizeof(size_t), err)))
+    return -1;
+  return 0;
+}
+
+static int init_or_resume(Run *r, RtErr *err) {
+  if (!r->opt.resume) {
+    r->seed = r->opt.seed;
+    if (r->m->init(r->state, r->seed) != 0)
+      return rt_error(err, "model initialization failed");
+    return 0;
+  }
+  if (ckpt_load(r->opt.resume, r->m, r->state, &r->seed, &r->done, err) != 0)
+    return -1;
+  if (r->opt.seed_given && r->opt.seed != r->seed)
+    fprintf(stderr, "%s: warning: --seed %llu ignored: resuming with the checkpoint's seed %llu\n",
+            r->prog, (unsigned long long)r->opt.seed, (unsigned long long)r->seed);
+  if (!r->opt.quiet)
+    printf("resuming from %s after epoch %d\n", r->opt.resume, r->done);
+  return 0;
+}
+
+/* --- training --- */
+
+static int train_epoch(Run *r, int epoch, double *loss_sum, size_t *correct, RtErr *err) {
+  const OctoModel *m = r->m;
+  size_t n = r->train.count;
+  batch_permutation(r->perm, n, r->seed, (uint64_t)epoch);
+  *loss_sum = 0;
+  *correct = 0;
+  for (size_t start = 0; start < n; start += (size_t)m->batch) {
+    int k = batch_fill(&r->train, r->perm, start, m->batch, r->lut, r->x, r->y);
+    float loss = m->train_step(r->state, r->work, r->x, r->y, k, r->pred);
+    if (!isfinite(loss))
+      return rt_error(err, "training diverged: loss is %g in epoch %d at sample %zu", loss,
+                      epoch + 1, start);
+    *loss_sum += (double)loss * k;
+    for (int i = 0; i < k; i++)
+      *correct += r->pred[i] == r->y[i];
+    progress_update(&r->progress, epoch + 1, r->opt.epochs, start + (size_t)k, *loss_sum,
+                    *correct);
+  }
+  return 0;
+}
+
+/* Test accuracy in percent, or -1 with err set. */
+static double evaluate(Run *r, RtErr *err) {
+  const OctoModel *m = r->m;
+  size_t correct = 0;
+  for (size_t start = 0; start < r->test.count; start += (size_t)m->batch) {
+    int k = batch_fill(&r->test, NULL, start, m->batch, r->lut, r->x, r->y);
+    if (m->predict(r->state, r->work, r->x, r->pred, k) != 0)
+      return rt_error(err, "prediction failed");
+    for (int i = 0; i < k; i++)
+      correct += r->pred[i] == r->y[i];
+  }
+  return 100.0 * (double)correct / (double)r->test.count;
+}
+
+static int run_epoch(Run *r, int epoch, double *test_acc, RtErr *err) {
+  EpochStats s = {.epoch = epoch + 1, .epochs = r->opt.epochs};
+  double loss_sum;
+  size_t correct;
+  progress_epoch_start(&r->progress);
+  double t0 = rt_now();
+  if (train_epoch(r, epoch, &loss_sum, &correct, err) != 0)
+    return -1;
+  double train_time = rt_now() - t0;
+  if ((*test_acc = evaluate(r, err)) < 0)
+    return -1;
+  s.seconds = rt_now() - t0;
+  s.loss = loss_sum / (double)r->train.count;
+  s.train_acc = 100.0 * (double)correct / (double)r->train.count;
+  s.test_acc = *test_acc;
+  s.samples_per_s = train_time > 0 ? (double)r->train.count / train_time : 0;
+  progress_epoch_end(&r->progress, &s);
+  if (r->opt.log && csvlog_row(&r->log, &s, err) != 0)
+    return -1;
+  if (r->opt.save && ckpt_save(r->opt.save, r->m, r->state, r->seed, epoch + 1, err) != 0)
+    return -1;
+  return 0;
+}
+
+static int train(Run *r, RtErr *err) {
+  double acc = -1;
+  if (r->opt.save && ckpt_check_writable(r->opt.save, err) != 0)
+    return -1;
+  if (r->opt.log && csvlog_open(&r->log, r->opt.log, r->opt.resume != NULL, err) != 0)
+    return -1;
+  progress_init(&r->progress, stdout, isatty(fileno(stdout)), r->opt.quiet, r->train.count);
+  if (r->done >= r->opt.epochs && !r->opt.quiet)
+    printf("nothing to train: %d of %d epochs done\n", r->done, r->opt.epochs);
+  for (int e = r->done; e < r->opt.epochs; e++)
+    if (run_epoch(r, e, &acc, err) != 0)
+      return -1;
+  if (acc < 0 && (acc = evaluate(r, err)) < 0)
+    return -1;
+  printf("final test accuracy: %.2f%%\n", acc);
+  if (csvlog_close(&r->log, err) != 0)
+    return -1;
+  if (fflush(stdout) != 0 || ferror(stdout))
+    return rt_error(err, "cannot write to standard output: %s", strerror(errno));
+  return 0;
+}
+
+static void run_free(Run *r) {
+  RtErr ignored;
+  csvlog_close(&r->log, &ignored);
+  dataset_free(&r->train);
+  dataset_free(&r->test);
+  free(r->state);
+  free(r->work);
+  free(r->x);
+  free(r->y);
+  free(r->pred);
+  free(r->perm);
+}
+
+static const char *base_name(const char *path) {
+  const char *s = path ? strrchr(path, '/') : NULL;
+  return s ? s + 1 : path;
+}
+
+int octo_main(const OctoModel *m, int argc, char **argv) {
+  Run r = {.m = m};
+  RtErr err = {{0}};
+  r.prog = argc > 0 && argv[0] && argv[0][0] ? base_name(argv[0]) : m->name;
+  int status = parse_options(&r, argc, argv);
+  if (status != EXIT_OK)
+    return status == EXIT_DONE ? EXIT_OK : status;
+  if (check_model(m, &err) || load_data(&r, &err) || alloc_blocks(&r, &err) ||
+      init_or_resume(&r, &err) || train(&r, &err)) {
+    fflush(stdout);
+    fprintf(stderr, "%s: error: %s\n", r.prog, err.msg);
+    status = EXIT_RUNTIME;
+  }
+  run_free(&r);
+  return status;
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# One script for a fresh Debian 12 machine: installs the Debian packages Octo
+# needs (only the missing ones), configures and builds, then runs a job:
+#   ./setup.sh demo     compile models/lenet5.net and show what the compiler did
+#   ./setup.sh test     run the whole test suite
+#   ./setup.sh build    just set up and build
+# Environment: OCTO_BUILD (build dir, default build), OCTO_MESON_ARGS (extra
+# `meson setup` options, e.g. -Db_sanitize=address,undefined).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+job=${1:-build}
+build=${OCTO_BUILD:-build}
+
+packages=(
+  build-essential pkg-config meson ninja-build flex bison
+  libyaml-dev zlib1g-dev check
+  llvm-19-dev llvm-19-tools clang-19
+  gcc-arm-linux-gnueabihf gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu qemu-user
+  dataset-fashion-mnist graphviz gnuplot-nox
+)
+
+install_missing() {
+  local missing=() p
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "setup: installing ${missing[*]}"
+  local sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -q
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+configure_and_build() {
+  if [ ! -f "$build/build.ninja" ]; then
+    # shellcheck disable=SC2086
+    meson setup "$build" --native-file targets/llvm-19.ini -Dwerror=true ${OCTO_MESON_ARGS:-}
+  fi
+  ninja -C "$build"
+}
+
+case "$job" in
+  demo|test|build) ;;
+  -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+  *) echo "setup.sh: unknown job '$job' (demo, test or build)" >&2; exit 2 ;;
+esac
+
+install_missing
+configure_and_build
+
+case "$job" in
+  demo)
+    echo "== octoc models/lenet5.net --emit=report"
+    "$build/octoc" models/lenet5.net --emit=report
+    echo
+    echo "== octoc models/lenet5.net --emit=ir"
+    "$build/octoc" models/lenet5.net --emit=ir
+    ;;
+  test)
+    meson test -C "$build" --print-errorlogs --num-processes "$(nproc)"
+    ;;
+  build) ;;
+esac

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# octoc's exit status contract: 0 ok, 1 error in the input, 2 usage error;
+# and no output file is left behind when compilation fails.
+set -u
+: "${OCTOC:?}" "${MODELS:?}"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+
+expect() { # expect STATUS DESCRIPTION -- COMMAND...
+  local want=$1 what=$2
+  shift 3
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  local got=$?
+  if [ "$got" -ne "$want" ]; then
+    echo "FAIL: $what: exit $got, expected $want"; sed 's/^/  stderr: /' "$tmp/err" | head -5
+    fails=$((fails + 1))
+  else
+    echo "ok: $what (exit $got)"
+  fi
+}
+
+printf 'network bad {\n  input x: f32[4];\n  y = frobnicate(x);\n}\n' > "$tmp/bad.net"
+printf 'batch: 0\n' > "$tmp/bad.yaml"
+printf 'graph g (batch 1) {\n  %%x = nope\n' > "$tmp/bad.ir"
+
+expect 0 "--help" -- "$OCTOC" --help
+expect 0 "--version" -- "$OCTOC" --version
+expect 0 "--list-targets" -- "$OCTOC" --list-targets
+expect 0 "--list-passes" -- "$OCTOC" --list-passes
+expect 0 "valid model, check only" -- "$OCTOC" "$MODELS/lenet5.net"
+expect 0 "--emit=none" -- "$OCTOC" "$MODELS/lenet5.net" --emit=none
+expect 0 "--emit=report" -- "$OCTOC" "$MODELS/lenet5.net" --emit=report
+expect 0 "--emit=recipe with --config" -- "$OCTOC" "$MODELS/lenet5.net" --config "$MODELS/fp32.yaml" --emit=recipe
+expect 0 "-target armv7 accepted" -- "$OCTOC" "$MODELS/lenet5.net" -target armv7 --emit=none
+expect 2 "no input" -- "$OCTOC"
+expect 2 "unknown option" -- "$OCTOC" --frobnicate "$MODELS/lenet5.net"
+expect 2 "unknown --emit kind" -- "$OCTOC" --emit=pdf "$MODELS/lenet5.net"
+expect 2 "option without value" -- "$OCTOC" "$MODELS/lenet5.net" -o
+expect 2 "two inputs" -- "$OCTOC" "$MODELS/lenet5.net" "$MODELS/mlp.net"
+expect 2 "unknown target" -- "$OCTOC" -target z80 "$MODELS/lenet5.net"
+expect 2 "unknown pass in --print-after" -- "$OCTOC" --print-after=nosuchpass "$MODELS/lenet5.net"
+expect 2 "bad --batch" -- "$OCTOC" --batch 0 "$MODELS/lenet5.net"
+expect 2 "bad --set" -- "$OCTOC" --set optimizer.lr=fast "$MODELS/lenet5.net"
+expect 2 "code generation not available yet" -- "$OCTOC" --emit=obj "$MODELS/lenet5.net"
+expect 1 "missing input file" -- "$OCTOC" "$tmp/missing.net"
+expect 1 "directory as input" -- "$OCTOC" "$tmp"
+expect 1 "bad .net" -- "$OCTOC" "$tmp/bad.net"
+expect 1 "bad .ir" -- "$OCTOC" "$tmp/bad.ir"
+expect 1 "bad recipe" -- "$OCTOC" --config "$tmp/bad.yaml" "$MODELS/lenet5.net"
+expect 1 "missing recipe" -- "$OCTOC" --config "$tmp/none.yaml" "$MODELS/lenet5.net"
+
+expect 1 "failed compile writes no output" -- "$OCTOC" "$tmp/bad.net" --emit=ir -o "$tmp/out.ir"
+if ls "$tmp"/out.ir* >/dev/null 2>&1; then
+  echo "FAIL: a failed compilation left $(ls "$tmp"/out.ir*)"; fails=$((fails + 1))
+fi
+expect 0 "-o writes the file" -- "$OCTOC" "$MODELS/lenet5.net" --emit=ir -o "$tmp/ok.ir"
+[ -s "$tmp/ok.ir" ] || { echo "FAIL: -o produced no file"; fails=$((fails + 1)); }
+ls "$tmp"/ok.ir.tmp* >/dev/null 2>&1 && { echo "FAIL: temp file left"; fails=$((fails + 1)); }
+
+# Diagnostics carry file:line:col.
+"$OCTOC" "$tmp/bad.net" 2>"$tmp/err"
+grep -q "bad.net:3:7: error:" "$tmp/err" || { echo "FAIL: no file:line:col in: $(head -1 "$tmp/err")"; fails=$((fails + 1)); }
+
+echo "$fails failure(s)"
+[ "$fails" -eq 0 ]
