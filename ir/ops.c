@@ -131,3 +131,5 @@ const char *attr_kind_name(AttrKind k) {
   }
   return "?";
 }
+
+bool op_is_training(OpKind op) { return op >= OP_CONV2D_GRAD_INPUT && op != OP_BATCHNORM_TRAIN; }

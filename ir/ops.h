@@ -80,5 +80,9 @@ const OpInfo *op_info(OpKind op);
 const char *op_name(OpKind op);
 bool op_from_name(const char *name, OpKind *out);
 const char *attr_kind_name(AttrKind k);
+/* Gradient and update ops (built by autodiff and the optimizer), as opposed
+ * to the forward ops a network is written with (batchnorm_train counts as
+ * forward: it is batchnorm in training mode). */
+bool op_is_training(OpKind op);
 
 #endif

@@ -602,22 +602,37 @@ static int64_t product(const int64_t *f, int count) {
   return p;
 }
 
+/* MACs of a conv2d with input channels c, output [f, oh, ow] per sample. */
+static int64_t conv_macs(const Node *n, int64_t c, int64_t f, int64_t oh, int64_t ow) {
+  int64_t groups = node_int(n, "groups", 1);
+  if (groups < 1) return -1;
+  int64_t fs[6] = {oh, ow, f, c / groups, node_ints(n, "kernel", 0, -1),
+                   node_ints(n, "kernel", 1, -1)};
+  return product(fs, 6);
+}
+
 int64_t node_macs_per_sample(const Node *n, int batch) {
   (void)batch; /* per sample: independent of the batch */
   if (n->nin < 1 || n->nout < 1) return 0;
   const Shape *x = &n->in[0]->type.shape, *y = &n->out[0]->type.shape;
-  if (n->op == OP_CONV2D) {
+  switch (n->op) {
+  case OP_CONV2D: /* x [N,C,H,W] -> y [N,F,OH,OW] */
+  case OP_CONV2D_GRAD_WEIGHT: { /* (x, dy) -> dw: the same products */
+    const Shape *o = n->op == OP_CONV2D ? y : &n->in[1]->type.shape;
+    if (x->rank != 4 || o->rank != 4 || !shape_known(x) || !shape_known(o)) return -1;
+    return conv_macs(n, x->dim[1], o->dim[1], o->dim[2], o->dim[3]);
+  }
+  case OP_CONV2D_GRAD_INPUT: /* (dy [N,F,OH,OW], w) -> dx [N,C,H,W] */
     if (x->rank != 4 || y->rank != 4 || !shape_known(x) || !shape_known(y)) return -1;
-    int64_t groups = node_int(n, "groups", 1);
-    if (groups < 1) return -1;
-    int64_t f[6] = {y->dim[2], y->dim[3], y->dim[1], x->dim[1] / groups,
-                    node_ints(n, "kernel", 0, -1), node_ints(n, "kernel", 1, -1)};
-    return product(f, 6);
+    return conv_macs(n, y->dim[1], x->dim[1], x->dim[2], x->dim[3]);
+  case OP_DENSE:
+  case OP_DENSE_GRAD_INPUT:
+  case OP_DENSE_GRAD_WEIGHT: {
+    /* units x features products, whichever way round the operands are */
+    const Shape *w = n->op == OP_DENSE_GRAD_WEIGHT ? y : &n->in[1]->type.shape;
+    if (w->rank != 2 || !shape_known(w)) return -1;
+    return product(w->dim, 2);
   }
-  if (n->op == OP_DENSE) {
-    if (x->rank != 2 || y->rank != 2 || !shape_known(x) || !shape_known(y)) return -1;
-    int64_t f[2] = {y->dim[1], x->dim[1]};
-    return product(f, 2);
+  default: return 0;
   }
-  return 0;
 }

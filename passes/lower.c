@@ -252,7 +252,7 @@ static void mark_ancestors(const Graph *g, const Value *v, bool *needed_node) {
     const Node *n = g->nodes[i];
     bool any = false;
     for (int j = 0; j < n->nout; j++) any |= need[n->out[j]->id];
-    if (!any || op_info(n->op)->writes) continue;
+    if (!any) continue;
     needed_node[i] = true;
     for (int j = 0; j < n->nin; j++) need[n->in[j]->id] = true;
   }
@@ -285,9 +285,9 @@ static void lower_argmax(Lower *L, const Value *logits, unsigned entries) {
 
 static bool run_lower(Module *m) {
   Graph *g = m->graph;
-  if (g->noutputs < 2) {
-    diag_error(m->diag, (SrcLoc){0}, "lower: graph '%s' needs a loss and a prediction output",
-               g->name);
+  const Value *loss = g->noutputs ? g->outputs[0] : NULL;
+  if (!loss || !loss->def || !op_info(loss->def->op)->is_loss) {
+    diag_error(m->diag, (SrcLoc){0}, "lower: graph '%s' has no loss output", g->name);
     return false;
   }
   LProgram *p = lprog_new(m->arena, g->name, g->batch);
@@ -298,8 +298,9 @@ static bool run_lower(Module *m) {
   map_buffers(&L);
   const Value *step = find_step(g);
   L.step = step ? vbuf(&L, step) : NULL;
-  p->loss = vbuf(&L, g->outputs[0]);
-  const Value *logits = g->outputs[1];
+  p->loss = vbuf(&L, loss);
+  /* What predict returns: the second output, else the loss's prediction. */
+  const Value *logits = g->noutputs > 1 ? g->outputs[1] : loss->def->in[0];
 
   bool ok = true;
   for (int i = 0; i < g->nvalues && ok; i++)

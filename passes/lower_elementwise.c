@@ -22,15 +22,13 @@ static bool map_kernel(Lower *L, const Node *n, const char *suffix, LVar *i, LEx
   return true;
 }
 
-/* hash_uniform(stream ^ step * K, i) >= rate: the dropout keep mask. */
+/* hash_uniform(stream ^ step, i) >= rate: the dropout keep mask. */
 static LExpr *keep_mask(Lower *L, const char *stream, double rate, LVar *i) {
   LProgram *p = L->p;
   LExpr *key = le_int(p, DT_I64, stream_key(stream));
-  if (L->step) {
-    LExpr *step = le_load(p, L->step, ci(L, 0));
-    key = le_bin(p, LB_XOR, key,
-                 le_bin(p, LB_MUL, step, le_int(p, DT_I64, (int64_t)(0x9E3779B97F4A7C15ull >> 1))));
-  }
+  /* A new mask every step: the key mixes in the step counter (XOR: no
+   * signed overflow; hash_uniform scrambles the bits). */
+  if (L->step) key = le_bin(p, LB_XOR, key, le_load(p, L->step, ci(L, 0)));
   LExpr *u = le_call(p, LI_HASH_UNIFORM, key, le_cast(p, DT_I64, ve(L, i)));
   return le_bin(p, LB_GE, u, cf(L, (float)rate));
 }

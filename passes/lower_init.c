@@ -1,5 +1,5 @@
 /* Lowering of parameter initializers into the init entry. Every draw is
- * hash_uniform(key, i) with key = seed * K ^ FNV-1a(parameter name): the
+ * hash_uniform(key, i) with key = seed ^ FNV-1a(parameter name): the
  * same seed gives the same network on every target, and each parameter has
  * its own stream. He and Xavier are the uniform variants (bounds
  * sqrt(6 / fan_in) and sqrt(6 / (fan_in + fan_out))); normal(std) uses the
@@ -41,10 +41,8 @@ bool lower_init(Lower *L, const Value *v) {
   L->k->loc = v->loc;
   LBuffer *b = vbuf(L, v);
   LVar *i = lv_loop(L, "i");
-  LExpr *key = le_bin(p, LB_XOR,
-                      le_bin(p, LB_MUL, ve(L, L->seed),
-                             le_int(p, DT_I64, (int64_t)(0x9E3779B97F4A7C15ull >> 1))),
-                      le_int(p, DT_I64, name_key(v->name)));
+  /* XOR, not arithmetic: no signed overflow whatever the seed. */
+  LExpr *key = le_bin(p, LB_XOR, ve(L, L->seed), le_int(p, DT_I64, name_key(v->name)));
   LExpr *index = le_cast(p, DT_I64, ve(L, i));
   double fan_in, fan_out;
   fans(v, &fan_in, &fan_out);

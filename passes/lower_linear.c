@@ -20,8 +20,10 @@
  * choices and the measurements behind them. */
 #include "lower.h"
 
-/* Register block of the GEMM: rows of C and steps of k per pass. */
-enum { GEMM_MR = 4, GEMM_KU = 4, GEMM_VEC = 8 };
+/* Register block of the GEMM: rows of C per pass (a matrix of at most
+ * GEMM_MR_MAX rows is one block), steps of k per pass, and the multiple of
+ * the vectorised part of the inner loop. */
+enum { GEMM_MR = 4, GEMM_MR_MAX = 6, GEMM_KU = 4, GEMM_VEC = 8 };
 
 /* A GEMM operand: element (i, j) lives at buf[off + i*rs + j*cs], where off
  * is an expression of the enclosing loops (sample, group). */
@@ -94,7 +96,7 @@ static LStmt *axpy_loops(Lower *L, const Gemm *g, LExpr *i0, int nr, LExpr *k0, 
 
 /* One register block: hoist the nr x nk A values, then the axpy loops. */
 static LStmt *gemm_block(Lower *L, const Gemm *g, LExpr *i0, int nr, LExpr *k0, int nk) {
-  LVar *a[GEMM_MR * GEMM_KU];
+  LVar *a[GEMM_MR_MAX * GEMM_KU];
   LBlock lets = {0};
   for (int r = 0; r < nr; r++)
     for (int q = 0; q < nk; q++) {
@@ -128,6 +130,8 @@ static LStmt *gemm_rows(Lower *L, const Gemm *g, LExpr *i0, int nr) {
 
 /* C += A . B: row blocks of GEMM_MR, then the remaining rows. */
 static LStmt *gemm(Lower *L, const Gemm *g) {
+  if (is_constant(g->m) && g->m->i <= GEMM_MR_MAX)
+    return g->m->i > 0 ? gemm_rows(L, g, ci(L, 0), (int)g->m->i) : NULL;
   LStmt *out = NULL;
   LExpr *mblocks = idiv(L, g->m, GEMM_MR);
   if (!is_constant(mblocks) || mblocks->i > 0) {
@@ -283,6 +287,10 @@ static LStmt *per_group(Lower *L, const Conv *g, LVar *gv, LStmt *body) {
   if (g->groups == 1) return body;
   return loop(L, gv, ci(L, g->groups), 0, body);
 }
+/* The group loop's counter; none for one group. */
+static LVar *group_var(Lower *L, const Conv *g) {
+  return g->groups > 1 ? lv_loop(L, "g") : NULL;
+}
 static LExpr *group_off(Lower *L, const Conv *g, LVar *gv, int64_t stride) {
   return g->groups == 1 ? ci(L, 0) : mul(L, ve(L, gv), ci(L, stride));
 }
@@ -294,7 +302,7 @@ static bool lower_conv_fwd(Lower *L, const Node *n) {
   lower_kernel(L, n, "fwd", L->entries);
   LBuffer *xb = vbuf(L, x), *wb = vbuf(L, n->in[1]), *yb = vbuf(L, y);
   LBuffer *bias = n->nin > 2 ? vbuf(L, n->in[2]) : NULL;
-  LVar *s = lv_loop(L, "s"), *gv = lv_loop(L, "g");
+  LVar *s = lv_loop(L, "s"), *gv = group_var(L, &g);
   LExpr *xoff = mul(L, ve(L, s), ci(L, g.c * g.h * g.w));
   LStmt *cols = NULL;
   Mat b;
@@ -321,7 +329,7 @@ static bool lower_conv_dx(Lower *L, const Node *n) {
   Conv g = conv_geometry(n, dx, dy);
   lower_kernel(L, n, "dx", L->entries);
   LBuffer *dyb = vbuf(L, dy), *wb = vbuf(L, n->in[1]), *dxb = vbuf(L, dx);
-  LVar *s = lv_loop(L, "s"), *gv = lv_loop(L, "g");
+  LVar *s = lv_loop(L, "s"), *gv = group_var(L, &g);
   LExpr *xoff = mul(L, ve(L, s), ci(L, g.c * g.h * g.w));
   Gemm m = {.a = mat(wb, group_off(L, &g, gv, g.fg * g.kc), 1, g.kc),
             .b = mat(dyb, add(L, mul(L, ve(L, s), ci(L, g.f * g.p)), group_off(L, &g, gv, g.fg * g.p)),
@@ -350,7 +358,7 @@ static bool lower_conv_dw(Lower *L, const Node *n) {
   Conv g = conv_geometry(n, x, dy);
   lower_kernel(L, n, "dw", L->entries);
   LBuffer *xb = vbuf(L, x), *dyb = vbuf(L, dy), *dwb = vbuf(L, dw);
-  LVar *s = lv_loop(L, "s"), *gv = lv_loop(L, "g");
+  LVar *s = lv_loop(L, "s"), *gv = group_var(L, &g);
   LExpr *xoff = mul(L, ve(L, s), ci(L, g.c * g.h * g.w));
   int64_t rows = g.c * g.kh * g.kw;
   LBuffer *colt = scratch(L, "colt", DT_F32, rows * g.p);
@@ -421,7 +429,7 @@ static bool lower_bias_grad(Lower *L, const Node *n) {
   int64_t ch = dy->type.shape.dim[1], hw = per_sample(dy) / ch;
   lower_kernel(L, n, "db", L->entries);
   LBuffer *dyb = vbuf(L, dy), *db = vbuf(L, n->out[0]);
-  LVar *s = lv_loop(L, "s"), *c = lv_loop(L, "c"), *i = lv_loop(L, "i");
+  LVar *s = lv_loop(L, "s"), *c = lv_loop(L, "c");
   if (hw == 1) {
     LExpr *idx = add(L, mul(L, ve(L, s), ci(L, ch)), ve(L, c));
     LStmt *acc = ls_store(p, db, ve(L, c), fadd(L, ld(L, db, ve(L, c)), ld(L, dyb, idx)));
@@ -430,6 +438,7 @@ static bool lower_bias_grad(Lower *L, const Node *n) {
     return true;
   }
   LBuffer *line = scratch(L, "line", DT_F32, hw);
+  LVar *i = lv_loop(L, "i");
   LExpr *idx = add(L, mul(L, add(L, mul(L, ve(L, s), ci(L, ch)), ve(L, c)), ci(L, hw)), ve(L, i));
   LStmt *axpy = ls_store(p, line, ve(L, i), fadd(L, ld(L, line, ve(L, i)), ld(L, dyb, idx)));
   LStmt *rows = per_sample_loop(L, s, loop(L, i, ci(L, hw), LHINT_VECTORIZE, axpy));

@@ -34,7 +34,11 @@ static bool lower_lr_schedule(Lower *L, const Node *n) {
   } else {
     value = f(L, lr);
   }
-  LStmt *body = seq(ls_let(p, e, epoch), ls_let(p, rate, value));
+  /* The epoch is read only by schedules that use it (no unused locals in
+   * the emitted C). */
+  bool uses_epoch = strcmp(kind, "constant") != 0 || warmup > 0;
+  LStmt *body = uses_epoch ? seq(ls_let(p, e, epoch), ls_let(p, rate, value))
+                           : ls_let(p, rate, value);
   if (warmup > 0) {
     LExpr *ramp = le_bin(p, LB_DIV, fadd(L, ve(L, e), f(L, 1)), f(L, (double)warmup + 1));
     body = seq(body, ls_if(p, le_bin(p, LB_LT, ve(L, e), f(L, (double)warmup)),

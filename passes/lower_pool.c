@@ -58,15 +58,22 @@ static void tap_columns(const Pool *g, int64_t kw, int64_t *lo, int64_t *hi) {
   *hi = last < g->ow ? last : g->ow;
 }
 
-/* The taps kh of output row oh inside the input: [max(0, ph - oh*sh),
- * min(kh, h + ph - oh*sh)). Never empty: pad < window (shape rules). */
-static LExpr *tap_rows_lo(Lower *L, const Pool *g, LVar *oh) {
-  return fbin(L, LB_MAX, ci(L, 0), sub(L, ci(L, g->ph), mul(L, ve(L, oh), ci(L, g->sh))));
+/* The taps of output position o (along one axis: window k, stride st, pad
+ * pd, input extent len) that land inside the input:
+ * [max(0, pd - o*st), min(k, len + pd - o*st)). Never empty: pad < window
+ * (shape rules). */
+static LExpr *taps_lo(Lower *L, int64_t st, int64_t pd, LVar *o) {
+  return fbin(L, LB_MAX, ci(L, 0), sub(L, ci(L, pd), mul(L, ve(L, o), ci(L, st))));
 }
 
+static LExpr *taps_hi(Lower *L, int64_t k, int64_t len, int64_t st, int64_t pd, LVar *o) {
+  return fbin(L, LB_MIN, ci(L, k), sub(L, ci(L, len + pd), mul(L, ve(L, o), ci(L, st))));
+}
+
+static LExpr *tap_rows_lo(Lower *L, const Pool *g, LVar *oh) { return taps_lo(L, g->sh, g->ph, oh); }
+
 static LExpr *tap_rows_hi(Lower *L, const Pool *g, LVar *oh) {
-  return fbin(L, LB_MIN, ci(L, g->kh),
-              sub(L, ci(L, g->h + g->ph), mul(L, ve(L, oh), ci(L, g->sh))));
+  return taps_hi(L, g->kh, g->h, g->sh, g->ph, oh);
 }
 
 /* Input row index of tap kh for output row oh: oh*sh - ph + kh. */
@@ -146,14 +153,9 @@ static bool lower_maxpool_grad(Lower *L, const Node *n) {
   LVar *arg = lv_local(L, "arg", DT_I32), *idx = lv_local(L, "idx", DT_I32);
   LVar *v = lv_local(L, "v", DT_F32), *dyi = lv_local(L, "dyi", DT_I32);
 
-  /* Input column of tap kw in output column ow: ow*sw - pw + kw. */
-  LExpr *col0 = sub(L, mul(L, ve(L, ow), ci(L, g.sw)), ci(L, g.pw));
   LExpr *row0 = sub(L, mul(L, ve(L, oh), ci(L, g.sh)), ci(L, g.ph));
-  LStmt *bounds = seq(ls_let(p, w0, fbin(L, LB_MAX, ci(L, 0), sub(L, ci(L, 0), col0))),
-                      ls_let(p, w1, fbin(L, LB_MIN, ci(L, g.kw),
-                                         sub(L, ci(L, g.w),
-                                             sub(L, mul(L, ve(L, ow), ci(L, g.sw)),
-                                                 ci(L, g.pw))))));
+  LStmt *bounds = seq(ls_let(p, w0, taps_lo(L, g.sw, g.pw, ow)),
+                      ls_let(p, w1, taps_hi(L, g.kw, g.w, g.sw, g.pw, ow)));
   /* idx = base + (row0 + kh) * w + col0 + kw */
   LExpr *at = add(L, add(L, ve(L, base),
                          mul(L, add(L, sub(L, mul(L, ve(L, oh), ci(L, g.sh)), ci(L, g.ph)),

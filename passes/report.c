@@ -96,12 +96,15 @@ static void print_cell(FILE *out, const Column *c, const char *text, int width, 
   fputs(last ? "\n" : "  ", out);
 }
 
+/* The table lists the layers of the network (forward nodes); the backward
+ * and update nodes count in the training totals. */
 static void print_table(FILE *out, const Graph *g) {
   int width[NCOLUMNS];
   char buf[CELL];
   for (int c = 0; c < NCOLUMNS; c++) {
     width[c] = (int)strlen(columns[c].title);
     for (int i = 0; i < g->nnodes; i++) {
+      if (op_is_training(g->nodes[i]->op)) continue;
       columns[c].cell(g, g->nodes[i], buf, sizeof buf);
       if ((int)strlen(buf) > width[c]) width[c] = (int)strlen(buf);
     }
@@ -113,7 +116,7 @@ static void print_table(FILE *out, const Graph *g) {
     fputs(c == NCOLUMNS - 1 ? "\n" : "  ", out);
   }
   for (int i = 0; i < g->nnodes; i++)
-    for (int c = 0; c < NCOLUMNS; c++) {
+    for (int c = 0; c < NCOLUMNS && !op_is_training(g->nodes[i]->op); c++) {
       columns[c].cell(g, g->nodes[i], buf, sizeof buf);
       print_cell(out, &columns[c], buf, width[c], c == NCOLUMNS - 1);
     }
@@ -136,8 +139,14 @@ static void print_totals(FILE *out, const Graph *g) {
     int64_t size = (int64_t)dtype_size(v->type.dtype);
     bytes = add_count(bytes, numel >= 0 && numel <= INT64_MAX / 8 ? numel * size : -1);
   }
-  for (int i = 0; i < g->nnodes; i++)
-    macs = add_count(macs, node_macs_per_sample(g->nodes[i], g->batch));
+  int64_t train_macs = 0;
+  bool training = false;
+  for (int i = 0; i < g->nnodes; i++) {
+    int64_t m = node_macs_per_sample(g->nodes[i], g->batch);
+    train_macs = add_count(train_macs, m);
+    if (op_is_training(g->nodes[i]->op)) training = true;
+    else macs = add_count(macs, m);
+  }
   int64_t step = macs >= 0 && g->batch > 0 && macs <= INT64_MAX / g->batch
                      ? macs * g->batch
                      : -1;
@@ -146,6 +155,7 @@ static void print_totals(FILE *out, const Graph *g) {
   print_total(out, "parameter bytes", bytes);
   print_total(out, "MACs per sample", macs);
   print_total(out, "MACs per batch step (forward)", step);
+  if (training) print_total(out, "MACs per sample (training)", train_macs);
 }
 
 void graph_report(FILE *out, const Graph *g) {

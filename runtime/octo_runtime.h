@@ -59,6 +59,10 @@ typedef struct {
   float (*train_step)(void *state, void *work, const float *x, const int32_t *y,
                       int n, int32_t *pred);
   int (*predict)(const void *state, void *work, const float *x, int32_t *cls, int n);
+  /* Optional (NULL when the model's learning rate does not depend on the
+   * epoch): tells the model which epoch (0-based) the next steps belong to,
+   * for learning-rate schedules. Called before each epoch. */
+  void (*set_epoch)(void *state, int epoch);
 } OctoModel;
 
 /* The standalone trainer: parses argv (see --help or docs/trainer.md) and

@@ -281,6 +281,7 @@ static int train_epoch(Run *r, int epoch, double *loss_sum, size_t *correct, RtE
   const OctoModel *m = r->m;
   size_t n = r->train.count;
   batch_permutation(r->perm, n, r->seed, (uint64_t)epoch);
+  if (r->m->set_epoch) r->m->set_epoch(r->state, epoch);
   *loss_sum = 0;
   *correct = 0;
   for (size_t start = 0; start < n; start += (size_t)m->batch) {

@@ -48,6 +48,7 @@ typedef struct Emit {
   Scope sc;
   bool *reads, *writes; /* scratch for lkernel_accesses */
   bool *var_used;       /* scratch: variables a kernel mentions */
+  bool *var_read;       /* scratch: variables an expression of the kernel reads */
 } Emit;
 
 static void fail(Emit *E, const LKernel *k, const char *fmt, ...)
@@ -77,6 +78,27 @@ static void indent(Emit *E, int depth) {
   for (int i = 0; i < depth; i++) fputs("  ", E->out);
 }
 
+/* A C string literal; names may hold any byte (the loop IR text quotes them). */
+static void cstring(Emit *E, const char *s) {
+  fputc('"', E->out);
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\') fprintf(E->out, "\\%c", c);
+    else if (c < 32 || c >= 127) fprintf(E->out, "\\%03o", c);
+    else fputc(c, E->out);
+  }
+  fputc('"', E->out);
+}
+
+/* Text inside a comment: no line breaks, no comment end, no trigraphs. */
+static void comment_text(Emit *E, const char *s) {
+  for (; *s; s++) {
+    if (s[0] == '*' && s[1] == '/') fputs("* ", E->out);
+    else if (s[0] == '?' && s[1] == '?') fputs("? ", E->out);
+    else fputc((unsigned char)*s < 32 ? ' ' : *s, E->out);
+  }
+}
+
 /* ---- names ---------------------------------------------------------- */
 
 static const char *const reserved[] = {
@@ -86,11 +108,16 @@ static const char *const reserved[] = {
     "typedef", "union", "unsigned", "void", "volatile", "while", "_Bool", "_Complex",
     "_Imaginary", "int8_t", "int16_t", "int32_t", "int64_t", "uint8_t", "uint32_t",
     "uint64_t", "size_t", "NULL", "NAN", "INFINITY", "INT64_C", "UINT64_C", "expf", "logf",
-    "sqrtf", "floorf", "rintf", "powf", "fmodf", "fabsf", "memset", "memcpy", "n", "seed",
+    "sqrtf", "floorf", "rintf", "powf", "fmodf", "fabsf", "cosf", "memset", "memcpy", "n", "seed",
+    /* the emitted helpers (keep in step with the helper table below) and the runtime */
+    "octo_abs_i32", "octo_abs_i64", "octo_hash_uniform", "octo_max_f32", "octo_max_i32",
+    "octo_max_i64", "octo_min_f32", "octo_min_i32", "octo_min_i64", "octo_nan", "octo_shl_i32",
+    "octo_shl_i64", "octo_shr_i32", "octo_shr_i64", "octo_main",
 };
 
+/* Exact names only: a prefix rule would reserve every kernel of a model
+ * whose own name starts with it (octo_simplecnn_k_...). */
 static bool is_reserved(const char *s) {
-  if (strncmp(s, "octo_", 5) == 0) return true;
   for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
     if (strcmp(s, reserved[i]) == 0) return true;
   return false;
@@ -274,7 +301,7 @@ static bool is_comparison(LBinOp op) { return op >= LB_LT && op <= LB_NE; }
 static bool needs_parens(LBinOp parent, LBinOp child, bool right) {
   bool arith = is_additive(child) || is_multiplicative(child);
   if (is_additive(parent)) return !(is_multiplicative(child) || (is_additive(child) && !right));
-  if (is_multiplicative(parent)) return !(is_multiplicative(child) && !right && parent == LB_MUL && child == LB_MUL);
+  if (is_multiplicative(parent)) return !(parent == LB_MUL && child == LB_MUL && !right);
   if (is_comparison(parent)) return !arith;
   if (parent == LB_LAND || parent == LB_LOR) return !(is_comparison(child) || arith);
   return true;
@@ -294,6 +321,10 @@ static void operand(Emit *E, const LKernel *k, LBinOp parent, const LExpr *e, bo
 }
 
 static void infix(Emit *E, const LKernel *k, const LExpr *e, const char *tok) {
+  if (!tok) {
+    fail(E, k, "unknown binary operator %d", (int)e->bop);
+    return;
+  }
   operand(E, k, e->bop, e->a, false);
   out(E, " %s ", tok);
   operand(E, k, e->bop, e->b, true);
@@ -343,9 +374,15 @@ static void unary(Emit *E, const LKernel *k, const LExpr *e) {
     return;
   }
   if (t == DT_F32) {
-    static const char *const fns[] = {NULL, NULL, "fabsf", "expf", "logf", "sqrtf", "floorf"};
+    static const char *const fns[] = {[LU_ABS] = "fabsf", [LU_EXP] = "expf", [LU_LOG] = "logf",
+                                      [LU_SQRT] = "sqrtf", [LU_FLOOR] = "floorf",
+                                      [LU_COS] = "cosf"};
     if (e->uop == LU_NEG) {
       prefix(E, k, "-", e->a);
+      return;
+    }
+    if ((unsigned)e->uop >= sizeof fns / sizeof fns[0] || !fns[e->uop]) {
+      fail(E, k, "unknown unary operator %d", (int)e->uop);
       return;
     }
     E->need[H_MATH] = true;
@@ -370,7 +407,10 @@ static void intrinsic(Emit *E, const LKernel *k, const LExpr *e) {
   switch (e->fn) {
   case LI_ROUND_EVEN: E->need[H_MATH] = true; call2(E, k, "rintf", e->a, NULL); return;
   case LI_POW: E->need[H_MATH] = true; call2(E, k, "powf", e->a, e->b); return;
-  case LI_HASH_UNIFORM: E->need[H_HASH] = true; call2(E, k, "octo_hash_uniform", e->a, e->b); return;
+  case LI_HASH_UNIFORM:
+    E->need[H_HASH] = true;
+    call2(E, k, "octo_hash_uniform", e->a, e->b);
+    return;
   }
   fail(E, k, "unknown intrinsic %d", (int)e->fn);
 }
@@ -460,6 +500,10 @@ static void stmt(Emit *E, const LKernel *k, const LStmt *s, int depth) {
     out(E, "%s %s = ", ctype(s->var->dtype), E->sc.var_name[s->var->id]);
     expr(E, k, s->value);
     out(E, ";\n");
+    if (!E->var_read[s->var->id]) {
+      indent(E, depth);
+      out(E, "(void)%s; /* never read */\n", E->sc.var_name[s->var->id]);
+    }
     return;
   case LS_ASSIGN:
     indent(E, depth);
@@ -507,6 +551,7 @@ static void mark_vars_expr(bool *used, const LExpr *e) {
   mark_vars_expr(used, e->c);
 }
 
+/* Every variable a statement list mentions (declared, assigned or read). */
 static void mark_vars(bool *used, const LStmt *s) {
   for (; s; s = s->next) {
     if (s->var) used[s->var->id] = true;
@@ -520,16 +565,34 @@ static void mark_vars(bool *used, const LStmt *s) {
   }
 }
 
+/* Only the variables read in expressions: a local that is never read gets
+ * a (void) cast, since -Wunused-variable would stop a -Werror build of a
+ * legal program. */
+static void mark_reads(bool *read, const LStmt *s) {
+  for (; s; s = s->next) {
+    mark_vars_expr(read, s->lo);
+    mark_vars_expr(read, s->hi);
+    mark_vars_expr(read, s->value);
+    mark_vars_expr(read, s->index);
+    mark_vars_expr(read, s->cond);
+    mark_reads(read, s->body);
+    mark_reads(read, s->else_body);
+  }
+}
+
 /* Fills E->reads/writes/var_used for kernel k and names its buffers and
  * variables in E->sc. */
 static void kernel_scope(Emit *E, const LKernel *k) {
   const LProgram *p = E->p;
   lkernel_accesses(p, k, E->reads, E->writes);
   memset(E->var_used, 0, (size_t)p->nvars * sizeof(bool));
+  memset(E->var_read, 0, (size_t)p->nvars * sizeof(bool));
   mark_vars(E->var_used, k->body);
+  mark_reads(E->var_read, k->body);
   E->sc.ntaken = 0;
   for (int i = 0; i < p->nbuffers; i++)
-    E->sc.buf_name[i] = E->reads[i] || E->writes[i] ? scope_unique(E, &E->sc, p->buffers[i]->name) : NULL;
+    E->sc.buf_name[i] =
+        E->reads[i] || E->writes[i] ? scope_unique(E, &E->sc, p->buffers[i]->name) : NULL;
   for (int i = 0; i < p->nvars; i++) {
     const LVar *v = p->vars[i];
     if (!E->var_used[i]) E->sc.var_name[i] = NULL;
@@ -539,26 +602,52 @@ static void kernel_scope(Emit *E, const LKernel *k) {
 }
 
 static void kernel_comment(Emit *E, const LKernel *k) {
-  out(E, "/* kernel %s", k->name);
-  if (k->origin) out(E, ": %s", k->origin);
-  if (k->loc.file && k->loc.line > 0) out(E, " (%s:%d:%d)", k->loc.file, k->loc.line, k->loc.col);
+  out(E, "/* kernel ");
+  comment_text(E, k->name);
+  if (k->origin) {
+    out(E, ": ");
+    comment_text(E, k->origin);
+  }
+  if (k->loc.file && k->loc.line > 0) {
+    out(E, " (");
+    comment_text(E, k->loc.file);
+    out(E, ":%d:%d)", k->loc.line, k->loc.col);
+  }
   out(E, " */\n");
 }
 
 /* Parameters: one restrict pointer per buffer (const if only read), in
  * buffer order, then the scalar arguments it uses, in variable order. */
-static void kernel_params(Emit *E) {
+/* One item of a parameter or argument list that wraps before column 100,
+ * continuing lines with four spaces. *col is the current column. */
+static void list_item(Emit *E, int *col, bool first, const char *item) {
+  int len = (int)strlen(item);
+  if (first) {
+    out(E, "%s", item);
+    *col += len;
+  } else if (*col + 2 + len > 98) {
+    out(E, ",\n    %s", item);
+    *col = 4 + len;
+  } else {
+    out(E, ", %s", item);
+    *col += 2 + len;
+  }
+}
+
+static void kernel_params(Emit *E, int col) {
   const LProgram *p = E->p;
   bool any = false;
   for (int i = 0; i < p->nbuffers; i++) {
     if (!E->sc.buf_name[i]) continue;
-    out(E, "%s%s%s *restrict %s", any ? ", " : "", E->writes[i] ? "" : "const ",
-        ctype(p->buffers[i]->dtype), E->sc.buf_name[i]);
+    list_item(E, &col, !any,
+              arena_printf(E->arena, "%s%s *restrict %s", E->writes[i] ? "" : "const ",
+                           ctype(p->buffers[i]->dtype), E->sc.buf_name[i]));
     any = true;
   }
   for (int i = 0; i < p->nvars; i++) {
     if (!E->var_used[i] || p->vars[i]->kind != LVAR_ARG) continue;
-    out(E, "%s%s %s", any ? ", " : "", ctype(p->vars[i]->dtype), p->vars[i]->name);
+    list_item(E, &col, !any,
+              arena_printf(E->arena, "%s %s", ctype(p->vars[i]->dtype), p->vars[i]->name));
     any = true;
   }
   if (!any) out(E, "void");
@@ -568,7 +657,7 @@ static void emit_kernel(Emit *E, const LKernel *k) {
   kernel_scope(E, k);
   kernel_comment(E, k);
   out(E, "static void %s(", E->kname[k->id]);
-  kernel_params(E);
+  kernel_params(E, (int)strlen(E->kname[k->id]) + 13);
   out(E, ") {\n");
   block(E, k, k->body, 1);
   out(E, "}\n\n");
@@ -628,7 +717,8 @@ static void check_call(Emit *E, LEntryKind ek, const LKernel *k) {
 static void check_program(Emit *E) {
   const LProgram *p = E->p;
   for (int ek = 0; ek < LENTRY_COUNT; ek++)
-    for (int c = 0; c < p->entries[ek].ncalls; c++) check_call(E, (LEntryKind)ek, p->entries[ek].calls[c]);
+    for (int c = 0; c < p->entries[ek].ncalls; c++)
+      check_call(E, (LEntryKind)ek, p->entries[ek].calls[c]);
   if (p->input && (p->input->dtype != DT_F32 || p->input->home != LBUF_ARG))
     fail(E, NULL, "input %%%s must be an f32 ARG buffer", p->input->name);
   if (p->label && (p->label->dtype != DT_I32 || p->label->home != LBUF_ARG))
@@ -686,7 +776,9 @@ static int state_tensors(const LProgram *p, const LBuffer **list) {
 
 static void print_tensor_row(Emit *E, const LBuffer *b, bool octo_names) {
   int role = tensor_role(b->role);
-  out(E, "  {\"%s\", ", b->name);
+  out(E, "  {");
+  cstring(E, b->name);
+  out(E, ", ");
   if (octo_names) out(E, "%s, %s, ", dtype_enum[b->dtype], role_enum[role]);
   else out(E, "%d, %d, ", (int)b->dtype, role);
   out(E, "%d, {", b->shape.rank);
@@ -698,7 +790,9 @@ static void print_tensor_row(Emit *E, const LBuffer *b, bool octo_names) {
 static void emit_header(Emit *E, int ntensors) {
   const LProgram *p = E->p;
   const char *P = E->PFX, *f = E->pfx;
-  out(E, "/* %s.h: the trainer API of model '%s', generated by octoc. Do not edit.\n", f, p->name);
+  out(E, "/* %s.h: the trainer API of model '", f);
+  comment_text(E, p->name);
+  out(E, "', generated by octoc. Do not edit.\n");
   out(E, " *\n"
          " * Memory is the caller's: a state block of %s_STATE_BYTES (parameters and\n"
          " * optimizer state, kept between calls) and a work arena of %s_WORK_BYTES\n"
@@ -732,11 +826,15 @@ static void emit_header(Emit *E, int ntensors) {
   out(E, "/* One training step on n samples: the mean loss, or NAN for bad arguments\n"
          " * (a NULL pointer, n outside 1..%s_BATCH). _pred also writes each sample's\n"
          " * predicted class (before the update) to pred, unless pred is NULL. */\n", P);
-  out(E, "float %s_train_step(void *state, void *work, const float *x, const int32_t *y, int n);\n", f);
-  out(E, "float %s_train_step_pred(void *state, void *work, const float *x, const int32_t *y, int n,\n"
+  out(E, "float %s_train_step(void *state, void *work, const float *x, const int32_t *y, "
+         "int n);\n", f);
+  out(E, "float %s_train_step_pred(void *state, void *work, const float *x, const int32_t *y, "
+         "int n,\n"
          "      int32_t *pred);\n", f);
-  out(E, "/* Classes of n samples into cls; the state is only read. 0, or -1 for bad arguments. */\n");
-  out(E, "int %s_predict(const void *state, void *work, const float *x, int32_t *cls, int n);\n\n", f);
+  out(E, "/* Classes of n samples into cls; the state is only read. 0, or -1 for bad "
+         "arguments. */\n");
+  out(E, "int %s_predict(const void *state, void *work, const float *x, int32_t *cls, "
+         "int n);\n\n", f);
   out(E, "/* The state block's tensors, in offset order, for checkpoints and export. */\n");
   out(E, "typedef struct %s_tensor_info {\n  const char *name;\n  int dtype;\n  int role;\n"
          "  int rank;\n  int64_t shape[6];\n  size_t offset, bytes;\n} %s_tensor_info;\n", f, f);
@@ -750,20 +848,30 @@ static void emit_header(Emit *E, int ntensors) {
 
 static const char *const helper_text[H_COUNT] = {
     [H_SHL32] = "/* << on the unsigned bits: defined for negative values. */\n"
-                "static inline int32_t octo_shl_i32(int32_t a, int32_t s) { return (int32_t)((uint32_t)a << s); }\n",
+                "static inline int32_t octo_shl_i32(int32_t a, int32_t s) {\n"
+                "  return (int32_t)((uint32_t)a << s);\n}\n",
     [H_SHR32] = "/* Arithmetic >> without relying on implementation-defined behaviour. */\n"
-                "static inline int32_t octo_shr_i32(int32_t a, int32_t s) { return a < 0 ? ~(~a >> s) : a >> s; }\n",
-    [H_SHL64] = "static inline int64_t octo_shl_i64(int64_t a, int64_t s) { return (int64_t)((uint64_t)a << s); }\n",
-    [H_SHR64] = "static inline int64_t octo_shr_i64(int64_t a, int64_t s) { return a < 0 ? ~(~a >> s) : a >> s; }\n",
-    [H_MIN32] = "static inline int32_t octo_min_i32(int32_t a, int32_t b) { return a < b ? a : b; }\n",
-    [H_MAX32] = "static inline int32_t octo_max_i32(int32_t a, int32_t b) { return a > b ? a : b; }\n",
-    [H_MIN64] = "static inline int64_t octo_min_i64(int64_t a, int64_t b) { return a < b ? a : b; }\n",
-    [H_MAX64] = "static inline int64_t octo_max_i64(int64_t a, int64_t b) { return a > b ? a : b; }\n",
+                "static inline int32_t octo_shr_i32(int32_t a, int32_t s) {\n"
+                "  return a < 0 ? ~(~a >> s) : a >> s;\n}\n",
+    [H_SHL64] = "static inline int64_t octo_shl_i64(int64_t a, int64_t s) {\n"
+                "  return (int64_t)((uint64_t)a << s);\n}\n",
+    [H_SHR64] = "static inline int64_t octo_shr_i64(int64_t a, int64_t s) {\n"
+                "  return a < 0 ? ~(~a >> s) : a >> s;\n}\n",
+    [H_MIN32] = "static inline int32_t octo_min_i32(int32_t a, int32_t b) {\n"
+                "  return a < b ? a : b;\n}\n",
+    [H_MAX32] = "static inline int32_t octo_max_i32(int32_t a, int32_t b) {\n"
+                "  return a > b ? a : b;\n}\n",
+    [H_MIN64] = "static inline int64_t octo_min_i64(int64_t a, int64_t b) {\n"
+                "  return a < b ? a : b;\n}\n",
+    [H_MAX64] = "static inline int64_t octo_max_i64(int64_t a, int64_t b) {\n"
+                "  return a > b ? a : b;\n}\n",
     [H_MINF] = "static inline float octo_min_f32(float a, float b) { return a < b ? a : b; }\n",
     [H_MAXF] = "static inline float octo_max_f32(float a, float b) { return a > b ? a : b; }\n",
     [H_ABS32] = "/* |INT32_MIN| wraps to INT32_MIN instead of being undefined. */\n"
-                "static inline int32_t octo_abs_i32(int32_t a) { return a < 0 ? (int32_t)(0u - (uint32_t)a) : a; }\n",
-    [H_ABS64] = "static inline int64_t octo_abs_i64(int64_t a) { return a < 0 ? (int64_t)(0u - (uint64_t)a) : a; }\n",
+                "static inline int32_t octo_abs_i32(int32_t a) {\n"
+                "  return a < 0 ? (int32_t)(0u - (uint32_t)a) : a;\n}\n",
+    [H_ABS64] = "static inline int64_t octo_abs_i64(int64_t a) {\n"
+                "  return a < 0 ? (int64_t)(0u - (uint64_t)a) : a;\n}\n",
     [H_HASH] = "/* Counter-based uniform [0,1): splitmix64(key ^ index * golden), top 24 bits. */\n"
                "static inline float octo_hash_uniform(int64_t key, int64_t index) {\n"
                "  uint64_t z = (uint64_t)key ^ ((uint64_t)index * UINT64_C(0x9E3779B97F4A7C15));\n"
@@ -777,15 +885,13 @@ static const char *const helper_text[H_COUNT] = {
 };
 
 /* The state/work byte pointer an entry passes to a kernel parameter. */
-static void call_arg(Emit *E, LEntryKind ek, const LBuffer *b, bool writes) {
+static const char *call_arg(Emit *E, LEntryKind ek, const LBuffer *b, bool writes) {
   const LProgram *p = E->p;
-  const char *cq = writes ? "" : "const ";
-  if (b == p->input) out(E, "x");
-  else if (b == p->label) out(E, "y");
-  else if (b == p->pred) out(E, ek == LENTRY_PREDICT ? "cls" : "pred");
-  else
-    out(E, "(%s%s *)(%s + %lld)", cq, ctype(b->dtype), b->home == LBUF_STATE ? "st" : "wk",
-        (long long)b->offset);
+  if (b == p->input) return "x";
+  if (b == p->label) return "y";
+  if (b == p->pred) return ek == LENTRY_PREDICT ? "cls" : "pred";
+  return arena_printf(E->arena, "(%s%s *)(%s + %lld)", writes ? "" : "const ", ctype(b->dtype),
+                      b->home == LBUF_STATE ? "st" : "wk", (long long)b->offset);
 }
 
 static void emit_calls(Emit *E, LEntryKind ek) {
@@ -795,17 +901,17 @@ static void emit_calls(Emit *E, LEntryKind ek) {
     const LKernel *k = en->calls[c];
     kernel_scope(E, k);
     out(E, "  %s(", E->kname[k->id]);
+    int col = (int)strlen(E->kname[k->id]) + 3;
     bool any = false;
     for (int i = 0; i < p->nbuffers; i++) {
       if (!E->sc.buf_name[i]) continue;
-      if (any) out(E, ", ");
-      call_arg(E, ek, p->buffers[i], E->writes[i]);
+      list_item(E, &col, !any, call_arg(E, ek, p->buffers[i], E->writes[i]));
       any = true;
     }
     for (int i = 0; i < p->nvars; i++) {
       const LVar *v = p->vars[i];
       if (!E->var_used[i] || v->kind != LVAR_ARG) continue;
-      out(E, "%s(%s)%s", any ? ", " : "", ctype(v->dtype), v->name);
+      list_item(E, &col, !any, arena_printf(E->arena, "(%s)%s", ctype(v->dtype), v->name));
       any = true;
     }
     out(E, ");\n");
@@ -855,8 +961,8 @@ static void emit_train_step(Emit *E, bool *bufs) {
   entry_uses(E, LENTRY_TRAIN_STEP, bufs, &n_used, &seed_used);
   bufs[p->loss->id] = true;
   bool pred_used = arg_used(p->pred, bufs);
-  out(E, "float %s_train_step_pred(void *state, void *work, const float *x, const int32_t *y, int n,\n"
-         "      int32_t *pred) {\n", E->pfx);
+  out(E, "float %s_train_step_pred(void *state, void *work, const float *x, const int32_t *y, "
+         "int n,\n      int32_t *pred) {\n", E->pfx);
   if (pred_used && p->pred->optional)
     out(E, "  int32_t pred_scratch[%lld];\n", (long long)shape_numel(&p->pred->shape));
   out(E, "  if (!state || (!work && %s_WORK_BYTES > 0) || !x || !y || n < 1 || n > %s_BATCH)\n"
@@ -888,7 +994,8 @@ static void emit_predict(Emit *E, bool *bufs) {
   out(E, "  if (!state || (!work && %s_WORK_BYTES > 0) || !x || %sn < 1 || n > %s_BATCH)\n"
          "    return -1;\n", E->PFX, cls_used ? "!cls || " : "", E->PFX);
   /* predict's kernels only read state (checked), so const stays honest. */
-  if (home_used(p, bufs, LBUF_STATE)) out(E, "  const unsigned char *st = (const unsigned char *)state;\n");
+  if (home_used(p, bufs, LBUF_STATE))
+    out(E, "  const unsigned char *st = (const unsigned char *)state;\n");
   if (home_used(p, bufs, LBUF_WORK)) out(E, "  unsigned char *wk = (unsigned char *)work;\n");
   if (!arg_used(p->input, bufs)) out(E, "  (void)x;\n");
   if (!cls_used) out(E, "  (void)cls;\n");
@@ -906,18 +1013,24 @@ static void name_kernels(Emit *E, bool *called) {
   for (int ek = 0; ek < LENTRY_COUNT; ek++)
     for (int c = 0; c < p->entries[ek].ncalls; c++) called[p->entries[ek].calls[c]->id] = true;
   for (int i = 0; i < p->nkernels; i++)
-    E->kname[i] = scope_unique(E, &names, arena_printf(E->arena, "%s_k_%s", E->pfx, p->kernels[i]->name));
+    E->kname[i] =
+        scope_unique(E, &names, arena_printf(E->arena, "%s_k_%s", E->pfx, p->kernels[i]->name));
 }
 
 static void emit_source(Emit *E, FILE *c_out, const char *header, const char *kernels, int ntensors,
                         const LBuffer **tensors) {
   E->out = c_out;
-  out(E, "/* %s.c: the trainer of model '%s', generated by octoc. Do not edit.\n"
+  out(E, "/* %s.c: the trainer of model '", E->pfx);
+  comment_text(E, E->p->name);
+  out(E, "', generated by octoc. Do not edit.\n"
          " * C99, freestanding apart from string.h and math.h: no heap, no mutable\n"
-         " * static data; all memory is the caller's. See %s for the API. */\n",
-      E->pfx, E->p->name, header);
+         " * static data; all memory is the caller's. See ");
+  comment_text(E, header);
+  out(E, " for the API. */\n");
   if (E->need[H_MATH]) out(E, "#include <math.h>\n");
-  out(E, "#include <stddef.h>\n#include <stdint.h>\n#include <string.h>\n\n#include \"%s\"\n\n", header);
+  out(E, "#include <stddef.h>\n#include <stdint.h>\n#include <string.h>\n\n#include ");
+  cstring(E, header);
+  out(E, "\n\n");
   out(E, "/* Loop hints are requests: clang must not fail the build on a loop it\n"
          " * could not vectorise. */\n#if defined(__clang__)\n"
          "#pragma clang diagnostic ignored \"-Wpass-failed\"\n#endif\n\n");
@@ -946,6 +1059,7 @@ static void emit_init_state(Emit *E, const LProgram *p, const CEmitOptions *o) {
   E->reads = arena_alloc(p->arena, (size_t)(p->nbuffers + 1));
   E->writes = arena_alloc(p->arena, (size_t)(p->nbuffers + 1));
   E->var_used = arena_alloc(p->arena, (size_t)(p->nvars + 1));
+  E->var_read = arena_alloc(p->arena, (size_t)(p->nvars + 1));
 }
 
 bool c_emit(const LProgram *p, const CEmitOptions *o, FILE *c_out, FILE *h_out) {
@@ -1001,23 +1115,28 @@ bool c_emit_main(const LProgram *p, const CEmitOptions *o, FILE *fout) {
   const LBuffer **tensors = arena_alloc(p->arena, (size_t)(p->nbuffers + 1) * sizeof(LBuffer *));
   int ntensors = state_tensors(p, tensors);
   const char *f = E.pfx, *P = E.PFX;
-  out(&E, "/* %s_main.c: the standalone trainer of model '%s', generated by octoc.\n"
-          " * Link with %s.c and the Octo runtime (pkg-config octo-runtime). */\n", f, p->name, f);
-  out(&E, "#include <stddef.h>\n#include <stdint.h>\n\n#include \"octo_runtime.h\"\n#include \"%s\"\n\n",
-      header);
+  out(&E, "/* %s_main.c: the standalone trainer of model '", f);
+  comment_text(&E, p->name);
+  out(&E, "', generated by octoc.\n"
+          " * Link with %s.c and the Octo runtime (pkg-config octo-runtime). */\n", f);
+  out(&E, "#include <stddef.h>\n#include <stdint.h>\n\n#include \"octo_runtime.h\"\n#include ");
+  cstring(&E, header);
+  out(&E, "\n\n");
   out(&E, "static const OctoTensorInfo tensors[] = {\n");
   for (int i = 0; i < ntensors; i++) print_tensor_row(&E, tensors[i], true);
   out(&E, "  {NULL, OCTO_F32, OCTO_TENSOR_INTERNAL, 0, {0, 0, 0, 0, 0, 0}, 0, 0},\n};\n\n");
   out(&E, "int main(int argc, char **argv) {\n  static const OctoModel model = {\n");
-  out(&E, "    .name = \"%s\",\n    .batch = %s_BATCH,\n    .input_rank = %s_INPUT_RANK,\n", p->name, P, P);
+  out(&E, "    .name = ");
+  cstring(&E, p->name);
+  out(&E, ",\n    .batch = %s_BATCH,\n    .input_rank = %s_INPUT_RANK,\n", P, P);
   out(&E, "    .input_shape = %s_INPUT_SHAPE,\n    .num_classes = %s_NUM_CLASSES,\n", P, P);
   out(&E, "    .state_bytes = %s_STATE_BYTES,\n    .work_bytes = %s_WORK_BYTES,\n", P, P);
   out(&E, "    .state_align = %s_STATE_ALIGN,\n    .hash = %s_HASH,\n", P, P);
   out(&E, "    .tensors = tensors,\n    .ntensors = %d,\n", ntensors);
   out(&E, "    .epochs_default = %d,\n    .seed_default = UINT64_C(%llu),\n",
       o ? o->epochs_default : 0, (unsigned long long)(o ? o->seed_default : 0));
-  out(&E, "    .init = %s_init,\n    .train_step = %s_train_step_pred,\n    .predict = %s_predict,\n",
-      f, f, f);
+  out(&E, "    .init = %s_init,\n    .train_step = %s_train_step_pred,\n", f, f);
+  out(&E, "    .predict = %s_predict,\n", f);
   out(&E, "  };\n  return octo_main(&model, argc, argv);\n}\n");
   if (fflush(fout) != 0 || ferror(fout)) fail(&E, NULL, "write error: %s", strerror(errno));
   return E.ok;

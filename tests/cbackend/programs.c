@@ -326,6 +326,7 @@ static LExpr *float_op(LProgram *p, FloatOp op, LExpr *a, LExpr *b) {
   case FO_LOG: return le_un(p, LU_LOG, b);
   case FO_SQRT: return le_un(p, LU_SQRT, b);
   case FO_FLOOR: return le_un(p, LU_FLOOR, a);
+  case FO_COS: return le_un(p, LU_COS, a);
   case FO_ROUND: return le_call(p, LI_ROUND_EVEN, a, NULL);
   case FO_POW: return le_call(p, LI_POW, b, a);
   case FO_LT: return le_cast(p, DT_F32, le_bin(p, LB_LT, a, b));
@@ -353,6 +354,10 @@ LProgram *prog_floatops(Arena *a) {
   LBlock blk = {0};
   lblock_add(&blk, ls_let(p, av, le_load(p, fa, var(p, i))));
   lblock_add(&blk, ls_let(p, bv, le_load(p, fb, var(p, i))));
+  /* a local never read: legal IR, must not warn in C */
+  LVar *dead = local(p, "dead", DT_F32);
+  lblock_add(&blk, ls_let(p, dead, mul(p, var(p, av), le_f32(p, 2.0f))));
+  lblock_add(&blk, ls_assign(p, dead, var(p, bv)));
   for (int op = 0; op < FO_NOPS; op++)
     lblock_add(&blk, ls_store(p, fo, idx2(p, i, FO_NOPS, i32(p, op)),
                               float_op(p, (FloatOp)op, var(p, av), var(p, bv))));

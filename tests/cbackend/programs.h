@@ -35,7 +35,7 @@ LProgram *prog_intops(Arena *a);
  * 12345, i). */
 typedef enum {
   FO_ADD, FO_SUB, FO_MUL, FO_DIV, FO_REM, FO_MIN, FO_MAX, FO_NEG, FO_ABS, FO_EXP, FO_LOG,
-  FO_SQRT, FO_FLOOR, FO_ROUND, FO_POW, FO_LT, FO_GE, FO_NE, FO_SELECT, FO_FROM_I32,
+  FO_SQRT, FO_FLOOR, FO_COS, FO_ROUND, FO_POW, FO_LT, FO_GE, FO_NE, FO_SELECT, FO_FROM_I32,
   FO_NOPS
 } FloatOp;
 enum { FC_N = 9 };

@@ -324,8 +324,8 @@ START_TEST(kernels_print_as_readable_c_with_hints) {
   char *c = emit_text(prog_softmax(a), NULL);
   const char *want[] = {
       "/* kernel fc_fwd: dense fc (model.net:3:8) */",
-      "static void t_k_fc_fwd(const float *restrict x, const float *restrict fc_weight, "
-      "const float *restrict fc_bias, float *restrict logits, int32_t n) {",
+      "static void t_k_fc_fwd(const float *restrict x, const float *restrict fc_weight,\n"
+      "    const float *restrict fc_bias, float *restrict logits, int32_t n) {\n",
       "  for (int32_t s = 0; s < n; s++) {",
       "#if defined(__clang__)\n#pragma clang loop vectorize(enable)\n#elif defined(__GNUC__)\n"
       "#pragma GCC ivdep\n#endif\n",
@@ -726,6 +726,7 @@ static float ref_floatop(FloatOp op, float a, float b) {
   case FO_LOG: return logf(b);
   case FO_SQRT: return sqrtf(b);
   case FO_FLOOR: return floorf(a);
+  case FO_COS: return cosf(a);
   case FO_ROUND: return rintf(a);
   case FO_POW: return powf(b, a);
   case FO_LT: return a < b;
@@ -845,6 +846,11 @@ START_TEST(qemu_aarch64_output_matches_host) {
 }
 END_TEST
 
+START_TEST(qemu_riscv64_output_matches_host) {
+  qemu_matches_host("riscv64-linux-gnu-gcc", "qemu-riscv64", "/usr/riscv64-linux-gnu");
+}
+END_TEST
+
 /* ---- the standalone trainer main ------------------------------------ */
 
 /* An IDX file: magic 0x0000 08 NDIMS (u8 data), big-endian dims, bytes. */
@@ -919,6 +925,31 @@ START_TEST(main_fills_octo_model_and_links_with_runtime) {
     trainer_learns_separable_idx(dir);
   }
   free(m), free(text), free(cmd);
+  arena_free(a);
+}
+END_TEST
+
+/* Names are arbitrary strings in the IR: they must not break the C. */
+START_TEST(odd_names_are_escaped_and_compile) {
+  Arena *a = arena_new();
+  LProgram *p = prog_softmax(a);
+  p->name = "my-net */ v2";
+  lprog_find_buffer(p, "fc.weight")->name = "fc\"weight\\*/";
+  lprog_find_buffer(p, "logits")->name = "int";
+  p->kernels[1]->origin = "dense */ #include <stdio.h>";
+  p->kernels[1]->name = "expf";
+  ck_assert_str_eq(c_prefix(p), "my_net____v2");
+  const char *dir = test_dir(a, "odd");
+  emit_to(p, dir);
+  char *cmd = fmt("cc " STRICT " -c '%s/t.c' -o '%s/t.o' && cc " STRICT " -I'" RUNTIME_DIR "' "
+                  "-c '%s/t_main.c' -o '%s/t_main.o'", dir, dir, dir, dir);
+  ck_assert_msg(sh(cmd) == 0, "failed: %s", cmd);
+  char *cp = fmt("%s/t.c", dir);
+  char *c = read_file(cp);
+  ck_assert_msg(strstr(c, "{\"fc\\\"weight\\\\*/\", 0, 0, 2,") != NULL, "%.3000s", c);
+  ck_assert_msg(strstr(c, "float *restrict int_2") != NULL, "%.3000s", c);
+  ck_assert_msg(strstr(c, "int my_net____v2_init(void *state, uint64_t seed) {") != NULL, "%.3000s", c);
+  free(cmd), free(cp), free(c);
   arena_free(a);
 }
 END_TEST
@@ -1041,7 +1072,9 @@ static Suite *suite(void) {
   tcase_add_test(runs, cross_compilers_compile_warning_free);
   tcase_add_test(runs, qemu_arm_output_matches_host);
   tcase_add_test(runs, qemu_aarch64_output_matches_host);
+  tcase_add_test(runs, qemu_riscv64_output_matches_host);
   tcase_add_test(runs, main_fills_octo_model_and_links_with_runtime);
+  tcase_add_test(runs, odd_names_are_escaped_and_compile);
   suite_add_tcase(s, runs);
   return s;
 }

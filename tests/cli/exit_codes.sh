@@ -10,7 +10,7 @@ fails=0
 expect() { # expect STATUS DESCRIPTION -- COMMAND...
   local want=$1 what=$2
   shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err"
+  (cd "$tmp" && "$@") >"$tmp/out" 2>"$tmp/err"
   local got=$?
   if [ "$got" -ne "$want" ]; then
     echo "FAIL: $what: exit $got, expected $want"; sed 's/^/  stderr: /' "$tmp/err" | head -5
@@ -28,7 +28,10 @@ expect 0 "--help" -- "$OCTOC" --help
 expect 0 "--version" -- "$OCTOC" --version
 expect 0 "--list-targets" -- "$OCTOC" --list-targets
 expect 0 "--list-passes" -- "$OCTOC" --list-passes
-expect 0 "valid model, check only" -- "$OCTOC" "$MODELS/lenet5.net"
+expect 0 "no -o: writes lenet5.o and lenet5.h" -- "$OCTOC" "$MODELS/lenet5.net"
+for f in lenet5.o lenet5.h; do
+  [ -s "$tmp/$f" ] || { echo "FAIL: default output $f missing"; fails=$((fails + 1)); }
+done
 expect 0 "--emit=none" -- "$OCTOC" "$MODELS/lenet5.net" --emit=none
 expect 0 "--emit=report" -- "$OCTOC" "$MODELS/lenet5.net" --emit=report
 expect 0 "--emit=recipe with --config" -- "$OCTOC" "$MODELS/lenet5.net" --config "$MODELS/fp32.yaml" --emit=recipe
@@ -42,7 +45,8 @@ expect 2 "unknown target" -- "$OCTOC" -target z80 "$MODELS/lenet5.net"
 expect 2 "unknown pass in --print-after" -- "$OCTOC" --print-after=nosuchpass "$MODELS/lenet5.net"
 expect 2 "bad --batch" -- "$OCTOC" --batch 0 "$MODELS/lenet5.net"
 expect 2 "bad --set" -- "$OCTOC" --set optimizer.lr=fast "$MODELS/lenet5.net"
-expect 2 "code generation not available yet" -- "$OCTOC" --emit=obj "$MODELS/lenet5.net"
+expect 2 "LLVM backend not available yet" -- "$OCTOC" --emit=llvm "$MODELS/lenet5.net"
+expect 2 "output name without a kind" -- "$OCTOC" "$MODELS/lenet5.net" -o trainer
 expect 1 "missing input file" -- "$OCTOC" "$tmp/missing.net"
 expect 1 "directory as input" -- "$OCTOC" "$tmp"
 expect 1 "bad .net" -- "$OCTOC" "$tmp/bad.net"

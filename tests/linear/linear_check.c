@@ -152,7 +152,7 @@ int main(int argc, char **argv) {
   Layer ls[MAX_LAYERS];
   unsigned char *state = aligned_alloc(64, (M_STATE_BYTES + 63) / 64 * 64);
   unsigned char *work = aligned_alloc(64, (M_WORK_BYTES + 63) / 64 * 64 + 64);
-  if (!state || !work || m_init(state, 7) != 0) return 2;
+  if (!state || !work || m_init(state, 1) != 0) return 2;
   for (int i = 0; i < nl; i++) {
     Layer *l = &ls[i];
     if (!parse_layer(argv[4 + i], l)) {

@@ -2,7 +2,7 @@
 # Compile-and-run checks of the conv2d/dense lowering: each case writes a
 # model `m` from a layer spec, compiles it with $OCTOC (SGD lr 1, momentum 0),
 # builds linear_check.c with it and compares forward values and gradients
-# with the driver's double-precision reference. Usage: run.sh [CASE_FILTER]
+# with the driver's double-precision reference. Usage: run.sh [GROUP]
 set -u
 : "${OCTOC:?}" "${SRCDIR:?}"
 CC=${CC:-cc}
@@ -42,10 +42,11 @@ net() {
   echo "}"
 }
 
-# check NAME BATCH N IN LAYER...: compile the model at BATCH, run N samples.
+# check GROUP NAME BATCH N IN LAYER...: compile the model at BATCH, run N
+# samples (only the cases of GROUP when run.sh is given one).
 check() {
-  local name=$1 batch=$2 n=$3 in=$4; shift 4
-  case $name in *"$filter"*) ;; *) return ;; esac
+  local group=$1 name=$2 batch=$3 n=$4 in=$5; shift 5
+  [ -z "$filter" ] || [ "$filter" = "$group" ] || return
   ran=$((ran + 1))
   local d="$tmp/$name" cin hw
   mkdir -p "$d"
@@ -73,36 +74,36 @@ check() {
   fi
 }
 
-# conv: F,kh,kw,sh,sw,ph,pw,groups,bias      dense: U,bias
-check conv_k3_s1_p0_bias            4 4  3,8,8    conv:5,3,3,1,1,0,0,1,1 dense:4,1
-check conv_k3_s1_p1_nobias          4 4  2,6,7    conv:6,3,3,1,1,1,1,1,0 dense:3,1
-check conv_k5_s1_p2_lenet_c1        8 8  1,12,12  conv:6,5,5,1,1,2,2,1,1 dense:10,1
-check conv_k3_s2_p1_rect            4 3  3,9,6    conv:4,3,3,2,2,1,1,1,1 dense:5,0
-check conv_k5_s2_p2_rect_kernel     3 3  2,11,8   conv:3,5,3,2,1,2,0,1,1 dense:4,1
-check conv_k1_s1_p0_direct          4 4  8,5,3    conv:9,1,1,1,1,0,0,1,1 dense:3,1
-check conv_k1_s2_p0                 4 4  3,7,7    conv:4,1,1,2,2,0,0,1,0 dense:3,1
-check conv_k1_s1_p1                 2 2  3,4,5    conv:4,1,1,1,1,1,1,1,1 dense:3,1
-check conv_groups2_k3_p1            4 4  4,6,6    conv:6,3,3,1,1,1,1,2,1 dense:4,1
-check conv_depthwise_k3_s1_p1       4 4  6,7,5    conv:6,3,3,1,1,1,1,6,1 dense:4,1
-check conv_depthwise_k3_s2_p1       4 4  4,8,8    conv:4,3,3,2,2,1,1,4,0 dense:4,1
-check conv_depthwise_mult2_k5_p2    3 3  3,6,6    conv:6,5,5,1,1,2,2,3,1 dense:4,1
-check conv_pad_larger_than_kernel   2 2  2,3,4    conv:3,2,2,1,1,2,2,1,1 dense:4,1
-check conv_stride_skips_input       4 4  2,8,8    conv:3,3,3,3,3,0,0,1,1 dense:4,1
-check conv_partial_batch            8 3  3,8,8    conv:5,3,3,1,1,1,1,1,1 dense:4,1
-check conv_batch1                   1 1  3,8,8    conv:5,3,3,1,1,1,1,1,1 dense:4,1
-check conv_chain_dx_k3_p1           4 4  3,8,8    conv:8,3,3,1,1,1,1,1,1 conv:6,3,3,1,1,1,1,1,1 dense:4,1
-check conv_chain_dx_k5_s2           4 3  2,13,11  conv:4,5,5,2,2,2,2,1,0 conv:7,3,3,2,1,0,1,1,1 dense:5,1
-check conv_chain_dx_1x1             4 4  5,6,6    conv:8,3,3,1,1,1,1,1,1 conv:6,1,1,1,1,0,0,1,1 dense:4,1
-check conv_chain_dx_groups2         4 4  4,7,7    conv:8,3,3,1,1,1,1,1,1 conv:6,3,3,1,1,1,1,2,0 dense:4,1
-check conv_chain_dx_depthwise       4 2  3,7,9    conv:8,3,3,1,1,0,0,1,1 conv:8,3,3,2,2,1,1,8,1 dense:4,1
-check conv_chain_dx_batch1          1 1  3,9,9    conv:6,5,5,1,1,2,2,1,1 conv:16,5,5,1,1,0,0,1,1 dense:10,1
-check conv_chain_dx_partial         8 5  1,10,10  conv:6,5,5,1,1,2,2,1,1 conv:16,5,5,1,1,0,0,1,1 dense:10,1
-check dense_bias                    8 8  37       dense:13,1
-check dense_nobias                  8 8  37       dense:13,0
-check dense_chain_dx                8 8  21       dense:17,1 dense:9,0 dense:5,1
-check dense_chain_partial           8 5  21       dense:17,1 dense:9,1 dense:5,1
-check dense_chain_batch1            1 1  40       dense:24,0 dense:7,1
-check lenet5_shapes_partial        32 19 1,28,28  conv:6,5,5,1,1,2,2,1,1 conv:16,5,5,1,1,0,0,1,1 dense:120,1 dense:84,1 dense:10,1
+#                                          conv: F,kh,kw,sh,sw,ph,pw,groups,bias   dense: U,bias
+check conv    conv_k3_s1_p0_bias            4 4  3,8,8    conv:5,3,3,1,1,0,0,1,1 dense:4,1
+check conv    conv_k3_s1_p1_nobias          4 4  2,6,7    conv:6,3,3,1,1,1,1,1,0 dense:3,1
+check conv    conv_k5_s1_p2_lenet_c1        8 8  1,12,12  conv:6,5,5,1,1,2,2,1,1 dense:10,1
+check conv    conv_k3_s2_p1_rect            4 3  3,9,6    conv:4,3,3,2,2,1,1,1,1 dense:5,0
+check conv    conv_k5_s2_p2_rect_kernel     3 3  2,11,8   conv:3,5,3,2,1,2,0,1,1 dense:4,1
+check conv    conv_k1_s1_p0_direct          4 4  8,5,3    conv:9,1,1,1,1,0,0,1,1 dense:3,1
+check conv    conv_k1_s2_p0                 4 4  3,7,7    conv:4,1,1,2,2,0,0,1,0 dense:3,1
+check conv    conv_k1_s1_p1                 2 2  3,4,5    conv:4,1,1,1,1,1,1,1,1 dense:3,1
+check groups  conv_groups2_k3_p1            4 4  4,6,6    conv:6,3,3,1,1,1,1,2,1 dense:4,1
+check groups  conv_depthwise_k3_s1_p1       4 4  6,7,5    conv:6,3,3,1,1,1,1,6,1 dense:4,1
+check groups  conv_depthwise_k3_s2_p1       4 4  4,8,8    conv:4,3,3,2,2,1,1,4,0 dense:4,1
+check groups  conv_depthwise_mult2_k5_p2    3 3  3,6,6    conv:6,5,5,1,1,2,2,3,1 dense:4,1
+check edge    conv_pad_larger_than_kernel   2 2  2,3,4    conv:3,2,2,1,1,2,2,1,1 dense:4,1
+check edge    conv_stride_skips_input       4 4  2,8,8    conv:3,3,3,3,3,0,0,1,1 dense:4,1
+check edge    conv_partial_batch            8 3  3,8,8    conv:5,3,3,1,1,1,1,1,1 dense:4,1
+check edge    conv_batch1                   1 1  3,8,8    conv:5,3,3,1,1,1,1,1,1 dense:4,1
+check chain   conv_chain_dx_k3_p1           4 4  3,8,8    conv:8,3,3,1,1,1,1,1,1 conv:6,3,3,1,1,1,1,1,1 dense:4,1
+check chain   conv_chain_dx_k5_s2           4 3  2,13,11  conv:4,5,5,2,2,2,2,1,0 conv:7,3,3,2,1,0,1,1,1 dense:5,1
+check chain   conv_chain_dx_1x1             4 4  5,6,6    conv:8,3,3,1,1,1,1,1,1 conv:6,1,1,1,1,0,0,1,1 dense:4,1
+check chain   conv_chain_dx_groups2         4 4  4,7,7    conv:8,3,3,1,1,1,1,1,1 conv:6,3,3,1,1,1,1,2,0 dense:4,1
+check chain   conv_chain_dx_depthwise       4 2  3,7,9    conv:8,3,3,1,1,0,0,1,1 conv:8,3,3,2,2,1,1,8,1 dense:4,1
+check chain   conv_chain_dx_batch1          1 1  3,9,9    conv:6,5,5,1,1,2,2,1,1 conv:16,5,5,1,1,0,0,1,1 dense:10,1
+check chain   conv_chain_dx_partial         8 5  1,10,10  conv:6,5,5,1,1,2,2,1,1 conv:16,5,5,1,1,0,0,1,1 dense:10,1
+check dense   dense_bias                    8 8  37       dense:13,1
+check dense   dense_nobias                  8 8  37       dense:13,0
+check dense   dense_chain_dx                8 8  21       dense:17,1 dense:9,0 dense:5,1
+check dense   dense_chain_partial           8 5  21       dense:17,1 dense:9,1 dense:5,1
+check dense   dense_chain_batch1            1 1  40       dense:24,0 dense:7,1
+check lenet   lenet5_shapes_partial        32 19 1,28,28  conv:6,5,5,1,1,2,2,1,1 conv:16,5,5,1,1,0,0,1,1 dense:120,1 dense:84,1 dense:10,1
 
 echo "$ran cases, $failed failed"
 [ "$ran" -gt 0 ] && [ "$failed" = 0 ]

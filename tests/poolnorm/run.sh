@@ -6,6 +6,7 @@
 set -u
 : "${OCTOC:?OCTOC must name the octoc binary}" "${SRCDIR:?SRCDIR must name tests/poolnorm}"
 CC=${CC:-cc}
+CFLAGS_EXTRA=${CHECK_CFLAGS:-}  # e.g. -fsanitize=address,undefined
 which=${1:-all}
 tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT
@@ -34,8 +35,8 @@ build_and_run() {
     echo "FAIL $name: octoc failed"; fails=$((fails + 1)); return
   fi
   offsets < "$d/m.loops" > "$d/offsets"
-  if ! "$CC" -std=c11 -O2 -c "$d/m.c" -o "$d/m.o" ||
-     ! "$CC" -std=c11 -O2 -Wall -Wextra -Werror -I"$d" "$SRCDIR/check.c" "$d/m.o" -lm \
+  if ! "$CC" -std=c11 -O2 $CFLAGS_EXTRA -c "$d/m.c" -o "$d/m.o" ||
+     ! "$CC" -std=c11 -O2 $CFLAGS_EXTRA -Wall -Wextra -Werror -I"$d" "$SRCDIR/check.c" "$d/m.o" -lm \
          -o "$d/check"; then
     echo "FAIL $name: compile failed"; fails=$((fails + 1)); return
   fi
@@ -68,20 +69,24 @@ network m {
 NET
 }
 
-# bn NAME C H W BATCH N EPS MOM INFER (h = w = 0: x is [N,C])
+# bn NAME C H W BATCH N EPS MOM INFER [NOSCALE] (h = w = 0: x is [N,C];
+# NOSCALE 1: batch-norm directly on the input, so its dx has no reader)
 bn() {
-  local name=$1 c=$2 h=$3 w=$4 batch=$5 n=$6 eps=$7 mom=$8 infer=$9
+  local name=$1 c=$2 h=$3 w=$4 batch=$5 n=$6 eps=$7 mom=$8 infer=$9 noscale=${10:-0}
+  local src=s scale="s = scale(x);"
+  if [ "$noscale" = 1 ]; then src=x scale=""; fi
   local shape="$c, $h, $w" k=$((c * h * w)) logits="f = flatten(h);
   loss = softmax_cross_entropy(f, y);"
   if [ "$h" = 0 ]; then
     shape="$c" k=$c logits="loss = softmax_cross_entropy(h, y);"
   fi
-  build_and_run "$name" "$batch" bn c=$c h=$h w=$w n=$n eps=$eps mom=$mom infer=$infer <<NET
+  build_and_run "$name" "$batch" bn c=$c h=$h w=$w n=$n eps=$eps mom=$mom infer=$infer \
+    noscale=$noscale <<NET
 network m {
   input x: f32[$shape];
   label y: class[$k];
-  s = scale(x);
-  h = batchnorm(s, eps=$eps, momentum=$mom);
+  $scale
+  h = batchnorm($src, eps=$eps, momentum=$mom);
   $logits
 }
 NET
@@ -109,6 +114,8 @@ if [ "$which" = all ] || [ "$which" = bn ]; then
   bn bn_nchw_exact_lanes         2  4 4 2     2 1e-5  0.5 0
   bn bn_nc_partial               5  0 0 6     4 1e-5  0.1 0
   bn bn_nc_full                  17 0 0 3     3 1e-4  0.3 0
+  bn bn_on_input_nchw_no_dx      3  3 6 4     4 1e-5  0.1 0   1
+  bn bn_on_input_nc_no_dx        6  0 0 5     2 1e-5  0.1 0   1
 fi
 if [ "$which" = infer ]; then
   bn bn_infer_nchw               3  5 7 4     3 1e-5  0.1 1
