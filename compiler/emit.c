@@ -96,7 +96,8 @@ static bool write_c(const Options *o, const Module *m, const char *base) {
   char *header = join(base_name(base), ".h");
   CEmitOptions copt = {.header_name = header, .with_main = o->emit_main,
                        .epochs_default = m->recipe ? m->recipe->epochs : 5,
-                       .seed_default = m->recipe ? m->recipe->seed : 1};
+                       .seed_default = m->recipe ? m->recipe->seed : 1,
+                       .real_double = o->real_double};
   Output c, h, mo;
   bool ok = output_open(&c, c_path);
   if (ok && !output_open(&h, h_path)) {

@@ -48,6 +48,27 @@ char *read_file(const char *path, size_t *len) {
   return buf;
 }
 
+/* Temporary files being written, removed at exit if still there: a fatal
+ * error (out of memory) exits from deep inside a pass, and must not leave
+ * partial outputs behind either. octoc writes at most a few at a time. */
+enum { MAX_PENDING = 16 };
+static char *pending[MAX_PENDING];
+
+static void remove_pending(void) {
+  for (int i = 0; i < MAX_PENDING; i++)
+    if (pending[i]) remove(pending[i]);
+}
+
+static void track(char *tmp, bool on) {
+  static bool registered;
+  if (!registered) registered = atexit(remove_pending) == 0;
+  for (int i = 0; i < MAX_PENDING; i++)
+    if (on ? !pending[i] : pending[i] == tmp) {
+      pending[i] = on ? tmp : NULL;
+      return;
+    }
+}
+
 bool output_open(Output *o, const char *path) {
   memset(o, 0, sizeof *o);
   if (!path || strcmp(path, "-") == 0) {
@@ -59,6 +80,7 @@ bool output_open(Output *o, const char *path) {
   o->tmp = xmalloc(n);
   snprintf(o->tmp, n, "%s.tmp.%ld", path, (long)getpid());
   o->f = fopen(o->tmp, "wb");
+  if (o->f) track(o->tmp, true);
   if (!o->f) {
     fprintf(stderr, "octoc: error: cannot write '%s': %s\n", path, strerror(errno));
     free(o->tmp);
@@ -91,6 +113,7 @@ bool output_commit(Output *o) {
     fprintf(stderr, "octoc: error: cannot write '%s': %s\n", o->path, strerror(saved));
     remove(o->tmp);
   }
+  track(o->tmp, false);
   free(o->tmp);
   o->tmp = NULL;
   return ok;
@@ -101,6 +124,7 @@ void output_abort(Output *o) {
     fclose(o->f);
     remove(o->tmp);
   }
+  if (o->tmp) track(o->tmp, false);
   free(o->tmp);
   memset(o, 0, sizeof *o);
 }

@@ -81,10 +81,18 @@ static int load_recipe(Recipe *r, Arena *a, Diag *d, const Options *o) {
       fprintf(stderr, "octoc: error: --set %s: %s\n", o->sets[i], err);
       return EXIT_USAGE;
     }
-  if (o->batch) {
-    char *assign = arena_printf(a, "batch=%s", o->batch);
+  const struct {
+    const char *flag, *key, *value;
+  } shorthands[] = {{"--batch", "batch", o->batch},
+                    {"--epochs", "epochs", o->epochs},
+                    {"--seed", "seed", o->seed},
+                    {"--lr", "optimizer.lr", o->lr},
+                    {"--precision", "precision", o->precision}};
+  for (size_t i = 0; i < sizeof shorthands / sizeof shorthands[0]; i++) {
+    if (!shorthands[i].value) continue;
+    char *assign = arena_printf(a, "%s=%s", shorthands[i].key, shorthands[i].value);
     if (!recipe_set(r, a, assign, err, sizeof err)) {
-      fprintf(stderr, "octoc: error: --batch %s: %s\n", o->batch, err);
+      fprintf(stderr, "octoc: error: %s %s: %s\n", shorthands[i].flag, shorthands[i].value, err);
       return EXIT_USAGE;
     }
   }
@@ -132,6 +140,25 @@ static bool check_layer_overrides(const Recipe *r, const Graph *g, Diag *d) {
   return ok;
 }
 
+/* This octoc trains in FP32 only: a recipe asking for INT8, LAC, PRC or EOQ
+ * is refused for code generation rather than silently compiled as FP32
+ * (graph-level outputs only warn, so such recipes can still be inspected). */
+static bool check_precision(const Recipe *r, const Options *o, bool generating) {
+  Precision p = r->precision;
+  const char *where = "the recipe";
+  for (int i = 0; i < r->nlayers && p == PRECISION_FP32; i++)
+    if ((r->layers[i].set & LAYER_PRECISION) && r->layers[i].precision != PRECISION_FP32) {
+      p = r->layers[i].precision;
+      where = r->layers[i].name;
+    }
+  if (p == PRECISION_FP32) return true;
+  fprintf(stderr, "octoc: %s: precision '%s' (%s%s%s) is not implemented yet: this octoc trains "
+                  "in fp32 only; INT8, LAC, PRC and EOQ come with the INT8 passes\n",
+          generating ? "error" : "warning", precision_name(p), where,
+          o->config ? " in " : "", o->config ? o->config : "");
+  return !generating;
+}
+
 /* How many passes of the pipeline to run: the graph passes only (through
  * "verify") for graph-level outputs, all of them when loop IR is needed. */
 static int pipeline_length(const Options *o) {
@@ -154,6 +181,8 @@ static int compile(const Options *o, const Target *target) {
     if (!g) status = EXIT_INPUT;
   }
   if (status == EXIT_OK && !check_layer_overrides(&recipe, g, d)) status = EXIT_INPUT;
+  if (status == EXIT_OK && !check_precision(&recipe, o, emit_needs_loops(o->emit)))
+    status = EXIT_INPUT;
   Module m = {a, d, g, &recipe, NULL};
   if (status == EXIT_OK) {
     int count;

@@ -42,11 +42,18 @@ void options_help(FILE *out) {
       "  --main                a standalone trainer: with -o NAME (no extension), a\n"
       "                        ready-to-run executable linked with the Octo runtime;\n"
       "                        with --emit=c, also NAME_main.c\n"
+      "  --emit-real=float|double  testing aid: with double, the C backend prints every\n"
+      "                        f32 as double (and doubles every size and offset), the\n"
+      "                        same program computed wider, e.g. as the reference of a\n"
+      "                        gradient check; not for --main (default: float)\n"
       "\n"
       "Training recipe:\n"
       "  --config FILE         read the recipe (YAML) from FILE\n"
       "  --set KEY=VALUE       override one recipe key, e.g. --set optimizer.lr=0.05\n"
       "  --batch N             batch size (same as --set batch=N)\n"
+      "  --epochs N, --seed N  the trainer's default epochs and seed\n"
+      "  --lr X                learning rate (--set optimizer.lr=X)\n"
+      "  --precision P         fp32 (int8, int8-lac, int8-prc, octo, eoq: not yet)\n"
       "\n"
       "Target:\n"
       "  -target NAME|TRIPLE   x86_64 (default), armv7, cortex-m4, aarch64, riscv64, riscv32\n"
@@ -76,6 +83,15 @@ static bool set_emit(Options *o, const char *v, FILE *err) {
     }
   fprintf(err, "octoc: error: unknown --emit kind '%s' (ir, report, dot, recipe, none, loops, c, "
                "llvm, asm, obj)\n", v);
+  return false;
+}
+
+static bool set_real(Options *o, const char *v, FILE *err) {
+  if (strcmp(v, "float") == 0 || strcmp(v, "double") == 0) {
+    o->real_double = strcmp(v, "double") == 0;
+    return true;
+  }
+  fprintf(err, "octoc: error: unknown --emit-real type '%s' (float, double)\n", v);
   return false;
 }
 
@@ -131,10 +147,16 @@ bool options_parse(Options *o, int argc, char **argv, FILE *err) {
     else if ((v = value_of(a, "-target", argc, argv, &i, &missing)) ||
              (v = value_of(a, "--target", argc, argv, &i, &missing)))
       o->target = v;
-    else if ((v = value_of(a, "--emit", argc, argv, &i, &missing))) {
+    else if ((v = value_of(a, "--emit-real", argc, argv, &i, &missing))) {
+      if (!set_real(o, v, err)) return false;
+    } else if ((v = value_of(a, "--emit", argc, argv, &i, &missing))) {
       if (!set_emit(o, v, err)) return false;
     } else if ((v = value_of(a, "--config", argc, argv, &i, &missing))) o->config = v;
     else if ((v = value_of(a, "--batch", argc, argv, &i, &missing))) o->batch = v;
+    else if ((v = value_of(a, "--epochs", argc, argv, &i, &missing))) o->epochs = v;
+    else if ((v = value_of(a, "--seed", argc, argv, &i, &missing))) o->seed = v;
+    else if ((v = value_of(a, "--lr", argc, argv, &i, &missing))) o->lr = v;
+    else if ((v = value_of(a, "--precision", argc, argv, &i, &missing))) o->precision = v;
     else if ((v = value_of(a, "--set", argc, argv, &i, &missing))) {
       if (o->nsets == MAX_LIST_OPTIONS) {
         fprintf(err, "octoc: error: too many --set options\n");

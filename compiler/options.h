@@ -31,7 +31,9 @@ typedef struct Options {
   const char *config;                     /* --config recipe.yaml */
   const char *sets[MAX_LIST_OPTIONS];     /* --set key=value, in order */
   int nsets;
-  const char *batch;                      /* --batch N (validated by the recipe) */
+  /* Shorthands for recipe keys, validated by the recipe: --batch N,
+   * --epochs N, --seed N, --lr X (optimizer.lr), --precision P. */
+  const char *batch, *epochs, *seed, *lr, *precision;
   int opt_level;                          /* -O0..-O3 */
   const char *print_before[MAX_LIST_OPTIONS];
   int nprint_before;
@@ -40,6 +42,7 @@ typedef struct Options {
   bool print_before_all, print_after_all;
   int verify_each; /* -1 = default for the build type */
   bool emit_main;  /* --main */
+  bool real_double; /* --emit-real=double: the C backend's double-precision build */
   bool verbose;    /* -v */
   bool help, version, list_passes, list_targets;
 } Options;

@@ -157,6 +157,9 @@ typedef struct LProgram {
    * the labels y (i32), the predicted classes (i32; train_step's optional
    * pred and predict's cls). */
   LBuffer *input, *label, *pred;
+  /* i32[] state the trainer sets before each epoch (NAME_set_epoch), read by
+   * epoch-based learning-rate schedules; NULL when nothing reads it. */
+  LBuffer *epoch;
   int num_classes; /* 0 for float targets */
 } LProgram;
 

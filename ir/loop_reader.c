@@ -919,6 +919,7 @@ static void parse_item(Reader *r) {
   else if (!strcmp(w, "input")) parse_buffer_fact(r, &p->input, "input");
   else if (!strcmp(w, "label")) parse_buffer_fact(r, &p->label, "label");
   else if (!strcmp(w, "pred")) parse_buffer_fact(r, &p->pred, "pred");
+  else if (!strcmp(w, "epoch")) parse_buffer_fact(r, &p->epoch, "epoch");
   else if (!strcmp(w, "num_classes")) {
     if (parse_int(r, 0, 1 << 30, &v)) p->num_classes = (int)v;
   } else if (!strcmp(w, "state_bytes")) parse_int(r, 0, INT64_MAX, &p->state_bytes);

@@ -258,6 +258,17 @@ static void mark_ancestors(const Graph *g, const Value *v, bool *needed_node) {
   }
 }
 
+/* The epoch counter, if a learning-rate schedule reads it. */
+static const Value *find_epoch(const Graph *g) {
+  for (int i = 0; i < g->nnodes; i++)
+    if (g->nodes[i]->op == OP_LR_SCHEDULE) {
+      const char *kind = node_attr(g->nodes[i], "schedule")->s;
+      if (strcmp(kind, "constant") != 0 || node_int(g->nodes[i], "warmup_epochs", 0) > 0)
+        return g->nodes[i]->in[0];
+    }
+  return NULL;
+}
+
 static const Value *find_step(const Graph *g) {
   for (int i = 0; i < g->nnodes; i++)
     if (g->nodes[i]->op == OP_STEP_INCREMENT) return g->nodes[i]->in[0];
@@ -298,6 +309,8 @@ static bool run_lower(Module *m) {
   map_buffers(&L);
   const Value *step = find_step(g);
   L.step = step ? vbuf(&L, step) : NULL;
+  const Value *epoch = find_epoch(g);
+  p->epoch = epoch ? vbuf(&L, epoch) : NULL;
   p->loss = vbuf(&L, loss);
   /* What predict returns: the second output, else the loss's prediction. */
   const Value *logits = g->noutputs > 1 ? g->outputs[1] : loss->def->in[0];

@@ -5,6 +5,8 @@
  * state and work blocks once, init or resume, open the log, then per epoch:
  * shuffle, train, evaluate, print, log, checkpoint. The model's maths is all
  * behind the descriptor's function pointers; this file only moves data.
+ * `--benchmark STEPS` takes a side road after parsing: no dataset, just timed
+ * train_step calls on fixed pseudo-random data (see benchmark()).
  * Exit status: 0 ok, 1 runtime error, 2 usage error. */
 #include <errno.h>
 #include <math.h>
@@ -30,6 +32,7 @@ typedef struct {
   size_t limit, test_limit; /* 0: all samples */
   int quiet;
   float mean, std;
+  int benchmark; /* timed steps for --benchmark; 0: train normally */
 } Options;
 
 /* Everything one run owns; freed by run_free whatever happened. */
@@ -68,6 +71,9 @@ static void usage(FILE *out, const OctoModel *m, const char *prog) {
           "                      same results as an uninterrupted run)\n"
           "  --log FILE          write one CSV row per epoch (appended when resuming)\n"
           "  --quiet             print only the final test accuracy\n"
+          "  --benchmark STEPS   no training run: time STEPS train steps on fixed\n"
+          "                      pseudo-random inputs and labels (no dataset needed)\n"
+          "                      and print the samples per second\n"
           "  --help, --version\n\n"
           "Exit status: 0 success, 1 runtime error (data, checkpoint, I/O), 2 usage error.\n",
           prog, m->name, m->epochs_default, (unsigned long long)m->seed_default);
@@ -127,6 +133,8 @@ static int set_option(Options *o, const char *name, const char *val) {
     return -1;
   else if (!strcmp(name, "--limit"))
     o->limit = (size_t)v;
+  else if (!strcmp(name, "--benchmark"))
+    o->benchmark = (int)v;
   else
     o->test_limit = (size_t)v;
   return 0;
@@ -134,7 +142,7 @@ static int set_option(Options *o, const char *name, const char *val) {
 
 static const char *const value_options[] = {"--data", "--epochs", "--seed", "--limit",
                                             "--test-limit", "--normalize", "--save",
-                                            "--resume", "--log", NULL};
+                                            "--resume", "--log", "--benchmark", NULL};
 
 static int takes_value(const char *name) {
   for (int i = 0; value_options[i]; i++)
@@ -187,6 +195,10 @@ static int parse_options(Run *r, int argc, char **argv) {
     if (set_option(o, name, val) != 0)
       return usage_error(r->prog, "bad value for option", name, val);
   }
+  /* A benchmark neither reads nor writes files: refuse what it would ignore. */
+  if (o->benchmark && (o->save || o->resume || o->log))
+    return usage_error(r->prog, "--benchmark cannot be combined with option",
+                       o->save ? "--save" : o->resume ? "--resume" : "--log", NULL);
   return EXIT_OK;
 }
 
@@ -359,6 +371,61 @@ static int train(Run *r, RtErr *err) {
   return 0;
 }
 
+/* --- benchmark --- */
+
+enum { BENCH_WARMUP = 3 }; /* untimed steps: page faults, caches, branch predictors */
+
+/* Fixed pseudo-random batch: pixels uniform in [0, 1) like p/255, labels
+ * uniform over the classes; the same for every run of a given seed. */
+static void bench_fill(Run *r, size_t numel) {
+  uint64_t s = r->opt.seed ^ 0xbe7c4a11u;
+  for (size_t i = 0; i < numel; i++)
+    r->x[i] = (float)(rt_splitmix64(&s) >> 40) / (float)(1 << 24);
+  for (int i = 0; i < r->m->batch; i++)
+    r->y[i] = (int32_t)(rt_splitmix64(&s) % (uint64_t)r->m->num_classes);
+}
+
+static int bench_steps(Run *r, int steps, RtErr *err) {
+  for (int i = 0; i < steps; i++) {
+    float loss = r->m->train_step(r->state, r->work, r->x, r->y, r->m->batch, NULL);
+    if (!isfinite(loss))
+      return rt_error(err, "benchmark diverged: loss is %g at step %d", loss, i + 1);
+  }
+  return 0;
+}
+
+/* Inits the model, runs BENCH_WARMUP untimed and then opt.benchmark timed
+ * full-batch train steps, and prints the training throughput. */
+static int benchmark(Run *r, RtErr *err) {
+  const OctoModel *m = r->m;
+  size_t sample = 1;
+  for (int i = 0; i < m->input_rank; i++)
+    sample *= (size_t)m->input_shape[i];
+  size_t numel = sample * (size_t)m->batch;
+  if (!(r->state = aligned_block(m->state_bytes, m->state_align, err)) ||
+      !(r->work = aligned_block(m->work_bytes, m->state_align, err)) ||
+      !(r->x = rt_malloc(numel * sizeof(float), err)) ||
+      !(r->y = rt_malloc((size_t)m->batch * sizeof(int32_t), err)))
+    return -1;
+  if (m->init(r->state, r->opt.seed) != 0)
+    return rt_error(err, "model initialization failed");
+  if (m->set_epoch)
+    m->set_epoch(r->state, 0);
+  bench_fill(r, numel);
+  if (bench_steps(r, BENCH_WARMUP, err) != 0)
+    return -1;
+  double t0 = rt_now();
+  if (bench_steps(r, r->opt.benchmark, err) != 0)
+    return -1;
+  double dt = rt_now() - t0;
+  double samples = (double)r->opt.benchmark * m->batch;
+  printf("benchmark: %d steps, batch %d, %.1f samples/s\n", r->opt.benchmark, m->batch,
+         dt > 0 ? samples / dt : 0.0);
+  if (fflush(stdout) != 0 || ferror(stdout))
+    return rt_error(err, "cannot write to standard output: %s", strerror(errno));
+  return 0;
+}
+
 static void run_free(Run *r) {
   RtErr ignored;
   csvlog_close(&r->log, &ignored);
@@ -384,8 +451,11 @@ int octo_main(const OctoModel *m, int argc, char **argv) {
   int status = parse_options(&r, argc, argv);
   if (status != EXIT_OK)
     return status == EXIT_DONE ? EXIT_OK : status;
-  if (check_model(m, &err) || load_data(&r, &err) || alloc_blocks(&r, &err) ||
-      init_or_resume(&r, &err) || train(&r, &err)) {
+  int failed = r.opt.benchmark
+                   ? check_model(m, &err) || benchmark(&r, &err)
+                   : check_model(m, &err) || load_data(&r, &err) || alloc_blocks(&r, &err) ||
+                         init_or_resume(&r, &err) || train(&r, &err);
+  if (failed) {
     fflush(stdout);
     fprintf(stderr, "%s: error: %s\n", r.prog, err.msg);
     status = EXIT_RUNTIME;

@@ -42,6 +42,7 @@ typedef struct Emit {
   FILE *err;
   const char *pfx; /* C identifier prefix: lenet5 */
   const char *PFX; /* macro prefix: LENET5 */
+  bool dbl;        /* --emit-real=double: f32 printed as double, bytes doubled */
   bool ok;
   bool need[H_COUNT];
   const char **kname; /* per kernel id: emitted function name */
@@ -108,7 +109,8 @@ static const char *const reserved[] = {
     "typedef", "union", "unsigned", "void", "volatile", "while", "_Bool", "_Complex",
     "_Imaginary", "int8_t", "int16_t", "int32_t", "int64_t", "uint8_t", "uint32_t",
     "uint64_t", "size_t", "NULL", "NAN", "INFINITY", "INT64_C", "UINT64_C", "expf", "logf",
-    "sqrtf", "floorf", "rintf", "powf", "fmodf", "fabsf", "cosf", "memset", "memcpy", "n", "seed",
+    "sqrtf", "floorf", "rintf", "powf", "fmodf", "fabsf", "cosf", "exp", "log", "sqrt", "floor",
+    "rint", "pow", "fmod", "fabs", "cos", "memset", "memcpy", "n", "seed",
     /* the emitted helpers (keep in step with the helper table below) and the runtime */
     "octo_abs_i32", "octo_abs_i64", "octo_hash_uniform", "octo_max_f32", "octo_max_i32",
     "octo_max_i64", "octo_min_f32", "octo_min_i32", "octo_min_i64", "octo_nan", "octo_shl_i32",
@@ -177,9 +179,9 @@ static const char *upper(Arena *a, const char *s) {
 
 /* ---- types and constants ------------------------------------------- */
 
-static const char *ctype(DType t) {
+static const char *ctype(const Emit *E, DType t) {
   switch (t) {
-  case DT_F32: return "float";
+  case DT_F32: return E->dbl ? "double" : "float";
   case DT_I8: return "int8_t";
   case DT_I16: return "int16_t";
   case DT_I32: return "int32_t";
@@ -188,6 +190,11 @@ static const char *ctype(DType t) {
   default: return "?";
   }
 }
+
+/* A planned byte offset or size as printed: doubled in a double build, so
+ * every f32 buffer has room for its doubles and the plan's disjointness and
+ * alignment carry over (integer buffers just get spare room). */
+static long long bytes_out(const Emit *E, int64_t v) { return (long long)(E->dbl ? 2 * v : v); }
 
 /* Types narrower than int: C computes in int, the IR wraps to the type. */
 static bool is_narrow(DType t) { return t == DT_I8 || t == DT_I16 || t == DT_U8; }
@@ -203,12 +210,17 @@ static void print_f32(Emit *E, float f) {
     out(E, f < 0 ? "(-INFINITY)" : "INFINITY");
     return;
   }
-  /* %.9g round-trips every float exactly. */
+  /* %.9g round-trips every float exactly. A double build keeps the float's
+   * exact value (the same program, only computed wider): the shortest %g
+   * that reads back as that double. */
   char buf[48];
   snprintf(buf, sizeof buf, "%.9g", (double)f);
+  for (int prec = 10; E->dbl && strtod(buf, NULL) != (double)f && prec <= 17; prec++)
+    snprintf(buf, sizeof buf, "%.*g", prec, (double)f);
   bool has_point = strpbrk(buf, ".e") != NULL;
-  if (signbit(f)) out(E, "(%s%sf)", buf, has_point ? "" : ".0");
-  else out(E, "%s%sf", buf, has_point ? "" : ".0");
+  const char *suffix = E->dbl ? "" : "f";
+  if (signbit(f)) out(E, "(%s%s%s)", buf, has_point ? "" : ".0", suffix);
+  else out(E, "%s%s%s", buf, has_point ? "" : ".0", suffix);
 }
 
 static void print_int(Emit *E, DType t, int64_t v) {
@@ -250,6 +262,12 @@ static const char *binop_token(LBinOp op) {
   case LB_LOR: return "||";
   default: return NULL;
   }
+}
+
+/* A <math.h> function at the real type: expf for float, exp for double. */
+static const char *mathfn(Emit *E, const char *name) {
+  E->need[H_MATH] = true;
+  return E->dbl ? name : arena_printf(E->arena, "%sf", name);
 }
 
 static void call2(Emit *E, const LKernel *k, const char *fn, const LExpr *a, const LExpr *b) {
@@ -334,7 +352,7 @@ static void binary_f32(Emit *E, const LKernel *k, const LExpr *e) {
   switch (e->bop) {
   case LB_MIN: E->need[H_MINF] = true; call2(E, k, "octo_min_f32", e->a, e->b); return;
   case LB_MAX: E->need[H_MAXF] = true; call2(E, k, "octo_max_f32", e->a, e->b); return;
-  case LB_REM: E->need[H_MATH] = true; call2(E, k, "fmodf", e->a, e->b); return;
+  case LB_REM: call2(E, k, mathfn(E, "fmod"), e->a, e->b); return;
   case LB_SHL: case LB_SHR: case LB_AND: case LB_OR: case LB_XOR:
     fail(E, k, "bit operation on f32");
     return;
@@ -349,7 +367,7 @@ static void binary(Emit *E, const LKernel *k, const LExpr *e) {
     return;
   }
   bool narrow = is_narrow(e->type); /* comparisons have type i32 */
-  if (narrow) out(E, "((%s)", ctype(e->type));
+  if (narrow) out(E, "((%s)", ctype(E, e->type));
   if (e->bop == LB_MIN || e->bop == LB_MAX || e->bop == LB_SHL ||
       (e->bop == LB_SHR && t != DT_U8)) {
     call2(E, k, int_helper(E, e->bop, t), e->a, e->b);
@@ -374,9 +392,9 @@ static void unary(Emit *E, const LKernel *k, const LExpr *e) {
     return;
   }
   if (t == DT_F32) {
-    static const char *const fns[] = {[LU_ABS] = "fabsf", [LU_EXP] = "expf", [LU_LOG] = "logf",
-                                      [LU_SQRT] = "sqrtf", [LU_FLOOR] = "floorf",
-                                      [LU_COS] = "cosf"};
+    static const char *const fns[] = {[LU_ABS] = "fabs", [LU_EXP] = "exp", [LU_LOG] = "log",
+                                      [LU_SQRT] = "sqrt", [LU_FLOOR] = "floor",
+                                      [LU_COS] = "cos"};
     if (e->uop == LU_NEG) {
       prefix(E, k, "-", e->a);
       return;
@@ -385,12 +403,11 @@ static void unary(Emit *E, const LKernel *k, const LExpr *e) {
       fail(E, k, "unknown unary operator %d", (int)e->uop);
       return;
     }
-    E->need[H_MATH] = true;
-    call2(E, k, fns[e->uop], e->a, NULL);
+    call2(E, k, mathfn(E, fns[e->uop]), e->a, NULL);
     return;
   }
   bool narrow = is_narrow(t);
-  if (narrow) out(E, "((%s)", ctype(t));
+  if (narrow) out(E, "((%s)", ctype(E, t));
   if (e->uop == LU_NEG) {
     prefix(E, k, "-", e->a);
   } else if (e->uop == LU_ABS) {
@@ -405,8 +422,8 @@ static void unary(Emit *E, const LKernel *k, const LExpr *e) {
 
 static void intrinsic(Emit *E, const LKernel *k, const LExpr *e) {
   switch (e->fn) {
-  case LI_ROUND_EVEN: E->need[H_MATH] = true; call2(E, k, "rintf", e->a, NULL); return;
-  case LI_POW: E->need[H_MATH] = true; call2(E, k, "powf", e->a, e->b); return;
+  case LI_ROUND_EVEN: call2(E, k, mathfn(E, "rint"), e->a, NULL); return;
+  case LI_POW: call2(E, k, mathfn(E, "pow"), e->a, e->b); return;
   case LI_HASH_UNIFORM:
     E->need[H_HASH] = true;
     call2(E, k, "octo_hash_uniform", e->a, e->b);
@@ -434,7 +451,7 @@ static void expr(Emit *E, const LKernel *k, const LExpr *e) {
   case LE_BINARY: binary(E, k, e); return;
   case LE_UNARY: unary(E, k, e); return;
   case LE_CAST:
-    out(E, "((%s)", ctype(e->type));
+    out(E, "((%s)", ctype(E, e->type));
     atom(E, k, e->a);
     out(E, ")");
     return;
@@ -481,7 +498,7 @@ static void stmt_for(Emit *E, const LKernel *k, const LStmt *s, int depth) {
   const char *v = E->sc.var_name[s->var->id];
   loop_hints(E, s);
   indent(E, depth);
-  out(E, "for (%s %s = ", ctype(s->var->dtype), v);
+  out(E, "for (%s %s = ", ctype(E, s->var->dtype), v);
   expr(E, k, s->lo);
   out(E, "; %s < ", v);
   expr(E, k, s->hi);
@@ -497,7 +514,7 @@ static void stmt(Emit *E, const LKernel *k, const LStmt *s, int depth) {
   case LS_FOR: stmt_for(E, k, s, depth); return;
   case LS_LET:
     indent(E, depth);
-    out(E, "%s %s = ", ctype(s->var->dtype), E->sc.var_name[s->var->id]);
+    out(E, "%s %s = ", ctype(E, s->var->dtype), E->sc.var_name[s->var->id]);
     expr(E, k, s->value);
     out(E, ";\n");
     if (!E->var_read[s->var->id]) {
@@ -641,13 +658,13 @@ static void kernel_params(Emit *E, int col) {
     if (!E->sc.buf_name[i]) continue;
     list_item(E, &col, !any,
               arena_printf(E->arena, "%s%s *restrict %s", E->writes[i] ? "" : "const ",
-                           ctype(p->buffers[i]->dtype), E->sc.buf_name[i]));
+                           ctype(E, p->buffers[i]->dtype), E->sc.buf_name[i]));
     any = true;
   }
   for (int i = 0; i < p->nvars; i++) {
     if (!E->var_used[i] || p->vars[i]->kind != LVAR_ARG) continue;
     list_item(E, &col, !any,
-              arena_printf(E->arena, "%s %s", ctype(p->vars[i]->dtype), p->vars[i]->name));
+              arena_printf(E->arena, "%s %s", ctype(E, p->vars[i]->dtype), p->vars[i]->name));
     any = true;
   }
   if (!any) out(E, "void");
@@ -734,6 +751,10 @@ static void check_program(Emit *E) {
   } else {
     check_buffer(E, NULL, LENTRY_TRAIN_STEP, p->loss, false);
   }
+  if (p->epoch && (p->epoch->dtype != DT_I32 || p->epoch->home != LBUF_STATE))
+    fail(E, NULL, "epoch %%%s must be an i32 state buffer", p->epoch->name);
+  else if (p->epoch)
+    check_buffer(E, NULL, LENTRY_TRAIN_STEP, p->epoch, false);
   if (p->batch < 1) fail(E, NULL, "batch %d is not positive", p->batch);
   if (p->input && (p->input->shape.rank < 1 || !shape_known(&p->input->shape)))
     fail(E, NULL, "input %%%s needs a known shape with a batch dimension", p->input->name);
@@ -743,6 +764,19 @@ static void check_program(Emit *E) {
 }
 
 /* ---- the header ----------------------------------------------------- */
+
+/* A double build's state is not a float build's: its NAME_HASH differs, so
+ * no checkpoint passes from one to the other. */
+static uint64_t emitted_hash(const Emit *E) {
+  uint64_t h = lprog_hash(E->p);
+  if (!E->dbl) return h;
+  static const char tag[] = "real=double";
+  for (size_t i = 0; i < sizeof tag - 1; i++) {
+    h ^= (unsigned char)tag[i];
+    h *= UINT64_C(0x100000001b3);
+  }
+  return h;
+}
 
 /* OctoTensorKind numbering (runtime/octo_runtime.h): PARAM 0, OPTIM 1,
  * BUFFER 2, INTERNAL 3. A state buffer without a role counts as internal. */
@@ -784,12 +818,12 @@ static void print_tensor_row(Emit *E, const LBuffer *b, bool octo_names) {
   out(E, "%d, {", b->shape.rank);
   for (int d = 0; d < MAX_RANK; d++)
     out(E, "%s%lld", d ? ", " : "", (long long)(d < b->shape.rank ? b->shape.dim[d] : 0));
-  out(E, "}, %lld, %lld},\n", (long long)b->offset, (long long)buffer_bytes(b));
+  out(E, "}, %lld, %lld},\n", bytes_out(E, b->offset), bytes_out(E, buffer_bytes(b)));
 }
 
 static void emit_header(Emit *E, int ntensors) {
   const LProgram *p = E->p;
-  const char *P = E->PFX, *f = E->pfx;
+  const char *P = E->PFX, *f = E->pfx, *R = ctype(E, DT_F32);
   out(E, "/* %s.h: the trainer API of model '", f);
   comment_text(E, p->name);
   out(E, "', generated by octoc. Do not edit.\n");
@@ -798,18 +832,22 @@ static void emit_header(Emit *E, int ntensors) {
          " * optimizer state, kept between calls) and a work arena of %s_WORK_BYTES\n"
          " * (one call's scratch), both aligned to %s_STATE_ALIGN bytes and never\n"
          " * shared between two threads at once. x holds n samples of\n"
-         " * %s_INPUT_SIZE floats, y n class indices; 1 <= n <= %s_BATCH.\n"
+         " * %s_INPUT_SIZE %ss, y n class indices; 1 <= n <= %s_BATCH.\n"
          " * Tensor table: dtype 0 f32, 1 i8, 2 i16, 3 i32, 4 i64, 5 u8; role 0\n"
          " * parameter, 1 optimizer state, 2 buffer, 3 internal (OctoDType and\n"
          " * OctoTensorKind of octo_runtime.h). See docs/c-backend.md. */\n",
-      P, P, P, P, P);
+      P, P, P, P, R, P);
+  if (E->dbl)
+    out(E, "/* Built with --emit-real=double: every f32 of the program is a double\n"
+           " * (tensor table rows of dtype 0 hold doubles) and every size and offset\n"
+           " * is twice the float build's. A testing aid, see docs/c-backend.md. */\n");
   out(E, "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n#include <stdint.h>\n\n", P, P);
   out(E, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
   out(E, "#define %s_BATCH %d\n", P, p->batch);
-  out(E, "#define %s_STATE_BYTES %lld\n", P, (long long)p->state_bytes);
-  out(E, "#define %s_WORK_BYTES %lld\n", P, (long long)p->work_bytes);
+  out(E, "#define %s_STATE_BYTES %lld\n", P, bytes_out(E, p->state_bytes));
+  out(E, "#define %s_WORK_BYTES %lld\n", P, bytes_out(E, p->work_bytes));
   out(E, "#define %s_STATE_ALIGN 64\n", P);
-  out(E, "#define %s_HASH 0x%016llxULL\n", P, (unsigned long long)lprog_hash(p));
+  out(E, "#define %s_HASH 0x%016llxULL\n", P, (unsigned long long)emitted_hash(E));
   const Shape *in = p->input ? &p->input->shape : NULL;
   int rank = in ? in->rank - 1 : 0;
   int64_t size = 1;
@@ -826,15 +864,20 @@ static void emit_header(Emit *E, int ntensors) {
   out(E, "/* One training step on n samples: the mean loss, or NAN for bad arguments\n"
          " * (a NULL pointer, n outside 1..%s_BATCH). _pred also writes each sample's\n"
          " * predicted class (before the update) to pred, unless pred is NULL. */\n", P);
-  out(E, "float %s_train_step(void *state, void *work, const float *x, const int32_t *y, "
-         "int n);\n", f);
-  out(E, "float %s_train_step_pred(void *state, void *work, const float *x, const int32_t *y, "
+  out(E, "%s %s_train_step(void *state, void *work, const %s *x, const int32_t *y, "
+         "int n);\n", R, f, R);
+  out(E, "%s %s_train_step_pred(void *state, void *work, const %s *x, const int32_t *y, "
          "int n,\n"
-         "      int32_t *pred);\n", f);
+         "      int32_t *pred);\n", R, f, R);
   out(E, "/* Classes of n samples into cls; the state is only read. 0, or -1 for bad "
          "arguments. */\n");
-  out(E, "int %s_predict(const void *state, void *work, const float *x, int32_t *cls, "
-         "int n);\n\n", f);
+  out(E, "int %s_predict(const void *state, void *work, const %s *x, int32_t *cls, "
+         "int n);\n", f, R);
+  if (p->epoch)
+    out(E, "/* Tells the learning-rate schedule which epoch (0-based) the next steps\n"
+           " * belong to; call it before each epoch. */\n"
+           "void %s_set_epoch(void *state, int epoch);\n", f);
+  out(E, "\n");
   out(E, "/* The state block's tensors, in offset order, for checkpoints and export. */\n");
   out(E, "typedef struct %s_tensor_info {\n  const char *name;\n  int dtype;\n  int role;\n"
          "  int rank;\n  int64_t shape[6];\n  size_t offset, bytes;\n} %s_tensor_info;\n", f, f);
@@ -884,14 +927,34 @@ static const char *const helper_text[H_COUNT] = {
     [H_MATH] = NULL,
 };
 
+/* The double build's versions of the helpers that mention float. The hash
+ * variate is the same number: its 24 bits are exact in either type. */
+static const char *const helper_text_double[H_COUNT] = {
+    [H_MINF] = "static inline double octo_min_f32(double a, double b) { return a < b ? a : b; }\n",
+    [H_MAXF] = "static inline double octo_max_f32(double a, double b) { return a > b ? a : b; }\n",
+    [H_HASH] = "/* Counter-based uniform [0,1): splitmix64(key ^ index * golden), top 24 bits. */\n"
+               "static inline double octo_hash_uniform(int64_t key, int64_t index) {\n"
+               "  uint64_t z = (uint64_t)key ^ ((uint64_t)index * UINT64_C(0x9E3779B97F4A7C15));\n"
+               "  z += UINT64_C(0x9E3779B97F4A7C15);\n"
+               "  z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);\n"
+               "  z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);\n"
+               "  z ^= z >> 31;\n"
+               "  return (double)(uint32_t)(z >> 40) * (1.0 / 16777216.0);\n"
+               "}\n",
+};
+
+static const char *helper(const Emit *E, Helper h) {
+  return E->dbl && helper_text_double[h] ? helper_text_double[h] : helper_text[h];
+}
+
 /* The state/work byte pointer an entry passes to a kernel parameter. */
 static const char *call_arg(Emit *E, LEntryKind ek, const LBuffer *b, bool writes) {
   const LProgram *p = E->p;
   if (b == p->input) return "x";
   if (b == p->label) return "y";
   if (b == p->pred) return ek == LENTRY_PREDICT ? "cls" : "pred";
-  return arena_printf(E->arena, "(%s%s *)(%s + %lld)", writes ? "" : "const ", ctype(b->dtype),
-                      b->home == LBUF_STATE ? "st" : "wk", (long long)b->offset);
+  return arena_printf(E->arena, "(%s%s *)(%s + %lld)", writes ? "" : "const ", ctype(E, b->dtype),
+                      b->home == LBUF_STATE ? "st" : "wk", bytes_out(E, b->offset));
 }
 
 static void emit_calls(Emit *E, LEntryKind ek) {
@@ -911,7 +974,7 @@ static void emit_calls(Emit *E, LEntryKind ek) {
     for (int i = 0; i < p->nvars; i++) {
       const LVar *v = p->vars[i];
       if (!E->var_used[i] || v->kind != LVAR_ARG) continue;
-      list_item(E, &col, !any, arena_printf(E->arena, "(%s)%s", ctype(v->dtype), v->name));
+      list_item(E, &col, !any, arena_printf(E->arena, "(%s)%s", ctype(E, v->dtype), v->name));
       any = true;
     }
     out(E, ");\n");
@@ -961,8 +1024,9 @@ static void emit_train_step(Emit *E, bool *bufs) {
   entry_uses(E, LENTRY_TRAIN_STEP, bufs, &n_used, &seed_used);
   bufs[p->loss->id] = true;
   bool pred_used = arg_used(p->pred, bufs);
-  out(E, "float %s_train_step_pred(void *state, void *work, const float *x, const int32_t *y, "
-         "int n,\n      int32_t *pred) {\n", E->pfx);
+  const char *R = ctype(E, DT_F32);
+  out(E, "%s %s_train_step_pred(void *state, void *work, const %s *x, const int32_t *y, "
+         "int n,\n      int32_t *pred) {\n", R, E->pfx, R);
   if (pred_used && p->pred->optional)
     out(E, "  int32_t pred_scratch[%lld];\n", (long long)shape_numel(&p->pred->shape));
   out(E, "  if (!state || (!work && %s_WORK_BYTES > 0) || !x || !y || n < 1 || n > %s_BATCH)\n"
@@ -978,10 +1042,10 @@ static void emit_train_step(Emit *E, bool *bufs) {
   if (!arg_used(p->input, bufs)) out(E, "  (void)x;\n");
   if (!arg_used(p->label, bufs)) out(E, "  (void)y;\n");
   emit_calls(E, LENTRY_TRAIN_STEP);
-  out(E, "  return ((const float *)(%s + %lld))[0];\n}\n\n",
-      p->loss->home == LBUF_STATE ? "st" : "wk", (long long)p->loss->offset);
-  out(E, "float %s_train_step(void *state, void *work, const float *x, const int32_t *y, int n) {\n"
-         "  return %s_train_step_pred(state, work, x, y, n, NULL);\n}\n\n", E->pfx, E->pfx);
+  out(E, "  return ((const %s *)(%s + %lld))[0];\n}\n\n", R,
+      p->loss->home == LBUF_STATE ? "st" : "wk", bytes_out(E, p->loss->offset));
+  out(E, "%s %s_train_step(void *state, void *work, const %s *x, const int32_t *y, int n) {\n"
+         "  return %s_train_step_pred(state, work, x, y, n, NULL);\n}\n\n", R, E->pfx, R, E->pfx);
 }
 
 static void emit_predict(Emit *E, bool *bufs) {
@@ -989,8 +1053,8 @@ static void emit_predict(Emit *E, bool *bufs) {
   bool n_used, seed_used;
   entry_uses(E, LENTRY_PREDICT, bufs, &n_used, &seed_used);
   bool cls_used = arg_used(p->pred, bufs);
-  out(E, "int %s_predict(const void *state, void *work, const float *x, int32_t *cls, int n) {\n",
-      E->pfx);
+  out(E, "int %s_predict(const void *state, void *work, const %s *x, int32_t *cls, int n) {\n",
+      E->pfx, ctype(E, DT_F32));
   out(E, "  if (!state || (!work && %s_WORK_BYTES > 0) || !x || %sn < 1 || n > %s_BATCH)\n"
          "    return -1;\n", E->PFX, cls_used ? "!cls || " : "", E->PFX);
   /* predict's kernels only read state (checked), so const stays honest. */
@@ -1002,6 +1066,17 @@ static void emit_predict(Emit *E, bool *bufs) {
   if (!n_used) out(E, "  (void)n;\n");
   emit_calls(E, LENTRY_PREDICT);
   out(E, "  return 0;\n}\n\n");
+}
+
+/* The epoch the schedule kernels read: a plain store into its state
+ * buffer, so the trainer (or any caller) sets it between steps. */
+static void emit_set_epoch(Emit *E) {
+  const LBuffer *b = E->p->epoch;
+  if (!b) return;
+  out(E, "void %s_set_epoch(void *state, int epoch) {\n"
+         "  if (!state) return;\n"
+         "  ((int32_t *)((unsigned char *)state + %lld))[0] = (int32_t)epoch;\n}\n\n",
+      E->pfx, bytes_out(E, b->offset));
 }
 
 /* Kernel function names: prefix_k_name, made unique. Only called kernels
@@ -1034,11 +1109,16 @@ static void emit_source(Emit *E, FILE *c_out, const char *header, const char *ke
   out(E, "/* Loop hints are requests: clang must not fail the build on a loop it\n"
          " * could not vectorise. */\n#if defined(__clang__)\n"
          "#pragma clang diagnostic ignored \"-Wpass-failed\"\n#endif\n\n");
-  out(E, "/* NAN without <math.h>, for integer-only trainers. */\n"
-         "static float octo_nan(void) {\n  uint32_t bits = UINT32_C(0x7fc00000);\n  float f;\n"
-         "  memcpy(&f, &bits, sizeof f);\n  return f;\n}\n\n");
+  if (E->dbl)
+    out(E, "/* NAN without <math.h>, for integer-only trainers. */\n"
+           "static double octo_nan(void) {\n  uint64_t bits = UINT64_C(0x7ff8000000000000);\n"
+           "  double f;\n  memcpy(&f, &bits, sizeof f);\n  return f;\n}\n\n");
+  else
+    out(E, "/* NAN without <math.h>, for integer-only trainers. */\n"
+           "static float octo_nan(void) {\n  uint32_t bits = UINT32_C(0x7fc00000);\n  float f;\n"
+           "  memcpy(&f, &bits, sizeof f);\n  return f;\n}\n\n");
   for (int h = 0; h < H_COUNT; h++)
-    if (E->need[h] && helper_text[h]) out(E, "%s", helper_text[h]);
+    if (E->need[h] && helper(E, h)) out(E, "%s", helper(E, h));
   out(E, "\nconst %s_tensor_info %s_tensors[] = {\n", E->pfx, E->pfx);
   for (int i = 0; i < ntensors; i++) print_tensor_row(E, tensors[i], false);
   out(E, "  {NULL, 0, 0, 0, {0, 0, 0, 0, 0, 0}, 0, 0},\n};\n\n");
@@ -1051,6 +1131,7 @@ static void emit_init_state(Emit *E, const LProgram *p, const CEmitOptions *o) {
   E->arena = p->arena;
   E->err = o && o->errors ? o->errors : stderr;
   E->ok = true;
+  E->dbl = o && o->real_double;
   E->pfx = c_prefix(p);
   E->PFX = upper(p->arena, E->pfx);
   E->sc.buf_name = arena_alloc(p->arena, (size_t)(p->nbuffers + 1) * sizeof(char *));
@@ -1087,6 +1168,7 @@ bool c_emit(const LProgram *p, const CEmitOptions *o, FILE *c_out, FILE *h_out) 
     emit_init(&E, bufs);
     emit_train_step(&E, bufs);
     emit_predict(&E, bufs);
+    emit_set_epoch(&E);
   }
   if (fclose(E.out) != 0) fail(&E, NULL, "memory stream error");
   if (E.ok) {
@@ -1108,6 +1190,10 @@ bool c_emit_main(const LProgram *p, const CEmitOptions *o, FILE *fout) {
   E.out = fout;
   const char *header = o && o->header_name ? o->header_name : arena_printf(p->arena, "%s.h", E.pfx);
   int rank = p->input ? p->input->shape.rank - 1 : 0;
+  if (E.dbl) {
+    fail(&E, NULL, "the standalone trainer runs float builds only, not --emit-real=double");
+    return false;
+  }
   if (rank > 4) {
     fail(&E, NULL, "the runtime takes inputs of rank 4 at most, not %d", rank);
     return false;
@@ -1137,6 +1223,8 @@ bool c_emit_main(const LProgram *p, const CEmitOptions *o, FILE *fout) {
       o ? o->epochs_default : 0, (unsigned long long)(o ? o->seed_default : 0));
   out(&E, "    .init = %s_init,\n    .train_step = %s_train_step_pred,\n", f, f);
   out(&E, "    .predict = %s_predict,\n", f);
+  if (p->epoch) out(&E, "    .set_epoch = %s_set_epoch,\n", f);
+  else out(&E, "    .set_epoch = NULL,\n");
   out(&E, "  };\n  return octo_main(&model, argc, argv);\n}\n");
   if (fflush(fout) != 0 || ferror(fout)) fail(&E, NULL, "write error: %s", strerror(errno));
   return E.ok;

@@ -19,6 +19,10 @@ typedef struct CEmitOptions {
   int epochs_default;      /* for the standalone trainer's OctoModel */
   uint64_t seed_default;
   FILE *errors;            /* where c_emit reports why it refuses; NULL: stderr */
+  /* Print every f32 as double (types, constants, math functions, the API's
+   * x and loss) and double every byte offset and size: the same program
+   * computed wider, a reference for gradient checks. c_emit_main refuses. */
+  bool real_double;
 } CEmitOptions;
 
 /* Prints the program's .c to c_out and its .h to h_out. The symbol prefix is

@@ -394,6 +394,98 @@ START_TEST(resume_appends_to_existing_log) {
 }
 END_TEST
 
+/* --benchmark: a process run without any dataset prints one stable line. */
+START_TEST(benchmark_runs_without_dataset_and_prints_throughput) {
+  char *missing = fx_path(dir, "nowhere");
+  const char *a[] = {"--data", missing, "--benchmark", "40", NULL};
+  ck_assert_int_eq(fx_run(dir, a), 0);
+  char *out = fx_out(dir);
+  regex_t re;
+  regmatch_t m[2];
+  ck_assert_int_eq(regcomp(&re, "^benchmark: 40 steps, batch 32, ([0-9]+\\.[0-9]) samples/s\n$",
+                           REG_EXTENDED),
+                   0);
+  ck_assert_msg(regexec(&re, out, 2, m, 0) == 0, "stdout: '%s'", out);
+  ck_assert_double_gt(atof(out + m[1].rm_so), 0);
+  regfree(&re);
+  free(out);
+  free(missing);
+}
+END_TEST
+
+START_TEST(benchmark_bad_steps_or_file_options_exit_2) {
+  const char *bad[][4] = {{"--benchmark", "0", NULL},    {"--benchmark", "x", NULL},
+                          {"--benchmark", NULL},         {"--benchmark=5", "--save", "c", NULL},
+                          {"--benchmark=5", "--log", "l", NULL}};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    ck_assert_msg(fx_run(dir, bad[i]) == 2, "args %s %s", bad[i][0], bad[i][1]);
+    char *out = fx_out(dir);
+    ck_assert_ptr_null(strstr(out, "benchmark:"));
+    free(out);
+  }
+  const char *save[] = {"--benchmark", "5", "--save", "c.ckpt", NULL};
+  ck_assert_int_eq(fx_run(dir, save), 2);
+  char *err = fx_err(dir);
+  ck_assert_str_eq(err, "toy_trainer: error: --benchmark cannot be combined with option '--save'\n"
+                        "Try 'toy_trainer --help'.\n");
+  free(err);
+}
+END_TEST
+
+/* In-process: count the calls and check each is a full batch of valid,
+ * identical data (the inputs are fixed, not redrawn per step). */
+typedef struct {
+  int calls, bad;
+  float first_x;
+  int32_t first_y;
+} StepLog;
+static StepLog step_log;
+
+static float counting_step(void *state, void *work, const float *x, const int32_t *y, int n,
+                           int32_t *pred) {
+  (void)state, (void)work, (void)pred;
+  if (step_log.calls++ == 0) {
+    step_log.first_x = x[0];
+    step_log.first_y = y[0];
+  }
+  if (n != TOY_BATCH || x[0] != step_log.first_x || y[0] != step_log.first_y)
+    step_log.bad++;
+  for (int i = 0; i < n * TOY_IN; i++)
+    step_log.bad += !(x[i] >= 0 && x[i] < 1);
+  for (int i = 0; i < n; i++)
+    step_log.bad += y[i] < 0 || y[i] >= TOY_CLASSES;
+  return 1.0f;
+}
+
+START_TEST(benchmark_calls_train_step_steps_plus_warmup_times_on_fixed_batches) {
+  OctoModel m = toy_model;
+  m.train_step = counting_step;
+  step_log = (StepLog){0};
+  char *argv[] = {"toy", "--benchmark", "17", NULL};
+  ck_assert_ptr_nonnull(freopen("/dev/null", "w", stdout));
+  ck_assert_int_eq(octo_main(&m, 3, argv), 0);
+  ck_assert_int_eq(step_log.calls, 17 + 3);
+  ck_assert_int_eq(step_log.bad, 0);
+}
+END_TEST
+
+/* The benchmark passes pred = NULL, which the API allows. */
+static float nan_step_no_pred(void *state, void *work, const float *x, const int32_t *y, int n,
+                              int32_t *pred) {
+  (void)state, (void)work, (void)x, (void)y, (void)n;
+  ck_assert_ptr_null(pred);
+  return NAN;
+}
+
+START_TEST(benchmark_diverging_model_exits_1) {
+  OctoModel m = toy_model;
+  m.train_step = nan_step_no_pred;
+  char *argv[] = {"toy", "--benchmark", "5", NULL};
+  silence();
+  ck_assert_int_eq(octo_main(&m, 3, argv), 1);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("trainer");
   TCase *tc = tcase_create("trainer");
@@ -416,6 +508,10 @@ int main(void) {
   tcase_add_test(tc, diverging_model_exits_1_and_saves_nothing);
   tcase_add_test(tc, invalid_descriptor_exits_1);
   tcase_add_test(tc, resume_appends_to_existing_log);
+  tcase_add_test(tc, benchmark_runs_without_dataset_and_prints_throughput);
+  tcase_add_test(tc, benchmark_bad_steps_or_file_options_exit_2);
+  tcase_add_test(tc, benchmark_calls_train_step_steps_plus_warmup_times_on_fixed_batches);
+  tcase_add_test(tc, benchmark_diverging_model_exits_1);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

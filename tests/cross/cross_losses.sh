@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Cross-target trainers: the C that octoc emits for lenet5, built for another
+# architecture and run under qemu user mode, must train like the host build.
+# Both run cross_driver.c (init seed 1, STEPS batches of the first Fashion-MNIST
+# samples in file order) and print each loss with %.9g; every loss must agree
+# with the host's within 1e-4 relative. Prints the largest difference seen.
+#   cross_losses.sh TARGET [STEPS]    TARGET: armv7 | aarch64 | riscv64
+# Exit 77 (skip) when the dataset, the cross compiler or qemu is missing.
+set -u
+: "${OCTOC:?}" "${MODELS:?}"
+target=$1 steps=${2:-20}
+here=$(cd "$(dirname "$0")" && pwd)
+data=${OCTO_DATA:-/usr/share/datasets/fashion-mnist}
+case $target in
+  armv7) gcc=arm-linux-gnueabihf-gcc qemu=qemu-arm ;;
+  aarch64) gcc=aarch64-linux-gnu-gcc qemu=qemu-aarch64 ;;
+  riscv64) gcc=riscv64-linux-gnu-gcc qemu=qemu-riscv64 ;;
+  *) echo "unknown target '$target'"; exit 2 ;;
+esac
+for f in train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz; do
+  [ -f "$data/$f" ] || { echo "SKIP: $data/$f missing"; exit 77; }
+done
+for p in "$gcc" "$qemu" cc gzip; do
+  command -v "$p" >/dev/null || { echo "SKIP: $p not installed"; exit 77; }
+done
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# The first STEPS*32 samples, uncompressed. The IDX header still says 60000;
+# the driver reads only the samples it needs.
+n=$((steps * 32))
+gzip -dc "$data/train-images-idx3-ubyte.gz" | head -c $((16 + n * 784)) > "$tmp/images"
+gzip -dc "$data/train-labels-idx1-ubyte.gz" | head -c $((8 + n)) > "$tmp/labels"
+[ "$(wc -c < "$tmp/images")" -eq $((16 + n * 784)) ] || { echo "FAIL: could not extract $n images"; exit 1; }
+
+"$OCTOC" "$MODELS/lenet5.net" --emit=c -o "$tmp/lenet5.c" || { echo "FAIL: octoc"; exit 1; }
+
+# Each compiler's default C dialect, as a user would build it: GNU C lets gcc
+# contract a*b+c into fused multiply-adds on aarch64 and riscv64, one source of
+# rounding differences the tolerance is there for.
+build() { # build COMPILER OUTPUT EXTRA-FLAGS...
+  local compiler=$1 out=$2
+  shift 2
+  "$compiler" -O2 -Wall -Wextra "$@" -I"$tmp" "$here/cross_driver.c" "$tmp/lenet5.c" \
+    -lm -o "$out" 2> "$tmp/cc.err" || { echo "FAIL: $compiler"; cat "$tmp/cc.err"; exit 1; }
+  if [ -s "$tmp/cc.err" ]; then echo "FAIL: $compiler warns:"; cat "$tmp/cc.err"; exit 1; fi
+}
+build cc "$tmp/host"
+build "$gcc" "$tmp/cross" -static
+
+"$tmp/host" "$tmp/images" "$tmp/labels" "$steps" > "$tmp/host.out" || { echo "FAIL: host run"; exit 1; }
+"$qemu" "$tmp/cross" "$tmp/images" "$tmp/labels" "$steps" > "$tmp/cross.out" ||
+  { echo "FAIL: $qemu run"; exit 1; }
+
+# compare A B: every "step K loss L" line of A and B, same count, same K,
+# finite, |a-b| <= 1e-4 * max(|a|,|b|). Prints the largest difference.
+compare() {
+  awk -v steps="$steps" '
+    function abs(v) { return v < 0 ? -v : v }
+    FNR == NR && $1 == "step" { a[$2] = $4; na++; next }
+    $1 == "step" {
+      nb++
+      if (!($2 in a)) { printf "step %s missing in the host run\n", $2; bad = 1; next }
+      x = a[$2] + 0; y = $4 + 0
+      if (x != x || y != y || abs(x) > 1e30 || abs(y) > 1e30) {
+        printf "step %s: non-finite loss %s vs %s\n", $2, a[$2], $4; bad = 1; next
+      }
+      d = abs(x - y); m = abs(x) > abs(y) ? abs(x) : abs(y)
+      r = m > 0 ? d / m : d
+      if (r > maxr) { maxr = r; maxd = d; at = $2 }
+      if (r > 1e-4) { printf "step %s: loss %s vs %s (relative %.3g)\n", $2, a[$2], $4, r; bad = 1 }
+    }
+    END {
+      if (na != steps || nb != steps) { printf "expected %d losses, got %d and %d\n", steps, na, nb; bad = 1 }
+      printf "largest difference: %.9g absolute, %.3g relative (step %s)\n", maxd, maxr, at ? at : "-"
+      exit bad
+    }' "$1" "$2"
+}
+
+# The comparison must be able to fail: a loss moved by 1e-3 relative is caught.
+awk '$1 == "step" && $2 == 5 { $4 = $4 * 1.001 } { print }' "$tmp/host.out" > "$tmp/bent.out"
+if compare "$tmp/host.out" "$tmp/bent.out" > /dev/null; then
+  echo "FAIL: the comparison accepted a loss off by 1e-3"; exit 1
+fi
+
+paste "$tmp/host.out" "$tmp/cross.out" | grep "^step" | sed -n '1p;$p' | sed "s/^/host | $target: /"
+compare "$tmp/host.out" "$tmp/cross.out" || { echo "FAIL: $target losses differ from the host's"; exit 1; }
+echo PASS
