@@ -164,10 +164,18 @@ static bool check_precision(const Recipe *r, const Options *o, bool generating) 
 static int pipeline_length(const Options *o) {
   int count;
   const Pass *const *all = pass_registry(&count);
-  if (emit_needs_loops(o->emit)) return count;
+  if (emit_needs_loops(o->emit) || o->print_after_all || o->print_before_all) return count;
+  int n = count;
   for (int i = 0; i < count; i++)
-    if (strcmp(all[i]->name, "verify") == 0) return i + 1;
-  return count;
+    if (strcmp(all[i]->name, "verify") == 0) n = i + 1;
+  /* ... but always far enough to honour --print-before/--print-after. */
+  for (int i = 0; i < count; i++) {
+    for (int j = 0; j < o->nprint_after; j++)
+      if (strcmp(all[i]->name, o->print_after[j]) == 0 && i + 1 > n) n = i + 1;
+    for (int j = 0; j < o->nprint_before; j++)
+      if (strcmp(all[i]->name, o->print_before[j]) == 0 && i + 1 > n) n = i + 1;
+  }
+  return n;
 }
 
 static int compile(const Options *o, const Target *target) {

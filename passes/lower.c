@@ -169,38 +169,50 @@ static LBufRole state_role(const Graph *g, const Value *v) {
 
 static bool is_alias(const Node *n) { return n->op == OP_FLATTEN || n->op == OP_RESHAPE; }
 
-static void map_buffers(Lower *L) {
+/* Buffers are created in an order that depends only on the graph's meaning,
+ * not on how it was built (the front end interleaves parameters and node
+ * results, the IR reader declares all values first): inputs, labels,
+ * parameters and state in value order, then node results in schedule order.
+ * So a model compiled from .net and from its .ir gives the same program and
+ * the same checkpoint hash. */
+static void map_value(Lower *L, const Value *v) {
   Graph *g = L->g;
   LProgram *p = L->p;
-  for (int i = 0; i < g->nvalues; i++) {
-    Value *v = g->values[i];
-    switch (v->kind) {
-    case VAL_INPUT:
-    case VAL_LABEL: {
-      LBuffer *b = lprog_buffer(p, v->name, v->type.dtype, v->type.shape, LBUF_ARG, LROLE_NONE);
-      b->readonly = true;
-      if (v->kind == VAL_INPUT) p->input = b;
-      else {
-        p->label = b;
-        p->num_classes = (int)v->classes;
-      }
-      L->buf[v->id] = b;
-      break;
+  switch (v->kind) {
+  case VAL_INPUT:
+  case VAL_LABEL: {
+    LBuffer *b = lprog_buffer(p, v->name, v->type.dtype, v->type.shape, LBUF_ARG, LROLE_NONE);
+    b->readonly = true;
+    if (v->kind == VAL_INPUT) p->input = b;
+    else {
+      p->label = b;
+      p->num_classes = (int)v->classes;
     }
-    case VAL_PARAM:
-    case VAL_STATE:
-      L->buf[v->id] = lprog_buffer(p, v->name, v->type.dtype, v->type.shape, LBUF_STATE,
-                                   state_role(g, v));
-      break;
-    case VAL_NODE:
-      if (v->def && is_alias(v->def)) L->buf[v->id] = L->buf[v->def->in[0]->id];
-      else
-        L->buf[v->id] = lprog_buffer(p, v->name, v->type.dtype, v->type.shape, LBUF_WORK,
-                                     LROLE_NONE);
-      break;
-    }
+    L->buf[v->id] = b;
+    break;
   }
+  case VAL_PARAM:
+  case VAL_STATE:
+    L->buf[v->id] =
+        lprog_buffer(p, v->name, v->type.dtype, v->type.shape, LBUF_STATE, state_role(g, v));
+    break;
+  case VAL_NODE:
+    if (v->def && is_alias(v->def)) L->buf[v->id] = L->buf[v->def->in[0]->id];
+    else
+      L->buf[v->id] =
+          lprog_buffer(p, v->name, v->type.dtype, v->type.shape, LBUF_WORK, LROLE_NONE);
+    break;
+  }
+}
+
+static void map_buffers(Lower *L) {
+  Graph *g = L->g;
+  for (int i = 0; i < g->nvalues; i++)
+    if (g->values[i]->kind != VAL_NODE) map_value(L, g->values[i]);
+  for (int i = 0; i < g->nnodes; i++)
+    for (int j = 0; j < g->nodes[i]->nout; j++) map_value(L, g->nodes[i]->out[j]);
   int64_t dims[1] = {g->batch};
+  LProgram *p = L->p;
   p->pred = lprog_buffer(p, "pred", DT_I32, shape_of(1, dims), LBUF_ARG, LROLE_NONE);
   p->pred->optional = true;
 }

@@ -2,6 +2,7 @@
  * main.c in data form), and the loop that runs it with LLVM-style dumps
  * (--print-before/--print-after/--print-after-all) and, on request, the
  * verifier after every pass so a broken pass is caught where it broke. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "pass.h"
@@ -57,13 +58,28 @@ static bool name_in(const char *name, const char *const *list, int n) {
 }
 
 /* Dumps the IR the module is at: the graph, or the loop IR once lowered. */
-static void dump(const PassOptions *opt, const char *when, const Pass *p, const Module *m) {
-  FILE *out = opt->dump ? opt->dump : stderr;
-  fprintf(out, "*** IR Dump %s %s ***\n", when, p->name);
+static void print_ir(FILE *out, const Module *m) {
   if (m->loops)
     lprog_print(out, m->loops);
   else
     graph_print(out, m->graph);
+}
+
+/* The dump is built in memory and written at once: stderr is unbuffered,
+ * and a resnet20 loop-IR dump written piecemeal takes seconds. */
+static void dump(const PassOptions *opt, const char *when, const Pass *p, const Module *m) {
+  FILE *out = opt->dump ? opt->dump : stderr;
+  fprintf(out, "*** IR Dump %s %s ***\n", when, p->name);
+  char *text = NULL;
+  size_t len = 0;
+  FILE *mem = open_memstream(&text, &len);
+  if (mem) {
+    print_ir(mem, m);
+    if (fclose(mem) == 0 && text) fwrite(text, 1, len, out);
+    free(text);
+  } else {
+    print_ir(out, m);
+  }
   fflush(out);
 }
 

@@ -27,15 +27,15 @@ trap 'rm -rf "$tmp"' EXIT
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
-# trainer NAME: builds $tmp/NAME from $tmp/mlp.c with pkg-config's flags and
-# checks its --help.
+# trainer NAME [LDFLAGS]: builds $tmp/NAME from $tmp/mlp.c with pkg-config's
+# flags (and LDFLAGS) and checks its --help.
 trainer() {
   local flags
   flags=$(pkg-config --cflags --libs octo-runtime) || { fail "$1: pkg-config"; return 1; }
   echo "$1: pkg-config --cflags --libs octo-runtime: $flags"
   case " $flags " in *" -lz "*) ;; *) fail "$1: pkg-config --libs does not bring -lz" ;; esac
   # shellcheck disable=SC2086 # the flags are words
-  cc -O1 "$tmp/mlp.c" "$tmp/mlp_main.c" $flags -lm -o "$tmp/$1" 2> "$tmp/cc.err" ||
+  cc -O1 "$tmp/mlp.c" "$tmp/mlp_main.c" $flags -lm ${2:-} -o "$tmp/$1" 2> "$tmp/cc.err" ||
     { fail "$1: cc against the installed runtime:"; cat "$tmp/cc.err"; return 1; }
   "$tmp/$1" --help > "$tmp/help.out" || fail "$1: --help exits $?"
   grep -q "^usage: $1 " "$tmp/help.out" || fail "$1: --help prints no usage line"
@@ -58,7 +58,11 @@ echo "staged: ${octoc#"$dest"} ${lib#"$dest"} ${pc#"$dest"}"
 "$octoc" --version > /dev/null || fail "installed octoc --version"
 "$octoc" "$models/mlp.net" --emit=c --main -o "$tmp/mlp.c" ||
   { echo "FAIL: installed octoc --emit=c --main"; exit 1; }
-PKG_CONFIG_PATH=$(dirname "$pc") PKG_CONFIG_SYSROOT_DIR=$dest trainer staged-train
+# A build tree configured with -Db_sanitize (OCTO_SANITIZE) installs an
+# instrumented runtime: its trainers link with the same -fsanitize.
+san=
+[ "${OCTO_SANITIZE:-none}" = none ] || san=-fsanitize=$OCTO_SANITIZE
+PKG_CONFIG_PATH=$(dirname "$pc") PKG_CONFIG_SYSROOT_DIR=$dest trainer staged-train "$san"
 
 # 2. A runtime-only build installed into a real prefix.
 prefix=$tmp/prefix

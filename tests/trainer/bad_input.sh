@@ -14,6 +14,7 @@ data=${OCTO_DATA:-/usr/share/datasets/fashion-mnist}
 need_data
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+sanitized_cc
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 

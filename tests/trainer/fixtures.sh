@@ -38,3 +38,13 @@ need_data() {
     [ -f "$data/$f" ] || { echo "SKIP: $data/$f missing"; exit 77; }
   done
 }
+
+# sanitized_cc: in a build tree configured with -Db_sanitize (meson passes it
+# as OCTO_SANITIZE), the runtime library is instrumented, so octoc must link
+# trainers with the same -fsanitize: CC becomes a wrapper that adds it.
+sanitized_cc() {
+  [ "${OCTO_SANITIZE:-none}" = none ] && return 0
+  printf '#!/bin/sh\nexec %s -fsanitize=%s "$@"\n' "${CC:-cc}" "$OCTO_SANITIZE" > "$tmp/cc"
+  chmod +x "$tmp/cc"
+  export CC=$tmp/cc
+}
