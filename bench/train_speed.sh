@@ -124,7 +124,7 @@ row() {
   fi
 }
 
-echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs; octoc: $OCTOC"
+echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(getconf _NPROCESSORS_ONLN) CPUs; octoc: $OCTOC"
 echo "each rate: best of $REPEAT runs of >= ${MIN_TIME}s, one thread, Octo and PyTorch alternating"
 echo
 echo "| model | batch | octo samples/s | torch samples/s | octo/torch | state bytes | arena bytes | octo peak RSS | torch peak RSS |"

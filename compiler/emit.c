@@ -117,8 +117,15 @@ static bool write_c(const Options *o, const Module *m, const char *base) {
       if (o->emit_main) output_abort(&mo);
       ok = false;
     } else {
-      ok = output_commit(&c) & output_commit(&h);
-      if (o->emit_main) ok = output_commit(&mo) && ok;
+      /* Commit in order; after a failure drop the rest (no temp file and no
+       * header without its source is left). */
+      ok = output_commit(&c);
+      if (ok) ok = output_commit(&h);
+      else output_abort(&h);
+      if (o->emit_main) {
+        if (ok) ok = output_commit(&mo);
+        else output_abort(&mo);
+      }
     }
   }
   free(c_path);

@@ -10,6 +10,7 @@
 set -u
 : "${OCTOC:?}" "${MODELS:?}"
 data=${OCTO_DATA:-/usr/share/datasets/fashion-mnist}
+# shellcheck source=tests/trainer/fixtures.sh
 . "$(dirname "$0")/fixtures.sh"
 need_data
 tmp=$(mktemp -d)
@@ -87,7 +88,7 @@ expect_error "truncated .gz" "$d/train-images-idx3-ubyte.gz" -- \
 flip() {
   local b
   b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
-  printf "\\x$(printf %02x $((b ^ 255)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+  printf '%b' "\\x$(printf %02x $((b ^ 255)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
 }
 
 # A corrupt checkpoint, resumed and saved over: a byte of the state block, then

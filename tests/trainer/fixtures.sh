@@ -1,11 +1,13 @@
+# shellcheck shell=bash
 # fixtures.sh: sourced by the trainer tests. Builds small IDX datasets from the
 # first Fashion-MNIST samples, in plain bash (no python): a header, then bytes.
 # Needs $data (the Fashion-MNIST folder) and $tmp.
+# shellcheck disable=SC2154 # data and tmp are the caller's
 
 # be32 N: N as 4 big-endian bytes.
 be32() {
-  printf "\\x$(printf %02x $(($1 >> 24 & 255)))\\x$(printf %02x $(($1 >> 16 & 255)))"
-  printf "\\x$(printf %02x $(($1 >> 8 & 255)))\\x$(printf %02x $(($1 & 255)))"
+  printf '%b' "\\x$(printf %02x $(($1 >> 24 & 255)))\\x$(printf %02x $(($1 >> 16 & 255)))"
+  printf '%b' "\\x$(printf %02x $(($1 >> 8 & 255)))\\x$(printf %02x $(($1 & 255)))"
 }
 
 # idx_images OUT SOURCE.gz COUNT ROWS COLS: COUNT images of ROWSxCOLS bytes

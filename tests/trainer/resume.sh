@@ -8,6 +8,7 @@
 set -u
 : "${OCTOC:?}" "${MODELS:?}"
 data=${OCTO_DATA:-/usr/share/datasets/fashion-mnist}
+# shellcheck source=tests/trainer/fixtures.sh
 . "$(dirname "$0")/fixtures.sh"
 need_data
 tmp=$(mktemp -d)
