@@ -135,10 +135,15 @@ static bool write_c(const Options *o, const Module *m, const char *base) {
   return ok;
 }
 
-static void add_opt_flags(Command *cmd, const Options *o) {
+static void add_opt_flags(Command *cmd, const Options *o, const Target *t) {
   static const char *const levels[] = {"-O0", "-O1", "-O2", "-O3"};
   cmd_add(cmd, levels[o->opt_level]);
   if (o->mcpu && strcmp(o->mcpu, "native") == 0) cmd_add(cmd, "-march=native");
+  /* ARM and RISC-V have fused multiply-add in their base ISA and gcc fuses
+   * by default, which rounds differently from a plain x86-64 build: losses
+   * drift apart over hundreds of steps. Unfused, a cross-built trainer
+   * reproduces the host's numbers (docs/c-backend.md). */
+  if (t != target_default()) cmd_add(cmd, "-ffp-contract=off");
   cmd_add(cmd, "-std=c99");
 }
 
@@ -165,7 +170,7 @@ static bool build_binary(const Options *o, const Module *m, const Target *t, con
   if (ok) {
     Command cmd = {0};
     cmd_add(&cmd, cc);
-    add_opt_flags(&cmd, o);
+    add_opt_flags(&cmd, o, t);
     const char *lib = NULL, *inc = NULL;
     if (o->emit == EMIT_EXE) {
       ok = runtime_paths(&lib, &inc);
@@ -180,6 +185,7 @@ static bool build_binary(const Options *o, const Module *m, const Target *t, con
     if (o->emit == EMIT_EXE && ok) {
       cmd_add(&cmd, main_file);
       cmd_add(&cmd, lib);
+      if (runtime_link_flag()) cmd_add(&cmd, runtime_link_flag());
       cmd_add(&cmd, "-lz");
       cmd_add(&cmd, "-lm");
     }

@@ -67,13 +67,25 @@ static bool exists(const char *path) {
   return stat(path, &st) == 0;
 }
 
+static bool using_build_tree;
+
+const char *runtime_link_flag(void) {
+  static char flag[128];
+  const char *san = OCTO_RUNTIME_BUILD_SANITIZE;
+  if (!using_build_tree || !*san || strcmp(san, "none") == 0) return NULL;
+  snprintf(flag, sizeof flag, "-fsanitize=%s", san);
+  return flag;
+}
+
 bool runtime_paths(const char **libfile, const char **incdir) {
   static char lib_buf[4096], inc_buf[4096];
+  using_build_tree = false;
   const char *dir = getenv("OCTO_RUNTIME_DIR");
   if (dir && *dir) {
     snprintf(lib_buf, sizeof lib_buf, "%s/libocto-runtime.a", dir);
     snprintf(inc_buf, sizeof inc_buf, "%s", dir);
   } else if (exists(OCTO_RUNTIME_BUILD_LIB)) {
+    using_build_tree = true;
     snprintf(lib_buf, sizeof lib_buf, "%s", OCTO_RUNTIME_BUILD_LIB);
     snprintf(inc_buf, sizeof inc_buf, "%s", OCTO_RUNTIME_SOURCE_INC);
   } else {

@@ -29,6 +29,9 @@ const char *target_cc(const Target *t);
  * libocto-runtime.a and octo_runtime.h) overrides both. Returns false with a
  * message when neither exists. */
 bool runtime_paths(const char **libfile, const char **incdir);
+/* The -fsanitize=... flag the runtime library needs at link time (the build
+ * tree of a -Db_sanitize build), or NULL. Call after runtime_paths. */
+const char *runtime_link_flag(void);
 
 /* A fresh private directory under $TMPDIR (or /tmp); remove it with
  * tmpdir_remove, which deletes the files octoc put there. */
