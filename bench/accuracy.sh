@@ -59,7 +59,7 @@ epochs_of() { sed -n 's/^epoch .*test_acc \([0-9.]*\)%  time .* \([0-9.]*\) samp
 final_of() { sed -n 's/^final test accuracy: \([0-9.]*\)%$/\1/p' "$1"; }
 
 echo "Fashion-MNIST ${LIMIT:-60000} train / 10000 test, $EPOCHS epochs, batch 32, SGD lr 0.01 momentum 0.9, seed 1"
-echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs; octoc: $OCTOC"
+echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(getconf _NPROCESSORS_ONLN) CPUs; octoc: $OCTOC"
 summary=()
 status=0
 for m in "${MODELS[@]}"; do
