@@ -382,11 +382,54 @@ static LStmt *transpose(Lower *L, LBuffer *w, LBuffer *wt, int64_t units, int64_
               loop(L, f, ci(L, features), 0, ls_store(L->p, wt, dst, ld(L, w, src))));
 }
 
-/* y = b + x . w^T, with w transposed into a scratch [F x U] first. */
+/* For a small compiled batch the transposed copy of w would cost as much as
+ * the product itself, so y[i, u] is a dot product of the contiguous rows
+ * x[i, :] and w[u, :], kept in DENSE_LANES independent partial sums (a fixed
+ * summation order, no loop-carried dependency between lanes, which the SLP
+ * vectoriser turns into vector multiply-adds). */
+enum { DENSE_DOT_MAX_BATCH = 4, DENSE_LANES = 8 };
+
+static LStmt *dense_dot(Lower *L, const Node *n, int64_t f, int64_t u) {
+  LProgram *p = L->p;
+  LBuffer *xb = vbuf(L, n->in[0]), *wb = vbuf(L, n->in[1]), *yb = vbuf(L, n->out[0]);
+  LVar *i = lv_loop(L, "i"), *uv = lv_loop(L, "u"), *fb = lv_loop(L, "fb"), *ft = lv_loop(L, "f");
+  LVar *acc[DENSE_LANES];
+  LBlock body = {0}, lanes = {0};
+  for (int l = 0; l < DENSE_LANES; l++) {
+    acc[l] = lv_local(L, "acc", DT_F32);
+    lblock_add(&body, ls_let(p, acc[l], cf(L, 0)));
+  }
+  LExpr *xrow = mul(L, ve(L, i), ci(L, f)), *wrow = mul(L, ve(L, uv), ci(L, f));
+  for (int l = 0; l < DENSE_LANES; l++) {
+    LExpr *k = add(L, mul(L, ve(L, fb), ci(L, DENSE_LANES)), ci(L, l));
+    LExpr *prod = fmul(L, ld(L, xb, add(L, xrow, k)), ld(L, wb, add(L, wrow, k)));
+    lblock_add(&lanes, ls_assign(p, acc[l], fadd(L, ve(L, acc[l]), prod)));
+  }
+  int64_t full = f / DENSE_LANES;
+  lblock_add(&body, loop(L, fb, ci(L, full), 0, lanes.first));
+  LExpr *tail = fmul(L, ld(L, xb, add(L, xrow, ve(L, ft))), ld(L, wb, add(L, wrow, ve(L, ft))));
+  lblock_add(&body, range(L, ft, ci(L, full * DENSE_LANES), ci(L, f), 0,
+                          ls_assign(p, acc[0], fadd(L, ve(L, acc[0]), tail))));
+  /* pairwise: ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)) */
+  LExpr *sum[DENSE_LANES];
+  for (int l = 0; l < DENSE_LANES; l++) sum[l] = ve(L, acc[l]);
+  for (int w = DENSE_LANES; w > 1; w /= 2)
+    for (int l = 0; l < w / 2; l++) sum[l] = fadd(L, sum[2 * l], sum[2 * l + 1]);
+  LExpr *value = n->nin > 2 ? fadd(L, ld(L, vbuf(L, n->in[2]), ve(L, uv)), sum[0]) : sum[0];
+  lblock_add(&body, ls_store(p, yb, add(L, mul(L, ve(L, i), ci(L, u)), ve(L, uv)), value));
+  return loop(L, i, batch_n(L), 0, loop(L, uv, ci(L, u), 0, body.first));
+}
+
+/* y = b + x . w^T, with w transposed into a scratch [F x U] first (or, for a
+ * small compiled batch, as dot products: dense_dot). */
 static bool lower_dense_fwd(Lower *L, const Node *n) {
   const Value *x = n->in[0], *y = n->out[0];
   int64_t f = x->type.shape.dim[1], u = y->type.shape.dim[1];
   lower_kernel(L, n, "fwd", L->entries);
+  if (L->p->batch <= DENSE_DOT_MAX_BATCH) {
+    lower_kernel_body(L, dense_dot(L, n, f, u));
+    return true;
+  }
   LBuffer *wb = vbuf(L, n->in[1]), *wt = scratch(L, "wt", DT_F32, f * u);
   LBuffer *bias = n->nin > 2 ? vbuf(L, n->in[2]) : NULL;
   Gemm m = {.c = mat(vbuf(L, y), ci(L, 0), u, 1), .a = mat(vbuf(L, x), ci(L, 0), f, 1),
