@@ -78,6 +78,15 @@ void *arena_grow(Arena *a, void *old, size_t old_size, size_t new_size) {
   return p;
 }
 
+void arena_push(Arena *a, void ***items, int *n, int *cap, void *item) {
+  if (*n == *cap) {
+    int nc = *cap ? *cap * 2 : 16;
+    *items = arena_grow(a, *items, (size_t)*cap * sizeof(void *), (size_t)nc * sizeof(void *));
+    *cap = nc;
+  }
+  (*items)[(*n)++] = item;
+}
+
 char *arena_strndup(Arena *a, const char *s, size_t n) {
   char *p = arena_alloc(a, n + 1);
   memcpy(p, s, n);

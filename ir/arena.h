@@ -16,6 +16,9 @@ void *arena_alloc(Arena *a, size_t size);
 /* Grow an array allocated in the arena: returns a new block holding the old
  * contents (old_size bytes) followed by zeroes. */
 void *arena_grow(Arena *a, void *old, size_t old_size, size_t new_size);
+/* Appends item to the pointer array *items (n used, cap allocated), growing
+ * it in the arena: the builders' one way to grow a list. */
+void arena_push(Arena *a, void ***items, int *n, int *cap, void *item);
 char *arena_strdup(Arena *a, const char *s);
 char *arena_strndup(Arena *a, const char *s, size_t n);
 char *arena_printf(Arena *a, const char *fmt, ...)

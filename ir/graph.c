@@ -77,16 +77,6 @@ const char *graph_unique_name(Graph *g, const char *base) {
   }
 }
 
-/* Appends p to the array *items of *n elements and capacity *cap. */
-static void push(Arena *a, void ***items, int *n, int *cap, void *p) {
-  if (*n == *cap) {
-    int nc = *cap ? *cap * 2 : 16;
-    *items = arena_grow(a, *items, (size_t)*cap * sizeof(void *), (size_t)nc * sizeof(void *));
-    *cap = nc;
-  }
-  (*items)[(*n)++] = p;
-}
-
 static Value *new_value(Graph *g, const char *name, ValueKind kind, TensorType type, SrcLoc loc) {
   Value *v = arena_alloc(g->arena, sizeof(Value));
   v->id = g->nvalues;
@@ -95,7 +85,7 @@ static Value *new_value(Graph *g, const char *name, ValueKind kind, TensorType t
   v->type = type;
   v->loc = loc;
   name_insert(g, v);
-  push(g->arena, (void ***)&g->values, &g->nvalues, &g->cap_values, v);
+  arena_push(g->arena, (void ***)&g->values, &g->nvalues, &g->cap_values, v);
   return v;
 }
 
@@ -130,7 +120,7 @@ Node *graph_add_node(Graph *g, OpKind op, const char *name, Value **in, int nin,
     v->def_index = i;
     n->out[i] = v;
   }
-  push(g->arena, (void ***)&g->nodes, &g->nnodes, &g->cap_nodes, n);
+  arena_push(g->arena, (void ***)&g->nodes, &g->nnodes, &g->cap_nodes, n);
   return n;
 }
 
@@ -169,7 +159,7 @@ void graph_compact(Graph *g) {
 }
 
 void graph_add_output(Graph *g, Value *v) {
-  push(g->arena, (void ***)&g->outputs, &g->noutputs, &g->cap_outputs, v);
+  arena_push(g->arena, (void ***)&g->outputs, &g->noutputs, &g->cap_outputs, v);
 }
 
 static Attr *attr_slot(Graph *g, Node *n, const char *name) {
@@ -253,3 +243,11 @@ int value_users(const Graph *g, const Value *v, Node **users, int max) {
 }
 
 bool value_is_persistent(const Value *v) { return v->kind == VAL_PARAM || v->kind == VAL_STATE; }
+
+const char *node_describe(const Node *n, char *buf, size_t size) {
+  if (n->name)
+    snprintf(buf, size, "%s '%s'", op_name(n->op), n->name);
+  else
+    snprintf(buf, size, "%s", op_name(n->op));
+  return buf;
+}

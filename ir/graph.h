@@ -140,5 +140,7 @@ int64_t node_ints(const Node *n, const char *name, int i, int64_t dflt);
  * fills up to max entries. */
 int value_users(const Graph *g, const Value *v, Node **users, int max);
 bool value_is_persistent(const Value *v); /* PARAM or STATE */
+/* "conv2d 'c1'", or "conv2d" for an unnamed node: how messages name a node. */
+const char *node_describe(const Node *n, char *buf, size_t size);
 
 #endif

@@ -6,15 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void push(Arena *a, void ***items, int *n, int *cap, void *item) {
-  if (*n == *cap) {
-    int nc = *cap ? *cap * 2 : 16;
-    *items = arena_grow(a, *items, (size_t)*cap * sizeof(void *), (size_t)nc * sizeof(void *));
-    *cap = nc;
-  }
-  (*items)[(*n)++] = item;
-}
-
 LProgram *lprog_new(Arena *a, const char *name, int batch) {
   LProgram *p = arena_alloc(a, sizeof(LProgram));
   p->arena = a;
@@ -38,7 +29,7 @@ LBuffer *lprog_buffer(LProgram *p, const char *name, DType t, Shape shape, LBufH
   b->home = home;
   b->role = role;
   b->offset = -1;
-  push(p->arena, (void ***)&p->buffers, &p->nbuffers, &p->cap_buffers, b);
+  arena_push(p->arena, (void ***)&p->buffers, &p->nbuffers, &p->cap_buffers, b);
   return b;
 }
 
@@ -55,7 +46,7 @@ LVar *lprog_var(LProgram *p, const char *name, DType t, LVarKind kind) {
   v->name = arena_strdup(p->arena, name);
   v->dtype = t;
   v->kind = kind;
-  push(p->arena, (void ***)&p->vars, &p->nvars, &p->cap_vars, v);
+  arena_push(p->arena, (void ***)&p->vars, &p->nvars, &p->cap_vars, v);
   return v;
 }
 
@@ -71,13 +62,13 @@ LKernel *lprog_kernel(LProgram *p, const char *name, const char *origin, SrcLoc 
   k->name = arena_strdup(p->arena, name);
   k->origin = origin ? arena_strdup(p->arena, origin) : NULL;
   k->loc = loc;
-  push(p->arena, (void ***)&p->kernels, &p->nkernels, &p->cap_kernels, k);
+  arena_push(p->arena, (void ***)&p->kernels, &p->nkernels, &p->cap_kernels, k);
   return k;
 }
 
 void lprog_call(LProgram *p, LEntryKind entry, LKernel *k) {
   LEntry *e = &p->entries[entry];
-  push(p->arena, (void ***)&e->calls, &e->ncalls, &e->cap_calls, k);
+  arena_push(p->arena, (void ***)&e->calls, &e->ncalls, &e->cap_calls, k);
 }
 
 const char *lentry_name(LEntryKind k) {

@@ -28,20 +28,12 @@ typedef struct Rule {
   size_t errlen;
 } Rule;
 
-/* "conv2d 'c1'" (or just "conv2d" for an unnamed node). */
-static const char *who(const Node *n, char *buf, size_t size) {
-  if (n->name)
-    snprintf(buf, size, "%s '%s'", op_name(n->op), n->name);
-  else
-    snprintf(buf, size, "%s", op_name(n->op));
-  return buf;
-}
 
 /* Writes "<op 'name'><sep><message>" to the error buffer; returns false. */
 __attribute__((format(printf, 3, 4))) static bool fail(Rule *r, const char *sep,
                                                        const char *fmt, ...) {
   char w[160];
-  int k = snprintf(r->err, r->errlen, "%s%s", who(r->n, w, sizeof w), sep);
+  int k = snprintf(r->err, r->errlen, "%s%s", node_describe(r->n, w, sizeof w), sep);
   if (k < 0 || (size_t)k >= r->errlen) return false;
   va_list ap;
   va_start(ap, fmt);

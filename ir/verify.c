@@ -36,14 +36,6 @@ static void fail(Verifier *v, SrcLoc loc, const char *fmt, ...) {
   diag_error(v->d, loc, "%s", buf);
 }
 
-/* "conv2d 'c1'", or "conv2d" for an unnamed node. */
-static const char *who(const Node *n, char *buf, size_t size) {
-  if (n->name)
-    snprintf(buf, size, "%s '%s'", op_name(n->op), n->name);
-  else
-    snprintf(buf, size, "%s", op_name(n->op));
-  return buf;
-}
 
 static const char *kind_name(ValueKind k) {
   static const char *const names[] = {"input", "label", "param", "state", "value"};
@@ -151,12 +143,12 @@ static void check_attr_range(Verifier *v, const Node *n, const Attr *a) {
   if (size || pad) {
     int64_t min = size ? 1 : 0;
     if (a->kind == ATTR_INT && a->i < min)
-      fail(v, n->loc, "%s: attribute %s=%lld must be >= %lld", who(n, w, sizeof w), a->name,
+      fail(v, n->loc, "%s: attribute %s=%lld must be >= %lld", node_describe(n, w, sizeof w), a->name,
            (long long)a->i, (long long)min);
     for (int k = 0; a->kind == ATTR_INTS && k < a->n; k++)
       if (a->ints[k] < min) {
         fail(v, n->loc, "%s: attribute %s has element %lld; elements must be >= %lld",
-             who(n, w, sizeof w), a->name, (long long)a->ints[k], (long long)min);
+             node_describe(n, w, sizeof w), a->name, (long long)a->ints[k], (long long)min);
         break;
       }
     return;
@@ -164,10 +156,10 @@ static void check_attr_range(Verifier *v, const Node *n, const Attr *a) {
   if (a->kind != ATTR_FLOAT) return;
   bool eps = strcmp(a->name, "eps") == 0;
   if (eps && !(a->f > 0 && a->f < 1))
-    fail(v, n->loc, "%s: attribute eps=%g is out of range (0 < eps < 1)", who(n, w, sizeof w),
+    fail(v, n->loc, "%s: attribute eps=%g is out of range (0 < eps < 1)", node_describe(n, w, sizeof w),
          a->f);
   if (name_in(a->name, unit_rates) && !(a->f >= 0 && a->f < 1))
-    fail(v, n->loc, "%s: attribute %s=%g is out of range (0 <= %s < 1)", who(n, w, sizeof w),
+    fail(v, n->loc, "%s: attribute %s=%g is out of range (0 <= %s < 1)", node_describe(n, w, sizeof w),
          a->name, a->f, a->name);
 }
 
@@ -177,25 +169,25 @@ static void check_attrs(Verifier *v, const Node *n, const OpInfo *info) {
     const Attr *a = &n->attrs[i];
     const AttrSpec *spec = a->name ? find_spec(info, a->name) : NULL;
     if (!spec) {
-      fail(v, n->loc, "%s has no attribute '%s'", who(n, w, sizeof w), a->name ? a->name : "");
+      fail(v, n->loc, "%s has no attribute '%s'", node_describe(n, w, sizeof w), a->name ? a->name : "");
       continue;
     }
     for (int j = 0; j < i; j++)
       if (strcmp(n->attrs[j].name, a->name) == 0)
-        fail(v, n->loc, "%s: attribute '%s' given twice", who(n, w, sizeof w), a->name);
+        fail(v, n->loc, "%s: attribute '%s' given twice", node_describe(n, w, sizeof w), a->name);
     if (a->kind != spec->kind)
-      fail(v, n->loc, "%s: attribute '%s' must be %s %s, not %s %s", who(n, w, sizeof w),
+      fail(v, n->loc, "%s: attribute '%s' must be %s %s, not %s %s", node_describe(n, w, sizeof w),
            a->name, a_kind(spec->kind), attr_kind_name(spec->kind), a_kind(a->kind),
            attr_kind_name(a->kind));
     else if (a->kind == ATTR_INTS && spec->ints_len && a->n != spec->ints_len)
-      fail(v, n->loc, "%s: attribute '%s' needs %d elements, got %d", who(n, w, sizeof w),
+      fail(v, n->loc, "%s: attribute '%s' needs %d elements, got %d", node_describe(n, w, sizeof w),
            a->name, spec->ints_len, a->n);
     else
       check_attr_range(v, n, a);
   }
   for (int i = 0; i < info->nattrs; i++)
     if (!node_attr(n, info->attrs[i].name))
-      fail(v, n->loc, "%s is missing attribute '%s' (%s)", who(n, w, sizeof w),
+      fail(v, n->loc, "%s is missing attribute '%s' (%s)", node_describe(n, w, sizeof w),
            info->attrs[i].name, attr_kind_name(info->attrs[i].kind));
 }
 
@@ -204,21 +196,21 @@ static void check_operand(Verifier *v, const Node *n, const OpInfo *info, int i)
   const Value *x = n->in[i];
   const char *role = i < info->max_in ? info->in_names[i] : "operand";
   if (!in_graph(v->g, x)) {
-    fail(v, n->loc, "%s: %s (operand %d) is not a value of this graph", who(n, w, sizeof w), role,
+    fail(v, n->loc, "%s: %s (operand %d) is not a value of this graph", node_describe(n, w, sizeof w), role,
          i + 1);
     return;
   }
   if (!v->defined[x->id]) {
-    fail(v, n->loc, "%s: %s '%%%s' is used before it is defined", who(n, w, sizeof w), role,
+    fail(v, n->loc, "%s: %s '%%%s' is used before it is defined", node_describe(n, w, sizeof w), role,
          x->name);
     if (x->def) diag_note(v->d, x->def->loc, "'%%%s' is defined here", x->name);
   }
   if ((info->writes >> i & 1u) && !value_is_persistent(x))
     fail(v, n->loc, "%s: %s '%%%s' is updated in place, so it must be a param or state, not %s %s",
-         who(n, w, sizeof w), role, x->name, x->kind == VAL_INPUT ? "an" : "a",
+         node_describe(n, w, sizeof w), role, x->name, x->kind == VAL_INPUT ? "an" : "a",
          kind_name(x->kind));
   if (x->type.dtype != operand_dtype(n, i))
-    fail(v, n->loc, "%s: %s '%%%s' is %s but must be %s", who(n, w, sizeof w), role, x->name,
+    fail(v, n->loc, "%s: %s '%%%s' is %s but must be %s", node_describe(n, w, sizeof w), role, x->name,
          type_str(&x->type, b, sizeof b), dtype_name(operand_dtype(n, i)));
 }
 
@@ -226,7 +218,7 @@ static void check_result(Verifier *v, const Node *n, int j) {
   char w[160], b[200];
   const Value *r = n->out[j];
   if (!in_graph(v->g, r) || r->def != n || r->def_index != j) {
-    fail(v, n->loc, "%s: result %d is not a value defined by this node", who(n, w, sizeof w),
+    fail(v, n->loc, "%s: result %d is not a value defined by this node", node_describe(n, w, sizeof w),
          j + 1);
     return;
   }
@@ -234,7 +226,7 @@ static void check_result(Verifier *v, const Node *n, int j) {
    * claimed by two nodes fails the def test above. */
   v->defined[r->id] = true;
   if (r->type.dtype != DT_F32)
-    fail(v, n->loc, "%s: result '%%%s' is %s but must be f32", who(n, w, sizeof w), r->name,
+    fail(v, n->loc, "%s: result '%%%s' is %s but must be f32", node_describe(n, w, sizeof w), r->name,
          type_str(&r->type, b, sizeof b));
 }
 
@@ -246,7 +238,7 @@ static void check_node(Verifier *v, int pos) {
     return;
   }
   if (n->id < 0 || n->id >= v->nnode_ids || v->scheduled[n->id]) {
-    fail(v, n->loc, "%s appears twice in the schedule or has a bad id", who(n, w, sizeof w));
+    fail(v, n->loc, "%s appears twice in the schedule or has a bad id", node_describe(n, w, sizeof w));
     return;
   }
   v->scheduled[n->id] = true;
@@ -257,14 +249,14 @@ static void check_node(Verifier *v, int pos) {
   }
   if (n->nin < info->min_in || n->nin > info->max_in) {
     if (info->min_in == info->max_in)
-      fail(v, n->loc, "%s takes %d operand%s, got %d", who(n, w, sizeof w), info->min_in,
+      fail(v, n->loc, "%s takes %d operand%s, got %d", node_describe(n, w, sizeof w), info->min_in,
            info->min_in == 1 ? "" : "s", n->nin);
     else
-      fail(v, n->loc, "%s takes %d to %d operands, got %d", who(n, w, sizeof w), info->min_in,
+      fail(v, n->loc, "%s takes %d to %d operands, got %d", node_describe(n, w, sizeof w), info->min_in,
            info->max_in, n->nin);
   }
   if (n->nout != info->nout)
-    fail(v, n->loc, "%s has %d result%s, got %d", who(n, w, sizeof w), info->nout,
+    fail(v, n->loc, "%s has %d result%s, got %d", node_describe(n, w, sizeof w), info->nout,
          info->nout == 1 ? "" : "s", n->nout);
   for (int i = 0; i < n->nin; i++) check_operand(v, n, info, i);
   for (int j = 0; j < n->nout; j++) check_result(v, n, j);
@@ -328,13 +320,13 @@ static void check_node_shapes(Verifier *v, const Node *n) {
   const OpInfo *info = op_info(n->op);
   for (int i = 0; i < n->nin; i++)
     if (in[i].dtype != expect[i].dtype || !shape_eq(&in[i].shape, &expect[i].shape))
-      fail(v, n->loc, "%s: %s '%%%s' is %s but must be %s", who(n, w, sizeof w),
+      fail(v, n->loc, "%s: %s '%%%s' is %s but must be %s", node_describe(n, w, sizeof w),
            info->in_names[i], n->in[i]->name, type_str(&in[i], b1, sizeof b1),
            type_str(&expect[i], b2, sizeof b2));
   for (int j = 0; j < n->nout; j++) {
     const TensorType *t = &n->out[j]->type;
     if (t->dtype != out[j].dtype || !shape_eq(&t->shape, &out[j].shape))
-      fail(v, n->loc, "%s: result '%%%s' is %s but the shape rule gives %s", who(n, w, sizeof w),
+      fail(v, n->loc, "%s: result '%%%s' is %s but the shape rule gives %s", node_describe(n, w, sizeof w),
            n->out[j]->name, type_str(t, b1, sizeof b1), type_str(&out[j], b2, sizeof b2));
   }
 }

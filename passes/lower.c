@@ -112,6 +112,12 @@ int64_t per_sample(const Value *v) {
 
 LBuffer *vbuf(Lower *L, const Value *v) { return L->buf[v->id]; }
 
+int64_t name_key(const char *s) {
+  uint64_t h = 1469598103934665603ull;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return (int64_t)(h >> 1);
+}
+
 bool value_batched(const Value *v) {
   switch (v->kind) {
   case VAL_INPUT:

@@ -65,6 +65,10 @@ LExpr *batch_n(Lower *L);
 /* Elements per sample of value v (product of dims after the first). */
 int64_t per_sample(const Value *v);
 
+/* A 63-bit FNV-1a hash of a name: the key of its random stream (init,
+ * dropout), the same on every target. */
+int64_t name_key(const char *s);
+
 /* Whether v's first dimension is the batch (so loops over it stop at %n),
  * and the element count a kernel touches: %n * per-sample, or all of it. */
 bool value_batched(const Value *v);

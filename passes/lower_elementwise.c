@@ -6,13 +6,6 @@
 
 #include "lower.h"
 
-/* FNV-1a of a name: the RNG stream of a dropout layer. */
-static int64_t stream_key(const char *s) {
-  uint64_t h = 1469598103934665603ull;
-  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-  return (int64_t)(h >> 1);
-}
-
 /* out[i] = value (built over loop var i), for every element of out. */
 static bool map_kernel(Lower *L, const Node *n, const char *suffix, LVar *i, LExpr *value) {
   const Value *out = n->out[0];
@@ -25,7 +18,7 @@ static bool map_kernel(Lower *L, const Node *n, const char *suffix, LVar *i, LEx
 /* hash_uniform(stream ^ step, i) >= rate: the dropout keep mask. */
 static LExpr *keep_mask(Lower *L, const char *stream, double rate, LVar *i) {
   LProgram *p = L->p;
-  LExpr *key = le_int(p, DT_I64, stream_key(stream));
+  LExpr *key = le_int(p, DT_I64, name_key(stream));
   /* A new mask every step: the key mixes in the step counter (XOR: no
    * signed overflow; hash_uniform scrambles the bits). */
   if (L->step) key = le_bin(p, LB_XOR, key, le_load(p, L->step, ci(L, 0)));

@@ -10,12 +10,6 @@
 
 #include "lower.h"
 
-static int64_t name_key(const char *s) {
-  uint64_t h = 1469598103934665603ull;
-  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-  return (int64_t)(h >> 1);
-}
-
 /* fan_in = elements per output unit (numel / shape[0]); fan_out = shape[0]
  * times the receptive field (conv: kh*kw). */
 static void fans(const Value *v, double *fan_in, double *fan_out) {
