@@ -45,9 +45,17 @@ def read_idx(path):
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
-def load(split, data_dir):
+def normalize_arg(text):
+    m, s = (float(v) for v in text.split(","))
+    if not s > 0:
+        raise argparse.ArgumentTypeError("the scale S must be positive")
+    return m, s
+
+
+def load(split, data_dir, mean=0.0, std=1.0):
     prefix = "train" if split == "train" else "t10k"
     x = read_idx(f"{data_dir}/{prefix}-images-idx3-ubyte.gz").astype(np.float32) / 255.0
+    x = (x - mean) / std
     y = read_idx(f"{data_dir}/{prefix}-labels-idx1-ubyte.gz").astype(np.int64)
     return torch.from_numpy(x).unsqueeze(1), torch.from_numpy(y)
 
@@ -170,8 +178,8 @@ def accuracy(model, x, y, batch=1000):
 
 def run_accuracy(args):
     torch.manual_seed(args.seed)
-    xtr, ytr = load("train", args.data)
-    xte, yte = load("test", args.data)
+    xtr, ytr = load("train", args.data, *args.normalize)
+    xte, yte = load("test", args.data, *args.normalize)
     if args.limit:
         xtr, ytr = xtr[:args.limit], ytr[:args.limit]
     model = build(args)
@@ -243,6 +251,9 @@ def main():
     ap.add_argument("--min-time", type=float, default=0.0)
     ap.add_argument("--init", choices=["torch", "octo"], default="torch")
     ap.add_argument("--data", default=DATA)
+    ap.add_argument("--normalize", type=normalize_arg, default=(0.5, 0.5),
+                    metavar="M,S", 
+                    help="pixels become (p/255 - M) / S (default 0.5,0.5, like Octo)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     {"accuracy": run_accuracy, "speed": run_speed, "params": run_params}[args.mode](args)

@@ -97,6 +97,8 @@ static bool write_c(const Options *o, const Module *m, const char *base) {
   CEmitOptions copt = {.header_name = header, .with_main = o->emit_main,
                        .epochs_default = m->recipe ? m->recipe->epochs : 5,
                        .seed_default = m->recipe ? m->recipe->seed : 1,
+                       .input_mean = m->recipe ? m->recipe->input.mean : 0,
+                       .input_std = m->recipe ? m->recipe->input.std : 1,
                        .real_double = o->real_double};
   Output c, h, mo;
   bool ok = output_open(&c, c_path);

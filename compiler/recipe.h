@@ -57,6 +57,14 @@ typedef struct Optimizer {
   double beta1, beta2, eps; /* adam */
 } Optimizer;
 
+/* How the trainer turns a stored pixel p (0..255) into the network's input:
+ * (p / 255 - mean) / std. Part of the model's contract: the header repeats
+ * it for code that runs predict on the device. */
+typedef struct InputNormalize {
+  double mean;
+  double std; /* > 0 */
+} InputNormalize;
+
 typedef struct LrSchedule {
   ScheduleType type;
   int step_epochs;   /* step: decay every N epochs */
@@ -134,6 +142,7 @@ typedef struct Recipe {
   Optimizer optimizer;
   LrSchedule schedule; /* key `lr_schedule` */
   double loss_scale;
+  InputNormalize input; /* key `input` */
   Precision precision;
   Rounding rounding;
   LacParams lac;

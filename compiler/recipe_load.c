@@ -440,6 +440,7 @@ static const Range POSITIVE = {0, INFINITY, true, true};
 static const Range NONNEGATIVE = {0, INFINITY, false, true};
 static const Range UNIT_OPEN_HI = {0, 1, false, true};   /* [0, 1) */
 static const Range UNIT_OPEN_LO = {0, 1, true, false};   /* (0, 1] */
+static const Range UNIT = {0, 1, false, false};          /* [0, 1] */
 
 static bool in_range(double x, Range r) {
   if (r.lo_open ? !(x > r.lo) : !(x >= r.lo)) return false;
@@ -733,6 +734,21 @@ static void load_prc(Check *c, const YNode *m, const char *path, PrcParams *dst,
   }
 }
 
+static const char *const input_keys[] = {"mean", "std", NULL};
+
+static void load_input(Check *c, const YNode *m, InputNormalize *dst) {
+  if (!want_mapping(c, m, "input")) return;
+  int seen[MAX_KEYS];
+  unseen(seen);
+  for (int i = 0; i < m->n && !give_up(c); i++) {
+    const char *k = known_key(c, m, i, input_keys, seen, "input");
+    if (!k) continue;
+    bool mean = !strcmp(k, "mean");
+    get_double(c, m->pairs[i].value, m->pairs[i].key->loc, sub(c, "input", k),
+               mean ? UNIT : POSITIVE, mean ? &dst->mean : &dst->std);
+  }
+}
+
 static const char *const eoq_keys[] = {"fixup", "pow2_scales", "integer_only", NULL};
 
 static void load_eoq(Check *c, const YNode *m, EoqParams *dst) {
@@ -970,7 +986,7 @@ static void load_layers(Check *c, const YNode *m, Recipe *r) {
 /* --- the whole recipe --- */
 
 static const char *const top_keys[] = {"batch",      "epochs",    "seed",     "optimizer",
-                                       "lr_schedule", "loss_scale", "precision", "rounding",
+                                       "lr_schedule", "loss_scale", "input",    "precision", "rounding",
                                        "lac",        "prc",       "eoq",      "layers",
                                        NULL};
 
@@ -982,6 +998,7 @@ static void load_top_key(Check *c, const char *k, const YNode *v, SrcLoc at, Rec
   else if (!strcmp(k, "optimizer")) load_optimizer(c, v, &r->optimizer);
   else if (!strcmp(k, "lr_schedule")) load_schedule(c, v, &r->schedule);
   else if (!strcmp(k, "loss_scale")) get_double(c, v, at, k, POSITIVE, &r->loss_scale);
+  else if (!strcmp(k, "input")) load_input(c, v, &r->input);
   else if (!strcmp(k, "precision")) {
     if (get_enum(c, v, at, k, precision_names, PRECISION_COUNT, &x)) r->precision = (Precision)x;
   } else if (!strcmp(k, "rounding")) load_rounding(c, v, k, &r->rounding, NULL);

@@ -46,6 +46,9 @@ typedef struct {
   int input_rank;              /* per sample, without the batch dimension */
   int64_t input_shape[4];      /* e.g. {1, 28, 28} */
   int num_classes;
+  /* The trainer's default --normalize: a pixel p becomes (p/255 - mean) / std
+   * (the recipe's `input` key). std <= 0 means 0 and 1. */
+  float input_mean, input_std;
   size_t state_bytes, work_bytes;
   size_t state_align;          /* alignment of both blocks: 16 or 64 */
   uint64_t hash;               /* of network + recipe: checkpoints of another model are refused */

@@ -54,6 +54,10 @@ typedef struct {
 
 /* --- options --- */
 
+/* The model's own normalisation, or none for a descriptor without one. */
+static float default_mean(const OctoModel *m) { return m->input_std > 0 ? m->input_mean : 0.0f; }
+static float default_std(const OctoModel *m) { return m->input_std > 0 ? m->input_std : 1.0f; }
+
 static void usage(FILE *out, const OctoModel *m, const char *prog) {
   fprintf(out,
           "usage: %s [options]\n"
@@ -65,7 +69,8 @@ static void usage(FILE *out, const OctoModel *m, const char *prog) {
           "  --seed N            seed of initialization and shuffling (default %llu)\n"
           "  --limit N           train on the first N training samples only\n"
           "  --test-limit N      evaluate on the first N test samples only\n"
-          "  --normalize M,S     pixels become (p/255 - M) / S (default 0,1)\n"
+          "  --normalize M,S     pixels become (p/255 - M) / S (default %g,%g, the\n"
+          "                      recipe's input normalisation)\n"
           "  --save FILE         write a checkpoint to FILE after every epoch\n"
           "  --resume FILE       continue from a checkpoint (same --data/--limit for the\n"
           "                      same results as an uninterrupted run)\n"
@@ -76,7 +81,8 @@ static void usage(FILE *out, const OctoModel *m, const char *prog) {
           "                      and print the samples per second\n"
           "  --help, --version\n\n"
           "Exit status: 0 success, 1 runtime error (data, checkpoint, I/O), 2 usage error.\n",
-          prog, m->name, m->epochs_default, (unsigned long long)m->seed_default);
+          prog, m->name, m->epochs_default, (unsigned long long)m->seed_default,
+          (double)default_mean(m), (double)default_std(m));
 }
 
 static int parse_u64(const char *s, uint64_t max, uint64_t *out) {
@@ -165,7 +171,8 @@ static int parse_options(Run *r, int argc, char **argv) {
   o->data_dir = DEFAULT_DATA_DIR;
   o->epochs = r->m->epochs_default;
   o->seed = r->m->seed_default;
-  o->std = 1.0f;
+  o->mean = default_mean(r->m);
+  o->std = default_std(r->m);
   for (int i = 1; i < argc; i++) {
     const char *arg = argv[i];
     if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
@@ -209,6 +216,8 @@ static int check_model(const OctoModel *m, RtErr *err) {
       m->num_classes < 1 || m->num_classes > 256 || !m->init || !m->train_step ||
       !m->predict || m->ntensors < 0 || (m->ntensors && !m->tensors))
     return rt_error(err, "invalid model descriptor");
+  if (m->input_std > 0 && (!isfinite(m->input_mean) || !isfinite(m->input_std)))
+    return rt_error(err, "invalid model descriptor: input normalisation");
   if (m->state_align < sizeof(void *) || (m->state_align & (m->state_align - 1)))
     return rt_error(err, "invalid model descriptor: state_align %zu", m->state_align);
   for (int i = 0; i < m->input_rank; i++)

@@ -43,6 +43,7 @@ typedef struct Emit {
   const char *pfx; /* C identifier prefix: lenet5 */
   const char *PFX; /* macro prefix: LENET5 */
   bool dbl;        /* --emit-real=double: f32 printed as double, bytes doubled */
+  float in_mean, in_std; /* the recipe's input normalisation */
   bool ok;
   bool need[H_COUNT];
   const char **kname; /* per kernel id: emitted function name */
@@ -858,7 +859,14 @@ static void emit_header(Emit *E, int ntensors) {
   }
   out(E, "%s}\n", rank ? "" : "0");
   out(E, "#define %s_INPUT_SIZE %lld\n", P, (long long)(in ? size : 0));
-  out(E, "#define %s_NUM_CLASSES %d\n\n", P, p->num_classes);
+  out(E, "#define %s_NUM_CLASSES %d\n", P, p->num_classes);
+  out(E, "/* The input the model was trained on (recipe key `input`): a pixel p in\n"
+         " * 0..255 reaches x as (p / 255 - %s_INPUT_MEAN) / %s_INPUT_STD. */\n", P, P);
+  out(E, "#define %s_INPUT_MEAN ", P);
+  print_f32(E, E->in_mean);
+  out(E, "\n#define %s_INPUT_STD ", P);
+  print_f32(E, E->in_std);
+  out(E, "\n\n");
   out(E, "/* Zeroes the state, then initialises it from seed. 0, or -1 if state is NULL. */\n");
   out(E, "int %s_init(void *state, uint64_t seed);\n", f);
   out(E, "/* One training step on n samples: the mean loss, or NAN for bad arguments\n"
@@ -1132,6 +1140,9 @@ static void emit_init_state(Emit *E, const LProgram *p, const CEmitOptions *o) {
   E->err = o && o->errors ? o->errors : stderr;
   E->ok = true;
   E->dbl = o && o->real_double;
+  bool given = o && o->input_std > 0;
+  E->in_mean = given ? (float)o->input_mean : 0.0f;
+  E->in_std = given ? (float)o->input_std : 1.0f;
   E->pfx = c_prefix(p);
   E->PFX = upper(p->arena, E->pfx);
   E->sc.buf_name = arena_alloc(p->arena, (size_t)(p->nbuffers + 1) * sizeof(char *));
@@ -1219,6 +1230,7 @@ bool c_emit_main(const LProgram *p, const CEmitOptions *o, FILE *fout) {
   out(&E, "    .state_bytes = %s_STATE_BYTES,\n    .work_bytes = %s_WORK_BYTES,\n", P, P);
   out(&E, "    .state_align = %s_STATE_ALIGN,\n    .hash = %s_HASH,\n", P, P);
   out(&E, "    .tensors = tensors,\n    .ntensors = %d,\n", ntensors);
+  out(&E, "    .input_mean = %s_INPUT_MEAN,\n    .input_std = %s_INPUT_STD,\n", P, P);
   out(&E, "    .epochs_default = %d,\n    .seed_default = UINT64_C(%llu),\n",
       o ? o->epochs_default : 0, (unsigned long long)(o ? o->seed_default : 0));
   out(&E, "    .init = %s_init,\n    .train_step = %s_train_step_pred,\n", f, f);

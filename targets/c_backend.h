@@ -18,6 +18,9 @@ typedef struct CEmitOptions {
   bool with_main;          /* c_emit_main() is to be called too (informative) */
   int epochs_default;      /* for the standalone trainer's OctoModel */
   uint64_t seed_default;
+  /* The recipe's input normalisation, printed as NAME_INPUT_MEAN/_STD and
+   * the trainer's --normalize default. std <= 0: not given, 0 and 1. */
+  double input_mean, input_std;
   FILE *errors;            /* where c_emit reports why it refuses; NULL: stderr */
   /* Print every f32 as double (types, constants, math functions, the API's
    * x and loss) and double every byte offset and size: the same program

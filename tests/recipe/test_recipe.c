@@ -135,6 +135,7 @@ START_TEST(defaults_are_the_reference_recipe) {
   ck_assert_int_eq(r.schedule.type, SCHEDULE_CONSTANT);
   ck_assert_int_eq(r.schedule.warmup_epochs, 0);
   ck_assert(r.loss_scale == 1);
+  ck_assert(r.input.mean == 0.5 && r.input.std == 0.5);
   ck_assert_int_eq(r.precision, PRECISION_FP32);
   ck_assert_int_eq(r.rounding.forward, ROUND_STOCHASTIC);
   ck_assert_int_eq(r.rounding.backward, ROUND_NEAREST);
@@ -184,6 +185,7 @@ static const char every_key[] =
     "optimizer: {type: sgd, lr: 0.05, momentum: 0.5, weight_decay: 1e-4, nesterov: true}\n"
     "lr_schedule: {type: step, step_epochs: 3, gamma: 0.5, warmup_epochs: 2}\n"
     "loss_scale: 128\n"
+    "input: {mean: 0.1307, std: 0.3081}\n"
     "precision: octo\n"
     "rounding: {forward: nearest, backward: stochastic, weight_update: nearest}\n"
     "lac: {granularity: channel, lambda: 0.25, init_std: 0.01, clip: true}\n"
@@ -209,6 +211,7 @@ START_TEST(every_key_is_parsed_into_its_field) {
   ck_assert(r.schedule.step_epochs == 3 && r.schedule.gamma == 0.5);
   ck_assert_int_eq(r.schedule.warmup_epochs, 2);
   ck_assert(r.loss_scale == 128);
+  ck_assert(r.input.mean == 0.1307 && r.input.std == 0.3081);
   ck_assert_int_eq(r.precision, PRECISION_OCTO);
   ck_assert_int_eq(r.rounding.forward, ROUND_NEAREST);
   ck_assert_int_eq(r.rounding.backward, ROUND_STOCHASTIC);
@@ -222,7 +225,7 @@ START_TEST(every_key_is_parsed_into_its_field) {
   ck_assert_int_eq(r.nlayers, 2);
   const RecipeLayer *c1 = recipe_find_layer(&r, "c1");
   ck_assert(c1 && c1->set == LAYER_PRECISION && c1->precision == PRECISION_FP32);
-  ck_assert_int_eq(c1->loc.line, 13);
+  ck_assert_int_eq(c1->loc.line, 14);
   ck_assert_int_eq(c1->loc.col, 3);
   ck_assert_str_eq(c1->loc.file, "recipe.yaml");
   const RecipeLayer *d2 = recipe_find_layer(&r, "d 2");
@@ -603,7 +606,7 @@ START_TEST(recipe_equal_sees_each_difference) {
   Recipe x, y;
   recipe_defaults(&x);
   const char *changes[] = {"batch=2", "seed=7", "optimizer.weight_decay=0.1",
-                           "lr_schedule.warmup_epochs=1", "loss_scale=4", "precision=int8",
+                           "lr_schedule.warmup_epochs=1", "loss_scale=4", "input.mean=0", "input.std=2", "precision=int8",
                            "rounding.backward=stochastic", "lac.clip=true", "prc.z=1",
                            "eoq.integer_only=true", "layers.c1.prc.method=sigma"};
   for (size_t i = 0; i < sizeof changes / sizeof changes[0]; i++) {
