@@ -252,7 +252,7 @@ def main():
     ap.add_argument("--init", choices=["torch", "octo"], default="torch")
     ap.add_argument("--data", default=DATA)
     ap.add_argument("--normalize", type=normalize_arg, default=(0.5, 0.5),
-                    metavar="M,S", 
+                    metavar="M,S",
                     help="pixels become (p/255 - M) / S (default 0.5,0.5, like Octo)")
     args = ap.parse_args()
     torch.set_num_threads(1)
