@@ -10,8 +10,10 @@
 # Environment: OCTOC (default build-bench/octoc, else build/octoc), EPOCHS
 # (default 5), LIMIT (train on the first LIMIT samples only: a quick check
 # of the script, not the benchmark), DATA (default /usr/share/datasets/
-# fashion-mnist), PYTHON (default /usr/bin/python3). Exit status 1 if a
-# target is missed in a full run.
+# fashion-mnist), PYTHON (default /usr/bin/python3), SEEDS (e.g. "2 3 4 5":
+# also train with these seeds and print a table of final accuracies, seed 1
+# included, with the mean and the spread; the targets are judged on seed 1).
+# Exit status 1 if a target is missed in a full run.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -102,4 +104,42 @@ echo
 echo "| model | octo final test acc | torch final test acc | target (octo) | |"
 echo "|---|---:|---:|---:|---|"
 printf '%s\n' "${summary[@]}"
+
+# Final accuracy over several seeds: a constant learning rate leaves the
+# 5th-epoch accuracy noisy, so one seed is one sample.
+if [[ -n ${SEEDS:-} ]]; then
+  echo
+  echo "| model | seed | octo final test acc | torch final test acc |"
+  echo "|---|---:|---:|---:|"
+  for m in "${MODELS[@]}"; do
+    : >"$WORK/seeds.txt"
+    for s in 1 $SEEDS; do
+      o=$("$WORK/$m" --data "$DATA" --epochs "$EPOCHS" --seed "$s" "${limit_args[@]}" --quiet |
+          sed -n 's/^final test accuracy: \([0-9.]*\)%$/\1/p') || die "the $m trainer failed"
+      t=""
+      if ((HAVE_TORCH)); then
+        t=$("$PYTHON" "$ROOT/bench/pytorch_baseline.py" accuracy "$m" --data "$DATA" \
+              --epochs "$EPOCHS" --seed "$s" "${limit_args[@]}" | final_of /dev/stdin) ||
+          die "pytorch_baseline.py failed on $m"
+      fi
+      tcell="–"
+      [[ -n $t ]] && tcell="$t%"
+      echo "| $m | $s | $o% | $tcell |"
+      echo "$o ${t:-}" >>"$WORK/seeds.txt"
+    done
+    awk -v m="$m" '
+      function stats(col, label,   i, n, s, ss, lo, hi) {
+        n = 0; s = 0; ss = 0
+        for (i = 1; i <= NR; i++) if (v[i, col] != "") {
+          x = v[i, col] + 0; n++; s += x; ss += x * x
+          if (n == 1 || x < lo) lo = x
+          if (n == 1 || x > hi) hi = x
+        }
+        if (!n) return "–"
+        return sprintf("%.2f%% ± %.2f (%.2f–%.2f)", s / n, sqrt(ss / n - (s / n) ^ 2), lo, hi)
+      }
+      { v[NR, 1] = $1; v[NR, 2] = $2 }
+      END { printf "| %s | mean ± sd (min–max) | %s | %s |\n", m, stats(1), stats(2) }' "$WORK/seeds.txt"
+  done
+fi
 exit $status
