@@ -1,5 +1,6 @@
 /* Reads the loop IR's textual form (docs/loops.md) back into an LProgram.
- * A lexer and a recursive-descent parser, one function per grammar rule,
+ * A lexer (its character level shared with the graph-IR reader in
+ * ir_scanner.c) and a recursive-descent parser, one function per grammar rule,
  * expressions by precedence climbing with C's precedence. The reader stops
  * at the first error: loop-IR text is machine-written or a small test, and
  * one precise message beats a cascade. Every construct is declared before
@@ -11,6 +12,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "ir_scanner.h"
 
 typedef enum {
   T_EOF,
@@ -44,10 +47,7 @@ enum { MAX_DEPTH = 200 }; /* nesting of blocks and expressions */
 typedef struct Reader {
   Arena *a;
   Diag *d;
-  const char *file;
-  const char *text;
-  size_t len, pos;
-  int line, col;
+  Scanner sc;
   Token tok;
   bool failed;
   int depth;
@@ -72,96 +72,30 @@ static void error_at(Reader *r, SrcLoc loc, const char *fmt, ...) {
   diag_error(r->d, loc, "%s", buf);
 }
 
-/* ---- lexer ---- */
-
-static int peekc(const Reader *r, size_t ahead) {
-  return r->pos + ahead < r->len ? (unsigned char)r->text[r->pos + ahead] : -1;
-}
-
-static void advance(Reader *r) {
-  if (r->text[r->pos] == '\n') {
-    r->line++;
-    r->col = 1;
-  } else {
-    r->col++;
-  }
-  r->pos++;
-}
-
-static bool is_alpha(int c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
-static bool is_digit(int c) { return c >= '0' && c <= '9'; }
-static bool is_name_char(int c) { return is_alpha(c) || is_digit(c) || c == '.'; }
-
-static void skip_space(Reader *r) {
-  for (;;) {
-    int c = peekc(r, 0);
-    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
-      advance(r);
-    } else if (c == '#') {
-      while (peekc(r, 0) != -1 && peekc(r, 0) != '\n') advance(r);
-    } else {
-      return;
-    }
-  }
-}
-
-static int hex_digit(int c) {
-  if (is_digit(c)) return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+/* ---- lexer (characters: ir_scanner.c) ---- */
 
 static void lex_string(Reader *r, Token *t) {
-  advance(r); /* " */
-  char *buf = xmalloc(r->len - r->pos + 1);
-  size_t n = 0;
-  for (;;) {
-    int c = peekc(r, 0);
-    SrcLoc here = {r->file, r->line, r->col};
-    if (c == -1 || c == '\n') {
-      error_at(r, t->loc, "unterminated string");
-      break;
-    }
-    if (c == 0) {
-      error_at(r, here, "a string cannot contain a NUL byte");
-      break;
-    }
-    advance(r);
-    if (c == '"') break;
-    if (c != '\\') {
-      buf[n++] = (char)c;
-      continue;
-    }
-    int e = peekc(r, 0);
-    if (e == 'n' || e == 't' || e == '"' || e == '\\') {
-      advance(r);
-      buf[n++] = e == 'n' ? '\n' : e == 't' ? '\t' : (char)e;
-    } else if (e == 'x' && hex_digit(peekc(r, 1)) >= 0 && hex_digit(peekc(r, 2)) >= 0) {
-      int v = hex_digit(peekc(r, 1)) * 16 + hex_digit(peekc(r, 2));
-      if (v == 0) {
-        error_at(r, here, "\\x00 is not allowed in a string");
-        break;
-      }
-      advance(r), advance(r), advance(r);
-      buf[n++] = (char)v;
-    } else {
-      error_at(r, here, "unknown escape in string (use \\\" \\\\ \\n \\t or \\xHH)");
-      break;
-    }
+  /* Raw tabs and other control bytes are allowed here; only NUL is not. */
+  ScanStr str = scan_string(&r->sc, r->a, true);
+  switch (str.status) {
+  case SCAN_STR_OK: break;
+  case SCAN_STR_UNTERMINATED: error_at(r, t->loc, "unterminated string"); break;
+  case SCAN_STR_CONTROL: error_at(r, str.at, "a string cannot contain a NUL byte"); break;
+  case SCAN_STR_ESCAPED_NUL: error_at(r, str.at, "\\x00 is not allowed in a string"); break;
+  case SCAN_STR_BAD_ESCAPE:
+    error_at(r, str.at, "unknown escape in string (use \\\" \\\\ \\n \\t or \\xHH)");
+    break;
   }
   t->kind = T_STRING;
-  t->s = arena_strndup(r->a, buf, n);
-  free(buf);
+  t->s = str.s;
 }
 
 /* The suffix of an integer literal: i8 i16 i32 i64 u8 (f32 is a float). */
 static void lex_suffix(Reader *r, Token *t) {
-  size_t start = r->pos;
-  SrcLoc loc = {r->file, r->line, r->col};
-  while (is_alpha(peekc(r, 0)) || is_digit(peekc(r, 0))) advance(r);
-  if (r->pos == start) return;
-  char *s = arena_strndup(r->a, r->text + start, r->pos - start);
+  size_t start = r->sc.pos;
+  SrcLoc loc = scan_loc(&r->sc);
+  if (!scan_while(&r->sc, scan_is_alnum)) return;
+  char *s = scan_copy(&r->sc, r->a, start);
   if (t->kind == T_FLOAT) {
     error_at(r, loc, "a float constant takes no suffix (f32 is implied)");
   } else if (!dtype_from_name(s, &t->type) || t->type == DT_F32) {
@@ -170,23 +104,10 @@ static void lex_suffix(Reader *r, Token *t) {
 }
 
 static void lex_number(Reader *r, Token *t) {
-  size_t start = r->pos;
-  while (is_digit(peekc(r, 0))) advance(r);
-  bool is_float = false;
+  size_t start = r->sc.pos;
   /* `0..6` is a range, not the float `0.` */
-  if (peekc(r, 0) == '.' && is_digit(peekc(r, 1))) {
-    is_float = true;
-    advance(r);
-    while (is_digit(peekc(r, 0))) advance(r);
-  }
-  if ((peekc(r, 0) == 'e' || peekc(r, 0) == 'E') &&
-      (is_digit(peekc(r, 1)) ||
-       ((peekc(r, 1) == '+' || peekc(r, 1) == '-') && is_digit(peekc(r, 2))))) {
-    is_float = true;
-    advance(r), advance(r);
-    while (is_digit(peekc(r, 0))) advance(r);
-  }
-  char *s = arena_strndup(r->a, r->text + start, r->pos - start);
+  bool is_float = scan_decimal(&r->sc, true);
+  char *s = scan_copy(&r->sc, r->a, start);
   t->type = is_float ? DT_F32 : DT_I32;
   if (is_float) {
     t->kind = T_FLOAT;
@@ -214,50 +135,51 @@ static bool two_char_op(int a, int b) {
 
 static void next(Reader *r) {
   Token *t = &r->tok;
-  skip_space(r);
+  Scanner *sc = &r->sc;
+  scan_skip_blanks(sc, true);
   memset(t, 0, sizeof *t);
-  t->loc = (SrcLoc){r->file, r->line, r->col};
+  t->loc = scan_loc(sc);
   if (r->failed) return; /* T_EOF: every rule stops */
-  int c = peekc(r, 0);
+  int c = scan_peek(sc, 0);
   if (c == -1) return;
-  if (is_alpha(c)) {
-    size_t start = r->pos;
-    while (is_alpha(peekc(r, 0)) || is_digit(peekc(r, 0))) advance(r);
+  if (scan_is_alpha(c)) {
+    size_t start = sc->pos;
+    scan_while(sc, scan_is_alnum);
     t->kind = T_IDENT;
-    t->s = arena_strndup(r->a, r->text + start, r->pos - start);
-  } else if (c == '%' && peekc(r, 1) == '"') {
-    advance(r);
+    t->s = scan_copy(sc, r->a, start);
+  } else if (c == '%' && scan_peek(sc, 1) == '"') {
+    scan_advance(sc);
     lex_string(r, t);
     t->kind = T_VAR;
     if (!*t->s) error_at(r, t->loc, "empty name");
-  } else if (c == '%' && is_name_char(peekc(r, 1))) {
-    advance(r);
-    size_t start = r->pos;
-    while (is_name_char(peekc(r, 0))) advance(r);
+  } else if (c == '%' && scan_is_name_char(scan_peek(sc, 1))) {
+    scan_advance(sc);
+    size_t start = sc->pos;
+    scan_while(sc, scan_is_name_char);
     t->kind = T_VAR;
-    t->s = arena_strndup(r->a, r->text + start, r->pos - start);
-  } else if (is_digit(c)) {
+    t->s = scan_copy(sc, r->a, start);
+  } else if (scan_is_digit(c)) {
     lex_number(r, t);
   } else if (c == '"') {
     lex_string(r, t);
-  } else if (c == '.' && peekc(r, 1) == '.') {
-    advance(r), advance(r);
+  } else if (c == '.' && scan_peek(sc, 1) == '.') {
+    scan_advance_n(sc, 2);
     t->kind = T_PUNCT;
     memcpy(t->op, "..", 3);
   } else if (strchr("{}()[],:=@?+-*/%<>&|^!", c) && c != 0) {
     t->kind = T_PUNCT;
     t->op[0] = (char)c;
-    advance(r);
-    if (two_char_op(c, peekc(r, 0))) {
-      t->op[1] = (char)peekc(r, 0);
-      advance(r);
+    scan_advance(sc);
+    if (two_char_op(c, scan_peek(sc, 0))) {
+      t->op[1] = (char)scan_peek(sc, 0);
+      scan_advance(sc);
     }
   } else if (c >= 32 && c < 127) {
     error_at(r, t->loc, "unexpected character '%c'", c);
   } else {
     error_at(r, t->loc, "unexpected byte 0x%02x", (unsigned)c);
   }
-  if (r->failed) memset(t, 0, sizeof *t), t->loc = (SrcLoc){r->file, r->line, r->col};
+  if (r->failed) memset(t, 0, sizeof *t), t->loc = scan_loc(sc);
 }
 
 /* ---- token helpers ---- */
@@ -962,10 +884,7 @@ LProgram *lprog_read(Arena *a, Diag *d, const char *file, const char *text, size
   r.d = d;
   /* Locations outlive d (the verifier may report through another Diag), so
    * they name the file with an arena copy; diag matches names by content. */
-  r.file = arena_strdup(a, diag_add_source(d, file, text, len));
-  r.text = text;
-  r.len = len;
-  r.line = r.col = 1;
+  r.sc = scanner_new(arena_strdup(a, diag_add_source(d, file, text, len)), text, len);
   next(&r);
   LProgram *p = parse_program(&r);
   free(r.scope);

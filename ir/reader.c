@@ -1,5 +1,7 @@
 /* Reads the graph IR's textual form (docs/ir.md) back into a Graph. A small
- * lexer and a recursive-descent parser, one function per grammar rule. The
+ * lexer (its character level shared with the loop-IR reader in
+ * ir_scanner.c) and a recursive-descent parser, one function per grammar
+ * rule. The
  * language is line-based: a statement ends at the end of its line, so after
  * an error the parser skips to the next line and goes on, which reports the
  * first error of every line and never cascades. The op table (ir/ops.c)
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir_scanner.h"
 #include "verify.h"
 
 typedef enum {
@@ -24,7 +27,7 @@ typedef enum {
   T_STRING, /* "..."; s holds the decoded bytes */
   T_INT,
   T_FLOAT,
-  T_PUNCT,  /* one of ( ) { } [ ] , : = ? */
+  T_PUNCT,  /* one of ( ) { } [ ] , : = ? * */
   T_ERROR,  /* the lexer already reported it */
 } TokKind;
 
@@ -40,10 +43,7 @@ typedef struct Token {
 typedef struct Reader {
   Arena *a;
   Diag *d;
-  const char *file; /* interned by diag_add_source */
-  const char *text;
-  size_t len, pos;
-  int line, col;
+  Scanner sc; /* its file is interned by diag_add_source */
   Token tok;
   int err_line; /* the line of the last reported error */
   int errors;
@@ -103,133 +103,61 @@ static void suggest(const char *name, const char *cand, const char **best, int *
   }
 }
 
-/* ---- lexer ---- */
-
-static int peekc(const Reader *r, size_t ahead) {
-  return r->pos + ahead < r->len ? (unsigned char)r->text[r->pos + ahead] : -1;
-}
-
-static void advance(Reader *r) {
-  if (r->pos >= r->len) return;
-  if (r->text[r->pos] == '\n') {
-    r->line++;
-    r->col = 1;
-  } else {
-    r->col++;
-  }
-  r->pos++;
-}
-
-static bool is_alpha(int c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
-static bool is_digit(int c) { return c >= '0' && c <= '9'; }
-static bool is_word(int c) { return is_alpha(c) || is_digit(c) || c == '.'; }
-
-static int hex_val(int c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+/* ---- lexer (characters: ir_scanner.c) ---- */
 
 /* Error token: reported, and the rest of the line is dropped so the
  * parser's recovery starts cleanly on the next line. */
 static void lex_fail(Reader *r, Token *t) {
-  while (r->pos < r->len && r->text[r->pos] != '\n') advance(r);
+  scan_skip_line(&r->sc);
   t->kind = T_ERROR;
 }
 
 static void lex_string(Reader *r, Token *t) {
-  advance(r); /* " */
-  size_t cap = 16, n = 0;
-  char *buf = arena_alloc(r->a, cap);
-  for (;;) {
-    int c = peekc(r, 0);
-    if (c == '"') {
-      advance(r);
-      break;
-    }
-    if (c == -1 || c == '\n') {
-      error_at(r, t->loc, "unterminated string");
-      lex_fail(r, t);
-      return;
-    }
-    SrcLoc here = {r->file, r->line, r->col};
-    if (c == '\\') {
-      int e = peekc(r, 1);
-      if (e == '"' || e == '\\') c = e;
-      else if (e == 'n') c = '\n';
-      else if (e == 't') c = '\t';
-      else if (e == 'x' && hex_val(peekc(r, 2)) >= 0 && hex_val(peekc(r, 3)) >= 0)
-        c = hex_val(peekc(r, 2)) * 16 + hex_val(peekc(r, 3));
-      else {
-        error_at(r, here, "unknown escape sequence in string (use \\\" \\\\ \\n \\t or \\xHH)");
-        lex_fail(r, t);
-        return;
-      }
-      if (c == 0) {
-        error_at(r, here, "a string cannot contain a NUL byte");
-        lex_fail(r, t);
-        return;
-      }
-      int skip = e == 'x' ? 4 : 2;
-      for (int k = 0; k < skip; k++) advance(r);
-    } else if (c < 32 || c == 127) {
-      error_at(r, here, "control character 0x%02x in string; write it as \\x%02x", c, c);
-      lex_fail(r, t);
-      return;
-    } else {
-      advance(r);
-    }
-    if (n + 1 >= cap) {
-      buf = arena_grow(r->a, buf, cap, cap * 2);
-      cap *= 2;
-    }
-    buf[n++] = (char)c;
+  ScanStr str = scan_string(&r->sc, r->a, false);
+  switch (str.status) {
+  case SCAN_STR_OK:
+    t->kind = T_STRING;
+    t->s = str.s;
+    return;
+  case SCAN_STR_UNTERMINATED: error_at(r, t->loc, "unterminated string"); break;
+  case SCAN_STR_BAD_ESCAPE:
+    error_at(r, str.at, "unknown escape sequence in string (use \\\" \\\\ \\n \\t or \\xHH)");
+    break;
+  case SCAN_STR_ESCAPED_NUL: error_at(r, str.at, "a string cannot contain a NUL byte"); break;
+  case SCAN_STR_CONTROL:
+    error_at(r, str.at, "control character 0x%02x in string; write it as \\x%02x", str.byte,
+             str.byte);
+    break;
   }
-  t->kind = T_STRING;
-  t->s = buf;
+  lex_fail(r, t);
 }
 
 /* Integers are decimal int64; floats have a '.' or an exponent (or are
  * -inf; bare inf and nan are words the parser accepts where numbers go). */
 static void lex_number(Reader *r, Token *t) {
-  size_t start = r->pos;
-  bool is_float = false;
-  if (peekc(r, 0) == '-') advance(r);
-  if (peekc(r, 0) == 'i' && peekc(r, 1) == 'n' && peekc(r, 2) == 'f' && !is_word(peekc(r, 3))) {
-    for (int k = 0; k < 3; k++) advance(r);
+  Scanner *sc = &r->sc;
+  size_t start = sc->pos;
+  if (scan_peek(sc, 0) == '-') scan_advance(sc);
+  if (scan_peek(sc, 0) == 'i' && scan_peek(sc, 1) == 'n' && scan_peek(sc, 2) == 'f' &&
+      !scan_is_name_char(scan_peek(sc, 3))) {
+    scan_advance_n(sc, 3);
     t->kind = T_FLOAT;
     t->f = -INFINITY;
     return;
   }
-  if (!is_digit(peekc(r, 0))) {
+  if (!scan_is_digit(scan_peek(sc, 0))) {
     error_at(r, t->loc, "expected a number after '-'");
     lex_fail(r, t);
     return;
   }
-  while (is_digit(peekc(r, 0))) advance(r);
-  if (peekc(r, 0) == '.') {
-    is_float = true;
-    advance(r);
-    while (is_digit(peekc(r, 0))) advance(r);
-  }
-  if (peekc(r, 0) == 'e' || peekc(r, 0) == 'E') {
-    int k = 1;
-    if (peekc(r, k) == '+' || peekc(r, k) == '-') k++;
-    if (is_digit(peekc(r, k))) {
-      is_float = true;
-      for (int j = 0; j < k; j++) advance(r);
-      while (is_digit(peekc(r, 0))) advance(r);
-    }
-  }
-  if (is_word(peekc(r, 0))) {
-    while (is_word(peekc(r, 0))) advance(r);
-    error_at(r, t->loc, "invalid number '%.*s'", (int)(r->pos - start < 40 ? r->pos - start : 40),
-             r->text + start);
+  bool is_float = scan_decimal(sc, false);
+  if (scan_while(sc, scan_is_name_char)) {
+    error_at(r, t->loc, "invalid number '%.*s'", (int)(sc->pos - start < 40 ? sc->pos - start : 40),
+             sc->text + start);
     lex_fail(r, t);
     return;
   }
-  char *s = arena_strndup(r->a, r->text + start, r->pos - start);
+  char *s = scan_copy(sc, r->a, start);
   errno = 0;
   if (is_float) {
     double v = strtod(s, NULL);
@@ -253,60 +181,50 @@ static void lex_number(Reader *r, Token *t) {
 }
 
 static void lex_word(Reader *r, Token *t) {
-  size_t start = r->pos;
-  while (is_word(peekc(r, 0))) advance(r);
+  size_t start = r->sc.pos;
+  scan_while(&r->sc, scan_is_name_char);
   t->kind = T_IDENT;
-  t->s = arena_strndup(r->a, r->text + start, r->pos - start);
+  t->s = scan_copy(&r->sc, r->a, start);
 }
 
 static void lex_value(Reader *r, Token *t) {
-  advance(r); /* % */
-  if (peekc(r, 0) == '"') {
+  scan_advance(&r->sc); /* % */
+  if (scan_peek(&r->sc, 0) == '"') {
     lex_string(r, t);
     if (t->kind == T_STRING) t->kind = T_VALUE;
     return;
   }
-  size_t start = r->pos;
-  while (is_word(peekc(r, 0))) advance(r);
-  if (r->pos == start) {
+  size_t start = r->sc.pos;
+  if (!scan_while(&r->sc, scan_is_name_char)) {
     error_at(r, t->loc, "expected a value name after '%%'");
     lex_fail(r, t);
     return;
   }
   t->kind = T_VALUE;
-  t->s = arena_strndup(r->a, r->text + start, r->pos - start);
+  t->s = scan_copy(&r->sc, r->a, start);
 }
 
 static void next(Reader *r) {
   Token *t = &r->tok;
   memset(t, 0, sizeof *t);
-  for (;;) {
-    int c = peekc(r, 0);
-    if (c == ' ' || c == '\t' || c == '\r') {
-      advance(r);
-    } else if (c == '#') {
-      while (r->pos < r->len && r->text[r->pos] != '\n') advance(r);
-    } else {
-      break;
-    }
-  }
-  t->loc = (SrcLoc){r->file, r->line, r->col};
-  int c = peekc(r, 0);
+  scan_skip_blanks(&r->sc, false);
+  t->loc = scan_loc(&r->sc);
+  int c = scan_peek(&r->sc, 0);
   if (c == -1) {
     t->kind = T_EOF;
   } else if (c == '\n') {
-    advance(r);
+    scan_advance(&r->sc);
     t->kind = T_NL;
   } else if (c == '"') {
     lex_string(r, t);
   } else if (c == '%') {
     lex_value(r, t);
-  } else if (is_digit(c) || c == '-') {
+  } else if (scan_is_digit(c) || c == '-') {
     lex_number(r, t);
-  } else if (is_alpha(c)) {
+  } else if (scan_is_alpha(c)) {
     lex_word(r, t);
-  } else if (strchr("(){}[],:=?", c) && c != 0) {
-    advance(r);
+  } else if (strchr("(){}[],:=?*", c) && c != 0) {
+    scan_advance(&r->sc);
     t->kind = T_PUNCT;
     t->c = (char)c;
   } else {
@@ -418,6 +336,12 @@ static bool check_new_value(Reader *r, const Token *name) {
 
 /* ---- types and locations ---- */
 
+static bool star_not_alone(Reader *r) {
+  error_at(r, r->tok.loc,
+           "'*' (an unknown rank) stands alone as [*]; write '?' for one unknown extent");
+  return false;
+}
+
 /* dim := INT | '?' ; an unknown extent is stored as -1 */
 static bool parse_dim(Reader *r, int64_t *out) {
   if (is_punct(r, '?')) {
@@ -425,6 +349,7 @@ static bool parse_dim(Reader *r, int64_t *out) {
     *out = -1;
     return true;
   }
+  if (is_punct(r, '*')) return star_not_alone(r);
   if (r->tok.kind != T_INT) return expected(r, "a dimension (an integer >= 0 or '?')");
   if (r->tok.i < 0) {
     error_at(r, r->tok.loc, "dimension %lld is negative; write '?' for an unknown extent",
@@ -436,18 +361,20 @@ static bool parse_dim(Reader *r, int64_t *out) {
   return true;
 }
 
-/* dims := '?' | [ dim (',' dim)* ]   ('[?]' alone is an unknown rank) */
+/* dims := '*' | [ dim (',' dim)* ]   ('[*]' is an unknown rank, '[?]' one
+ * unknown extent) */
 static bool parse_dims(Reader *r, Shape *s) {
   if (is_punct(r, ']')) {
     s->rank = 0;
     return true;
   }
+  if (is_punct(r, '*')) {
+    next(r);
+    *s = shape_unknown();
+    return is_punct(r, ',') ? star_not_alone(r) : true;
+  }
   if (!parse_dim(r, &s->dim[0])) return false;
   s->rank = 1;
-  if (s->dim[0] < 0 && is_punct(r, ']')) {
-    *s = shape_unknown();
-    return true;
-  }
   while (is_punct(r, ',')) {
     next(r);
     if (s->rank == MAX_RANK) {
@@ -918,11 +845,7 @@ Graph *graph_read(Arena *a, Diag *d, const char *file, const char *text, size_t 
   Reader r = {0};
   r.a = a;
   r.d = d;
-  r.file = diag_add_source(d, file, text, len);
-  r.text = text;
-  r.len = len;
-  r.line = 1;
-  r.col = 1;
+  r.sc = scanner_new(diag_add_source(d, file, text, len), text, len);
   r.err_line = -1;
   next(&r);
   parse_file(&r);

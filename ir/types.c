@@ -70,7 +70,7 @@ const char *shape_str(const Shape *s, char *buf, size_t size) {
   if (size == 0) return buf;
   buf[0] = 0;
   if (!append(buf, size, &len, "[", 0)) return buf;
-  if (s->rank < 0 && !append(buf, size, &len, "?", 0)) return buf;
+  if (s->rank < 0 && !append(buf, size, &len, "*", 0)) return buf;
   for (int i = 0; i < s->rank; i++)
     if (!(s->dim[i] < 0 ? append(buf, size, &len, i ? ",?" : "?", 0)
                         : append(buf, size, &len, i ? ",%lld" : "%lld", (long long)s->dim[i])))

@@ -15,9 +15,10 @@ size_t dtype_size(DType t);
 
 enum { MAX_RANK = 6 };
 
-/* rank < 0: not inferred yet (printed `[?]`); a dim < 0 is one unknown
+/* rank < 0: not inferred yet (printed `[*]`); a dim < 0 is one unknown
  * extent (printed `?`, e.g. a weight `[6,?,5,5]` before its input channels
- * are inferred). A rank-0 shape is a scalar. */
+ * are inferred, or `[?]`: rank 1, extent unknown). A rank-0 shape is a
+ * scalar. */
 typedef struct Shape {
   int rank;
   int64_t dim[MAX_RANK];
@@ -34,7 +35,7 @@ bool shape_known(const Shape *s); /* rank and every dim known */
 bool shape_eq(const Shape *a, const Shape *b);
 /* Number of elements; -1 if unknown or it would overflow int64. */
 int64_t shape_numel(const Shape *s);
-/* `f32[32,1,28,28]`, `f32[]` for a scalar, `f32[?]` when not inferred. */
+/* `f32[32,1,28,28]`, `f32[]` for a scalar, `f32[*]` when not inferred. */
 void type_print(FILE *out, const TensorType *t);
 /* Same, into buf (always NUL-terminated); for diagnostics. */
 const char *type_str(const TensorType *t, char *buf, size_t size);

@@ -74,6 +74,34 @@ static void note_blamed(Diag *d, const Value *v) {
 }
 
 /* Applies the rule to one node. Returns false if it reported an error. */
+/* A result type written in the input (graph IR text) is a claim: an unknown
+ * rank claims nothing, otherwise dtype, rank and every known extent must be
+ * what the shape rule gives. */
+static bool declared_fits(const TensorType *declared, const TensorType *inferred) {
+  if (declared->shape.rank < 0) return true;
+  if (declared->dtype != inferred->dtype || declared->shape.rank != inferred->shape.rank)
+    return false;
+  for (int i = 0; i < declared->shape.rank; i++)
+    if (declared->shape.dim[i] >= 0 && declared->shape.dim[i] != inferred->shape.dim[i])
+      return false;
+  return true;
+}
+
+static bool check_declared(Diag *d, const Node *n, const TensorType *out) {
+  bool ok = true;
+  for (int j = 0; j < n->nout; j++) {
+    const Value *v = n->out[j];
+    if (declared_fits(&v->type, &out[j])) continue;
+    char have[200], want[200];
+    diag_error(d, n->loc, "%s%s%s%s: result '%s' is declared %s (rank %d) but the shape rule gives %s (rank %d)",
+               op_name(n->op), n->name ? " '" : "", n->name ? n->name : "", n->name ? "'" : "",
+               v->name, type_str(&v->type, have, sizeof have), v->type.shape.rank,
+               type_str(&out[j], want, sizeof want), out[j].shape.rank);
+    ok = false;
+  }
+  return ok;
+}
+
 static bool infer_node(Diag *d, const Node *n, bool *poisoned, const Types *t) {
   for (int i = 0; i < n->nin; i++) {
     const Value *v = n->in[i];
@@ -100,10 +128,13 @@ static bool infer_node(Diag *d, const Node *n, bool *poisoned, const Types *t) {
     poison(n, poisoned);
     return false;
   }
+  /* A wrong declaration is reported, and the rule's type replaces it, so
+   * the nodes downstream are checked too instead of cascading. */
+  bool fits = check_declared(d, n, t->out);
   for (int i = 0; i < n->nin; i++)
     if (value_is_persistent(n->in[i])) n->in[i]->type = t->expect[i];
   for (int j = 0; j < n->nout; j++) n->out[j]->type = t->out[j];
-  return true;
+  return fits;
 }
 
 static int max_operands(const Graph *g) {

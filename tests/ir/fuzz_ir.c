@@ -5,7 +5,7 @@
  *
  *   clang-19 -g -O1 -fsanitize=fuzzer,address,undefined -D_POSIX_C_SOURCE=200809L \
  *     -Iir tests/ir/fuzz_ir.c ir/arena.c ir/diag.c ir/types.c ir/ops.c ir/graph.c \
- *     ir/shape_rules.c ir/printer.c ir/reader.c ir/verify.c -lm -o fuzz_ir
+ *     ir/shape_rules.c ir/printer.c ir/ir_scanner.c ir/reader.c ir/verify.c -lm -o fuzz_ir
  *   ./fuzz_ir -max_total_time=120 corpus/ tests/ir/bad tests/filecheck/ir
  */
 #include <stdint.h>

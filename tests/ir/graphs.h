@@ -21,7 +21,7 @@ void set_window(Graph *g, Node *n, int64_t k, int64_t s, int64_t p);
 
 /* LeNet-5 with batchnorm, every shape inferred; verifies at VERIFY_SHAPES. */
 Graph *build_lenet(Arena *a);
-/* The same before shape inference: weights f32[6,?,5,5], results f32[?]. */
+/* The same before shape inference: weights f32[6,?,5,5], results f32[*]. */
 Graph *build_lenet_unknown(Arena *a);
 /* Every op of the table once (and conv2d without bias, depthwise conv2d),
  * shapes known; a float-target label for mse. */

@@ -221,7 +221,7 @@ START_TEST(reader_accepts_comments_blank_lines_and_loose_spacing) {
   ck_assert_str_eq(out, "graph tiny (batch 2) {\n"
                         "  input %x : f32[2,3]\n"
                         "  param %w : f32[4,3] init const(1.0) layer fc\n"
-                        "  %h = dense \"fc\" (%x, %w) {units = 4} : f32[?]\n"
+                        "  %h = dense \"fc\" (%x, %w) {units = 4} : f32[*]\n"
                         "  output %h\n"
                         "}\n");
   free(out);
@@ -268,7 +268,7 @@ START_TEST(multi_result_nodes_print_and_parse_comma_separated_results) {
   char *text = print_to_string(g);
   ck_assert_str_eq(text, "graph m (batch 1) {\n"
                          "  input %x : f32[1]\n"
-                         "  %a, %b.1 = relu \"r\" (%x) {mode = \"a \\\"b\\\"\\n\"} : f32[?], f32[1]\n"
+                         "  %a, %b.1 = relu \"r\" (%x) {mode = \"a \\\"b\\\"\\n\"} : f32[*], f32[1]\n"
                          "}\n");
   char *errs = NULL;
   size_t errlen = 0;
@@ -309,6 +309,44 @@ START_TEST(reader_runs_the_verifier_at_the_ir_line) {
 }
 END_TEST
 
+/* An unknown rank is `[*]`, a rank-1 shape with an unknown extent `[?]`:
+ * the two print apart and read back as what they were (they once both
+ * printed `[?]`, which read back as an unknown rank). */
+START_TEST(unknown_rank_star_and_unknown_extent_question_mark_stay_apart) {
+  char buf[64];
+  Shape unknown = shape_unknown();
+  Shape one = shape_of(1, (int64_t[]){-1});
+  Shape weight = shape_of(4, (int64_t[]){6, -1, 5, 5});
+  ck_assert_str_eq(shape_str(&unknown, buf, sizeof buf), "[*]");
+  ck_assert_str_eq(shape_str(&one, buf, sizeof buf), "[?]");
+  ck_assert_str_eq(shape_str(&weight, buf, sizeof buf), "[6,?,5,5]");
+  TensorType t = {DT_I64, unknown};
+  ck_assert_str_eq(type_str(&t, buf, sizeof buf), "i64[*]");
+
+  static const char text[] = "graph g (batch 2) {\n"
+                             "  param %any : f32[*] init zeros\n"
+                             "  param %one : f32[?] init zeros\n"
+                             "  param %w : f32[6,?,5,5] init he\n"
+                             "}\n";
+  Arena *a = arena_new();
+  Diag *d = diag_new(stderr);
+  Graph *g = graph_read(a, d, "shapes.ir", text, sizeof text - 1);
+  ck_assert_ptr_nonnull(g);
+  const Shape *s_any = &graph_find_value(g, "any")->type.shape;
+  const Shape *s_one = &graph_find_value(g, "one")->type.shape;
+  const Shape *s_w = &graph_find_value(g, "w")->type.shape;
+  ck_assert_int_eq(s_any->rank, -1);
+  ck_assert_int_eq(s_one->rank, 1);
+  ck_assert_int_eq(s_one->dim[0], -1);
+  ck_assert(shape_eq(s_w, &weight));
+  char *out = print_to_string(g);
+  ck_assert_str_eq(out, text);
+  free(out);
+  diag_free(d);
+  arena_free(a);
+}
+END_TEST
+
 static Suite *roundtrip_suite(void) {
   Suite *s = suite_create("ir-roundtrip");
   TCase *tc = tcase_create("roundtrip");
@@ -323,6 +361,7 @@ static Suite *roundtrip_suite(void) {
   tcase_add_test(tc, floats_print_shortest_and_always_as_floats);
   tcase_add_test(tc, multi_result_nodes_print_and_parse_comma_separated_results);
   tcase_add_test(tc, reader_runs_the_verifier_at_the_ir_line);
+  tcase_add_test(tc, unknown_rank_star_and_unknown_extent_question_mark_stay_apart);
   suite_add_tcase(s, tc);
   return s;
 }
