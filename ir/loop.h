@@ -154,8 +154,9 @@ typedef struct LProgram {
   int64_t state_bytes, work_bytes; /* after memory planning */
   LBuffer *loss;                   /* f32[] the train_step result */
   /* The entries' pointer arguments (ARG buffers): the input batch x (f32),
-   * the labels y (i32), the predicted classes (i32; train_step's optional
-   * pred and predict's cls). */
+   * the labels y (i32 classes, or f32 targets; NULL for an autoencoder),
+   * and what the model predicts (train_step's optional pred, predict's
+   * output): i32 classes, or a regression model's f32 prediction. */
   LBuffer *input, *label, *pred;
   /* i32[] state the trainer sets before each epoch (NAME_set_epoch), read by
    * epoch-based learning-rate schedules; NULL when nothing reads it. */

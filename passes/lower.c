@@ -211,7 +211,21 @@ static void map_value(Lower *L, const Value *v) {
   }
 }
 
-static void map_buffers(Lower *L) {
+/* "pred", or "pred.1", "pred.2", ... when a graph value already has the name
+ * (a network may well call its prediction `pred`). */
+static const char *pred_name(Lower *L) {
+  static const char base[] = "pred";
+  if (!lprog_find_buffer(L->p, base)) return base;
+  for (int i = 1;; i++) {
+    const char *name = arena_printf(L->p->arena, "%s.%d", base, i);
+    if (!lprog_find_buffer(L->p, name)) return name;
+  }
+}
+
+/* The pred buffer is what train_step_pred and predict hand back per sample:
+ * a classifier's class (i32[batch], the argmax of the logits), a regression
+ * model's prediction itself (f32, the prediction's shape). */
+static void map_buffers(Lower *L, const Value *prediction, bool regression) {
   Graph *g = L->g;
   for (int i = 0; i < g->nvalues; i++)
     if (g->values[i]->kind != VAL_NODE) map_value(L, g->values[i]);
@@ -219,7 +233,11 @@ static void map_buffers(Lower *L) {
     for (int j = 0; j < g->nodes[i]->nout; j++) map_value(L, g->nodes[i]->out[j]);
   int64_t dims[1] = {g->batch};
   LProgram *p = L->p;
-  p->pred = lprog_buffer(p, "pred", DT_I32, shape_of(1, dims), LBUF_ARG, LROLE_NONE);
+  if (regression)
+    p->pred = lprog_buffer(p, pred_name(L), DT_F32, prediction->type.shape, LBUF_ARG,
+                           LROLE_NONE);
+  else
+    p->pred = lprog_buffer(p, pred_name(L), DT_I32, shape_of(1, dims), LBUF_ARG, LROLE_NONE);
   p->pred->optional = true;
 }
 
@@ -312,6 +330,16 @@ static void lower_argmax(Lower *L, const Value *logits, unsigned entries) {
   lower_kernel_body(L, loop(L, b, batch_n(L), 0, body));
 }
 
+/* A regression model's prediction per sample is the values themselves: the
+ * kernel copies them to pred, in the prediction's element order. */
+static void lower_output(Lower *L, const Value *prediction, unsigned entries) {
+  lower_kernel(L, prediction->def, "output", entries);
+  LBuffer *in = vbuf(L, prediction), *out = L->p->pred;
+  LVar *i = lv_loop(L, "i");
+  LStmt *copy = ls_store(L->p, out, ve(L, i), ld(L, in, ve(L, i)));
+  lower_kernel_body(L, loop(L, i, extent(L, prediction), LHINT_VECTORIZE, copy));
+}
+
 static bool run_lower(Module *m) {
   Graph *g = m->graph;
   const Value *loss = g->noutputs ? g->outputs[0] : NULL;
@@ -324,14 +352,16 @@ static bool run_lower(Module *m) {
   L.buf = arena_alloc(m->arena, (size_t)(g->nvalues ? g->nvalues : 1) * sizeof(LBuffer *));
   L.n = lprog_var(p, "n", DT_I32, LVAR_ARG);
   L.seed = lprog_var(p, "seed", DT_I64, LVAR_ARG);
-  map_buffers(&L);
+  /* What predict returns: the second output, else the loss's prediction.
+   * An mse loss makes a regression model: pred is the prediction itself. */
+  const Value *logits = g->noutputs > 1 ? g->outputs[1] : loss->def->in[0];
+  bool regression = loss->def->op == OP_MSE;
+  map_buffers(&L, logits, regression);
   const Value *step = find_step(g);
   L.step = step ? vbuf(&L, step) : NULL;
   const Value *epoch = find_epoch(g);
   p->epoch = epoch ? vbuf(&L, epoch) : NULL;
   p->loss = vbuf(&L, loss);
-  /* What predict returns: the second output, else the loss's prediction. */
-  const Value *logits = g->noutputs > 1 ? g->outputs[1] : loss->def->in[0];
 
   bool ok = true;
   for (int i = 0; i < g->nvalues && ok; i++)
@@ -351,7 +381,10 @@ static bool run_lower(Module *m) {
       L.entries = predict[i] ? train | infer : train;
       ok = lower_node(&L, n, MODE_TRAIN);
     }
-    if (ok && n->nout && n->out[0] == logits) lower_argmax(&L, logits, train | infer);
+    if (ok && n->nout && n->out[0] == logits) {
+      if (regression) lower_output(&L, logits, train | infer);
+      else lower_argmax(&L, logits, train | infer);
+    }
   }
   if (!ok) return false;
   m->loops = p;

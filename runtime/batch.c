@@ -4,7 +4,11 @@
  * splitmix64 stream keyed by both drives a Fisher-Yates shuffle. A resumed
  * run therefore reproduces the order of every later epoch from the two
  * numbers in the checkpoint, with no RNG state to save. Pixels become floats
- * through a 256-entry table, so a batch costs one lookup per pixel. */
+ * through a 256-entry table, so a batch costs one lookup per pixel. A
+ * regression split copies its float targets alongside; rt_squared_error is
+ * the test loss of such a model (the mse loss's sum, in double). */
+#include <string.h>
+
 #include "rt.h"
 
 uint64_t rt_splitmix64(uint64_t *state) {
@@ -57,4 +61,30 @@ int batch_fill(const Dataset *ds, const size_t *order, size_t start, int batch,
     y[i] = ds->labels.data[s];
   }
   return n;
+}
+
+int batch_fill_targets(const Dataset *ds, const size_t *order, size_t start, int batch,
+                       const float lut[256], float *x, float *t) {
+  size_t left = start < ds->count ? ds->count - start : 0;
+  int n = left < (size_t)batch ? (int)left : batch;
+  size_t per = ds->target_size;
+  for (int i = 0; i < n; i++) {
+    size_t s = order ? order[start + (size_t)i] : start + (size_t)i;
+    const uint8_t *px = ds->images.data + s * ds->sample_size;
+    float *dst = x + (size_t)i * ds->sample_size;
+    for (size_t k = 0; k < ds->sample_size; k++)
+      dst[k] = lut[px[k]];
+    if (t && per)
+      memcpy(t + (size_t)i * per, ds->targets + s * per, per * sizeof(float));
+  }
+  return n;
+}
+
+double rt_squared_error(const float *p, const float *t, size_t count) {
+  double sum = 0;
+  for (size_t i = 0; i < count; i++) {
+    double d = (double)p[i] - (double)t[i];
+    sum += d * d;
+  }
+  return sum;
 }

@@ -1,14 +1,16 @@
 /* idx.c: IDX dataset files (the MNIST / Fashion-MNIST format), plain or gzip.
  *
  * An IDX file is: two zero bytes, an element-type byte (0x08 = unsigned
- * byte, the only type datasets of images and labels use), a dimension count,
- * that many big-endian u32 extents, then the elements. zlib's gzopen/gzread
+ * byte, the only type datasets of images and labels use; regression targets
+ * may also be 0x0D, big-endian float32), a dimension count, that many
+ * big-endian u32 extents, then the elements. zlib's gzopen/gzread
  * read both plain and gzip files: it tells them apart by the magic bytes
  * 1f 8b, never by the file name. Every malformed file is an error that names
  * the file; nothing is trusted before it is checked, and the buffer grows
  * with the data actually read, so a lying header cannot make us allocate
  * terabytes. */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -46,8 +48,9 @@ static int64_t gz_read_all(gzFile gz, uint8_t *buf, size_t len) {
   return (int64_t)got;
 }
 
-static int read_header(gzFile gz, const char *path, IdxFile *f, uint64_t *total,
-                       RtErr *err) {
+/* accept_f32: float32 elements (0x0D) are allowed besides bytes. */
+static int read_header(gzFile gz, const char *path, int accept_f32, IdxFile *f,
+                       uint64_t *total, RtErr *err) {
   uint8_t magic[4];
   int64_t k = gz_read_all(gz, magic, 4);
   if (k < 0)
@@ -58,11 +61,17 @@ static int read_header(gzFile gz, const char *path, IdxFile *f, uint64_t *total,
   if (magic[0] != 0 || magic[1] != 0)
     return rt_error(err, "%s: not an IDX file (magic bytes %02x %02x %02x %02x)", path,
                     magic[0], magic[1], magic[2], magic[3]);
-  if (magic[2] != 0x08)
+  if (accept_f32 && magic[2] != IDX_U8 && magic[2] != IDX_F32)
+    return rt_error(err,
+                    "%s: unsupported IDX element type 0x%02x (targets are float32, 0x0d, or "
+                    "unsigned bytes, 0x08)",
+                    path, magic[2]);
+  if (!accept_f32 && magic[2] != IDX_U8)
     return rt_error(err,
                     "%s: unsupported IDX element type 0x%02x (only unsigned bytes, 0x08, "
                     "are supported)",
                     path, magic[2]);
+  f->type = magic[2];
   int ndims = magic[3];
   if (ndims == 0)
     return rt_error(err, "%s: IDX file has 0 dimensions", path);
@@ -101,9 +110,12 @@ static int read_header(gzFile gz, const char *path, IdxFile *f, uint64_t *total,
   return 0;
 }
 
+static size_t elem_bytes(const IdxFile *f) { return f->type == IDX_F32 ? 4 : 1; }
+
 /* The payload, grown as it arrives; then one probe byte for trailing data. */
 static int read_payload(gzFile gz, const char *path, const char *what, IdxFile *f,
-                        uint64_t total, RtErr *err) {
+                        uint64_t count, RtErr *err) {
+  uint64_t total = count * elem_bytes(f); /* bytes; count <= 2^40, no overflow */
   size_t cap = total < (1u << 20) ? (size_t)total : (1u << 20);
   size_t got = 0;
   f->data = rt_malloc(cap, err);
@@ -133,24 +145,43 @@ static int read_payload(gzFile gz, const char *path, const char *what, IdxFile *
   if (extra > 0)
     return rt_error(err, "%s: trailing garbage after %llu bytes of %s", path,
                     (unsigned long long)total, what);
-  f->size = (size_t)total;
+  f->size = (size_t)count;
   return 0;
 }
 
-int idx_read(const char *path, const char *what, IdxFile *out, RtErr *err) {
+static int idx_read_as(const char *path, const char *what, int accept_f32, IdxFile *out,
+                       RtErr *err) {
   memset(out, 0, sizeof *out);
   errno = 0;
   gzFile gz = gzopen(path, "rb");
   if (!gz)
     return rt_error(err, "%s: cannot open: %s", path, errno ? strerror(errno) : "out of memory");
   uint64_t total = 0;
-  int rc = read_header(gz, path, out, &total, err);
+  int rc = read_header(gz, path, accept_f32, out, &total, err);
   if (rc == 0)
     rc = read_payload(gz, path, what, out, total, err);
   gzclose(gz);
   if (rc != 0)
     idx_free(out);
   return rc;
+}
+
+int idx_read(const char *path, const char *what, IdxFile *out, RtErr *err) {
+  return idx_read_as(path, what, 0, out, err);
+}
+
+int idx_read_targets(const char *path, IdxFile *out, RtErr *err) {
+  return idx_read_as(path, "targets", 1, out, err);
+}
+
+float idx_float(const IdxFile *f, size_t i) {
+  if (f->type != IDX_F32)
+    return (float)f->data[i];
+  const uint8_t *b = f->data + 4 * i;
+  uint32_t bits = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+  float v;
+  memcpy(&v, &bits, sizeof v);
+  return v;
 }
 
 void idx_free(IdxFile *f) {
@@ -200,10 +231,69 @@ static int check_dataset(Dataset *ds, const char *images, const char *labels,
   return 0;
 }
 
+/* One target's shape for messages: "2x3", or "1" for a scalar. */
+static const char *target_shape(char *buf, size_t bufsz, int rank, const int64_t *dims) {
+  if (rank == 0)
+    return snprintf(buf, bufsz, "1"), buf;
+  return rt_shape_str(buf, bufsz, rank, dims);
+}
+
+/* A regression split: images as for a classifier, then (when the model has
+ * a label) one target per image of the model's target shape, all finite,
+ * converted to floats. */
+static int check_regression(Dataset *ds, const char *images, const char *targets,
+                            const OctoModel *m, RtErr *err) {
+  IdxFile *im = &ds->images, *tg = &ds->labels;
+  if (im->ndims < 2)
+    return rt_error(err, "%s: expected images with at least 2 dimensions, found %d", images,
+                    im->ndims);
+  if (!shape_matches(m->input_rank, m->input_shape, im->ndims - 1, im->dims + 1)) {
+    char want[128], have[128];
+    return rt_error(err, "model expects %s samples but %s has %s",
+                    rt_shape_str(want, sizeof want, m->input_rank, m->input_shape), images,
+                    rt_shape_str(have, sizeof have, im->ndims - 1, im->dims + 1));
+  }
+  ds->count = (size_t)im->dims[0];
+  ds->sample_size = im->size / ds->count;
+  if (!targets)
+    return 0;
+  if (im->dims[0] != tg->dims[0])
+    return rt_error(err, "%s has %lld images but %s has %lld targets", images,
+                    (long long)im->dims[0], targets, (long long)tg->dims[0]);
+  if (!shape_matches(m->label_rank, m->label_shape, tg->ndims - 1, tg->dims + 1)) {
+    char want[128], have[128];
+    return rt_error(err, "model expects targets of %s values per sample but %s has %s", 
+                    target_shape(want, sizeof want, m->label_rank, m->label_shape), targets,
+                    target_shape(have, sizeof have, tg->ndims - 1, tg->dims + 1));
+  }
+  size_t per = (size_t)m->label_size;
+  if (!(ds->targets = rt_malloc(tg->size * sizeof(float), err)))
+    return -1;
+  for (size_t i = 0; i < tg->size; i++) {
+    float v = idx_float(tg, i);
+    if (!isfinite(v))
+      return rt_error(err, "%s: target %zu of sample %zu is %s (targets must be finite)",
+                      targets, i % per, i / per, isnan(v) ? "nan" : "infinite");
+    ds->targets[i] = v;
+  }
+  ds->target_size = per;
+  idx_free(tg); /* the floats are all the trainer needs */
+  return 0;
+}
+
 int dataset_load(Dataset *ds, const char *images, const char *labels, const OctoModel *m,
                  RtErr *err) {
   memset(ds, 0, sizeof *ds);
   int rc = idx_read(images, "pixels", &ds->images, err);
+  if (rt_regression(m)) {
+    if (rc == 0 && labels)
+      rc = idx_read_targets(labels, &ds->labels, err);
+    if (rc == 0)
+      rc = check_regression(ds, images, labels, m, err);
+    if (rc != 0)
+      dataset_free(ds);
+    return rc;
+  }
   if (rc == 0)
     rc = idx_read(labels, "labels", &ds->labels, err);
   if (rc == 0)
@@ -216,7 +306,9 @@ int dataset_load(Dataset *ds, const char *images, const char *labels, const Octo
 void dataset_free(Dataset *ds) {
   idx_free(&ds->images);
   idx_free(&ds->labels);
-  ds->count = ds->sample_size = 0;
+  free(ds->targets);
+  ds->targets = NULL;
+  ds->count = ds->sample_size = ds->target_size = 0;
 }
 
 int dataset_path(char *out, size_t outsz, const char *dir, const char *stem, RtErr *err) {

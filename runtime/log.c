@@ -1,7 +1,10 @@
 /* log.c: the --log CSV file, one row per epoch, for plotting
  * (tools/plot-log.sh) and for comparing runs:
  *   epoch,loss,train_acc,test_acc,seconds,samples_per_s
- * Accuracies are percentages, like the printed lines. Each row is flushed
+ * Accuracies are percentages, like the printed lines. A regression model
+ * has no accuracies; its log is
+ *   epoch,loss,test_loss,seconds,samples_per_s
+ * with both losses mean squared errors. Each row is flushed
  * when written, so a run killed mid-training keeps the epochs it finished. */
 #include <errno.h>
 #include <string.h>
@@ -10,15 +13,18 @@
 #include "rt.h"
 
 static const char csv_header[] = "epoch,loss,train_acc,test_acc,seconds,samples_per_s\n";
+static const char csv_header_regression[] = "epoch,loss,test_loss,seconds,samples_per_s\n";
 
-int csvlog_open(CsvLog *l, const char *path, int append, RtErr *err) {
+int csvlog_open(CsvLog *l, const char *path, int append, int regression, RtErr *err) {
   struct stat st;
   int keep = append && stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
   l->path = path;
+  l->regression = regression;
   l->f = fopen(path, keep ? "a" : "w");
   if (!l->f)
     return rt_error(err, "%s: cannot open log: %s", path, strerror(errno));
-  if (!keep && (fputs(csv_header, l->f) == EOF || fflush(l->f) != 0)) {
+  const char *header = regression ? csv_header_regression : csv_header;
+  if (!keep && (fputs(header, l->f) == EOF || fflush(l->f) != 0)) {
     int e = errno;
     fclose(l->f);
     l->f = NULL;
@@ -28,9 +34,12 @@ int csvlog_open(CsvLog *l, const char *path, int append, RtErr *err) {
 }
 
 int csvlog_row(CsvLog *l, const EpochStats *s, RtErr *err) {
-  if (fprintf(l->f, "%d,%.6f,%.4f,%.4f,%.3f,%.1f\n", s->epoch, s->loss, s->train_acc,
-              s->test_acc, s->seconds, s->samples_per_s) < 0 ||
-      fflush(l->f) != 0)
+  int rc = l->regression
+               ? fprintf(l->f, "%d,%.8g,%.8g,%.3f,%.1f\n", s->epoch, s->loss, s->test_loss,
+                         s->seconds, s->samples_per_s)
+               : fprintf(l->f, "%d,%.6f,%.4f,%.4f,%.3f,%.1f\n", s->epoch, s->loss, s->train_acc,
+                         s->test_acc, s->seconds, s->samples_per_s);
+  if (rc < 0 || fflush(l->f) != 0)
     return rt_error(err, "%s: cannot write log: %s", l->path, strerror(errno));
   return 0;
 }

@@ -66,6 +66,20 @@ typedef struct {
    * epoch): tells the model which epoch (0-based) the next steps belong to,
    * for learning-rate schedules. Called before each epoch. */
   void (*set_epoch)(void *state, int epoch);
+  /* Regression models (an mse loss; docs/trainer.md). Exactly one pair of
+   * entries is set: train_step/predict for a classifier (num_classes
+   * 1..256, the fields below 0), train_step_f32/predict_f32 for a
+   * regression model (num_classes 0). */
+  int label_rank;              /* one target's shape, without the batch; 0: */
+  int64_t label_shape[4];      /* no label (the target is the input itself) */
+  int label_size;              /* floats per sample in y: the label_shape's product, or 0 */
+  int output_size;             /* floats per sample that predict writes */
+  /* Mean loss of the n <= batch samples; if pred != NULL also writes each
+   * sample's prediction (output_size floats, before the update). y is
+   * n * label_size targets, unused (may be NULL) when label_size is 0. */
+  float (*train_step_f32)(void *state, void *work, const float *x, const float *y, int n,
+                          float *pred);
+  int (*predict_f32)(const void *state, void *work, const float *x, float *out, int n);
 } OctoModel;
 
 /* The standalone trainer: parses argv (see --help or docs/trainer.md) and

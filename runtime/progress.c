@@ -4,6 +4,7 @@
  * a second, so printing never costs training time); elsewhere (a pipe, a log
  * file, CI) one plain line per epoch in a stable format that scripts parse:
  *   epoch 1/5  loss 0.6123  train_acc 77.85%  test_acc 82.10%  time 12.3s  2456 samples/s
+ * (a regression model: `loss 0.012345  test_loss 0.013456` and no accuracies).
  * The epoch line is printed in both cases; the bar is erased before it. */
 #include <string.h>
 #include <time.h>
@@ -48,14 +49,24 @@ void progress_update(Progress *p, int epoch, int epochs, size_t done, double los
     bar[i] = i < fill ? '#' : '.';
   bar[BAR_WIDTH] = '\0';
   /* \033[K clears what a longer previous line left behind. */
-  fprintf(p->out, "\repoch %d/%d [%s] %3.0f%%  %.0f samples/s  loss %.4f  acc %.2f%%  ETA %.0fs\033[K",
-          epoch, epochs, bar, 100.0 * (double)done / (double)p->total, rate,
-          loss_sum / (double)done, 100.0 * (double)correct / (double)done, eta);
+  if (p->regression)
+    fprintf(p->out, "\repoch %d/%d [%s] %3.0f%%  %.0f samples/s  loss %.6f  ETA %.0fs\033[K",
+            epoch, epochs, bar, 100.0 * (double)done / (double)p->total, rate,
+            loss_sum / (double)done, eta);
+  else
+    fprintf(p->out, "\repoch %d/%d [%s] %3.0f%%  %.0f samples/s  loss %.4f  acc %.2f%%  ETA %.0fs\033[K",
+            epoch, epochs, bar, 100.0 * (double)done / (double)p->total, rate,
+            loss_sum / (double)done, 100.0 * (double)correct / (double)done, eta);
   fflush(p->out);
   p->drawn = 1;
 }
 
 void progress_format(char *buf, size_t bufsz, const EpochStats *s) {
+  if (s->regression) {
+    snprintf(buf, bufsz, "epoch %d/%d  loss %.6f  test_loss %.6f  time %.1fs  %.0f samples/s",
+             s->epoch, s->epochs, s->loss, s->test_loss, s->seconds, s->samples_per_s);
+    return;
+  }
   snprintf(buf, bufsz,
            "epoch %d/%d  loss %.4f  train_acc %.2f%%  test_acc %.2f%%  time %.1fs  %.0f samples/s",
            s->epoch, s->epochs, s->loss, s->train_acc, s->test_acc, s->seconds,

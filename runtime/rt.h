@@ -11,6 +11,9 @@
 
 #include "octo_runtime.h"
 
+/* A regression model (float targets, mse) rather than a classifier. */
+static inline int rt_regression(const OctoModel *m) { return m->train_step_f32 != NULL; }
+
 /* --- error.c --- */
 
 enum { RT_ERR_LEN = 1024 };
@@ -27,27 +30,38 @@ const char *rt_shape_str(char *buf, size_t bufsz, int rank, const int64_t *dims)
 /* --- idx.c --- */
 
 enum { IDX_MAX_DIMS = 4 };
+enum { IDX_U8 = 0x08, IDX_F32 = 0x0d }; /* element types */
 
-/* One IDX file of unsigned bytes: dims[0] is the sample count. */
+/* One IDX file: dims[0] is the sample count. */
 typedef struct {
-  uint8_t *data;
-  size_t size;
+  uint8_t *data;  /* the elements as stored (float32 still big-endian) */
+  size_t size;    /* element count (= bytes for IDX_U8) */
   int ndims;
   int64_t dims[IDX_MAX_DIMS];
+  int type;       /* IDX_U8, or IDX_F32 for targets (0 is read as IDX_U8) */
 } IdxFile;
 
-/* Reads a plain or gzip IDX file (told apart by the magic bytes 1f 8b);
- * `what` names the payload in messages ("pixels", "labels"). */
+/* Reads a plain or gzip IDX file of unsigned bytes (told apart by the magic
+ * bytes 1f 8b); `what` names the payload in messages ("pixels", "labels"). */
 int idx_read(const char *path, const char *what, IdxFile *out, RtErr *err);
+/* The same for regression targets: float32 (0x0D) or unsigned bytes. */
+int idx_read_targets(const char *path, IdxFile *out, RtErr *err);
+/* Element i as a float: a byte's value, or the float32. */
+float idx_float(const IdxFile *f, size_t i);
 void idx_free(IdxFile *f);
 
-/* Images and labels of one split, checked against the model. */
+/* Images and labels (or regression targets) of one split, checked against
+ * the model. */
 typedef struct {
   IdxFile images, labels;
   size_t count;       /* samples in use (after --limit) */
   size_t sample_size; /* bytes (= floats) per sample */
+  float *targets;     /* regression: count x target_size floats (labels is freed) */
+  size_t target_size; /* floats per sample; 0 for a classifier or a model without label */
 } Dataset;
 
+/* For a regression model, `labels` names the targets file, or is NULL when
+ * the model has no label (its target is the input). */
 int dataset_load(Dataset *ds, const char *images, const char *labels,
                  const OctoModel *m, RtErr *err);
 void dataset_free(Dataset *ds);
@@ -65,6 +79,13 @@ void normalize_table(float lut[256], float mean, float std);
  * returns how many (the last batch may be partial). */
 int batch_fill(const Dataset *ds, const size_t *order, size_t start, int batch,
                const float lut[256], float *x, int32_t *y);
+/* The same for a regression split: targets to t (skipped when t is NULL). */
+int batch_fill_targets(const Dataset *ds, const size_t *order, size_t start, int batch,
+                       const float lut[256], float *x, float *t);
+/* Sum of (p[i] - t[i])^2 over count floats, in double. A split's test loss
+ * is its sum over all samples / (samples x floats per sample): the mean of
+ * the per-sample mean squared errors, as the mse loss of a batch. */
+double rt_squared_error(const float *p, const float *t, size_t count);
 
 /* --- checkpoint.c --- */
 
@@ -87,6 +108,8 @@ typedef struct {
   double test_acc;     /* percent */
   double seconds;      /* wall time of the epoch, evaluation included */
   double samples_per_s;/* training samples per second of training time */
+  int regression;      /* a regression model: test_loss instead of accuracies */
+  double test_loss;    /* mean squared error on the test split */
 } EpochStats;
 
 typedef struct {
@@ -96,6 +119,7 @@ typedef struct {
   size_t total;        /* training samples per epoch */
   double epoch_start, last_draw;
   int drawn;
+  int regression;      /* the bar shows no accuracy (set after progress_init) */
 } Progress;
 
 double rt_now(void);
@@ -112,10 +136,12 @@ void progress_format(char *buf, size_t bufsz, const EpochStats *s);
 typedef struct {
   FILE *f;
   const char *path;
+  int regression;
 } CsvLog;
 
-/* append != 0 and a non-empty file: continue it without a new header. */
-int csvlog_open(CsvLog *l, const char *path, int append, RtErr *err);
+/* append != 0 and a non-empty file: continue it without a new header. A
+ * regression log has the columns epoch,loss,test_loss,seconds,samples_per_s. */
+int csvlog_open(CsvLog *l, const char *path, int append, int regression, RtErr *err);
 int csvlog_row(CsvLog *l, const EpochStats *s, RtErr *err);
 int csvlog_close(CsvLog *l, RtErr *err);
 

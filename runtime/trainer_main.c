@@ -7,6 +7,9 @@
  * behind the descriptor's function pointers; this file only moves data.
  * `--benchmark STEPS` takes a side road after parsing: no dataset, just timed
  * train_step calls on fixed pseudo-random data (see benchmark()).
+ * A regression model (descriptor with train_step_f32) takes the same road
+ * with float targets (train-targets.idx) instead of labels, and prints and
+ * logs losses instead of accuracies.
  * Exit status: 0 ok, 1 runtime error, 2 usage error. */
 #include <errno.h>
 #include <math.h>
@@ -44,6 +47,7 @@ typedef struct {
   void *state, *work;
   float *x;
   int32_t *y, *pred;
+  float *t, *out; /* regression: a batch of targets and of predictions */
   size_t *perm;
   float lut[256];
   uint64_t seed;
@@ -61,10 +65,10 @@ static float default_std(const OctoModel *m) { return m->input_std > 0 ? m->inpu
 static void usage(FILE *out, const OctoModel *m, const char *prog) {
   fprintf(out,
           "usage: %s [options]\n"
-          "Train the '%s' network on an IDX dataset (images + labels).\n\n"
+          "Train the '%s' network on an IDX dataset (images + %s).\n\n"
           "  --data DIR          dataset folder with train-images-idx3-ubyte[.gz],\n"
-          "                      train-labels-idx1-ubyte[.gz], t10k-images-idx3-ubyte[.gz],\n"
-          "                      t10k-labels-idx1-ubyte[.gz] (default " DEFAULT_DATA_DIR ")\n"
+          "                      t10k-images-idx3-ubyte[.gz] and %s\n"
+          "                      (default " DEFAULT_DATA_DIR ")\n"
           "  --epochs N          train until N epochs are done (default %d)\n"
           "  --seed N            seed of initialization and shuffling (default %llu)\n"
           "  --limit N           train on the first N training samples only\n"
@@ -75,14 +79,21 @@ static void usage(FILE *out, const OctoModel *m, const char *prog) {
           "  --resume FILE       continue from a checkpoint (same --data/--limit for the\n"
           "                      same results as an uninterrupted run)\n"
           "  --log FILE          write one CSV row per epoch (appended when resuming)\n"
-          "  --quiet             print only the final test accuracy\n"
+          "  --quiet             print only the final test %s\n"
           "  --benchmark STEPS   no training run: time STEPS train steps on fixed\n"
           "                      pseudo-random inputs and labels (no dataset needed)\n"
           "                      and print the samples per second\n"
           "  --help, --version\n\n"
           "Exit status: 0 success, 1 runtime error (data, checkpoint, I/O), 2 usage error.\n",
-          prog, m->name, m->epochs_default, (unsigned long long)m->seed_default,
-          (double)default_mean(m), (double)default_std(m));
+          prog, m->name, !rt_regression(m) ? "labels" : m->label_size ? "targets" : "no labels",
+          !rt_regression(m) ? "train-labels-idx1-ubyte[.gz],\n"
+                              "                      t10k-labels-idx1-ubyte[.gz]"
+          : m->label_size   ? "train-targets.idx[.gz],\n"
+                              "                      t10k-targets.idx[.gz] (float32 targets)"
+                            : "no labels (the model\n"
+                              "                      reproduces its input)",
+          m->epochs_default, (unsigned long long)m->seed_default, (double)default_mean(m),
+          (double)default_std(m), rt_regression(m) ? "loss" : "accuracy");
 }
 
 static int parse_u64(const char *s, uint64_t max, uint64_t *out) {
@@ -211,18 +222,55 @@ static int parse_options(Run *r, int argc, char **argv) {
 
 /* --- setup --- */
 
+/* A classifier has train_step/predict and 1..256 classes; a regression
+ * model train_step_f32/predict_f32, no classes, an output and a target
+ * shape whose product is label_size (0: no label, then the target is the
+ * input, so the output must have the input's size). */
+static int check_kind(const OctoModel *m, size_t input_size, RtErr *err) {
+  int cls = m->train_step || m->predict, reg = m->train_step_f32 || m->predict_f32;
+  if (cls == reg)
+    return rt_error(err, "invalid model descriptor: it needs either train_step and predict "
+                         "(a classifier) or train_step_f32 and predict_f32 (a regression "
+                         "model)");
+  if (cls)
+    return m->train_step && m->predict && m->num_classes >= 1 && m->num_classes <= 256
+               ? 0
+               : rt_error(err, "invalid model descriptor");
+  if (!m->train_step_f32 || !m->predict_f32 || m->num_classes != 0 || m->output_size < 1 ||
+      m->label_rank < 0 || m->label_rank > 4)
+    return rt_error(err, "invalid model descriptor: regression entries or sizes");
+  int64_t size = m->label_rank ? 1 : 0;
+  for (int i = 0; i < m->label_rank; i++) {
+    if (m->label_shape[i] < 1 || m->label_shape[i] > (1 << 24))
+      return rt_error(err, "invalid model descriptor: target dimension %d", i);
+    size *= m->label_shape[i];
+  }
+  if (size != m->label_size)
+    return rt_error(err, "invalid model descriptor: label_size %d is not the target shape's %lld",
+                    m->label_size, (long long)size);
+  if (m->label_size == 0 && (size_t)m->output_size != input_size)
+    return rt_error(err, "invalid model descriptor: a model without label must reproduce its "
+                         "input (%zu values per sample), not predict %d",
+                    input_size, m->output_size);
+  return 0;
+}
+
 static int check_model(const OctoModel *m, RtErr *err) {
-  if (!m->name || m->batch < 1 || m->input_rank < 1 || m->input_rank > 4 ||
-      m->num_classes < 1 || m->num_classes > 256 || !m->init || !m->train_step ||
-      !m->predict || m->ntensors < 0 || (m->ntensors && !m->tensors))
+  if (!m->name || m->batch < 1 || m->input_rank < 1 || m->input_rank > 4 || !m->init ||
+      m->ntensors < 0 || (m->ntensors && !m->tensors))
     return rt_error(err, "invalid model descriptor");
   if (m->input_std > 0 && (!isfinite(m->input_mean) || !isfinite(m->input_std)))
     return rt_error(err, "invalid model descriptor: input normalisation");
   if (m->state_align < sizeof(void *) || (m->state_align & (m->state_align - 1)))
     return rt_error(err, "invalid model descriptor: state_align %zu", m->state_align);
-  for (int i = 0; i < m->input_rank; i++)
-    if (m->input_shape[i] < 1)
+  size_t input_size = 1;
+  for (int i = 0; i < m->input_rank; i++) {
+    if (m->input_shape[i] < 1 || m->input_shape[i] > (1 << 24))
       return rt_error(err, "invalid model descriptor: input dimension %d", i);
+    input_size *= (size_t)m->input_shape[i];
+  }
+  if (check_kind(m, input_size, err) != 0)
+    return -1;
   for (int i = 0; i < m->ntensors; i++) {
     const OctoTensorInfo *t = &m->tensors[i];
     if (!t->name || t->rank < 0 || t->rank > OCTO_MAX_RANK || t->offset > m->state_bytes ||
@@ -236,8 +284,8 @@ static int load_split(Dataset *ds, const char *dir, const char *images, const ch
                       const OctoModel *m, size_t limit, RtErr *err) {
   char ipath[4096], lpath[4096];
   if (dataset_path(ipath, sizeof ipath, dir, images, err) ||
-      dataset_path(lpath, sizeof lpath, dir, labels, err) ||
-      dataset_load(ds, ipath, lpath, m, err))
+      (labels && dataset_path(lpath, sizeof lpath, dir, labels, err)) ||
+      dataset_load(ds, ipath, labels ? lpath : NULL, m, err))
     return -1;
   if (limit && limit < ds->count)
     ds->count = limit;
@@ -246,10 +294,14 @@ static int load_split(Dataset *ds, const char *dir, const char *images, const ch
 
 static int load_data(Run *r, RtErr *err) {
   const char *dir = r->opt.data_dir;
-  if (load_split(&r->train, dir, "train-images-idx3-ubyte", "train-labels-idx1-ubyte", r->m,
-                 r->opt.limit, err) ||
-      load_split(&r->test, dir, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", r->m,
-                 r->opt.test_limit, err))
+  /* A regression model reads float targets, or none when it has no label. */
+  int reg = rt_regression(r->m), targets = r->m->label_size > 0;
+  const char *train_labels = !reg ? "train-labels-idx1-ubyte" : targets ? "train-targets.idx" : NULL;
+  const char *test_labels = !reg ? "t10k-labels-idx1-ubyte" : targets ? "t10k-targets.idx" : NULL;
+  if (load_split(&r->train, dir, "train-images-idx3-ubyte", train_labels, r->m, r->opt.limit,
+                 err) ||
+      load_split(&r->test, dir, "t10k-images-idx3-ubyte", test_labels, r->m, r->opt.test_limit,
+                 err))
     return -1;
   normalize_table(r->lut, r->opt.mean, r->opt.std);
   return 0;
@@ -275,6 +327,10 @@ static int alloc_blocks(Run *r, RtErr *err) {
       !(r->y = rt_malloc(b * sizeof(int32_t), err)) ||
       !(r->pred = rt_malloc(b * sizeof(int32_t), err)) ||
       !(r->perm = rt_malloc(r->train.count * sizeof(size_t), err)))
+    return -1;
+  if (rt_regression(m) &&
+      (!(r->t = rt_malloc(b * ((size_t)m->label_size + 1) * sizeof(float), err)) ||
+       !(r->out = rt_malloc(b * (size_t)m->output_size * sizeof(float), err))))
     return -1;
   return 0;
 }
@@ -320,8 +376,47 @@ static int train_epoch(Run *r, int epoch, double *loss_sum, size_t *correct, RtE
   return 0;
 }
 
-/* Test accuracy in percent, or -1 with err set. */
+/* A regression epoch: float targets (none without a label), no accuracy. */
+static int train_epoch_f32(Run *r, int epoch, double *loss_sum, RtErr *err) {
+  const OctoModel *m = r->m;
+  size_t n = r->train.count;
+  batch_permutation(r->perm, n, r->seed, (uint64_t)epoch);
+  if (m->set_epoch) m->set_epoch(r->state, epoch);
+  *loss_sum = 0;
+  for (size_t start = 0; start < n; start += (size_t)m->batch) {
+    int k = batch_fill_targets(&r->train, r->perm, start, m->batch, r->lut, r->x, r->t);
+    float loss = m->train_step_f32(r->state, r->work, r->x, m->label_size ? r->t : NULL, k, NULL);
+    if (!isfinite(loss))
+      return rt_error(err, "training diverged: loss is %g in epoch %d at sample %zu", loss,
+                      epoch + 1, start);
+    *loss_sum += (double)loss * k;
+    progress_update(&r->progress, epoch + 1, r->opt.epochs, start + (size_t)k, *loss_sum, 0);
+  }
+  return 0;
+}
+
+/* Test loss of a regression model: the mean over the test samples of each
+ * one's mean squared error, from predict's outputs (the mse loss's
+ * definition). Without a label the target is the normalised input. -1 with
+ * err set on failure. */
+static double evaluate_loss(Run *r, RtErr *err) {
+  const OctoModel *m = r->m;
+  double sum = 0;
+  for (size_t start = 0; start < r->test.count; start += (size_t)m->batch) {
+    int k = batch_fill_targets(&r->test, NULL, start, m->batch, r->lut, r->x, r->t);
+    if (m->predict_f32(r->state, r->work, r->x, r->out, k) != 0)
+      return rt_error(err, "prediction failed");
+    const float *target = m->label_size ? r->t : r->x;
+    sum += rt_squared_error(r->out, target, (size_t)k * (size_t)m->output_size);
+  }
+  return sum / ((double)r->test.count * m->output_size);
+}
+
+/* Test accuracy in percent (a classifier) or test loss (a regression
+ * model), or -1 with err set. */
 static double evaluate(Run *r, RtErr *err) {
+  if (rt_regression(r->m))
+    return evaluate_loss(r, err);
   const OctoModel *m = r->m;
   size_t correct = 0;
   for (size_t start = 0; start < r->test.count; start += (size_t)m->batch) {
@@ -334,21 +429,28 @@ static double evaluate(Run *r, RtErr *err) {
   return 100.0 * (double)correct / (double)r->test.count;
 }
 
-static int run_epoch(Run *r, int epoch, double *test_acc, RtErr *err) {
-  EpochStats s = {.epoch = epoch + 1, .epochs = r->opt.epochs};
+/* One epoch; *test is the test accuracy or, for regression, the test loss. */
+static int run_epoch(Run *r, int epoch, double *test, RtErr *err) {
+  int reg = rt_regression(r->m);
+  EpochStats s = {.epoch = epoch + 1, .epochs = r->opt.epochs, .regression = reg};
   double loss_sum;
-  size_t correct;
+  size_t correct = 0;
   progress_epoch_start(&r->progress);
   double t0 = rt_now();
-  if (train_epoch(r, epoch, &loss_sum, &correct, err) != 0)
+  if ((reg ? train_epoch_f32(r, epoch, &loss_sum, err)
+           : train_epoch(r, epoch, &loss_sum, &correct, err)) != 0)
     return -1;
   double train_time = rt_now() - t0;
-  if ((*test_acc = evaluate(r, err)) < 0)
+  if ((*test = evaluate(r, err)) < 0)
     return -1;
   s.seconds = rt_now() - t0;
   s.loss = loss_sum / (double)r->train.count;
-  s.train_acc = 100.0 * (double)correct / (double)r->train.count;
-  s.test_acc = *test_acc;
+  if (reg) {
+    s.test_loss = *test;
+  } else {
+    s.train_acc = 100.0 * (double)correct / (double)r->train.count;
+    s.test_acc = *test;
+  }
   s.samples_per_s = train_time > 0 ? (double)r->train.count / train_time : 0;
   progress_epoch_end(&r->progress, &s);
   if (r->opt.log && csvlog_row(&r->log, &s, err) != 0)
@@ -359,20 +461,25 @@ static int run_epoch(Run *r, int epoch, double *test_acc, RtErr *err) {
 }
 
 static int train(Run *r, RtErr *err) {
-  double acc = -1;
+  double test = -1; /* accuracy, or a regression model's loss */
   if (r->opt.save && ckpt_check_writable(r->opt.save, err) != 0)
     return -1;
-  if (r->opt.log && csvlog_open(&r->log, r->opt.log, r->opt.resume != NULL, err) != 0)
+  int reg = rt_regression(r->m);
+  if (r->opt.log && csvlog_open(&r->log, r->opt.log, r->opt.resume != NULL, reg, err) != 0)
     return -1;
   progress_init(&r->progress, stdout, isatty(fileno(stdout)), r->opt.quiet, r->train.count);
+  r->progress.regression = reg;
   if (r->done >= r->opt.epochs && !r->opt.quiet)
     printf("nothing to train: %d of %d epochs done\n", r->done, r->opt.epochs);
   for (int e = r->done; e < r->opt.epochs; e++)
-    if (run_epoch(r, e, &acc, err) != 0)
+    if (run_epoch(r, e, &test, err) != 0)
       return -1;
-  if (acc < 0 && (acc = evaluate(r, err)) < 0)
+  if (test < 0 && (test = evaluate(r, err)) < 0)
     return -1;
-  printf("final test accuracy: %.2f%%\n", acc);
+  if (reg)
+    printf("final test loss: %.6f\n", test);
+  else
+    printf("final test accuracy: %.2f%%\n", test);
   if (csvlog_close(&r->log, err) != 0)
     return -1;
   if (fflush(stdout) != 0 || ferror(stdout))
@@ -385,18 +492,33 @@ static int train(Run *r, RtErr *err) {
 enum { BENCH_WARMUP = 3 }; /* untimed steps: page faults, caches, branch predictors */
 
 /* Fixed pseudo-random batch: pixels uniform in [0, 1) like p/255, labels
- * uniform over the classes; the same for every run of a given seed. */
+ * uniform over the classes (regression targets uniform in [0, 1)); the
+ * same for every run of a given seed. */
 static void bench_fill(Run *r, size_t numel) {
   uint64_t s = r->opt.seed ^ 0xbe7c4a11u;
   for (size_t i = 0; i < numel; i++)
     r->x[i] = (float)(rt_splitmix64(&s) >> 40) / (float)(1 << 24);
+  if (rt_regression(r->m)) {
+    size_t nt = (size_t)r->m->batch * (size_t)r->m->label_size;
+    for (size_t i = 0; i < nt; i++)
+      r->t[i] = (float)(rt_splitmix64(&s) >> 40) / (float)(1 << 24);
+    return;
+  }
   for (int i = 0; i < r->m->batch; i++)
     r->y[i] = (int32_t)(rt_splitmix64(&s) % (uint64_t)r->m->num_classes);
 }
 
+static float bench_step(Run *r) {
+  const OctoModel *m = r->m;
+  if (rt_regression(m))
+    return m->train_step_f32(r->state, r->work, r->x, m->label_size ? r->t : NULL, m->batch,
+                             NULL);
+  return m->train_step(r->state, r->work, r->x, r->y, m->batch, NULL);
+}
+
 static int bench_steps(Run *r, int steps, RtErr *err) {
   for (int i = 0; i < steps; i++) {
-    float loss = r->m->train_step(r->state, r->work, r->x, r->y, r->m->batch, NULL);
+    float loss = bench_step(r);
     if (!isfinite(loss))
       return rt_error(err, "benchmark diverged: loss is %g at step %d", loss, i + 1);
   }
@@ -414,7 +536,8 @@ static int benchmark(Run *r, RtErr *err) {
   if (!(r->state = aligned_block(m->state_bytes, m->state_align, err)) ||
       !(r->work = aligned_block(m->work_bytes, m->state_align, err)) ||
       !(r->x = rt_malloc(numel * sizeof(float), err)) ||
-      !(r->y = rt_malloc((size_t)m->batch * sizeof(int32_t), err)))
+      !(r->y = rt_malloc((size_t)m->batch * sizeof(int32_t), err)) ||
+      !(r->t = rt_malloc((size_t)m->batch * ((size_t)m->label_size + 1) * sizeof(float), err)))
     return -1;
   if (m->init(r->state, r->opt.seed) != 0)
     return rt_error(err, "model initialization failed");
@@ -445,6 +568,8 @@ static void run_free(Run *r) {
   free(r->x);
   free(r->y);
   free(r->pred);
+  free(r->t);
+  free(r->out);
   free(r->perm);
 }
 

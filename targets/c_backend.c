@@ -51,6 +51,13 @@ typedef struct Emit {
   bool *reads, *writes; /* scratch for lkernel_accesses */
   bool *var_used;       /* scratch: variables a kernel mentions */
   bool *var_read;       /* scratch: variables an expression of the kernel reads */
+  /* pred is f32: a regression model. y and pred are floats, and predict
+   * writes the prediction itself, not a class (docs/c-backend.md). */
+  bool reg;
+  /* Regression train_step: the kernels that only fill pred are skipped when
+   * pred is NULL, instead of writing to a stack scratch the size of the
+   * whole prediction (set by emit_train_step when that is possible). */
+  bool pred_guard;
 } Emit;
 
 static void fail(Emit *E, const LKernel *k, const char *fmt, ...)
@@ -732,6 +739,41 @@ static void check_call(Emit *E, LEntryKind ek, const LKernel *k) {
   }
 }
 
+/* An ARG buffer of known shape whose first dimension is the batch. */
+static bool batch_shaped(const LProgram *p, const LBuffer *b) {
+  return b->home == LBUF_ARG && b->shape.rank >= 1 && shape_known(&b->shape) &&
+         b->shape.dim[0] == p->batch;
+}
+
+/* The two kinds of program: a classifier (label i32 [batch] class indices,
+ * pred i32 [batch] classes) and a regression model (label f32 [batch, ...]
+ * or none, pred f32 [batch, ...]: the prediction itself). pred's dtype
+ * decides the kind; the label must agree with it. */
+static void check_targets(Emit *E) {
+  const LProgram *p = E->p;
+  const LBuffer *y = p->label, *pr = p->pred;
+  if (y && (y->home != LBUF_ARG || (y->dtype != DT_I32 && y->dtype != DT_F32)))
+    fail(E, NULL, "label %%%s must be an ARG buffer: i32 [batch] class indices or f32 "
+         "[batch, ...] targets", y->name);
+  else if (y && y->dtype == DT_F32 && !E->reg)
+    fail(E, NULL, "label %%%s holds float targets, so pred must be an f32 [batch, ...] "
+         "ARG buffer (the prediction), not %s", y->name, pr ? dtype_name(pr->dtype) : "absent");
+  else if (y && y->dtype == DT_I32 && E->reg)
+    fail(E, NULL, "label %%%s holds class indices, so pred must be an i32 [batch] ARG "
+         "buffer (the classes), not f32", y->name);
+  else if (y && y->dtype == DT_F32 && !batch_shaped(p, y))
+    fail(E, NULL, "float label %%%s needs a known shape [%d, ...] (the batch first)", y->name,
+         p->batch);
+  if (pr && (pr->home != LBUF_ARG || (pr->dtype != DT_I32 && pr->dtype != DT_F32)))
+    fail(E, NULL, "pred %%%s must be an ARG buffer: i32 [batch] classes or f32 [batch, ...] "
+         "predictions", pr->name);
+  else if (E->reg && !batch_shaped(p, pr))
+    fail(E, NULL, "pred %%%s needs a known shape [%d, ...] (the batch first)", pr->name,
+         p->batch);
+  else if (pr && pr->optional && buffer_bytes(pr) < 0)
+    fail(E, NULL, "optional pred %%%s needs a known shape for its scratch", pr->name);
+}
+
 static void check_program(Emit *E) {
   const LProgram *p = E->p;
   for (int ek = 0; ek < LENTRY_COUNT; ek++)
@@ -739,12 +781,7 @@ static void check_program(Emit *E) {
       check_call(E, (LEntryKind)ek, p->entries[ek].calls[c]);
   if (p->input && (p->input->dtype != DT_F32 || p->input->home != LBUF_ARG))
     fail(E, NULL, "input %%%s must be an f32 ARG buffer", p->input->name);
-  if (p->label && (p->label->dtype != DT_I32 || p->label->home != LBUF_ARG))
-    fail(E, NULL, "label %%%s must be an i32 ARG buffer", p->label->name);
-  if (p->pred && (p->pred->dtype != DT_I32 || p->pred->home != LBUF_ARG))
-    fail(E, NULL, "pred %%%s must be an i32 ARG buffer", p->pred->name);
-  if (p->pred && p->pred->optional && buffer_bytes(p->pred) < 0)
-    fail(E, NULL, "optional pred %%%s needs a known shape for its scratch", p->pred->name);
+  check_targets(E);
   if (!p->loss) {
     fail(E, NULL, "the program has no loss buffer");
   } else if (p->loss->dtype != DT_F32 || p->loss->home == LBUF_ARG) {
@@ -822,6 +859,64 @@ static void print_tensor_row(Emit *E, const LBuffer *b, bool octo_names) {
   out(E, "}, %lld, %lld},\n", bytes_out(E, b->offset), bytes_out(E, buffer_bytes(b)));
 }
 
+/* Elements per sample of a batch-shaped buffer (its shape without dim 0). */
+static int64_t sample_numel(const LBuffer *b) {
+  int64_t n = 1;
+  for (int d = 1; d < b->shape.rank; d++) n *= b->shape.dim[d];
+  return n;
+}
+
+/* A regression model's target and output sizes (checked batch-shaped). */
+static void emit_sizes(Emit *E) {
+  const LProgram *p = E->p;
+  const char *P = E->PFX;
+  const LBuffer *y = p->label;
+  int rank = y ? y->shape.rank - 1 : 0;
+  out(E, "/* Regression: y holds %s_LABEL_SIZE floats per sample (one target of shape\n"
+         " * %s_LABEL_SHAPE; 0: the model has no label, y is unused and may be NULL),\n"
+         " * predict and train_step_pred write %s_OUTPUT_SIZE floats per sample. */\n",
+      P, P, P);
+  out(E, "#define %s_LABEL_RANK %d\n#define %s_LABEL_SHAPE {", P, rank, P);
+  for (int d = 0; d < rank; d++) out(E, "%s%lld", d ? ", " : "", (long long)y->shape.dim[d + 1]);
+  out(E, "%s}\n", rank ? "" : "0");
+  out(E, "#define %s_LABEL_SIZE %lld\n", P, (long long)(y ? sample_numel(y) : 0));
+  out(E, "#define %s_OUTPUT_SIZE %lld\n", P, (long long)sample_numel(p->pred));
+}
+
+/* The classifier's entries: int32 class indices in y, classes out. */
+static void emit_classifier_api(Emit *E) {
+  const char *P = E->PFX, *f = E->pfx, *R = ctype(E, DT_F32);
+  out(E, "/* One training step on n samples: the mean loss, or NAN for bad arguments\n"
+         " * (a NULL pointer, n outside 1..%s_BATCH). _pred also writes each sample's\n"
+         " * predicted class (before the update) to pred, unless pred is NULL. */\n", P);
+  out(E, "%s %s_train_step(void *state, void *work, const %s *x, const int32_t *y, "
+         "int n);\n", R, f, R);
+  out(E, "%s %s_train_step_pred(void *state, void *work, const %s *x, const int32_t *y, "
+         "int n,\n"
+         "      int32_t *pred);\n", R, f, R);
+  out(E, "/* Classes of n samples into cls; the state is only read. 0, or -1 for bad "
+         "arguments. */\n");
+  out(E, "int %s_predict(const void *state, void *work, const %s *x, int32_t *cls, "
+         "int n);\n", f, R);
+}
+
+/* The regression entries: float targets in y, the prediction out. */
+static void emit_regression_api(Emit *E) {
+  const char *P = E->PFX, *f = E->pfx, *R = ctype(E, DT_F32);
+  out(E, "/* One training step on n samples: the mean loss, or NAN for bad arguments\n"
+         " * (a NULL pointer%s, n outside 1..%s_BATCH). _pred also writes each\n"
+         " * sample's prediction (before the update; %s_OUTPUT_SIZE %ss) to pred,\n"
+         " * unless pred is NULL. */\n", E->p->label ? "" : " other than y", P, P, R);
+  out(E, "%s %s_train_step(void *state, void *work, const %s *x, const %s *y, int n);\n", R, f,
+      R, R);
+  out(E, "%s %s_train_step_pred(void *state, void *work, const %s *x, const %s *y, int n,\n"
+         "      %s *pred);\n", R, f, R, R, R);
+  out(E, "/* Predictions of n samples into out (n x %s_OUTPUT_SIZE %ss); the state is\n"
+         " * only read. 0, or -1 for bad arguments. */\n", P, R);
+  out(E, "int %s_predict(const void *state, void *work, const %s *x, %s *out, int n);\n", f, R,
+      R);
+}
+
 static void emit_header(Emit *E, int ntensors) {
   const LProgram *p = E->p;
   const char *P = E->PFX, *f = E->pfx, *R = ctype(E, DT_F32);
@@ -833,11 +928,18 @@ static void emit_header(Emit *E, int ntensors) {
          " * optimizer state, kept between calls) and a work arena of %s_WORK_BYTES\n"
          " * (one call's scratch), both aligned to %s_STATE_ALIGN bytes and never\n"
          " * shared between two threads at once. x holds n samples of\n"
-         " * %s_INPUT_SIZE %ss, y n class indices; 1 <= n <= %s_BATCH.\n"
-         " * Tensor table: dtype 0 f32, 1 i8, 2 i16, 3 i32, 4 i64, 5 u8; role 0\n"
+         " * %s_INPUT_SIZE %ss, ", P, P, P, P, R);
+  if (!E->reg)
+    out(E, "y n class indices; 1 <= n <= %s_BATCH.\n", P);
+  else if (p->label)
+    out(E, "y n targets of\n"
+           " * %s_LABEL_SIZE %ss each; 1 <= n <= %s_BATCH.\n", P, R, P);
+  else
+    out(E, "y is unused (the model has no label: its\n"
+           " * target is the input) and may be NULL; 1 <= n <= %s_BATCH.\n", P);
+  out(E, " * Tensor table: dtype 0 f32, 1 i8, 2 i16, 3 i32, 4 i64, 5 u8; role 0\n"
          " * parameter, 1 optimizer state, 2 buffer, 3 internal (OctoDType and\n"
-         " * OctoTensorKind of octo_runtime.h). See docs/c-backend.md. */\n",
-      P, P, P, P, R, P);
+         " * OctoTensorKind of octo_runtime.h). See docs/c-backend.md. */\n");
   if (E->dbl)
     out(E, "/* Built with --emit-real=double: every f32 of the program is a double\n"
            " * (tensor table rows of dtype 0 hold doubles) and every size and offset\n"
@@ -860,6 +962,7 @@ static void emit_header(Emit *E, int ntensors) {
   out(E, "%s}\n", rank ? "" : "0");
   out(E, "#define %s_INPUT_SIZE %lld\n", P, (long long)(in ? size : 0));
   out(E, "#define %s_NUM_CLASSES %d\n", P, p->num_classes);
+  if (E->reg) emit_sizes(E);
   out(E, "/* The input the model was trained on (recipe key `input`): a pixel p in\n"
          " * 0..255 reaches x as (p / 255 - %s_INPUT_MEAN) / %s_INPUT_STD. */\n", P, P);
   out(E, "#define %s_INPUT_MEAN ", P);
@@ -869,18 +972,8 @@ static void emit_header(Emit *E, int ntensors) {
   out(E, "\n\n");
   out(E, "/* Zeroes the state, then initialises it from seed. 0, or -1 if state is NULL. */\n");
   out(E, "int %s_init(void *state, uint64_t seed);\n", f);
-  out(E, "/* One training step on n samples: the mean loss, or NAN for bad arguments\n"
-         " * (a NULL pointer, n outside 1..%s_BATCH). _pred also writes each sample's\n"
-         " * predicted class (before the update) to pred, unless pred is NULL. */\n", P);
-  out(E, "%s %s_train_step(void *state, void *work, const %s *x, const int32_t *y, "
-         "int n);\n", R, f, R);
-  out(E, "%s %s_train_step_pred(void *state, void *work, const %s *x, const int32_t *y, "
-         "int n,\n"
-         "      int32_t *pred);\n", R, f, R);
-  out(E, "/* Classes of n samples into cls; the state is only read. 0, or -1 for bad "
-         "arguments. */\n");
-  out(E, "int %s_predict(const void *state, void *work, const %s *x, int32_t *cls, "
-         "int n);\n", f, R);
+  if (E->reg) emit_regression_api(E);
+  else emit_classifier_api(E);
   if (p->epoch)
     out(E, "/* Tells the learning-rate schedule which epoch (0-based) the next steps\n"
            " * belong to; call it before each epoch. */\n"
@@ -960,7 +1053,7 @@ static const char *call_arg(Emit *E, LEntryKind ek, const LBuffer *b, bool write
   const LProgram *p = E->p;
   if (b == p->input) return "x";
   if (b == p->label) return "y";
-  if (b == p->pred) return ek == LENTRY_PREDICT ? "cls" : "pred";
+  if (b == p->pred) return ek != LENTRY_PREDICT ? "pred" : E->reg ? "out" : "cls";
   return arena_printf(E->arena, "(%s%s *)(%s + %lld)", writes ? "" : "const ", ctype(E, b->dtype),
                       b->home == LBUF_STATE ? "st" : "wk", bytes_out(E, b->offset));
 }
@@ -971,8 +1064,9 @@ static void emit_calls(Emit *E, LEntryKind ek) {
   for (int c = 0; c < en->ncalls; c++) {
     const LKernel *k = en->calls[c];
     kernel_scope(E, k);
-    out(E, "  %s(", E->kname[k->id]);
-    int col = (int)strlen(E->kname[k->id]) + 3;
+    bool guard = E->pred_guard && ek == LENTRY_TRAIN_STEP && E->writes[p->pred->id];
+    out(E, "  %s%s(", guard ? "if (pred) " : "", E->kname[k->id]);
+    int col = (int)strlen(E->kname[k->id]) + 3 + (guard ? 10 : 0);
     bool any = false;
     for (int i = 0; i < p->nbuffers; i++) {
       if (!E->sc.buf_name[i]) continue;
@@ -1026,20 +1120,43 @@ static void emit_init(Emit *E, bool *bufs) {
   out(E, "  return 0;\n}\n\n");
 }
 
+/* Whether every train_step kernel that touches pred only writes it and
+ * writes nothing else, so that it can be skipped when pred is NULL. */
+static bool pred_only_kernels(Emit *E) {
+  const LProgram *p = E->p;
+  const LEntry *en = &p->entries[LENTRY_TRAIN_STEP];
+  int id = p->pred->id;
+  for (int c = 0; c < en->ncalls; c++) {
+    lkernel_accesses(p, en->calls[c], E->reads, E->writes);
+    if (E->reads[id]) return false;
+    if (!E->writes[id]) continue;
+    for (int i = 0; i < p->nbuffers; i++)
+      if (E->writes[i] && i != id) return false;
+  }
+  return true;
+}
+
 static void emit_train_step(Emit *E, bool *bufs) {
   const LProgram *p = E->p;
   bool n_used, seed_used;
   entry_uses(E, LENTRY_TRAIN_STEP, bufs, &n_used, &seed_used);
   bufs[p->loss->id] = true;
   bool pred_used = arg_used(p->pred, bufs);
+  E->pred_guard = pred_used && E->reg && p->pred->optional && pred_only_kernels(E);
   const char *R = ctype(E, DT_F32);
-  out(E, "%s %s_train_step_pred(void *state, void *work, const %s *x, const int32_t *y, "
-         "int n,\n      int32_t *pred) {\n", R, E->pfx, R);
-  if (pred_used && p->pred->optional)
-    out(E, "  int32_t pred_scratch[%lld];\n", (long long)shape_numel(&p->pred->shape));
-  out(E, "  if (!state || (!work && %s_WORK_BYTES > 0) || !x || !y || n < 1 || n > %s_BATCH)\n"
-         "    return octo_nan();\n", E->PFX, E->PFX);
-  if (pred_used) {
+  /* y: class indices, or a regression's float targets; pred likewise. */
+  const char *Y = E->reg ? R : "int32_t";
+  out(E, "%s %s_train_step_pred(void *state, void *work, const %s *x, const %s *y, "
+         "int n,\n      %s *pred) {\n", R, E->pfx, R, Y, Y);
+  if (pred_used && p->pred->optional && !E->pred_guard)
+    out(E, "  %s pred_scratch[%lld];\n", Y, (long long)shape_numel(&p->pred->shape));
+  /* A regression model without a label ignores y: NULL is fine then. */
+  bool y_needed = !E->reg || p->label;
+  out(E, "  if (!state || (!work && %s_WORK_BYTES > 0) || !x || %sn < 1 || n > %s_BATCH)\n"
+         "    return octo_nan();\n", E->PFX, y_needed ? "!y || " : "", E->PFX);
+  if (E->pred_guard) {
+    /* The pred kernels are called under if (pred). */
+  } else if (pred_used) {
     if (p->pred->optional) out(E, "  if (!pred) pred = pred_scratch;\n");
     else out(E, "  if (!pred) return octo_nan();\n");
   } else {
@@ -1052,8 +1169,9 @@ static void emit_train_step(Emit *E, bool *bufs) {
   emit_calls(E, LENTRY_TRAIN_STEP);
   out(E, "  return ((const %s *)(%s + %lld))[0];\n}\n\n", R,
       p->loss->home == LBUF_STATE ? "st" : "wk", bytes_out(E, p->loss->offset));
-  out(E, "%s %s_train_step(void *state, void *work, const %s *x, const int32_t *y, int n) {\n"
-         "  return %s_train_step_pred(state, work, x, y, n, NULL);\n}\n\n", R, E->pfx, R, E->pfx);
+  out(E, "%s %s_train_step(void *state, void *work, const %s *x, const %s *y, int n) {\n"
+         "  return %s_train_step_pred(state, work, x, y, n, NULL);\n}\n\n", R, E->pfx, R, Y, E->pfx);
+  E->pred_guard = false;
 }
 
 static void emit_predict(Emit *E, bool *bufs) {
@@ -1061,16 +1179,19 @@ static void emit_predict(Emit *E, bool *bufs) {
   bool n_used, seed_used;
   entry_uses(E, LENTRY_PREDICT, bufs, &n_used, &seed_used);
   bool cls_used = arg_used(p->pred, bufs);
-  out(E, "int %s_predict(const void *state, void *work, const %s *x, int32_t *cls, int n) {\n",
-      E->pfx, ctype(E, DT_F32));
+  /* A classifier's predict writes classes to cls, a regression model's its
+   * prediction to out. */
+  const char *cls = E->reg ? "out" : "cls";
+  out(E, "int %s_predict(const void *state, void *work, const %s *x, %s *%s, int n) {\n", E->pfx,
+      ctype(E, DT_F32), E->reg ? ctype(E, DT_F32) : "int32_t", cls);
   out(E, "  if (!state || (!work && %s_WORK_BYTES > 0) || !x || %sn < 1 || n > %s_BATCH)\n"
-         "    return -1;\n", E->PFX, cls_used ? "!cls || " : "", E->PFX);
+         "    return -1;\n", E->PFX, cls_used ? (E->reg ? "!out || " : "!cls || ") : "", E->PFX);
   /* predict's kernels only read state (checked), so const stays honest. */
   if (home_used(p, bufs, LBUF_STATE))
     out(E, "  const unsigned char *st = (const unsigned char *)state;\n");
   if (home_used(p, bufs, LBUF_WORK)) out(E, "  unsigned char *wk = (unsigned char *)work;\n");
   if (!arg_used(p->input, bufs)) out(E, "  (void)x;\n");
-  if (!cls_used) out(E, "  (void)cls;\n");
+  if (!cls_used) out(E, "  (void)%s;\n", cls);
   if (!n_used) out(E, "  (void)n;\n");
   emit_calls(E, LENTRY_PREDICT);
   out(E, "  return 0;\n}\n\n");
@@ -1140,6 +1261,7 @@ static void emit_init_state(Emit *E, const LProgram *p, const CEmitOptions *o) {
   E->err = o && o->errors ? o->errors : stderr;
   E->ok = true;
   E->dbl = o && o->real_double;
+  E->reg = p->pred && p->pred->dtype == DT_F32;
   bool given = o && o->input_std > 0;
   E->in_mean = given ? (float)o->input_mean : 0.0f;
   E->in_std = given ? (float)o->input_std : 1.0f;
@@ -1195,6 +1317,25 @@ bool c_emit(const LProgram *p, const CEmitOptions *o, FILE *c_out, FILE *h_out) 
   return E.ok;
 }
 
+/* What the runtime needs of a regression model: a target of rank 4 at most
+ * (IDX files), and without a label an output the size of the input, since
+ * the trainer's target is then the input itself (an autoencoder). */
+static bool main_regression_ok(Emit *E) {
+  const LProgram *p = E->p;
+  if (!E->reg) return true;
+  check_targets(E);
+  if (!E->ok || !p->input) return E->ok;
+  int label_rank = p->label ? p->label->shape.rank - 1 : 0;
+  int64_t in = sample_numel(p->input), outn = sample_numel(p->pred);
+  if (label_rank > 4)
+    fail(E, NULL, "the runtime takes targets of rank 4 at most, not %d", label_rank);
+  else if (!p->label && outn != in)
+    fail(E, NULL, "a model without label is trained to reproduce its input, but its "
+         "prediction has %lld values per sample and the input %lld",
+         (long long)outn, (long long)in);
+  return E->ok;
+}
+
 bool c_emit_main(const LProgram *p, const CEmitOptions *o, FILE *fout) {
   Emit E;
   emit_init_state(&E, p, o);
@@ -1209,6 +1350,7 @@ bool c_emit_main(const LProgram *p, const CEmitOptions *o, FILE *fout) {
     fail(&E, NULL, "the runtime takes inputs of rank 4 at most, not %d", rank);
     return false;
   }
+  if (!main_regression_ok(&E)) return false;
   const LBuffer **tensors = arena_alloc(p->arena, (size_t)(p->nbuffers + 1) * sizeof(LBuffer *));
   int ntensors = state_tensors(p, tensors);
   const char *f = E.pfx, *P = E.PFX;
@@ -1233,10 +1375,19 @@ bool c_emit_main(const LProgram *p, const CEmitOptions *o, FILE *fout) {
   out(&E, "    .input_mean = %s_INPUT_MEAN,\n    .input_std = %s_INPUT_STD,\n", P, P);
   out(&E, "    .epochs_default = %d,\n    .seed_default = UINT64_C(%llu),\n",
       o ? o->epochs_default : 0, (unsigned long long)(o ? o->seed_default : 0));
-  out(&E, "    .init = %s_init,\n    .train_step = %s_train_step_pred,\n", f, f);
-  out(&E, "    .predict = %s_predict,\n", f);
+  if (E.reg) {
+    out(&E, "    .init = %s_init,\n    .train_step = NULL,\n    .predict = NULL,\n", f);
+  } else {
+    out(&E, "    .init = %s_init,\n    .train_step = %s_train_step_pred,\n", f, f);
+    out(&E, "    .predict = %s_predict,\n", f);
+  }
   if (p->epoch) out(&E, "    .set_epoch = %s_set_epoch,\n", f);
   else out(&E, "    .set_epoch = NULL,\n");
+  if (E.reg) {
+    out(&E, "    .label_rank = %s_LABEL_RANK,\n    .label_shape = %s_LABEL_SHAPE,\n", P, P);
+    out(&E, "    .label_size = %s_LABEL_SIZE,\n    .output_size = %s_OUTPUT_SIZE,\n", P, P);
+    out(&E, "    .train_step_f32 = %s_train_step_pred,\n    .predict_f32 = %s_predict,\n", f, f);
+  }
   out(&E, "  };\n  return octo_main(&model, argc, argv);\n}\n");
   if (fflush(fout) != 0 || ferror(fout)) fail(&E, NULL, "write error: %s", strerror(errno));
   return E.ok;

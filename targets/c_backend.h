@@ -32,7 +32,10 @@ typedef struct CEmitOptions {
  * the program name made a C identifier (lenet5_init, LENET5_BATCH). Returns
  * false, with a message, for a program the backend cannot print (a kernel
  * writing state in predict, init using the work arena, an unplanned buffer,
- * an ARG buffer that is not x/y/pred, ...), or on an output error. */
+ * an ARG buffer that is not x/y/pred, a label or pred that is neither a
+ * classifier's, i32 [batch], nor a regression model's, f32 [batch, ...],
+ * ...), or on an output error. A program whose pred is f32 is a regression
+ * model: float y, and predict writes the prediction (docs/c-backend.md). */
 bool c_emit(const LProgram *p, const CEmitOptions *o, FILE *c_out, FILE *h_out);
 
 /* Prints NAME_main.c: a main() that fills the runtime's OctoModel and calls

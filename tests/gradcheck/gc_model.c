@@ -110,9 +110,10 @@ static bool write_shim(const GcBuild *b, const char *base, const char *header) {
       up[i] = (char)(b->prefix[i] >= 'a' && b->prefix[i] <= 'z' ? b->prefix[i] - 32 : b->prefix[i]);
     up[i] = 0;
     fprintf(f, "#include \"%s\"\n"
-               "const size_t gc_sizes[6] = {%s_STATE_BYTES, %s_WORK_BYTES, %s_BATCH,\n"
-               "    %s_INPUT_SIZE, %s_NUM_CLASSES, %s_NTENSORS};\n",
-            header, up, up, up, up, up, up);
+               "#ifndef %s_LABEL_SIZE\n#define %s_LABEL_SIZE 0\n#endif\n"
+               "const size_t gc_sizes[7] = {%s_STATE_BYTES, %s_WORK_BYTES, %s_BATCH,\n"
+               "    %s_INPUT_SIZE, %s_NUM_CLASSES, %s_NTENSORS, %s_LABEL_SIZE};\n",
+            header, up, up, up, up, up, up, up, up, up);
     ok = !ferror(f);
     ok = fclose(f) == 0 && ok;
   }
@@ -163,7 +164,11 @@ static bool load(const GcBuild *b, const char *base, bool dbl, GcModel *m) {
   if (!sizes || !init || !step || !m->tensors) return false;
   /* POSIX guarantees data and function pointers convert through dlsym. */
   memcpy(&m->init, &init, sizeof init);
-  if (dbl) memcpy(&m->step_d, &step, sizeof step);
+  /* A regression model (no classes) takes float targets. */
+  bool regression = sizes[4] == 0;
+  if (regression && dbl) memcpy(&m->step_rd, &step, sizeof step);
+  else if (regression) memcpy(&m->step_rf, &step, sizeof step);
+  else if (dbl) memcpy(&m->step_d, &step, sizeof step);
   else memcpy(&m->step_f, &step, sizeof step);
   void *se = sym(m, b->prefix, "_set_epoch", false);
   if (se) memcpy(&m->set_epoch, &se, sizeof se);
@@ -173,6 +178,7 @@ static bool load(const GcBuild *b, const char *base, bool dbl, GcModel *m) {
   m->input_size = (int)sizes[3];
   m->num_classes = (int)sizes[4];
   m->ntensors = (int)sizes[5];
+  m->label_size = (int)sizes[6];
   m->work = gc_alloc(m->work_bytes);
   return true;
 }
@@ -280,7 +286,9 @@ void gc_widen_state(const GcModel *f, const void *fstate, const GcModel *d, void
 }
 
 double gc_step(const GcModel *m, void *state, const float *xf, const double *xd,
-               const int32_t *y, int n) {
+               const int32_t *y, const float *yf, const double *yd, int n) {
+  if (m->step_rd) return m->step_rd(state, m->work, xd, yd, n);
+  if (m->step_rf) return m->step_rf(state, m->work, xf, yf, n);
   return m->dbl ? m->step_d(state, m->work, xd, y, n) : m->step_f(state, m->work, xf, y, n);
 }
 

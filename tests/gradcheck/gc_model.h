@@ -25,10 +25,15 @@ typedef struct GcModel {
   bool dbl; /* a --emit-real=double build */
   size_t state_bytes, work_bytes;
   int batch, input_size, num_classes, ntensors;
+  int label_size; /* floats per sample of a float label (regression); 0: none */
   const GcTensor *tensors;
   int (*init)(void *state, uint64_t seed);
   float (*step_f)(void *state, void *work, const float *x, const int32_t *y, int n);
   double (*step_d)(void *state, void *work, const double *x, const int32_t *y, int n);
+  /* The same entries of a regression model (a float label or none): its y
+   * is float (double in a double build). Set instead of step_f/step_d. */
+  float (*step_rf)(void *state, void *work, const float *x, const float *y, int n);
+  double (*step_rd)(void *state, void *work, const double *x, const double *y, int n);
   void (*set_epoch)(void *state, int epoch); /* NULL when the model has none */
   void *work;                                /* work_bytes, 64-aligned */
 } GcModel;
@@ -61,9 +66,11 @@ void gc_set(const GcModel *m, void *state, const GcTensor *t, size_t i, double v
 /* Copies a float build's state into its double build's state: f32 tensors
  * widened element by element, the others byte for byte. */
 void gc_widen_state(const GcModel *f, const void *fstate, const GcModel *d, void *dstate);
-/* train_step with x given both ways (xf for a float build, xd for double). */
+/* train_step with x given both ways (xf for a float build, xd for double),
+ * and the labels: class indices y, or float targets (yf, yd) for a
+ * regression model. */
 double gc_step(const GcModel *m, void *state, const float *xf, const double *xd,
-               const int32_t *y, int n);
+               const int32_t *y, const float *yf, const double *yd, int n);
 
 /* Runs a command (PATH lookup); true when it exits 0. */
 bool gc_run(char *const *argv);

@@ -49,6 +49,7 @@ static const Case cases[] = {
     {"scale, bias", "scale_bias"},
     {"softmax_cross_entropy", "softmax_cross_entropy"},
     {"mse", "mse"},
+    {"mse (float label)", "mse_label"},
 };
 enum { NCASES = sizeof cases / sizeof cases[0] };
 
@@ -67,11 +68,14 @@ static uint64_t rng_next(Rng *r) {
 static double rng_uniform(Rng *r) { return (double)(rng_next(r) >> 11) * 0x1p-53; }
 
 /* A batch of inputs in [-1, 1) (as float and, the same values, as double)
- * and labels in [0, classes). */
+ * and labels in [0, classes), or float targets in [-1, 1) for a regression
+ * model with a label (tf/td, the same values). */
 typedef struct Batch {
   float *xf;
   double *xd;
   int32_t y[BATCH];
+  float *tf;
+  double *td;
 } Batch;
 
 static void batch_make(Batch *b, const GcModel *m, uint64_t seed) {
@@ -86,11 +90,21 @@ static void batch_make(Batch *b, const GcModel *m, uint64_t seed) {
   }
   for (int i = 0; i < BATCH; i++)
     b->y[i] = m->num_classes > 0 ? (int32_t)(rng_next(&r) % (uint64_t)m->num_classes) : 0;
+  size_t nt = (size_t)m->batch * (size_t)m->label_size;
+  b->tf = malloc((nt + 1) * sizeof(float));
+  b->td = malloc((nt + 1) * sizeof(double));
+  ck_assert(b->tf && b->td);
+  for (size_t i = 0; i < nt; i++) {
+    b->tf[i] = (float)(2 * rng_uniform(&r) - 1);
+    b->td[i] = b->tf[i];
+  }
 }
 
 static void batch_free(Batch *b) {
   free(b->xf);
   free(b->xd);
+  free(b->tf);
+  free(b->td);
 }
 
 static GcBuild build_of(const char *file, const char *dir, const char *tag) {
@@ -144,7 +158,7 @@ static double central_difference(const GcModel *d, const void *base, void *scrat
   for (int s = 0; s < 2; s++) {
     memcpy(scratch, base, d->state_bytes);
     gc_set(d, scratch, t, i, s == 0 ? w + h : w - h);
-    loss[s] = gc_step(d, scratch, b->xf, b->xd, b->y, d->batch);
+    loss[s] = gc_step(d, scratch, b->xf, b->xd, b->y, b->tf, b->td, d->batch);
   }
   return (loss[0] - loss[1]) / (2 * h);
 }
@@ -186,11 +200,11 @@ static void check_case(const Case *c) {
   memcpy(s1, s0, f.state_bytes);
   Batch data;
   batch_make(&data, &f, 11);
-  double loss_f = gc_step(&f, s1, data.xf, data.xd, data.y, f.batch);
+  double loss_f = gc_step(&f, s1, data.xf, data.xd, data.y, data.tf, data.td, f.batch);
   void *dbase = gc_alloc(d.state_bytes), *dscratch = gc_alloc(d.state_bytes);
   gc_widen_state(&f, s0, &d, dbase);
   memcpy(dscratch, dbase, d.state_bytes);
-  double loss_d = gc_step(&d, dscratch, data.xf, data.xd, data.y, d.batch);
+  double loss_d = gc_step(&d, dscratch, data.xf, data.xd, data.y, data.tf, data.td, d.batch);
   ck_assert_msg(fabs(loss_f - loss_d) <= 1e-5 * fmax(1, fabs(loss_d)),
                 "%s: float loss %.9g, double loss %.9g", c->op, loss_f, loss_d);
 
@@ -279,8 +293,8 @@ START_TEST(double_build_matches_float_build_up_to_float_rounding) {
   for (int step = 0; step < 5; step++) {
     Batch data;
     batch_make(&data, &f, 100 + (uint64_t)step);
-    double lf = gc_step(&f, sf, data.xf, data.xd, data.y, f.batch);
-    double ld = gc_step(&d, sd, data.xf, data.xd, data.y, d.batch);
+    double lf = gc_step(&f, sf, data.xf, data.xd, data.y, data.tf, data.td, f.batch);
+    double ld = gc_step(&d, sd, data.xf, data.xd, data.y, data.tf, data.td, d.batch);
     ck_assert_msg(isfinite(ld) && fabs(lf - ld) <= 1e-5 * fmax(1, fabs(ld)),
                   "step %d: float loss %.9g, double loss %.9g", step, lf, ld);
     batch_free(&data);
@@ -314,7 +328,7 @@ static size_t step_delta(const GcModel *m, const void *s0, int epoch, const Batc
   unsigned char *s = gc_alloc(m->state_bytes);
   memcpy(s, s0, m->state_bytes);
   m->set_epoch(s, epoch);
-  gc_step(m, s, data->xf, data->xd, data->y, m->batch);
+  gc_step(m, s, data->xf, data->xd, data->y, data->tf, data->td, m->batch);
   size_t n = 0;
   for (int k = 0; k < m->ntensors; k++) {
     const GcTensor *t = &m->tensors[k];

@@ -321,11 +321,43 @@ START_TEST(dataset_path_prefers_plain_then_gz_and_reports_missing) {
 }
 END_TEST
 
+/* Float32 targets (IDX 0x0D): big-endian floats read back exactly, u8
+ * targets as their value; the image reader still refuses 0x0D. */
+START_TEST(float32_targets_read_back_exactly_and_images_refuse_them) {
+  char *p = fx_path(dir, "targets");
+  const float vals[3] = {1.5f, -0.25f, 3.0e-8f};
+  uint8_t raw[4 + 8 + 12] = {0, 0, 0x0d, 2, 0, 0, 0, 3, 0, 0, 0, 1};
+  for (int i = 0; i < 3; i++) {
+    uint32_t bits;
+    memcpy(&bits, &vals[i], sizeof bits);
+    for (int b = 0; b < 4; b++) raw[12 + 4 * i + b] = (uint8_t)(bits >> (24 - 8 * b));
+  }
+  fx_write_raw(p, 0, raw, sizeof raw);
+  RtErr err;
+  IdxFile f;
+  ck_assert_msg(idx_read_targets(p, &f, &err) == 0, "%s", err.msg);
+  ck_assert_int_eq(f.type, IDX_F32);
+  ck_assert_uint_eq(f.size, 3);
+  for (int i = 0; i < 3; i++) ck_assert(idx_float(&f, (size_t)i) == vals[i]);
+  idx_free(&f);
+  ck_assert_int_eq(idx_read(p, "pixels", &f, &err), -1);
+  ck_assert_ptr_nonnull(strstr(err.msg, "unsupported IDX element type 0x0d"));
+  uint8_t bytes[2] = {7, 200};
+  uint32_t dims[2] = {2, 1};
+  fx_write_idx(p, 1, 2, dims, bytes, 2);
+  ck_assert_msg(idx_read_targets(p, &f, &err) == 0, "%s", err.msg);
+  ck_assert(idx_float(&f, 0) == 7.0f && idx_float(&f, 1) == 200.0f);
+  idx_free(&f);
+  free(p);
+}
+END_TEST
+
 static Suite *idx_suite(void) {
   Suite *s = suite_create("idx");
   TCase *tc = tcase_create("idx");
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, reads_plain_idx_dims_and_pixels);
+  tcase_add_test(tc, float32_targets_read_back_exactly_and_images_refuse_them);
   tcase_add_test(tc, reads_gzip_detected_by_magic_not_by_name);
   tcase_add_test(tc, truncated_pixels_error_names_file_and_counts);
   tcase_add_test(tc, truncated_gzip_stream_is_truncated_not_a_crash);

@@ -8,7 +8,7 @@
 #include "fixtures.h"
 #include "rt.h"
 
-static const EpochStats stats = {1, 5, 0.61234, 77.849, 82.1, 12.34, 2456.4};
+static const EpochStats stats = {1, 5, 0.61234, 77.849, 82.1, 12.34, 2456.4, 0, 0};
 
 /* Everything written to f so far, malloc'd. */
 static char *contents(FILE *f) {
@@ -96,10 +96,10 @@ START_TEST(csv_log_writes_header_once_and_rows) {
   char *dir = fx_tempdir(), *path = fx_path(dir, "log.csv");
   RtErr err;
   CsvLog l = {0};
-  ck_assert_int_eq(csvlog_open(&l, path, 1, &err), 0); /* append to nothing: new file */
+  ck_assert_int_eq(csvlog_open(&l, path, 1, 0, &err), 0); /* append to nothing: new file */
   ck_assert_int_eq(csvlog_row(&l, &stats, &err), 0);
   ck_assert_int_eq(csvlog_close(&l, &err), 0);
-  ck_assert_int_eq(csvlog_open(&l, path, 1, &err), 0);
+  ck_assert_int_eq(csvlog_open(&l, path, 1, 0, &err), 0);
   EpochStats s2 = stats;
   s2.epoch = 2;
   ck_assert_int_eq(csvlog_row(&l, &s2, &err), 0);
@@ -110,7 +110,7 @@ START_TEST(csv_log_writes_header_once_and_rows) {
                         "2,0.612340,77.8490,82.1000,12.340,2456.4\n");
   free(csv);
   /* Not appending: the file starts over. */
-  ck_assert_int_eq(csvlog_open(&l, path, 0, &err), 0);
+  ck_assert_int_eq(csvlog_open(&l, path, 0, 0, &err), 0);
   ck_assert_int_eq(csvlog_close(&l, &err), 0);
   csv = fx_slurp(path, NULL);
   ck_assert_str_eq(csv, "epoch,loss,train_acc,test_acc,seconds,samples_per_s\n");
@@ -124,7 +124,7 @@ END_TEST
 START_TEST(csv_log_in_missing_folder_is_an_error) {
   RtErr err;
   CsvLog l = {0};
-  ck_assert_int_eq(csvlog_open(&l, "/nonexistent-octo/log.csv", 0, &err), -1);
+  ck_assert_int_eq(csvlog_open(&l, "/nonexistent-octo/log.csv", 0, 0, &err), -1);
   ck_assert_str_eq(err.msg, "/nonexistent-octo/log.csv: cannot open log: No such file or directory");
   ck_assert_ptr_null(l.f);
 }
