@@ -81,6 +81,42 @@ static LExpr *input_row(Lower *L, const Pool *g, LVar *oh, LVar *kh) {
   return add(L, sub(L, mul(L, ve(L, oh), ci(L, g->sh)), ci(L, g->ph)), ve(L, kh));
 }
 
+/* Unpadded windows of at most WINDOW_MAX taps are computed whole: one
+ * expression over the taps per output element, one store, no running row. */
+enum { WINDOW_MAX = 25 };
+
+static bool whole_windows(const Pool *g) {
+  return g->ph == 0 && g->pw == 0 && g->kh * g->kw <= WINDOW_MAX;
+}
+
+/* maxpool / avgpool forward without padding: y[oh, ow] = the taps combined
+ * in row-major order, max(max(x00, x01), ...) or (0 + x00 + x01 + ...) / (kh*kw)
+ * (the same operations in the same order as the running-row form below, so
+ * the same result bit for bit). */
+static bool lower_pool_fwd_whole(Lower *L, const Node *n, const Pool *g, bool is_max) {
+  LProgram *p = L->p;
+  LBuffer *x = vbuf(L, n->in[0]), *y = vbuf(L, n->out[0]);
+  LVar *pl = lv_loop(L, "p"), *oh = lv_loop(L, "oh"), *ow = lv_loop(L, "ow");
+  LVar *xr = lv_local(L, "xr", DT_I32);
+  LExpr *acc = is_max ? NULL : cf(L, 0);
+  for (int64_t kh = 0; kh < g->kh; kh++)
+    for (int64_t kw = 0; kw < g->kw; kw++) {
+      LExpr *xi = add(L, add(L, ve(L, xr), mul(L, ve(L, ow), ci(L, g->sw))), ci(L, kh * g->w + kw));
+      LExpr *v = ld(L, x, xi);
+      acc = !acc ? v : fbin(L, is_max ? LB_MAX : LB_ADD, acc, v);
+    }
+  if (!is_max) acc = fbin(L, LB_MUL, acc, cf(L, (float)(1.0 / (double)(g->kh * g->kw))));
+  LExpr *yi = add(L, add(L, mul(L, ve(L, pl), ci(L, g->oh * g->ow)), mul(L, ve(L, oh), ci(L, g->ow))),
+                  ve(L, ow));
+  LStmt *line = loop(L, ow, ci(L, g->ow), LHINT_VECTORIZE, ls_store(p, y, yi, acc));
+  LStmt *row = seq(ls_let(p, xr, add(L, mul(L, ve(L, pl), ci(L, g->h * g->w)),
+                                     mul(L, ve(L, oh), ci(L, g->sh * g->w)))),
+                   line);
+  LExpr *planes = mul(L, batch_n(L), ci(L, g->c));
+  lower_kernel_body(L, loop(L, pl, planes, 0, loop(L, oh, ci(L, g->oh), 0, row)));
+  return true;
+}
+
 /* maxpool / avgpool forward. Per plane p and output row oh:
  *   y[row + ow] = init                          (ow vectorised)
  *   for each valid tap (kh, kw): y[row + ow] = op(y[row + ow], x[...])
@@ -89,8 +125,9 @@ static bool lower_pool_fwd(Lower *L, const Node *n, bool is_max) {
   LProgram *p = L->p;
   const Value *xv = n->in[0], *yv = n->out[0];
   Pool g = pool_geom(n, xv, yv);
-  LBuffer *x = vbuf(L, xv), *y = vbuf(L, yv);
   lower_kernel(L, n, "fwd", L->entries);
+  if (whole_windows(&g)) return lower_pool_fwd_whole(L, n, &g, is_max);
+  LBuffer *x = vbuf(L, xv), *y = vbuf(L, yv);
   LVar *pl = lv_loop(L, "p"), *oh = lv_loop(L, "oh"), *kh = lv_loop(L, "kh");
   LVar *yr = lv_local(L, "yr", DT_I32), *xr = lv_local(L, "xr", DT_I32);
 
@@ -136,6 +173,60 @@ static LStmt *zero_plane(Lower *L, LBuffer *dx, LVar *base, int64_t len) {
               ls_store(L->p, dx, add(L, ve(L, base), ve(L, i)), cf(L, 0)));
 }
 
+/* maxpool_grad for unpadded windows that tile the input (kernel == stride):
+ * every input element is in at most one window, so dx is written, not
+ * accumulated. Per window the argmax is found without branches (the first
+ * strict maximum in row-major tap order, as the general scan below: best
+ * starts at -inf and tap 0 is the fallback, so a window of -inf or NaN
+ * routes to its first tap), then the taps are zeroed and dy is stored at the
+ * winner. Inputs past the
+ * last whole window (H or W not a multiple of the stride) are zeroed first. */
+static bool tiling_windows(const Pool *g) {
+  return whole_windows(g) && g->kh == g->sh && g->kw == g->sw;
+}
+
+static void lower_maxpool_grad_tiled(Lower *L, const Pool *g, LBuffer *dy, LBuffer *x, LBuffer *dx) {
+  LProgram *p = L->p;
+  LVar *pl = lv_loop(L, "p"), *oh = lv_loop(L, "oh"), *ow = lv_loop(L, "ow");
+  LVar *base = lv_local(L, "base", DT_I32), *xw = lv_local(L, "xw", DT_I32);
+  LVar *best = lv_local(L, "best", DT_F32), *arg = lv_local(L, "arg", DT_I32);
+  int64_t taps = g->kh * g->kw;
+  LVar *v[WINDOW_MAX];
+  LBlock win = {0};
+  /* xw: the window's first input element; tap t is at xw + its offset */
+  LExpr *xw0 = add(L, add(L, ve(L, base), mul(L, ve(L, oh), ci(L, g->sh * g->w))),
+                   mul(L, ve(L, ow), ci(L, g->sw)));
+  lblock_add(&win, ls_let(p, xw, xw0));
+  for (int64_t t = 0; t < taps; t++) {
+    v[t] = lv_local(L, "v", DT_F32);
+    lblock_add(&win, ls_let(p, v[t], ld(L, x, add(L, ve(L, xw), ci(L, t / g->kw * g->w + t % g->kw)))));
+  }
+  /* arg is the winning tap's offset: the stores below need no compare on
+   * it (compares on arg let gcc turn the selects back into branches). */
+  lblock_add(&win, ls_let(p, best, cf(L, -INFINITY)));
+  lblock_add(&win, ls_let(p, arg, ci(L, 0)));
+  for (int64_t t = 0; t < taps; t++) {
+    LVar *c = lv_local(L, "c", DT_I32);
+    int64_t off = t / g->kw * g->w + t % g->kw;
+    lblock_add(&win, ls_let(p, c, fbin(L, LB_GT, ve(L, v[t]), ve(L, best))));
+    if (t + 1 < taps) lblock_add(&win, ls_assign(p, best, le_select(p, ve(L, c), ve(L, v[t]), ve(L, best))));
+    /* arg = c ? off : arg as bit operations, arg ^ ((arg ^ off) & -c): as a
+     * select gcc -O2 branched on it (mispredicted on a third of windows) */
+    LExpr *diff = fbin(L, LB_AND, fbin(L, LB_XOR, ve(L, arg), ci(L, off)), le_un(p, LU_NEG, ve(L, c)));
+    lblock_add(&win, ls_assign(p, arg, fbin(L, LB_XOR, ve(L, arg), diff)));
+  }
+  for (int64_t t = 0; t < taps; t++)
+    lblock_add(&win, ls_store(p, dx, add(L, ve(L, xw), ci(L, t / g->kw * g->w + t % g->kw)), cf(L, 0)));
+  LExpr *dyi = add(L, add(L, mul(L, ve(L, pl), ci(L, g->oh * g->ow)), mul(L, ve(L, oh), ci(L, g->ow))),
+                   ve(L, ow));
+  lblock_add(&win, ls_store(p, dx, add(L, ve(L, xw), ve(L, arg)), ld(L, dy, dyi)));
+  bool covered = g->oh * g->sh == g->h && g->ow * g->sw == g->w;
+  LStmt *plane = seq3(ls_let(p, base, mul(L, ve(L, pl), ci(L, g->h * g->w))),
+                      covered ? NULL : zero_plane(L, dx, base, g->h * g->w),
+                      loop(L, oh, ci(L, g->oh), 0, loop(L, ow, ci(L, g->ow), 0, win.first)));
+  lower_kernel_body(L, loop(L, pl, mul(L, batch_n(L), ci(L, g->c)), 0, plane));
+}
+
 /* maxpool_grad(dy, x): per window, one scalar scan in row-major tap order
  * keeps the first maximum (strict >), then dx[arg] += dy. Padded taps are
  * outside the clamped bounds, so they never win. */
@@ -145,6 +236,10 @@ static bool lower_maxpool_grad(Lower *L, const Node *n) {
   Pool g = pool_geom(n, xv, dyv);
   LBuffer *dy = vbuf(L, dyv), *x = vbuf(L, xv), *dx = vbuf(L, dxv);
   lower_kernel(L, n, "dx", L->entries);
+  if (tiling_windows(&g)) {
+    lower_maxpool_grad_tiled(L, &g, dy, x, dx);
+    return true;
+  }
   LVar *pl = lv_loop(L, "p"), *oh = lv_loop(L, "oh"), *ow = lv_loop(L, "ow");
   LVar *kh = lv_loop(L, "kh"), *kw = lv_loop(L, "kw");
   LVar *base = lv_local(L, "base", DT_I32), *h0 = lv_local(L, "h0", DT_I32);
@@ -162,9 +257,15 @@ static bool lower_maxpool_grad(Lower *L, const Node *n) {
                                     ve(L, kh)),
                              ci(L, g.w))),
                   add(L, sub(L, mul(L, ve(L, ow), ci(L, g.sw)), ci(L, g.pw)), ve(L, kw)));
-  LStmt *better = ls_if(p, fbin(L, LB_GT, ve(L, v), ve(L, best)),
-                        seq(ls_assign(p, best, ve(L, v)), ls_assign(p, arg, ve(L, idx))), NULL);
-  LStmt *tap = seq3(ls_let(p, idx, at), ls_let(p, v, ld(L, x, ve(L, idx))), better);
+  /* branch-free: c = v > best; best = c ? v : best; arg = c ? idx : arg */
+  LVar *c = lv_local(L, "c", DT_I32);
+  LBlock tap_b = {0};
+  lblock_add(&tap_b, ls_let(p, idx, at));
+  lblock_add(&tap_b, ls_let(p, v, ld(L, x, ve(L, idx))));
+  lblock_add(&tap_b, ls_let(p, c, fbin(L, LB_GT, ve(L, v), ve(L, best))));
+  lblock_add(&tap_b, ls_assign(p, best, le_select(p, ve(L, c), ve(L, v), ve(L, best))));
+  lblock_add(&tap_b, ls_assign(p, arg, le_select(p, ve(L, c), ve(L, idx), ve(L, arg))));
+  LStmt *tap = tap_b.first;
   LStmt *scan = range(L, kh, ve(L, h0), ve(L, h1), 0,
                       range(L, kw, ve(L, w0), ve(L, w1), 0, tap));
   /* arg starts at the first valid tap, so a window of -inf still routes. */

@@ -103,6 +103,9 @@ if [ "$which" = all ] || [ "$which" = pool ]; then
   pool avgpool_3x3_s2_pad1       avgpool 2 6  7  3  3  2  2  1  1  4     2 0
   pool avgpool_overlap_rect_pad  avgpool 3 5  8  3  2  1  2  2  1  3     3 0
   pool avgpool_2x2_batch1        avgpool 2 4  4  2  2  2  2  0  0  1     1 0
+  pool maxpool_2x2_s2_odd_rest   maxpool 2 7  9  2  2  2  2  0  0  3     3 1
+  pool maxpool_3x3_s3_rest       maxpool 2 8  7  3  3  3  3  0  0  2     2 0
+  pool avgpool_3x2_s2x3_unpadded avgpool 2 7  8  3  2  2  3  0  0  3     3 0
   pool gap_lanes_and_tail        gap     3 5  7  1  1  1  1  0  0  4     3 0
   pool gap_tail_only_batch1      gap     4 2  3  1  1  1  1  0  0  1     1 0
   pool gap_exact_lanes           gap     2 4  8  1  1  1  1  0  0  2     2 0
