@@ -1067,6 +1067,34 @@ static const char *trim(Arena *a, const char *s, size_t n) {
   return arena_strndup(a, s, n);
 }
 
+/* The key path of an override does not go through libyaml, which checks a
+ * file's text: it must be what a YAML file could hold (well-formed UTF-8,
+ * no control characters), or --emit=recipe would write a file that cannot
+ * be read back. */
+static bool key_text_ok(const char *s) {
+  const unsigned char *p = (const unsigned char *)s;
+  while (*p) {
+    unsigned c = *p;
+    int more = c < 0x80              ? 0
+               : (c & 0xE0) == 0xC0 ? 1
+               : (c & 0xF0) == 0xE0 ? 2
+               : (c & 0xF8) == 0xF0 ? 3
+                                    : -1;
+    if (more < 0 || c < 0x20 || c == 0x7F || c == 0xC0 || c == 0xC1 || c > 0xF4) return false;
+    unsigned cp = more ? c & (0x3Fu >> more) : c;
+    for (int i = 1; i <= more; i++) {
+      if ((p[i] & 0xC0) != 0x80) return false;
+      cp = cp << 6 | (p[i] & 0x3Fu);
+    }
+    /* Overlong forms, surrogates and code points past U+10FFFF. */
+    if ((more == 2 && cp < 0x800) || (more == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+      return false;
+    p += 1 + more;
+  }
+  return true;
+}
+
 bool recipe_set(Recipe *r, Arena *a, const char *assignment, char *err, size_t errlen) {
   if (errlen) err[0] = 0;
   Check c = {.a = a, .err = err, .errlen = errlen};
@@ -1077,6 +1105,11 @@ bool recipe_set(Recipe *r, Arena *a, const char *assignment, char *err, size_t e
     return false;
   }
   const char *path = trim(a, assignment, (size_t)(eq - assignment));
+  if (!key_text_ok(path)) {
+    error_at(&c, (SrcLoc){0}, "the key '%s' is not UTF-8 text without control characters",
+             shown(&c, path));
+    return false;
+  }
   Reader rd = {.c = &c, .text = eq + 1, .len = strlen(eq + 1)};
   read_yaml(&rd);
   if (rd.failed) {

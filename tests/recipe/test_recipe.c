@@ -540,6 +540,34 @@ START_TEST(set_rejects_bad_overrides_and_leaves_recipe_unchanged) {
   set_fails("layers.c1.precision=int4", "'layers.c1.precision' must be one of");
   set_fails("layers.c1.speed=1", "unknown key 'speed' in 'layers.c1'");
   set_fails("prc.p=1.5", "'prc.p' must be in (0, 1]");
+  set_fails("input.std=0", "'input.std' must be > 0");
+  /* Key text that a YAML file could not hold (found by tests/fuzz/fuzz_recipe.c:
+   * --emit=recipe then wrote a file that did not read back). */
+  set_fails("layers.c\x9a.prc.p=0.5", "is not UTF-8 text without control characters");
+  set_fails("layers.c\xc0\xaf.prc.p=0.5", "is not UTF-8 text");
+  set_fails("layers.c\xed\xa0\x80.prc.p=0.5", "is not UTF-8 text");
+  set_fails("layers.c\t1.prc.p=0.5", "is not UTF-8 text");
+}
+END_TEST
+
+START_TEST(set_accepts_a_utf8_layer_name_and_writes_it_back) {
+  Arena *a = arena_new();
+  Recipe r, back;
+  recipe_defaults(&r);
+  set_ok(&r, a, "layers.c\xc3\xa9.prc.p=0.5");
+  ck_assert_int_eq(r.nlayers, 1);
+  ck_assert_str_eq(r.layers[0].name, "c\xc3\xa9");
+  char *text = NULL;
+  size_t len = 0;
+  FILE *out = open_memstream(&text, &len);
+  ck_assert(out && recipe_write(out, &r));
+  fclose(out);
+  Diag *d = diag_new(stderr);
+  ck_assert(recipe_load(&back, a, d, "written.yaml", text, len));
+  ck_assert(recipe_equal(&r, &back));
+  diag_free(d);
+  free(text);
+  arena_free(a);
 }
 END_TEST
 
@@ -695,6 +723,7 @@ int main(void) {
   tcase_add_test(tc, set_merges_into_a_layer_override_from_the_file);
   tcase_add_test(tc, set_adds_many_layers);
   tcase_add_test(tc, set_rejects_bad_overrides_and_leaves_recipe_unchanged);
+  tcase_add_test(tc, set_accepts_a_utf8_layer_name_and_writes_it_back);
   tcase_add_test(tc, set_error_fits_a_small_buffer);
   tcase_add_test(tc, round_trip_of_defaults_and_every_key);
   tcase_add_test(tc, round_trip_of_adam_cosine_and_odd_layer_names);
