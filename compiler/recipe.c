@@ -239,7 +239,9 @@ static bool isalnum_ascii(char c) {
 
 /* A layer name is written plain when YAML would read it back as the same
  * string, else double-quoted with escapes. */
-static void write_name(FILE *out, const char *s) {
+/* Writes s as a YAML scalar (plain if it reads back as the same string,
+ * else double-quoted with escapes); returns the bytes written. */
+static size_t write_name(FILE *out, const char *s) {
   bool plain = *s != 0;
   for (const char *p = s; *p; p++)
     if (!(isalnum_ascii(*p) || *p == '_' || (p != s && (*p == '.' || *p == '-')))) plain = false;
@@ -247,25 +249,43 @@ static void write_name(FILE *out, const char *s) {
     plain = false;
   if (plain) {
     fputs(s, out);
-    return;
+    return strlen(s);
   }
+  size_t n = 2;
   fputc('"', out);
   for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
     if (*p == '"' || *p == '\\')
-      fprintf(out, "\\%c", *p);
+      n += (size_t)fprintf(out, "\\%c", *p);
     else if (*p < 32 || *p == 127)
-      fprintf(out, "\\x%02x", *p);
+      n += (size_t)fprintf(out, "\\x%02x", *p);
     else
-      fputc(*p, out);
+      n += fputc(*p, out) == EOF ? 0 : 1;
   }
   fputc('"', out);
+  return n;
+}
+
+/* The key of a layer override. YAML limits an implicit key to 1024
+ * characters, so a longer written name becomes an explicit key (`? NAME`
+ * then `:` on the next line), which reads back the same. */
+static void write_layer_key(FILE *out, const char *name, bool empty) {
+  char *text = NULL;
+  size_t len = 0;
+  FILE *mem = open_memstream(&text, &len);
+  size_t n = mem ? write_name(mem, name) : 0;
+  if (mem && fclose(mem) == 0 && text && n < 1000) {
+    fprintf(out, "  %s%s", text, empty ? ": {}\n" : ":\n");
+  } else {
+    fputs("  ? ", out);
+    write_name(out, name);
+    fputs(empty ? "\n  : {}\n" : "\n  :\n", out);
+  }
+  free(text);
 }
 
 static void write_layer(FILE *out, const RecipeLayer *l) {
   unsigned m = l->set;
-  fputs("  ", out);
-  write_name(out, l->name);
-  fputs(m ? ":\n" : ": {}\n", out);
+  write_layer_key(out, l->name, m == 0);
   if (m & LAYER_PRECISION) fprintf(out, "    precision: %s\n", precision_name(l->precision));
   if (m & (LAYER_ROUND_FORWARD | LAYER_ROUND_BACKWARD | LAYER_ROUND_WEIGHT_UPDATE)) {
     fputs("    rounding:\n", out);

@@ -550,6 +550,32 @@ START_TEST(set_rejects_bad_overrides_and_leaves_recipe_unchanged) {
 }
 END_TEST
 
+/* A layer name whose written form is longer than YAML's 1024-character limit
+ * for an implicit key (300 tabs read from "\t" escapes, written as \x09)
+ * is written as an explicit key and reads back (found by fuzz_recipe.c). */
+START_TEST(long_layer_name_is_written_as_an_explicit_key) {
+  Arena *a = arena_new();
+  char yaml[1024] = "layers:\n  \"";
+  for (int i = 0; i < 300; i++) strcat(yaml, "\\t");
+  strcat(yaml, "\": {prc: {p: 0.5}}\n");
+  Recipe r = load_ok(a, yaml), back;
+  ck_assert_int_eq(r.nlayers, 1);
+  ck_assert_uint_eq(strlen(r.layers[0].name), 300);
+  char *text = NULL;
+  size_t len = 0;
+  FILE *out = open_memstream(&text, &len);
+  ck_assert(out && recipe_write(out, &r));
+  fclose(out);
+  ck_assert_msg(strstr(text, "\n  ? \"\\x09") != NULL, "no explicit key in:\n%s", text);
+  Diag *d = diag_new(stderr);
+  ck_assert(recipe_load(&back, a, d, "written.yaml", text, len));
+  ck_assert(recipe_equal(&r, &back));
+  diag_free(d);
+  free(text);
+  arena_free(a);
+}
+END_TEST
+
 START_TEST(set_accepts_a_utf8_layer_name_and_writes_it_back) {
   Arena *a = arena_new();
   Recipe r, back;
@@ -724,6 +750,7 @@ int main(void) {
   tcase_add_test(tc, set_adds_many_layers);
   tcase_add_test(tc, set_rejects_bad_overrides_and_leaves_recipe_unchanged);
   tcase_add_test(tc, set_accepts_a_utf8_layer_name_and_writes_it_back);
+  tcase_add_test(tc, long_layer_name_is_written_as_an_explicit_key);
   tcase_add_test(tc, set_error_fits_a_small_buffer);
   tcase_add_test(tc, round_trip_of_defaults_and_every_key);
   tcase_add_test(tc, round_trip_of_adam_cosine_and_odd_layer_names);
