@@ -48,23 +48,10 @@ void normalize_table(float lut[256], float mean, float std) {
     lut[p] = (float)(((double)p / 255.0 - mean) / std);
 }
 
-int batch_fill(const Dataset *ds, const size_t *order, size_t start, int batch,
-               const float lut[256], float *x, int32_t *y) {
-  size_t left = start < ds->count ? ds->count - start : 0;
-  int n = left < (size_t)batch ? (int)left : batch;
-  for (int i = 0; i < n; i++) {
-    size_t s = order ? order[start + (size_t)i] : start + (size_t)i;
-    const uint8_t *px = ds->images.data + s * ds->sample_size;
-    float *dst = x + (size_t)i * ds->sample_size;
-    for (size_t k = 0; k < ds->sample_size; k++)
-      dst[k] = lut[px[k]];
-    y[i] = ds->labels.data[s];
-  }
-  return n;
-}
-
-int batch_fill_targets(const Dataset *ds, const size_t *order, size_t start, int batch,
-                       const float lut[256], float *x, float *t) {
+/* Both fills: pixels into x, and class labels into y or float targets
+ * into t (whichever is not NULL). */
+static int fill(const Dataset *ds, const size_t *order, size_t start, int batch,
+                const float lut[256], float *x, int32_t *y, float *t) {
   size_t left = start < ds->count ? ds->count - start : 0;
   int n = left < (size_t)batch ? (int)left : batch;
   size_t per = ds->target_size;
@@ -74,10 +61,22 @@ int batch_fill_targets(const Dataset *ds, const size_t *order, size_t start, int
     float *dst = x + (size_t)i * ds->sample_size;
     for (size_t k = 0; k < ds->sample_size; k++)
       dst[k] = lut[px[k]];
+    if (y)
+      y[i] = ds->labels.data[s];
     if (t && per)
       memcpy(t + (size_t)i * per, ds->targets + s * per, per * sizeof(float));
   }
   return n;
+}
+
+int batch_fill(const Dataset *ds, const size_t *order, size_t start, int batch,
+               const float lut[256], float *x, int32_t *y) {
+  return fill(ds, order, start, batch, lut, x, y, NULL);
+}
+
+int batch_fill_targets(const Dataset *ds, const size_t *order, size_t start, int batch,
+                       const float lut[256], float *x, float *t) {
+  return fill(ds, order, start, batch, lut, x, NULL, t);
 }
 
 double rt_squared_error(const float *p, const float *t, size_t count) {

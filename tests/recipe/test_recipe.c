@@ -550,6 +550,22 @@ START_TEST(set_rejects_bad_overrides_and_leaves_recipe_unchanged) {
 }
 END_TEST
 
+/* recipe_write's text for r, checked to read back as an equal recipe; the
+ * caller frees it. */
+static char *written_reads_back(const Recipe *r, Arena *a) {
+  char *text = NULL;
+  size_t len = 0;
+  FILE *out = open_memstream(&text, &len);
+  ck_assert(out && recipe_write(out, r));
+  fclose(out);
+  Recipe back;
+  Diag *d = diag_new(stderr);
+  ck_assert(recipe_load(&back, a, d, "written.yaml", text, len));
+  ck_assert(recipe_equal(r, &back));
+  diag_free(d);
+  return text;
+}
+
 /* A layer name whose written form is longer than YAML's 1024-character limit
  * for an implicit key (300 tabs read from "\t" escapes, written as \x09)
  * is written as an explicit key and reads back (found by fuzz_recipe.c). */
@@ -558,19 +574,11 @@ START_TEST(long_layer_name_is_written_as_an_explicit_key) {
   char yaml[1024] = "layers:\n  \"";
   for (int i = 0; i < 300; i++) strcat(yaml, "\\t");
   strcat(yaml, "\": {prc: {p: 0.5}}\n");
-  Recipe r = load_ok(a, yaml), back;
+  Recipe r = load_ok(a, yaml);
   ck_assert_int_eq(r.nlayers, 1);
   ck_assert_uint_eq(strlen(r.layers[0].name), 300);
-  char *text = NULL;
-  size_t len = 0;
-  FILE *out = open_memstream(&text, &len);
-  ck_assert(out && recipe_write(out, &r));
-  fclose(out);
+  char *text = written_reads_back(&r, a);
   ck_assert_msg(strstr(text, "\n  ? \"\\x09") != NULL, "no explicit key in:\n%s", text);
-  Diag *d = diag_new(stderr);
-  ck_assert(recipe_load(&back, a, d, "written.yaml", text, len));
-  ck_assert(recipe_equal(&r, &back));
-  diag_free(d);
   free(text);
   arena_free(a);
 }
@@ -578,21 +586,12 @@ END_TEST
 
 START_TEST(set_accepts_a_utf8_layer_name_and_writes_it_back) {
   Arena *a = arena_new();
-  Recipe r, back;
+  Recipe r;
   recipe_defaults(&r);
   set_ok(&r, a, "layers.c\xc3\xa9.prc.p=0.5");
   ck_assert_int_eq(r.nlayers, 1);
   ck_assert_str_eq(r.layers[0].name, "c\xc3\xa9");
-  char *text = NULL;
-  size_t len = 0;
-  FILE *out = open_memstream(&text, &len);
-  ck_assert(out && recipe_write(out, &r));
-  fclose(out);
-  Diag *d = diag_new(stderr);
-  ck_assert(recipe_load(&back, a, d, "written.yaml", text, len));
-  ck_assert(recipe_equal(&r, &back));
-  diag_free(d);
-  free(text);
+  free(written_reads_back(&r, a));
   arena_free(a);
 }
 END_TEST
