@@ -158,11 +158,15 @@ MODELS = {"mlp": mlp, "lenet5": lenet5, "octo_simplecnn": octo_simplecnn,
 
 def build(args):
     model = MODELS[args.model]()
-    if args.init == "octo":
+    if args.init in ("octo", "octo-bias"):
         with torch.no_grad():
             for m in model.modules():
-                if isinstance(m, (nn.Conv2d, nn.Linear)) and m.bias is not None:
-                    m.bias.zero_()
+                if isinstance(m, (nn.Conv2d, nn.Linear)):
+                    # Octo's default `init=he`: normal, std sqrt(2 / fan_in).
+                    if args.init == "octo":
+                        nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
+                    if m.bias is not None:
+                        m.bias.zero_()
     return model
 
 
@@ -249,7 +253,9 @@ def main():
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--min-time", type=float, default=0.0)
-    ap.add_argument("--init", choices=["torch", "octo"], default="torch")
+    ap.add_argument("--init", choices=["torch", "octo", "octo-bias"], default="torch",
+                    help="torch: PyTorch's defaults; octo: Octo's (He normal weights, zero "
+                         "biases); octo-bias: PyTorch's weights, zero biases")
     ap.add_argument("--data", default=DATA)
     ap.add_argument("--normalize", type=normalize_arg, default=(0.5, 0.5),
                     metavar="M,S",
