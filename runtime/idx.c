@@ -204,30 +204,39 @@ static int shape_matches(int ra, const int64_t *a, int rb, const int64_t *b) {
   return 1;
 }
 
-static int check_dataset(Dataset *ds, const char *images, const char *labels,
-                         const OctoModel *m, RtErr *err) {
-  IdxFile *im = &ds->images, *lb = &ds->labels;
+/* The images of either kind of split: at least 2 dimensions, each sample
+ * of the model's input shape; sets count and sample_size. */
+static int check_images(Dataset *ds, const char *images, const OctoModel *m, RtErr *err) {
+  IdxFile *im = &ds->images;
   if (im->ndims < 2)
     return rt_error(err, "%s: expected images with at least 2 dimensions, found %d", images,
                     im->ndims);
-  if (lb->ndims != 1)
-    return rt_error(err, "%s: expected labels with 1 dimension, found %d", labels,
-                    lb->ndims);
-  if (im->dims[0] != lb->dims[0])
-    return rt_error(err, "%s has %lld images but %s has %lld labels", images,
-                    (long long)im->dims[0], labels, (long long)lb->dims[0]);
   if (!shape_matches(m->input_rank, m->input_shape, im->ndims - 1, im->dims + 1)) {
     char want[128], have[128];
     return rt_error(err, "model expects %s samples but %s has %s",
                     rt_shape_str(want, sizeof want, m->input_rank, m->input_shape), images,
                     rt_shape_str(have, sizeof have, im->ndims - 1, im->dims + 1));
   }
+  ds->count = (size_t)im->dims[0];
+  ds->sample_size = im->size / ds->count;
+  return 0;
+}
+
+static int check_dataset(Dataset *ds, const char *images, const char *labels,
+                         const OctoModel *m, RtErr *err) {
+  IdxFile *im = &ds->images, *lb = &ds->labels;
+  if (check_images(ds, images, m, err))
+    return -1;
+  if (lb->ndims != 1)
+    return rt_error(err, "%s: expected labels with 1 dimension, found %d", labels,
+                    lb->ndims);
+  if (im->dims[0] != lb->dims[0])
+    return rt_error(err, "%s has %lld images but %s has %lld labels", images,
+                    (long long)im->dims[0], labels, (long long)lb->dims[0]);
   for (size_t i = 0; i < lb->size; i++)
     if (lb->data[i] >= m->num_classes)
       return rt_error(err, "%s: label %d of sample %zu is out of range (the model has %d classes)",
                       labels, lb->data[i], i, m->num_classes);
-  ds->count = (size_t)im->dims[0];
-  ds->sample_size = im->size / ds->count;
   return 0;
 }
 
@@ -244,17 +253,8 @@ static const char *target_shape(char *buf, size_t bufsz, int rank, const int64_t
 static int check_regression(Dataset *ds, const char *images, const char *targets,
                             const OctoModel *m, RtErr *err) {
   IdxFile *im = &ds->images, *tg = &ds->labels;
-  if (im->ndims < 2)
-    return rt_error(err, "%s: expected images with at least 2 dimensions, found %d", images,
-                    im->ndims);
-  if (!shape_matches(m->input_rank, m->input_shape, im->ndims - 1, im->dims + 1)) {
-    char want[128], have[128];
-    return rt_error(err, "model expects %s samples but %s has %s",
-                    rt_shape_str(want, sizeof want, m->input_rank, m->input_shape), images,
-                    rt_shape_str(have, sizeof have, im->ndims - 1, im->dims + 1));
-  }
-  ds->count = (size_t)im->dims[0];
-  ds->sample_size = im->size / ds->count;
+  if (check_images(ds, images, m, err))
+    return -1;
   if (!targets)
     return 0;
   if (im->dims[0] != tg->dims[0])
@@ -262,7 +262,7 @@ static int check_regression(Dataset *ds, const char *images, const char *targets
                     (long long)im->dims[0], targets, (long long)tg->dims[0]);
   if (!shape_matches(m->label_rank, m->label_shape, tg->ndims - 1, tg->dims + 1)) {
     char want[128], have[128];
-    return rt_error(err, "model expects targets of %s values per sample but %s has %s", 
+    return rt_error(err, "model expects targets of %s values per sample but %s has %s",
                     target_shape(want, sizeof want, m->label_rank, m->label_shape), targets,
                     target_shape(have, sizeof have, tg->ndims - 1, tg->dims + 1));
   }
