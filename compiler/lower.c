@@ -790,7 +790,7 @@ static Lv lower_op(Lower *L, Scope *s, StmtCtx *ctx, const Expr *call, const Bui
     if (p->key) continue;
     char what[96];
     snprintf(what, sizeof what, "operand '%s' of %s", b->operands[nin], b->name);
-    bool label_ok = op_info(b->op)->is_loss && nin == 1;
+    bool label_ok = (op_info(b->op)->role == OPROLE_LOSS) && nin == 1;
     in[nin] = eval_tensor(L, s, ctx, p->value, what, label_ok);
     ok &= in[nin] != NULL;
     nin++;
@@ -799,7 +799,7 @@ static Lv lower_op(Lower *L, Scope *s, StmtCtx *ctx, const Expr *call, const Bui
   AttrVal name = {0};
   ok = eval_attrs(L, s, ctx, call, b, attrs, &name) && ok;
   if (!ok || stopped(L)) return lv_error;
-  if (op_info(b->op)->is_loss && !check_loss_operands(L, call, b, in)) return lv_error;
+  if ((op_info(b->op)->role == OPROLE_LOSS) && !check_loss_operands(L, call, b, in)) return lv_error;
   if (L->g->nnodes >= MAX_NODES) {
     diag_error(L->d, call->loc, "the network is too large (more than %d ops)", MAX_NODES);
     L->fatal = true;
@@ -827,7 +827,7 @@ static Lv lower_op(Lower *L, Scope *s, StmtCtx *ctx, const Expr *call, const Bui
   Node *n = graph_add_node(L->g, b->op, layer, in, nin, &vname, 1, call->loc);
   map_put(L->a, &L->layers, n->name, &n->loc);
   set_graph_attrs(L, n, b, attrs);
-  if (op_info(b->op)->is_loss) {
+  if ((op_info(b->op)->role == OPROLE_LOSS)) {
     if (L->loss) {
       diag_error(L->d, call->loc, "a network has exactly one loss, and this is a second one");
       diag_note(L->d, L->loss->loc, "the first loss is here");

@@ -1,9 +1,17 @@
-/* The op table. Adding an op: an enum entry in ops.h, a row here, a shape rule
- * in ir/shape_rules.c, a gradient in passes/autodiff.c and a lowering to loop
- * IR in passes/lower_*.c. */
+/* The op registry (see ops.h): one row per op. A row names the functions
+ * that give the op its meaning: the shape rule (ir/shape_rules.c), the
+ * gradient builder (passes/gradients.c) and the lowering to loop IR
+ * (passes/lower_*.c). Because of those two, whatever links the IR links the
+ * passes too (meson builds them as one group). */
 #include "ops.h"
 
 #include <string.h>
+
+#include "gradients.h"
+#include "lower.h"
+#include "shape_rules.h"
+
+/* --- operand names --- */
 
 static const char *const in_x[] = {"x"};
 static const char *const in_xwb[] = {"x", "weight", "bias"};
@@ -13,100 +21,300 @@ static const char *const in_scale[] = {"x", "scale"};
 static const char *const in_bias[] = {"x", "bias"};
 static const char *const in_ce[] = {"logits", "label"};
 static const char *const in_mse[] = {"prediction", "target"};
-
 static const char *const in_dy[] = {"dy"};
 static const char *const in_dy_w[] = {"dy", "weight"};
 static const char *const in_x_dy[] = {"x", "dy"};
 static const char *const in_dy_y[] = {"dy", "y"};
 static const char *const in_dy_x[] = {"dy", "x"};
 static const char *const in_bn_grad[] = {"dy", "x", "gamma", "mean", "invstd"};
-static const char *const in_ce_grad[] = {"logits", "label"};
 static const char *const in_epoch[] = {"epoch"};
 static const char *const in_sgd[] = {"param", "grad", "lr", "momentum"};
 static const char *const in_adam[] = {"param", "grad", "lr", "m", "v", "step"};
 static const char *const in_step[] = {"step"};
 
+/* --- dtype slots --- */
+
+static const DTypeSlot t1[] = {DTS_T};
+static const DTypeSlot t2[] = {DTS_T, DTS_T};
+static const DTypeSlot t3[] = {DTS_T, DTS_T, DTS_T};
+static const DTypeSlot t5[] = {DTS_T, DTS_T, DTS_T, DTS_T, DTS_T};
+static const DTypeSlot t_class[] = {DTS_T, DT_I32};
+static const DTypeSlot f32_1[] = {DT_F32};
+static const DTypeSlot i32_1[] = {DT_I32};
+static const DTypeSlot i64_1[] = {DT_I64};
+static const DTypeSlot t_sgd[] = {DTS_T, DTS_T, DT_F32, DTS_T};
+static const DTypeSlot t_adam[] = {DTS_T, DTS_T, DT_F32, DTS_T, DTS_T, DT_I64};
+
+enum { F32_ONLY = 1u << DT_F32 };
+
+/* --- attributes --- */
+
+const char *const op_precision_names[] = {"fp32", "int8", NULL};
+const char *const op_rounding_names[] = {"nearest", "stochastic", NULL};
+
+/* Every product op (conv2d, dense and their gradients) also takes the
+ * optional `precision` and `rounding` (fp32 and nearest-even when absent). */
 static const AttrSpec conv_attrs[] = {
-    {"filters", ATTR_INT, 0}, {"kernel", ATTR_INTS, 2}, {"stride", ATTR_INTS, 2},
-    {"pad", ATTR_INTS, 2},    {"groups", ATTR_INT, 0},
+    {"filters", ATTR_INT, 0, false, 0, 0, NULL, NULL},
+    {"kernel", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
+    {"stride", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
+    {"pad", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
+    {"groups", ATTR_INT, 0, false, 0, 0, NULL, NULL},
+    {"precision", ATTR_STR, 0, true, 0, 0, "fp32", op_precision_names},
+    {"rounding", ATTR_STR, 0, true, 0, 0, "nearest", op_rounding_names},
 };
-static const AttrSpec dense_attrs[] = {{"units", ATTR_INT, 0}};
-static const AttrSpec pool_attrs[] = {
-    {"kernel", ATTR_INTS, 2}, {"stride", ATTR_INTS, 2}, {"pad", ATTR_INTS, 2}};
-static const AttrSpec bn_attrs[] = {{"eps", ATTR_FLOAT, 0}, {"momentum", ATTR_FLOAT, 0}};
-static const AttrSpec dropout_attrs[] = {{"rate", ATTR_FLOAT, 0}};
 static const AttrSpec conv_grad_input_attrs[] = {
-    {"filters", ATTR_INT, 0}, {"kernel", ATTR_INTS, 2}, {"stride", ATTR_INTS, 2},
-    {"pad", ATTR_INTS, 2},    {"groups", ATTR_INT, 0},  {"input_size", ATTR_INTS, 2},
+    {"filters", ATTR_INT, 0, false, 0, 0, NULL, NULL},
+    {"kernel", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
+    {"stride", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
+    {"pad", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
+    {"groups", ATTR_INT, 0, false, 0, 0, NULL, NULL},
+    {"input_size", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
+    {"precision", ATTR_STR, 0, true, 0, 0, "fp32", op_precision_names},
+    {"rounding", ATTR_STR, 0, true, 0, 0, "nearest", op_rounding_names},
+};
+static const AttrSpec dense_attrs[] = {
+    {"units", ATTR_INT, 0, false, 0, 0, NULL, NULL},
+    {"precision", ATTR_STR, 0, true, 0, 0, "fp32", op_precision_names},
+    {"rounding", ATTR_STR, 0, true, 0, 0, "nearest", op_rounding_names},
+};
+static const AttrSpec pool_attrs[] = {
+    {"kernel", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
+    {"stride", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
+    {"pad", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
 };
 static const AttrSpec pool_grad_attrs[] = {
-    {"kernel", ATTR_INTS, 2}, {"stride", ATTR_INTS, 2}, {"pad", ATTR_INTS, 2},
-    {"input_size", ATTR_INTS, 2}};
-static const AttrSpec input_size_attrs[] = {{"input_size", ATTR_INTS, 2}};
-static const AttrSpec reshape_attrs[] = {{"shape", ATTR_INTS, 0}};
-static const AttrSpec dropout_grad_attrs[] = {{"rate", ATTR_FLOAT, 0}, {"stream", ATTR_STR, 0}};
+    {"kernel", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
+    {"stride", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
+    {"pad", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
+    {"input_size", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
+};
+static const AttrSpec bn_attrs[] = {
+    {"eps", ATTR_FLOAT, 0, false, 0, 0, NULL, NULL},
+    {"momentum", ATTR_FLOAT, 0, false, 0, 0, NULL, NULL},
+};
+static const AttrSpec dropout_attrs[] = {{"rate", ATTR_FLOAT, 0, false, 0, 0, NULL, NULL}};
+static const AttrSpec dropout_grad_attrs[] = {
+    {"rate", ATTR_FLOAT, 0, false, 0, 0, NULL, NULL},
+    {"stream", ATTR_STR, 0, false, 0, 0, NULL, NULL},
+};
+static const AttrSpec input_size_attrs[] = {{"input_size", ATTR_INTS, 2, false, 0, 0, NULL, NULL}};
+static const AttrSpec reshape_attrs[] = {{"shape", ATTR_INTS, 0, false, 0, 0, NULL, NULL}};
+static const AttrSpec leaky_attrs[] = {{"alpha", ATTR_FLOAT, 0, true, 0, 0.01, NULL, NULL}};
 static const AttrSpec lr_attrs[] = {
-    {"lr", ATTR_FLOAT, 0},          {"schedule", ATTR_STR, 0},  {"gamma", ATTR_FLOAT, 0},
-    {"step_epochs", ATTR_INT, 0},   {"min_lr", ATTR_FLOAT, 0},  {"epochs", ATTR_INT, 0},
-    {"warmup_epochs", ATTR_INT, 0},
+    {"lr", ATTR_FLOAT, 0, false, 0, 0, NULL, NULL},
+    {"schedule", ATTR_STR, 0, false, 0, 0, NULL, NULL},
+    {"gamma", ATTR_FLOAT, 0, false, 0, 0, NULL, NULL},
+    {"step_epochs", ATTR_INT, 0, false, 0, 0, NULL, NULL},
+    {"min_lr", ATTR_FLOAT, 0, false, 0, 0, NULL, NULL},
+    {"epochs", ATTR_INT, 0, false, 0, 0, NULL, NULL},
+    {"warmup_epochs", ATTR_INT, 0, false, 0, 0, NULL, NULL},
 };
 static const AttrSpec sgd_attrs[] = {
-    {"momentum", ATTR_FLOAT, 0}, {"weight_decay", ATTR_FLOAT, 0}, {"nesterov", ATTR_INT, 0}};
+    {"momentum", ATTR_FLOAT, 0, false, 0, 0, NULL, NULL},
+    {"weight_decay", ATTR_FLOAT, 0, false, 0, 0, NULL, NULL},
+    {"nesterov", ATTR_INT, 0, false, 0, 0, NULL, NULL},
+};
 static const AttrSpec adam_attrs[] = {
-    {"beta1", ATTR_FLOAT, 0}, {"beta2", ATTR_FLOAT, 0}, {"eps", ATTR_FLOAT, 0},
-    {"weight_decay", ATTR_FLOAT, 0}};
+    {"beta1", ATTR_FLOAT, 0, false, 0, 0, NULL, NULL},
+    {"beta2", ATTR_FLOAT, 0, false, 0, 0, NULL, NULL},
+    {"eps", ATTR_FLOAT, 0, false, 0, 0, NULL, NULL},
+    {"weight_decay", ATTR_FLOAT, 0, false, 0, 0, NULL, NULL},
+};
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
+/* The rows. Fields are named so that a row reads as a description. */
 static const OpInfo table[OP_COUNT] = {
-    [OP_CONV2D] = {"conv2d", 2, 3, in_xwb, 1, conv_attrs, N(conv_attrs), false, 0},
-    [OP_DENSE] = {"dense", 2, 3, in_xwb, 1, dense_attrs, N(dense_attrs), false, 0},
-    [OP_RELU] = {"relu", 1, 1, in_x, 1, NULL, 0, false, 0},
-    [OP_RELU6] = {"relu6", 1, 1, in_x, 1, NULL, 0, false, 0},
-    [OP_MAXPOOL] = {"maxpool", 1, 1, in_x, 1, pool_attrs, N(pool_attrs), false, 0},
-    [OP_AVGPOOL] = {"avgpool", 1, 1, in_x, 1, pool_attrs, N(pool_attrs), false, 0},
-    [OP_GLOBAL_AVGPOOL] = {"global_avgpool", 1, 1, in_x, 1, NULL, 0, false, 0},
-    [OP_FLATTEN] = {"flatten", 1, 1, in_x, 1, NULL, 0, false, 0},
-    [OP_ADD] = {"add", 2, 2, in_ab, 1, NULL, 0, false, 0},
-    [OP_BATCHNORM] = {"batchnorm", 5, 5, in_bn, 1, bn_attrs, N(bn_attrs), false, 0},
-    [OP_DROPOUT] = {"dropout", 1, 1, in_x, 1, dropout_attrs, N(dropout_attrs), false, 0},
-    [OP_SCALE] = {"scale", 2, 2, in_scale, 1, NULL, 0, false, 0},
-    [OP_BIAS] = {"bias", 2, 2, in_bias, 1, NULL, 0, false, 0},
-    [OP_SOFTMAX_CROSS_ENTROPY] = {"softmax_cross_entropy", 2, 2, in_ce, 1, NULL, 0, true, 0},
-    [OP_MSE] = {"mse", 2, 2, in_mse, 1, NULL, 0, true, 0},
-    [OP_CONV2D_GRAD_INPUT] = {"conv2d_grad_input", 2, 2, in_dy_w, 1, conv_grad_input_attrs,
-                              N(conv_grad_input_attrs), false, 0},
-    [OP_CONV2D_GRAD_WEIGHT] = {"conv2d_grad_weight", 2, 2, in_x_dy, 1, conv_attrs,
-                               N(conv_attrs), false, 0},
-    [OP_DENSE_GRAD_INPUT] = {"dense_grad_input", 2, 2, in_dy_w, 1, dense_attrs, N(dense_attrs),
-                             false, 0},
-    [OP_DENSE_GRAD_WEIGHT] = {"dense_grad_weight", 2, 2, in_x_dy, 1, dense_attrs,
-                              N(dense_attrs), false, 0},
-    [OP_BIAS_GRAD] = {"bias_grad", 1, 1, in_dy, 1, NULL, 0, false, 0},
-    [OP_RELU_GRAD] = {"relu_grad", 2, 2, in_dy_y, 1, NULL, 0, false, 0},
-    [OP_RELU6_GRAD] = {"relu6_grad", 2, 2, in_dy_y, 1, NULL, 0, false, 0},
-    [OP_MAXPOOL_GRAD] = {"maxpool_grad", 2, 2, in_dy_x, 1, pool_attrs, N(pool_attrs), false, 0},
-    [OP_AVGPOOL_GRAD] = {"avgpool_grad", 1, 1, in_dy, 1, pool_grad_attrs, N(pool_grad_attrs),
-                         false, 0},
-    [OP_GLOBAL_AVGPOOL_GRAD] = {"global_avgpool_grad", 1, 1, in_dy, 1, input_size_attrs,
-                                N(input_size_attrs), false, 0},
-    [OP_RESHAPE] = {"reshape", 1, 1, in_x, 1, reshape_attrs, N(reshape_attrs), false, 0},
-    [OP_BATCHNORM_TRAIN] = {"batchnorm_train", 5, 5, in_bn, 3, bn_attrs, N(bn_attrs), false,
-                            (1u << 3) | (1u << 4)},
-    [OP_BATCHNORM_GRAD] = {"batchnorm_grad", 5, 5, in_bn_grad, 3, NULL, 0, false, 0},
-    [OP_DROPOUT_GRAD] = {"dropout_grad", 1, 1, in_dy, 1, dropout_grad_attrs,
-                         N(dropout_grad_attrs), false, 0},
-    [OP_SUM] = {"sum", 1, 1, in_x, 1, NULL, 0, false, 0},
-    [OP_SUM_PRODUCT] = {"sum_product", 2, 2, in_ab, 1, NULL, 0, false, 0},
-    [OP_SOFTMAX_CROSS_ENTROPY_GRAD] = {"softmax_cross_entropy_grad", 2, 2, in_ce_grad, 1, NULL,
-                                       0, false, 0},
-    [OP_MSE_GRAD] = {"mse_grad", 2, 2, in_mse, 1, NULL, 0, false, 0},
-    [OP_LR_SCHEDULE] = {"lr_schedule", 1, 1, in_epoch, 1, lr_attrs, N(lr_attrs), false, 0},
-    [OP_SGD_UPDATE] = {"sgd_update", 3, 4, in_sgd, 0, sgd_attrs, N(sgd_attrs), false,
-                       (1u << 0) | (1u << 3)},
-    [OP_ADAM_UPDATE] = {"adam_update", 6, 6, in_adam, 0, adam_attrs, N(adam_attrs), false,
-                        (1u << 0) | (1u << 3) | (1u << 4)},
-    [OP_STEP_INCREMENT] = {"step_increment", 1, 1, in_step, 0, NULL, 0, false, 1u << 0},
+    /* --- forward --- */
+    [OP_CONV2D] = {.name = "conv2d", .role = OPROLE_FORWARD, .min_in = 2, .max_in = 3,
+                   .in_names = in_xwb, .nout = 1, .in_types = t3, .out_types = t1,
+                   .elem_types = F32_ONLY, .attrs = conv_attrs, .nattrs = N(conv_attrs),
+                   .shape = rule_conv2d, .grad = grad_linear, .lower = lower_conv_fwd,
+                   .macs = macs_conv2d},
+    [OP_DENSE] = {.name = "dense", .role = OPROLE_FORWARD, .min_in = 2, .max_in = 3,
+                  .in_names = in_xwb, .nout = 1, .in_types = t3, .out_types = t1,
+                  .elem_types = F32_ONLY, .attrs = dense_attrs, .nattrs = N(dense_attrs),
+                  .shape = rule_dense, .grad = grad_linear, .lower = lower_dense_fwd,
+                  .macs = macs_dense},
+    [OP_RELU] = {.name = "relu", .role = OPROLE_FORWARD, .min_in = 1, .max_in = 1,
+                 .in_names = in_x, .nout = 1, .in_types = t1, .out_types = t1,
+                 .elem_types = F32_ONLY, .shape = rule_same, .grad = grad_from_output,
+                 .lower = lower_relu},
+    [OP_RELU6] = {.name = "relu6", .role = OPROLE_FORWARD, .min_in = 1, .max_in = 1,
+                  .in_names = in_x, .nout = 1, .in_types = t1, .out_types = t1,
+                  .elem_types = F32_ONLY, .shape = rule_same, .grad = grad_from_output,
+                  .lower = lower_relu6},
+    [OP_LEAKY_RELU] = {.name = "leaky_relu", .role = OPROLE_FORWARD, .min_in = 1, .max_in = 1,
+                       .in_names = in_x, .nout = 1, .in_types = t1, .out_types = t1,
+                       .elem_types = F32_ONLY, .attrs = leaky_attrs, .nattrs = N(leaky_attrs),
+                       .shape = rule_same, .grad = grad_from_output, .lower = lower_leaky_relu},
+    [OP_MAXPOOL] = {.name = "maxpool", .role = OPROLE_FORWARD, .min_in = 1, .max_in = 1,
+                    .in_names = in_x, .nout = 1, .in_types = t1, .out_types = t1,
+                    .elem_types = F32_ONLY, .attrs = pool_attrs, .nattrs = N(pool_attrs),
+                    .shape = rule_pool, .grad = grad_maxpool, .lower = lower_maxpool},
+    [OP_AVGPOOL] = {.name = "avgpool", .role = OPROLE_FORWARD, .min_in = 1, .max_in = 1,
+                    .in_names = in_x, .nout = 1, .in_types = t1, .out_types = t1,
+                    .elem_types = F32_ONLY, .attrs = pool_attrs, .nattrs = N(pool_attrs),
+                    .shape = rule_pool, .grad = grad_avgpool, .lower = lower_avgpool},
+    [OP_GLOBAL_AVGPOOL] = {.name = "global_avgpool", .role = OPROLE_FORWARD, .min_in = 1,
+                           .max_in = 1, .in_names = in_x, .nout = 1, .in_types = t1,
+                           .out_types = t1, .elem_types = F32_ONLY,
+                           .shape = rule_global_avgpool, .grad = grad_avgpool,
+                           .lower = lower_global_avgpool},
+    [OP_FLATTEN] = {.name = "flatten", .role = OPROLE_FORWARD, .min_in = 1, .max_in = 1,
+                    .in_names = in_x, .nout = 1, .in_types = t1, .out_types = t1,
+                    .elem_types = F32_ONLY, .alias = true, .shape = rule_flatten,
+                    .grad = grad_flatten, .lower = lower_alias},
+    [OP_ADD] = {.name = "add", .role = OPROLE_FORWARD, .min_in = 2, .max_in = 2,
+                .in_names = in_ab, .nout = 1, .in_types = t2, .out_types = t1,
+                .elem_types = F32_ONLY, .batch = BATCH_AS_INPUT0, .shape = rule_add,
+                .grad = grad_of_add, .lower = lower_add},
+    [OP_BATCHNORM] = {.name = "batchnorm", .role = OPROLE_FORWARD, .min_in = 5, .max_in = 5,
+                      .in_names = in_bn, .nout = 1, .in_types = t5, .out_types = t1,
+                      .elem_types = F32_ONLY, .attrs = bn_attrs, .nattrs = N(bn_attrs),
+                      .no_grad = (1u << 3) | (1u << 4), .mode_dependent = true,
+                      .shape = rule_batchnorm, .grad = grad_batchnorm,
+                      .lower = lower_batchnorm},
+    [OP_DROPOUT] = {.name = "dropout", .role = OPROLE_FORWARD, .min_in = 1, .max_in = 1,
+                    .in_names = in_x, .nout = 1, .in_types = t1, .out_types = t1,
+                    .elem_types = F32_ONLY, .attrs = dropout_attrs, .nattrs = N(dropout_attrs),
+                    .mode_dependent = true, .shape = rule_same, .grad = grad_dropout,
+                    .lower = lower_dropout},
+    [OP_SCALE] = {.name = "scale", .role = OPROLE_FORWARD, .min_in = 2, .max_in = 2,
+                  .in_names = in_scale, .nout = 1, .in_types = t2, .out_types = t1,
+                  .elem_types = F32_ONLY, .shape = rule_scalar_param, .grad = grad_scale,
+                  .lower = lower_scale},
+    [OP_BIAS] = {.name = "bias", .role = OPROLE_FORWARD, .min_in = 2, .max_in = 2,
+                 .in_names = in_bias, .nout = 1, .in_types = t2, .out_types = t1,
+                 .elem_types = F32_ONLY, .shape = rule_scalar_param, .grad = grad_bias,
+                 .lower = lower_bias},
+    [OP_RESHAPE] = {.name = "reshape", .role = OPROLE_BACKWARD, .min_in = 1, .max_in = 1,
+                    .in_names = in_x, .nout = 1, .in_types = t1, .out_types = t1,
+                    .elem_types = F32_ONLY, .attrs = reshape_attrs, .nattrs = N(reshape_attrs),
+                    .alias = true, .shape = rule_reshape, .lower = lower_alias},
+    [OP_BATCHNORM_TRAIN] = {.name = "batchnorm_train", .role = OPROLE_FORWARD, .min_in = 5,
+                            .max_in = 5, .in_names = in_bn, .nout = 3, .in_types = t5,
+                            .out_types = t3, .elem_types = F32_ONLY, .attrs = bn_attrs,
+                            .nattrs = N(bn_attrs), .writes = (1u << 3) | (1u << 4),
+                            .no_grad = (1u << 3) | (1u << 4), .batch = BATCH_FIRST,
+                            .mode_dependent = true, .shape = rule_batchnorm_train,
+                            .lower = lower_batchnorm},
+    /* --- losses --- */
+    [OP_SOFTMAX_CROSS_ENTROPY] = {.name = "softmax_cross_entropy", .role = OPROLE_LOSS,
+                                  .min_in = 2, .max_in = 2, .in_names = in_ce, .nout = 1,
+                                  .in_types = t_class, .out_types = f32_1,
+                                  .elem_types = F32_ONLY, .no_grad = 1u << 1,
+                                  .batch = BATCH_NONE, .shape = rule_softmax_cross_entropy,
+                                  .grad = grad_loss, .lower = lower_softmax_ce},
+    [OP_MSE] = {.name = "mse", .role = OPROLE_LOSS, .min_in = 2, .max_in = 2,
+                .in_names = in_mse, .nout = 1, .in_types = t2, .out_types = f32_1,
+                .elem_types = F32_ONLY, .no_grad = 1u << 1, .batch = BATCH_NONE,
+                .shape = rule_mse, .grad = grad_loss, .lower = lower_mse},
+    /* --- gradients --- */
+    [OP_CONV2D_GRAD_INPUT] = {.name = "conv2d_grad_input", .role = OPROLE_BACKWARD, .min_in = 2,
+                              .max_in = 2, .in_names = in_dy_w, .nout = 1, .in_types = t2,
+                              .out_types = t1, .elem_types = F32_ONLY,
+                              .attrs = conv_grad_input_attrs,
+                              .nattrs = N(conv_grad_input_attrs),
+                              .shape = rule_conv2d_grad_input, .lower = lower_conv_dx,
+                              .macs = macs_conv2d_grad_input},
+    [OP_CONV2D_GRAD_WEIGHT] = {.name = "conv2d_grad_weight", .role = OPROLE_BACKWARD,
+                               .min_in = 2, .max_in = 2, .in_names = in_x_dy, .nout = 1,
+                               .in_types = t2, .out_types = t1, .elem_types = F32_ONLY,
+                               .attrs = conv_attrs, .nattrs = N(conv_attrs),
+                               .batch = BATCH_NONE, .shape = rule_conv2d_grad_weight,
+                               .lower = lower_conv_dw, .macs = macs_conv2d_grad_weight},
+    [OP_DENSE_GRAD_INPUT] = {.name = "dense_grad_input", .role = OPROLE_BACKWARD, .min_in = 2,
+                             .max_in = 2, .in_names = in_dy_w, .nout = 1, .in_types = t2,
+                             .out_types = t1, .elem_types = F32_ONLY, .attrs = dense_attrs,
+                             .nattrs = N(dense_attrs), .shape = rule_dense_grad_input,
+                             .lower = lower_dense_dx, .macs = macs_dense},
+    [OP_DENSE_GRAD_WEIGHT] = {.name = "dense_grad_weight", .role = OPROLE_BACKWARD, .min_in = 2,
+                              .max_in = 2, .in_names = in_x_dy, .nout = 1, .in_types = t2,
+                              .out_types = t1, .elem_types = F32_ONLY, .attrs = dense_attrs,
+                              .nattrs = N(dense_attrs), .batch = BATCH_NONE,
+                              .shape = rule_dense_grad_weight, .lower = lower_dense_dw,
+                              .macs = macs_dense_grad_weight},
+    [OP_BIAS_GRAD] = {.name = "bias_grad", .role = OPROLE_BACKWARD, .min_in = 1, .max_in = 1,
+                      .in_names = in_dy, .nout = 1, .in_types = t1, .out_types = t1,
+                      .elem_types = F32_ONLY, .batch = BATCH_NONE, .shape = rule_bias_grad,
+                      .lower = lower_bias_grad},
+    [OP_RELU_GRAD] = {.name = "relu_grad", .role = OPROLE_BACKWARD, .min_in = 2, .max_in = 2,
+                      .in_names = in_dy_y, .nout = 1, .in_types = t2, .out_types = t1,
+                      .elem_types = F32_ONLY, .shape = rule_pair_same, .lower = lower_relu_grad},
+    [OP_RELU6_GRAD] = {.name = "relu6_grad", .role = OPROLE_BACKWARD, .min_in = 2, .max_in = 2,
+                       .in_names = in_dy_y, .nout = 1, .in_types = t2, .out_types = t1,
+                       .elem_types = F32_ONLY, .shape = rule_pair_same,
+                       .lower = lower_relu6_grad},
+    [OP_LEAKY_RELU_GRAD] = {.name = "leaky_relu_grad", .role = OPROLE_BACKWARD, .min_in = 2,
+                            .max_in = 2, .in_names = in_dy_y, .nout = 1, .in_types = t2,
+                            .out_types = t1, .elem_types = F32_ONLY, .attrs = leaky_attrs,
+                            .nattrs = N(leaky_attrs), .shape = rule_pair_same,
+                            .lower = lower_leaky_relu_grad},
+    [OP_MAXPOOL_GRAD] = {.name = "maxpool_grad", .role = OPROLE_BACKWARD, .min_in = 2,
+                         .max_in = 2, .in_names = in_dy_x, .nout = 1, .in_types = t2,
+                         .out_types = t1, .elem_types = F32_ONLY, .attrs = pool_attrs,
+                         .nattrs = N(pool_attrs), .shape = rule_maxpool_grad,
+                         .lower = lower_maxpool_grad},
+    [OP_AVGPOOL_GRAD] = {.name = "avgpool_grad", .role = OPROLE_BACKWARD, .min_in = 1,
+                         .max_in = 1, .in_names = in_dy, .nout = 1, .in_types = t1,
+                         .out_types = t1, .elem_types = F32_ONLY, .attrs = pool_grad_attrs,
+                         .nattrs = N(pool_grad_attrs), .shape = rule_avgpool_grad,
+                         .lower = lower_avgpool_grad},
+    [OP_GLOBAL_AVGPOOL_GRAD] = {.name = "global_avgpool_grad", .role = OPROLE_BACKWARD,
+                                .min_in = 1, .max_in = 1, .in_names = in_dy, .nout = 1,
+                                .in_types = t1, .out_types = t1, .elem_types = F32_ONLY,
+                                .attrs = input_size_attrs, .nattrs = N(input_size_attrs),
+                                .shape = rule_global_avgpool_grad,
+                                .lower = lower_global_avgpool_grad},
+    [OP_BATCHNORM_GRAD] = {.name = "batchnorm_grad", .role = OPROLE_BACKWARD, .min_in = 5,
+                           .max_in = 5, .in_names = in_bn_grad, .nout = 3, .in_types = t5,
+                           .out_types = t3, .elem_types = F32_ONLY, .batch = BATCH_FIRST,
+                           .shape = rule_batchnorm_grad, .lower = lower_batchnorm_grad},
+    [OP_DROPOUT_GRAD] = {.name = "dropout_grad", .role = OPROLE_BACKWARD, .min_in = 1,
+                         .max_in = 1, .in_names = in_dy, .nout = 1, .in_types = t1,
+                         .out_types = t1, .elem_types = F32_ONLY, .attrs = dropout_grad_attrs,
+                         .nattrs = N(dropout_grad_attrs), .shape = rule_same,
+                         .lower = lower_dropout_grad},
+    [OP_SUM] = {.name = "sum", .role = OPROLE_BACKWARD, .min_in = 1, .max_in = 1,
+                .in_names = in_x, .nout = 1, .in_types = t1, .out_types = f32_1,
+                .elem_types = F32_ONLY, .batch = BATCH_NONE, .shape = rule_sum,
+                .lower = lower_sum},
+    [OP_SUM_PRODUCT] = {.name = "sum_product", .role = OPROLE_BACKWARD, .min_in = 2, .max_in = 2,
+                        .in_names = in_ab, .nout = 1, .in_types = t2, .out_types = f32_1,
+                        .elem_types = F32_ONLY, .batch = BATCH_NONE, .shape = rule_sum,
+                        .lower = lower_sum},
+    [OP_SOFTMAX_CROSS_ENTROPY_GRAD] = {.name = "softmax_cross_entropy_grad",
+                                       .role = OPROLE_BACKWARD, .min_in = 2, .max_in = 2,
+                                       .in_names = in_ce, .nout = 1, .in_types = t_class,
+                                       .out_types = t1, .elem_types = F32_ONLY,
+                                       .shape = rule_softmax_cross_entropy_grad,
+                                       .lower = lower_softmax_ce_grad},
+    [OP_MSE_GRAD] = {.name = "mse_grad", .role = OPROLE_BACKWARD, .min_in = 2, .max_in = 2,
+                     .in_names = in_mse, .nout = 1, .in_types = t2, .out_types = t1,
+                     .elem_types = F32_ONLY, .shape = rule_pair_same, .lower = lower_mse_grad},
+    /* --- optimizer --- */
+    [OP_LR_SCHEDULE] = {.name = "lr_schedule", .role = OPROLE_OPTIMIZER, .min_in = 1,
+                        .max_in = 1, .in_names = in_epoch, .nout = 1, .in_types = i32_1,
+                        .out_types = f32_1, .attrs = lr_attrs, .nattrs = N(lr_attrs),
+                        .internal_state = 1u << 0, .batch = BATCH_NONE,
+                        .shape = rule_lr_schedule, .lower = lower_lr_schedule},
+    [OP_SGD_UPDATE] = {.name = "sgd_update", .role = OPROLE_OPTIMIZER, .min_in = 3, .max_in = 4,
+                       .in_names = in_sgd, .nout = 0, .in_types = t_sgd,
+                       .elem_types = F32_ONLY, .attrs = sgd_attrs, .nattrs = N(sgd_attrs),
+                       .writes = (1u << 0) | (1u << 3), .optim_state = 1u << 3,
+                       .batch = BATCH_NONE, .shape = rule_sgd_update, .lower = lower_sgd},
+    [OP_ADAM_UPDATE] = {.name = "adam_update", .role = OPROLE_OPTIMIZER, .min_in = 6,
+                        .max_in = 6, .in_names = in_adam, .nout = 0, .in_types = t_adam,
+                        .elem_types = F32_ONLY, .attrs = adam_attrs, .nattrs = N(adam_attrs),
+                        .writes = (1u << 0) | (1u << 3) | (1u << 4),
+                        .optim_state = (1u << 3) | (1u << 4), .internal_state = 1u << 5,
+                        .batch = BATCH_NONE, .shape = rule_adam_update, .lower = lower_adam},
+    [OP_STEP_INCREMENT] = {.name = "step_increment", .role = OPROLE_OPTIMIZER, .min_in = 1,
+                           .max_in = 1, .in_names = in_step, .nout = 0, .in_types = i64_1,
+                           .writes = 1u << 0, .internal_state = 1u << 0, .batch = BATCH_NONE,
+                           .shape = rule_step_increment, .lower = lower_step_increment},
 };
 
 const OpInfo *op_info(OpKind op) { return op < OP_COUNT ? &table[op] : NULL; }
@@ -132,4 +340,28 @@ const char *attr_kind_name(AttrKind k) {
   return "?";
 }
 
-bool op_is_training(OpKind op) { return op >= OP_CONV2D_GRAD_INPUT && op != OP_BATCHNORM_TRAIN; }
+const AttrSpec *op_attr_spec(const OpInfo *info, const char *name) {
+  for (int i = 0; i < info->nattrs; i++)
+    if (strcmp(info->attrs[i].name, name) == 0) return &info->attrs[i];
+  return NULL;
+}
+
+bool op_is_training(OpKind op) {
+  return op < OP_COUNT &&
+         (table[op].role == OPROLE_BACKWARD || table[op].role == OPROLE_OPTIMIZER);
+}
+
+DType dtype_accumulator(DType t) {
+  switch (t) {
+  case DT_I8:
+  case DT_U8:
+  case DT_I16: return DT_I32;
+  default: return t;
+  }
+}
+
+DType dtype_slot_resolve(DTypeSlot s, DType t) {
+  if (s == DTS_T) return t;
+  if (s == DTS_ACC) return dtype_accumulator(t);
+  return (DType)s;
+}

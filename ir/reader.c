@@ -569,11 +569,6 @@ static bool parse_operands(Reader *r, const OpInfo *info, Value ***in, int *nin)
   return expect_punct(r, ')');
 }
 
-static const AttrSpec *find_spec(const OpInfo *info, const char *name) {
-  for (int i = 0; i < info->nattrs; i++)
-    if (strcmp(info->attrs[i].name, name) == 0) return &info->attrs[i];
-  return NULL;
-}
 
 /* attr-value := INT | number | '[' [INT (',' INT)*] ']' | STRING */
 static bool parse_attr_value(Reader *r, Attr *a) {
@@ -608,12 +603,25 @@ static bool parse_attr_value(Reader *r, Attr *a) {
   return parse_number(r, &a->f) ? true : false;
 }
 
+static bool word_listed(const char *s, const char *const *list) {
+  for (; *list; list++)
+    if (strcmp(s, *list) == 0) return true;
+  return false;
+}
+
+/* "fp32, int8" in the graph's arena. */
+static const char *word_list(Reader *r, const char *const *list) {
+  const char *s = "";
+  for (int i = 0; list[i]; i++) s = arena_printf(r->g->arena, "%s%s%s", s, i ? ", " : "", list[i]);
+  return s;
+}
+
 /* One attribute, checked against the op's schema where it stands. */
 static bool parse_attr(Reader *r, Graph *g, Node *n, const OpInfo *info) {
   SrcLoc nloc = r->tok.loc;
   const char *name;
   if (!parse_name(r, "an attribute name", &name)) return false;
-  const AttrSpec *spec = find_spec(info, name);
+  const AttrSpec *spec = op_attr_spec(info, name);
   if (!spec) {
     const char *best = NULL;
     int best_d = INT_MAX;
@@ -641,7 +649,14 @@ static bool parse_attr(Reader *r, Graph *g, Node *n, const OpInfo *info) {
   switch (a.kind) {
   case ATTR_INT: node_set_int(g, n, name, a.i); break;
   case ATTR_FLOAT: node_set_float(g, n, name, a.f); break;
-  case ATTR_STR: node_set_str(g, n, name, a.s); break;
+  case ATTR_STR:
+    if (spec->choices && !word_listed(a.s, spec->choices)) {
+      error_at(r, vloc, "attribute '%s' of %s must be one of %s, not \"%.40s\"", name,
+               info->name, word_list(r, spec->choices), a.s);
+      return false;
+    }
+    node_set_str(g, n, name, a.s);
+    break;
   case ATTR_INTS:
     if (spec->ints_len && a.n != spec->ints_len) {
       error_at(r, vloc, "attribute '%s' of %s needs %d elements, got %d", name, info->name,
@@ -665,7 +680,7 @@ static bool parse_attrs(Reader *r, Node *n, const OpInfo *info, SrcLoc oploc) {
     next(r);
   }
   for (int i = 0; i < info->nattrs; i++)
-    if (!node_attr(n, info->attrs[i].name)) {
+    if (!info->attrs[i].optional && !node_attr(n, info->attrs[i].name)) {
       error_at(r, oploc, "%s is missing attribute '%s' (%s)", info->name, info->attrs[i].name,
                attr_kind_name(info->attrs[i].kind));
       return false;

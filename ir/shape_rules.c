@@ -19,14 +19,15 @@
 static const int64_t MAX_ELEMS = (int64_t)1 << 40;
 
 /* The state of one rule application. */
-typedef struct Rule {
+struct ShapeRule {
   const Node *n;
   const TensorType *in;
   TensorType *expect;
   TensorType *out;
   char *err;
   size_t errlen;
-} Rule;
+};
+typedef struct ShapeRule Rule;
 
 
 /* Writes "<op 'name'><sep><message>" to the error buffer; returns false. */
@@ -172,7 +173,7 @@ static bool slide(Rule *r, const Window *w, const char *what, int64_t hw[2]) {
   return true;
 }
 
-static bool rule_conv2d(Rule *r) {
+bool rule_conv2d(Rule *r) {
   int64_t filters, groups;
   Window w;
   if (!need_known(r, 0) || !need_rank(r, 0, 4)) return false;
@@ -203,7 +204,7 @@ static bool rule_conv2d(Rule *r) {
   return set_type(r, &r->out[0], dt, 4, odims);
 }
 
-static bool rule_dense(Rule *r) {
+bool rule_dense(Rule *r) {
   int64_t units;
   char b[200];
   if (!need_known(r, 0)) return false;
@@ -226,14 +227,14 @@ static bool rule_dense(Rule *r) {
 }
 
 /* relu, relu6, dropout: the result is the input's type. */
-static bool rule_same(Rule *r) {
+bool rule_same(Rule *r) {
   if (!need_known(r, 0)) return false;
   r->expect[0] = r->in[0];
   r->out[0] = r->in[0];
   return true;
 }
 
-static bool rule_pool(Rule *r) {
+bool rule_pool(Rule *r) {
   Window w;
   if (!need_known(r, 0) || !need_rank(r, 0, 4) || !get_window(r, &w)) return false;
   for (int k = 0; k < 2; k++)
@@ -248,13 +249,13 @@ static bool rule_pool(Rule *r) {
   return set_type(r, &r->out[0], r->in[0].dtype, 4, odims);
 }
 
-static bool rule_global_avgpool(Rule *r) {
+bool rule_global_avgpool(Rule *r) {
   if (!need_known(r, 0) || !need_rank(r, 0, 4)) return false;
   r->expect[0] = r->in[0];
   return set_type(r, &r->out[0], r->in[0].dtype, 2, r->in[0].shape.dim);
 }
 
-static bool rule_flatten(Rule *r) {
+bool rule_flatten(Rule *r) {
   if (!need_known(r, 0)) return false;
   const Shape *s = &r->in[0].shape;
   if (s->rank < 1) return fail(r, ": ", "cannot flatten a scalar");
@@ -267,7 +268,7 @@ static bool rule_flatten(Rule *r) {
   return set_type(r, &r->out[0], r->in[0].dtype, 2, odims);
 }
 
-static bool rule_add(Rule *r) {
+bool rule_add(Rule *r) {
   /* Either operand may be the reference (a parameter may be added). */
   int ref = shape_known(&r->in[0].shape) || !shape_known(&r->in[1].shape) ? 0 : 1;
   if (!need_known(r, ref)) return false;
@@ -285,7 +286,7 @@ static bool rule_add(Rule *r) {
   return true;
 }
 
-static bool rule_batchnorm(Rule *r) {
+bool rule_batchnorm(Rule *r) {
   if (!need_known(r, 0)) return false;
   int rank = r->in[0].shape.rank;
   char b[200];
@@ -301,7 +302,7 @@ static bool rule_batchnorm(Rule *r) {
 }
 
 /* scale(x, s) and bias(x, b): one scalar parameter of shape [1]. */
-static bool rule_scalar_param(Rule *r) {
+bool rule_scalar_param(Rule *r) {
   if (!need_known(r, 0)) return false;
   r->expect[0] = r->in[0];
   int64_t one = 1;
@@ -310,7 +311,7 @@ static bool rule_scalar_param(Rule *r) {
   return true;
 }
 
-static bool rule_softmax_cross_entropy(Rule *r) {
+bool rule_softmax_cross_entropy(Rule *r) {
   char b[200];
   if (!need_known(r, 0)) return false;
   if (r->in[0].shape.rank != 2)
@@ -330,7 +331,7 @@ static bool rule_softmax_cross_entropy(Rule *r) {
   return set_type(r, &r->out[0], DT_F32, 0, NULL);
 }
 
-static bool rule_mse(Rule *r) {
+bool rule_mse(Rule *r) {
   if (!need_known(r, 0)) return false;
   r->expect[0] = r->in[0];
   if (!expect_same(r, 1, &r->in[0])) return false;
@@ -347,7 +348,7 @@ static bool result_like(Rule *r, int i) {
   return true;
 }
 
-static bool rule_conv2d_grad_input(Rule *r) {
+bool rule_conv2d_grad_input(Rule *r) {
   int64_t filters, groups, in_hw[2];
   Window w;
   if (!need_known(r, 0) || !need_rank(r, 0, 4) || !need_known(r, 1) || !need_rank(r, 1, 4))
@@ -368,7 +369,7 @@ static bool rule_conv2d_grad_input(Rule *r) {
   return set_type(r, &r->out[0], r->in[0].dtype, 4, out);
 }
 
-static bool rule_conv2d_grad_weight(Rule *r) {
+bool rule_conv2d_grad_weight(Rule *r) {
   int64_t filters, groups, hw[2];
   Window w;
   if (!need_known(r, 0) || !need_rank(r, 0, 4)) return false;
@@ -384,7 +385,7 @@ static bool rule_conv2d_grad_weight(Rule *r) {
   return set_type(r, &r->out[0], r->in[0].dtype, 4, out);
 }
 
-static bool rule_dense_grad_input(Rule *r) {
+bool rule_dense_grad_input(Rule *r) {
   int64_t units;
   if (!need_known(r, 0) || !need_rank(r, 0, 2) || !need_known(r, 1) || !need_rank(r, 1, 2) ||
       !get_int(r, "units", 1, &units))
@@ -396,7 +397,7 @@ static bool rule_dense_grad_input(Rule *r) {
          set_type(r, &r->out[0], r->in[0].dtype, 2, out);
 }
 
-static bool rule_dense_grad_weight(Rule *r) {
+bool rule_dense_grad_weight(Rule *r) {
   int64_t units;
   if (!need_known(r, 0) || !need_rank(r, 0, 2) || !get_int(r, "units", 1, &units)) return false;
   int64_t n = r->in[0].shape.dim[0], f = r->in[0].shape.dim[1];
@@ -406,7 +407,7 @@ static bool rule_dense_grad_weight(Rule *r) {
          set_type(r, &r->out[0], r->in[0].dtype, 2, out);
 }
 
-static bool rule_bias_grad(Rule *r) {
+bool rule_bias_grad(Rule *r) {
   if (!need_known(r, 0)) return false;
   if (r->in[0].shape.rank < 2) return fail(r, ": ", "needs a [batch, channels, ...] input");
   r->expect[0] = r->in[0];
@@ -414,12 +415,12 @@ static bool rule_bias_grad(Rule *r) {
 }
 
 /* relu_grad(dy, y), mse_grad(p, t), sum_product's operands: equal types. */
-static bool rule_pair_same(Rule *r) {
+bool rule_pair_same(Rule *r) {
   if (!result_like(r, 0)) return false;
   return expect_same(r, 1, &r->in[0]);
 }
 
-static bool rule_maxpool_grad(Rule *r) {
+bool rule_maxpool_grad(Rule *r) {
   Window w;
   int64_t hw[2];
   if (!need_known(r, 1) || !need_rank(r, 1, 4) || !get_window(r, &w)) return false;
@@ -436,7 +437,7 @@ static bool rule_maxpool_grad(Rule *r) {
   return true;
 }
 
-static bool rule_avgpool_grad(Rule *r) {
+bool rule_avgpool_grad(Rule *r) {
   Window w;
   int64_t in_hw[2];
   if (!need_known(r, 0) || !need_rank(r, 0, 4) || !get_window(r, &w) ||
@@ -452,7 +453,7 @@ static bool rule_avgpool_grad(Rule *r) {
   return set_type(r, &r->out[0], r->in[0].dtype, 4, out);
 }
 
-static bool rule_global_avgpool_grad(Rule *r) {
+bool rule_global_avgpool_grad(Rule *r) {
   int64_t in_hw[2];
   if (!need_known(r, 0) || !need_rank(r, 0, 2) || !get_pair(r, "input_size", 1, in_hw))
     return false;
@@ -461,7 +462,7 @@ static bool rule_global_avgpool_grad(Rule *r) {
   return set_type(r, &r->out[0], r->in[0].dtype, 4, out);
 }
 
-static bool rule_reshape(Rule *r) {
+bool rule_reshape(Rule *r) {
   const Attr *a = node_attr(r->n, "shape");
   if (!need_known(r, 0)) return false;
   if (!a || a->kind != ATTR_INTS || a->n < 1)
@@ -476,14 +477,14 @@ static bool rule_reshape(Rule *r) {
   return true;
 }
 
-static bool rule_batchnorm_train(Rule *r) {
+bool rule_batchnorm_train(Rule *r) {
   if (!rule_batchnorm(r)) return false;
   int64_t c = r->in[0].shape.dim[1];
   return set_type(r, &r->out[1], r->in[0].dtype, 1, &c) &&
          set_type(r, &r->out[2], r->in[0].dtype, 1, &c);
 }
 
-static bool rule_batchnorm_grad(Rule *r) {
+bool rule_batchnorm_grad(Rule *r) {
   if (!need_known(r, 1)) return false;
   int rank = r->in[1].shape.rank;
   if (rank != 2 && rank != 4) return fail(r, ": ", "x must be [N,C] or [N,C,H,W]");
@@ -497,15 +498,15 @@ static bool rule_batchnorm_grad(Rule *r) {
          set_type(r, &r->out[2], r->in[1].dtype, 1, &c);
 }
 
-static bool rule_sum(Rule *r) {
+bool rule_sum(Rule *r) {
   if (!need_known(r, 0)) return false;
   r->expect[0] = r->in[0];
-  if (r->n->op == OP_SUM_PRODUCT && !expect_same(r, 1, &r->in[0])) return false;
+  if (r->n->nin > 1 && !expect_same(r, 1, &r->in[0])) return false; /* sum_product */
   int64_t one = 1;
   return set_type(r, &r->out[0], DT_F32, 1, &one);
 }
 
-static bool rule_softmax_cross_entropy_grad(Rule *r) {
+bool rule_softmax_cross_entropy_grad(Rule *r) {
   if (!rule_softmax_cross_entropy(r)) return false;
   r->out[0] = r->in[0];
   return true;
@@ -514,64 +515,25 @@ static bool rule_softmax_cross_entropy_grad(Rule *r) {
 /* A scalar (rank 0) operand of the given dtype. */
 static bool expect_scalar(Rule *r, int i, DType dt) { return expect_operand(r, i, dt, 0, NULL); }
 
-static bool rule_lr_schedule(Rule *r) {
+bool rule_lr_schedule(Rule *r) {
   return expect_scalar(r, 0, DT_I32) && set_type(r, &r->out[0], DT_F32, 0, NULL);
 }
 
-static bool rule_update(Rule *r) {
+/* param, grad, lr, then the state operands first..last shaped as param. */
+static bool update_operands(Rule *r, int last) {
   if (!need_known(r, 0)) return false;
   r->expect[0] = r->in[0];
   if (!expect_same(r, 1, &r->in[0]) || !expect_scalar(r, 2, DT_F32)) return false;
-  int last = r->n->op == OP_ADAM_UPDATE ? 4 : r->n->nin - 1;
   for (int i = 3; i <= last; i++)
     if (!expect_same(r, i, &r->in[0])) return false;
-  if (r->n->op == OP_ADAM_UPDATE) return expect_scalar(r, 5, DT_I64);
   return true;
 }
 
-static bool apply(Rule *r) {
-  switch (r->n->op) {
-  case OP_CONV2D: return rule_conv2d(r);
-  case OP_DENSE: return rule_dense(r);
-  case OP_RELU:
-  case OP_RELU6:
-  case OP_DROPOUT: return rule_same(r);
-  case OP_MAXPOOL:
-  case OP_AVGPOOL: return rule_pool(r);
-  case OP_GLOBAL_AVGPOOL: return rule_global_avgpool(r);
-  case OP_FLATTEN: return rule_flatten(r);
-  case OP_ADD: return rule_add(r);
-  case OP_BATCHNORM: return rule_batchnorm(r);
-  case OP_SCALE:
-  case OP_BIAS: return rule_scalar_param(r);
-  case OP_SOFTMAX_CROSS_ENTROPY: return rule_softmax_cross_entropy(r);
-  case OP_MSE: return rule_mse(r);
-  case OP_CONV2D_GRAD_INPUT: return rule_conv2d_grad_input(r);
-  case OP_CONV2D_GRAD_WEIGHT: return rule_conv2d_grad_weight(r);
-  case OP_DENSE_GRAD_INPUT: return rule_dense_grad_input(r);
-  case OP_DENSE_GRAD_WEIGHT: return rule_dense_grad_weight(r);
-  case OP_BIAS_GRAD: return rule_bias_grad(r);
-  case OP_RELU_GRAD:
-  case OP_RELU6_GRAD:
-  case OP_MSE_GRAD: return rule_pair_same(r);
-  case OP_MAXPOOL_GRAD: return rule_maxpool_grad(r);
-  case OP_AVGPOOL_GRAD: return rule_avgpool_grad(r);
-  case OP_GLOBAL_AVGPOOL_GRAD: return rule_global_avgpool_grad(r);
-  case OP_RESHAPE: return rule_reshape(r);
-  case OP_BATCHNORM_TRAIN: return rule_batchnorm_train(r);
-  case OP_BATCHNORM_GRAD: return rule_batchnorm_grad(r);
-  case OP_DROPOUT_GRAD: return rule_same(r);
-  case OP_SUM:
-  case OP_SUM_PRODUCT: return rule_sum(r);
-  case OP_SOFTMAX_CROSS_ENTROPY_GRAD: return rule_softmax_cross_entropy_grad(r);
-  case OP_LR_SCHEDULE: return rule_lr_schedule(r);
-  case OP_SGD_UPDATE:
-  case OP_ADAM_UPDATE: return rule_update(r);
-  case OP_STEP_INCREMENT: return expect_scalar(r, 0, DT_I64);
-  case OP_COUNT: break;
-  }
-  return fail(r, ": ", "no shape rule for this op");
-}
+bool rule_sgd_update(Rule *r) { return update_operands(r, r->n->nin - 1); }
+
+bool rule_adam_update(Rule *r) { return update_operands(r, 4) && expect_scalar(r, 5, DT_I64); }
+
+bool rule_step_increment(Rule *r) { return expect_scalar(r, 0, DT_I64); }
 
 bool shape_rule(const Node *n, const TensorType *in, TensorType *expect_in, TensorType *out,
                 char *err, size_t errlen) {
@@ -582,7 +544,35 @@ bool shape_rule(const Node *n, const TensorType *in, TensorType *expect_in, Tens
   if (n->nin < info->min_in || n->nin > info->max_in || n->nout != info->nout)
     return fail(&r, ": ", "has %d operands and %d results", n->nin, n->nout);
   for (int i = 0; i < n->nin; i++) expect_in[i] = in[i];
-  return apply(&r);
+  if (!info->shape(&r)) return false;
+  /* The rules compute shapes; dtypes are the registry's. */
+  DType t = op_elem_type(n, in);
+  for (int i = 0; i < n->nin; i++)
+    expect_in[i].dtype = dtype_slot_resolve(info->in_types[i], t);
+  for (int j = 0; j < n->nout; j++) out[j].dtype = dtype_slot_resolve(info->out_types[j], t);
+  for (int i = 0; i < n->nin; i++)
+    if (expect_in[i].dtype != in[i].dtype) {
+      char b1[200], b2[200];
+      return fail(&r, ": ", "%s '%s' is %s but must be %s", role(n, i), n->in[i]->name,
+                  ty(&in[i], b1, sizeof b1), ty(&expect_in[i], b2, sizeof b2));
+    }
+  return true;
+}
+
+DType op_elem_type(const Node *n, const TensorType *in) {
+  const OpInfo *info = op_info(n->op);
+  for (int i = 0; i < n->nin && i < info->max_in; i++) {
+    if (info->in_types[i] != DTS_T) continue;
+    if (!in && !n->in[i]) break;
+    DType t = in ? in[i].dtype : n->in[i]->type.dtype;
+    if (info->elem_types >> t & 1u) return t;
+    break;
+  }
+  /* No T operand, or one of a dtype the op does not take: the op's first
+   * element type, so that messages say what the operand must be. */
+  for (int d = 0; d < DT_COUNT; d++)
+    if (info->elem_types >> d & 1u) return (DType)d;
+  return DT_F32;
 }
 
 /* Spatial product per sample: MACs of one output element times the output
@@ -603,28 +593,42 @@ static int64_t conv_macs(const Node *n, int64_t c, int64_t f, int64_t oh, int64_
   return product(fs, 6);
 }
 
+/* x [N,C,H,W] -> y [N,F,OH,OW]. */
+int64_t macs_conv2d(const Node *n) {
+  const Shape *x = &n->in[0]->type.shape, *y = &n->out[0]->type.shape;
+  if (x->rank != 4 || y->rank != 4 || !shape_known(x) || !shape_known(y)) return -1;
+  return conv_macs(n, x->dim[1], y->dim[1], y->dim[2], y->dim[3]);
+}
+
+/* (x, dy) -> dw: the forward's products. */
+int64_t macs_conv2d_grad_weight(const Node *n) {
+  const Shape *x = &n->in[0]->type.shape, *dy = &n->in[1]->type.shape;
+  if (x->rank != 4 || dy->rank != 4 || !shape_known(x) || !shape_known(dy)) return -1;
+  return conv_macs(n, x->dim[1], dy->dim[1], dy->dim[2], dy->dim[3]);
+}
+
+/* (dy [N,F,OH,OW], w) -> dx [N,C,H,W]. */
+int64_t macs_conv2d_grad_input(const Node *n) {
+  const Shape *dy = &n->in[0]->type.shape, *dx = &n->out[0]->type.shape;
+  if (dy->rank != 4 || dx->rank != 4 || !shape_known(dy) || !shape_known(dx)) return -1;
+  return conv_macs(n, dx->dim[1], dy->dim[1], dy->dim[2], dy->dim[3]);
+}
+
+/* units x features products: the weight is operand 1 (dense, dense_grad_input). */
+int64_t macs_dense(const Node *n) {
+  const Shape *w = &n->in[1]->type.shape;
+  return w->rank == 2 && shape_known(w) ? product(w->dim, 2) : -1;
+}
+
+/* ... or the result (dense_grad_weight). */
+int64_t macs_dense_grad_weight(const Node *n) {
+  const Shape *w = &n->out[0]->type.shape;
+  return w->rank == 2 && shape_known(w) ? product(w->dim, 2) : -1;
+}
+
 int64_t node_macs_per_sample(const Node *n, int batch) {
   (void)batch; /* per sample: independent of the batch */
-  if (n->nin < 1 || n->nout < 1) return 0;
-  const Shape *x = &n->in[0]->type.shape, *y = &n->out[0]->type.shape;
-  switch (n->op) {
-  case OP_CONV2D: /* x [N,C,H,W] -> y [N,F,OH,OW] */
-  case OP_CONV2D_GRAD_WEIGHT: { /* (x, dy) -> dw: the same products */
-    const Shape *o = n->op == OP_CONV2D ? y : &n->in[1]->type.shape;
-    if (x->rank != 4 || o->rank != 4 || !shape_known(x) || !shape_known(o)) return -1;
-    return conv_macs(n, x->dim[1], o->dim[1], o->dim[2], o->dim[3]);
-  }
-  case OP_CONV2D_GRAD_INPUT: /* (dy [N,F,OH,OW], w) -> dx [N,C,H,W] */
-    if (x->rank != 4 || y->rank != 4 || !shape_known(x) || !shape_known(y)) return -1;
-    return conv_macs(n, y->dim[1], x->dim[1], x->dim[2], x->dim[3]);
-  case OP_DENSE:
-  case OP_DENSE_GRAD_INPUT:
-  case OP_DENSE_GRAD_WEIGHT: {
-    /* units x features products, whichever way round the operands are */
-    const Shape *w = n->op == OP_DENSE_GRAD_WEIGHT ? y : &n->in[1]->type.shape;
-    if (w->rank != 2 || !shape_known(w)) return -1;
-    return product(w->dim, 2);
-  }
-  default: return 0;
-  }
+  const OpInfo *info = op_info(n->op);
+  if (!info || !info->macs || n->nin < 2 || n->nout < 1) return 0;
+  return info->macs(n);
 }

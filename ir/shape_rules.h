@@ -23,4 +23,51 @@ bool shape_rule(const Node *n, const TensorType *in, TensorType *expect_in, Tens
  * without a product); shapes must be known. */
 int64_t node_macs_per_sample(const Node *n, int batch);
 
+/* The element type T of node n (ops.h): the dtype of its first T operand,
+ * with operand types in[] (NULL: the operands' own types). An operand of a
+ * dtype the op does not take gives the op's first element type, which is
+ * what the messages then ask for. */
+DType op_elem_type(const Node *n, const TensorType *in);
+
+/* The rules the op registry (ir/ops.c) names, one per op or family. A rule
+ * reads the operand types and attributes of the node it is applied to and
+ * sets the expected operand types and the result types. */
+typedef struct ShapeRule ShapeRule;
+bool rule_conv2d(ShapeRule *r);
+bool rule_dense(ShapeRule *r);
+bool rule_same(ShapeRule *r); /* the result is the input's type */
+bool rule_pool(ShapeRule *r);
+bool rule_global_avgpool(ShapeRule *r);
+bool rule_flatten(ShapeRule *r);
+bool rule_add(ShapeRule *r);
+bool rule_batchnorm(ShapeRule *r);
+bool rule_scalar_param(ShapeRule *r);
+bool rule_softmax_cross_entropy(ShapeRule *r);
+bool rule_mse(ShapeRule *r);
+bool rule_conv2d_grad_input(ShapeRule *r);
+bool rule_conv2d_grad_weight(ShapeRule *r);
+bool rule_dense_grad_input(ShapeRule *r);
+bool rule_dense_grad_weight(ShapeRule *r);
+bool rule_bias_grad(ShapeRule *r);
+bool rule_pair_same(ShapeRule *r); /* two operands and the result of one type */
+bool rule_maxpool_grad(ShapeRule *r);
+bool rule_avgpool_grad(ShapeRule *r);
+bool rule_global_avgpool_grad(ShapeRule *r);
+bool rule_reshape(ShapeRule *r);
+bool rule_batchnorm_train(ShapeRule *r);
+bool rule_batchnorm_grad(ShapeRule *r);
+bool rule_sum(ShapeRule *r);
+bool rule_softmax_cross_entropy_grad(ShapeRule *r);
+bool rule_lr_schedule(ShapeRule *r);
+bool rule_sgd_update(ShapeRule *r);
+bool rule_adam_update(ShapeRule *r);
+bool rule_step_increment(ShapeRule *r);
+
+/* MACs per sample of the product ops (OpInfo.macs); -1 if a shape is unknown. */
+int64_t macs_conv2d(const Node *n);
+int64_t macs_conv2d_grad_input(const Node *n);
+int64_t macs_conv2d_grad_weight(const Node *n);
+int64_t macs_dense(const Node *n);
+int64_t macs_dense_grad_weight(const Node *n);
+
 #endif

@@ -46,21 +46,6 @@ static bool in_graph(const Graph *g, const Value *v) {
   return v && v->id >= 0 && v->id < g->nvalues && g->values[v->id] == v;
 }
 
-/* The dtype operand i of n must have: f32 until the int8 passes land,
- * except class labels (i32), the epoch counter (i32) and the step counter
- * (i64). The shape rules check the same at VERIFY_SHAPES; this lets a
- * graph without shapes be checked too. */
-static DType operand_dtype(const Node *n, int i) {
-  switch (n->op) {
-  case OP_SOFTMAX_CROSS_ENTROPY:
-  case OP_SOFTMAX_CROSS_ENTROPY_GRAD: return i == 1 ? DT_I32 : DT_F32;
-  case OP_LR_SCHEDULE: return DT_I32;
-  case OP_ADAM_UPDATE: return i == 5 ? DT_I64 : DT_F32;
-  case OP_STEP_INCREMENT: return DT_I64;
-  default: return DT_F32;
-  }
-}
-
 /* ---- values ---- */
 
 static void check_init(Verifier *v, const Value *val) {
@@ -118,10 +103,19 @@ static void check_value(Verifier *v, int i) {
 /* "an integer", "a number": the article for an attribute kind. */
 static const char *a_kind(AttrKind k) { return k == ATTR_FLOAT || k == ATTR_STR ? "a" : "an"; }
 
-static const AttrSpec *find_spec(const OpInfo *info, const char *name) {
-  for (int i = 0; i < info->nattrs; i++)
-    if (strcmp(info->attrs[i].name, name) == 0) return &info->attrs[i];
-  return NULL;
+/* "fp32, int8": a NULL-terminated word list for messages. */
+static const char *words(const char *const *list, char *buf, size_t size) {
+  size_t k = 0;
+  buf[0] = 0;
+  for (int i = 0; list[i] && k < size; i++)
+    k += (size_t)snprintf(buf + k, size - k, "%s%s", i ? ", " : "", list[i]);
+  return buf;
+}
+
+static bool word_in(const char *s, const char *const *list) {
+  for (; s && *list; list++)
+    if (strcmp(s, *list) == 0) return true;
+  return false;
 }
 
 static bool name_in(const char *name, const char *const *list) {
@@ -164,10 +158,10 @@ static void check_attr_range(Verifier *v, const Node *n, const Attr *a) {
 }
 
 static void check_attrs(Verifier *v, const Node *n, const OpInfo *info) {
-  char w[160];
+  char w[160], ws[160];
   for (int i = 0; i < n->nattrs; i++) {
     const Attr *a = &n->attrs[i];
-    const AttrSpec *spec = a->name ? find_spec(info, a->name) : NULL;
+    const AttrSpec *spec = a->name ? op_attr_spec(info, a->name) : NULL;
     if (!spec) {
       fail(v, n->loc, "%s has no attribute '%s'", node_describe(n, w, sizeof w), a->name ? a->name : "");
       continue;
@@ -182,11 +176,14 @@ static void check_attrs(Verifier *v, const Node *n, const OpInfo *info) {
     else if (a->kind == ATTR_INTS && spec->ints_len && a->n != spec->ints_len)
       fail(v, n->loc, "%s: attribute '%s' needs %d elements, got %d", node_describe(n, w, sizeof w),
            a->name, spec->ints_len, a->n);
+    else if (a->kind == ATTR_STR && spec->choices && !word_in(a->s, spec->choices))
+      fail(v, n->loc, "%s: attribute %s=\"%s\" is not one of %s", node_describe(n, w, sizeof w),
+           a->name, a->s, words(spec->choices, ws, sizeof ws));
     else
       check_attr_range(v, n, a);
   }
   for (int i = 0; i < info->nattrs; i++)
-    if (!node_attr(n, info->attrs[i].name))
+    if (!info->attrs[i].optional && !node_attr(n, info->attrs[i].name))
       fail(v, n->loc, "%s is missing attribute '%s' (%s)", node_describe(n, w, sizeof w),
            info->attrs[i].name, attr_kind_name(info->attrs[i].kind));
 }
@@ -209,9 +206,11 @@ static void check_operand(Verifier *v, const Node *n, const OpInfo *info, int i)
     fail(v, n->loc, "%s: %s '%%%s' is updated in place, so it must be a param or state, not %s %s",
          node_describe(n, w, sizeof w), role, x->name, x->kind == VAL_INPUT ? "an" : "a",
          kind_name(x->kind));
-  if (x->type.dtype != operand_dtype(n, i))
+  DType want = i < info->max_in ? dtype_slot_resolve(info->in_types[i], op_elem_type(n, NULL))
+                                 : x->type.dtype;
+  if (x->type.dtype != want)
     fail(v, n->loc, "%s: %s '%%%s' is %s but must be %s", node_describe(n, w, sizeof w), role, x->name,
-         type_str(&x->type, b, sizeof b), dtype_name(operand_dtype(n, i)));
+         type_str(&x->type, b, sizeof b), dtype_name(want));
 }
 
 static void check_result(Verifier *v, const Node *n, int j) {
@@ -225,9 +224,12 @@ static void check_result(Verifier *v, const Node *n, int j) {
   /* One definition: a node scheduled twice is caught in check_node, a value
    * claimed by two nodes fails the def test above. */
   v->defined[r->id] = true;
-  if (r->type.dtype != DT_F32)
-    fail(v, n->loc, "%s: result '%%%s' is %s but must be f32", node_describe(n, w, sizeof w), r->name,
-         type_str(&r->type, b, sizeof b));
+  const OpInfo *info = op_info(n->op);
+  DType want = j < info->nout ? dtype_slot_resolve(info->out_types[j], op_elem_type(n, NULL))
+                              : r->type.dtype;
+  if (r->type.dtype != want)
+    fail(v, n->loc, "%s: result '%%%s' is %s but must be %s", node_describe(n, w, sizeof w), r->name,
+         type_str(&r->type, b, sizeof b), dtype_name(want));
 }
 
 static void check_node(Verifier *v, int pos) {

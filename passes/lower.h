@@ -15,11 +15,7 @@
 
 struct Recipe;
 
-/* Inference or training semantics for a forward op (batch-norm statistics,
- * dropout). */
-typedef enum { MODE_TRAIN, MODE_INFER } LowerMode;
-
-typedef struct Lower {
+struct Lower {
   LProgram *p;
   Graph *g;
   Diag *d;
@@ -34,7 +30,8 @@ typedef struct Lower {
   LKernel *k;
   int nvars;
   unsigned entries;
-} Lower;
+};
+typedef struct Lower Lower;
 
 /* Starts a kernel for graph node n (name = "<layer>_<suffix>"), called from
  * the given entries (a bit mask of 1 << LEntryKind; op families pass
@@ -78,14 +75,51 @@ LBuffer *vbuf(Lower *L, const Value *v);
 /* A scratch work buffer private to the current kernel. */
 LBuffer *scratch(Lower *L, const char *hint, DType t, int64_t numel);
 
-/* Each family: lower node n in the given mode. Return false after reporting
- * an error (an op the family cannot lower). */
-bool lower_elementwise(Lower *L, const Node *n, LowerMode mode);
-bool lower_linear(Lower *L, const Node *n, LowerMode mode);
-bool lower_pool(Lower *L, const Node *n, LowerMode mode);
-bool lower_norm(Lower *L, const Node *n, LowerMode mode);
-bool lower_loss(Lower *L, const Node *n, LowerMode mode);
-bool lower_optim(Lower *L, const Node *n, LowerMode mode);
+/* The lowering of each op, named by its registry row (ir/ops.c): lower node
+ * n for the entries in L->entries, in the given mode. They return false
+ * after reporting an error. */
+/* lower_linear.c */
+bool lower_conv_fwd(Lower *L, const Node *n, LowerMode mode);
+bool lower_conv_dx(Lower *L, const Node *n, LowerMode mode);
+bool lower_conv_dw(Lower *L, const Node *n, LowerMode mode);
+bool lower_dense_fwd(Lower *L, const Node *n, LowerMode mode);
+bool lower_dense_dx(Lower *L, const Node *n, LowerMode mode);
+bool lower_dense_dw(Lower *L, const Node *n, LowerMode mode);
+bool lower_bias_grad(Lower *L, const Node *n, LowerMode mode);
+/* lower_pool.c */
+bool lower_maxpool(Lower *L, const Node *n, LowerMode mode);
+bool lower_avgpool(Lower *L, const Node *n, LowerMode mode);
+bool lower_global_avgpool(Lower *L, const Node *n, LowerMode mode);
+bool lower_maxpool_grad(Lower *L, const Node *n, LowerMode mode);
+bool lower_avgpool_grad(Lower *L, const Node *n, LowerMode mode);
+bool lower_global_avgpool_grad(Lower *L, const Node *n, LowerMode mode);
+/* lower_norm.c */
+bool lower_batchnorm(Lower *L, const Node *n, LowerMode mode); /* and batchnorm_train */
+bool lower_batchnorm_grad(Lower *L, const Node *n, LowerMode mode);
+/* lower_loss.c */
+bool lower_softmax_ce(Lower *L, const Node *n, LowerMode mode);
+bool lower_softmax_ce_grad(Lower *L, const Node *n, LowerMode mode);
+bool lower_mse(Lower *L, const Node *n, LowerMode mode);
+bool lower_mse_grad(Lower *L, const Node *n, LowerMode mode);
+/* lower_optim.c */
+bool lower_lr_schedule(Lower *L, const Node *n, LowerMode mode);
+bool lower_sgd(Lower *L, const Node *n, LowerMode mode);
+bool lower_adam(Lower *L, const Node *n, LowerMode mode);
+bool lower_step_increment(Lower *L, const Node *n, LowerMode mode);
+/* lower_elementwise.c */
+bool lower_relu(Lower *L, const Node *n, LowerMode mode);
+bool lower_relu6(Lower *L, const Node *n, LowerMode mode);
+bool lower_leaky_relu(Lower *L, const Node *n, LowerMode mode);
+bool lower_relu_grad(Lower *L, const Node *n, LowerMode mode);
+bool lower_relu6_grad(Lower *L, const Node *n, LowerMode mode);
+bool lower_leaky_relu_grad(Lower *L, const Node *n, LowerMode mode);
+bool lower_add(Lower *L, const Node *n, LowerMode mode);
+bool lower_scale(Lower *L, const Node *n, LowerMode mode);
+bool lower_bias(Lower *L, const Node *n, LowerMode mode);
+bool lower_dropout(Lower *L, const Node *n, LowerMode mode);
+bool lower_dropout_grad(Lower *L, const Node *n, LowerMode mode);
+bool lower_sum(Lower *L, const Node *n, LowerMode mode); /* and sum_product */
+bool lower_alias(Lower *L, const Node *n, LowerMode mode); /* flatten, reshape: no code */
 /* Initializer of a parameter/state buffer, called from init. */
 bool lower_init(Lower *L, const Value *v);
 

@@ -1,6 +1,8 @@
-/* Lowering of the elementwise ops and small reductions: relu, relu6 and
- * their gradients, add, scale, bias, dropout (a counter-based mask that the
- * backward pass recomputes instead of storing), sum, sum_product.
+/* Lowering of the elementwise ops and small reductions: relu, relu6,
+ * leaky_relu and their gradients, add, scale, bias, dropout (a counter-based
+ * mask that the backward pass recomputes instead of storing), sum,
+ * sum_product. Each op is a function giving the value of one element; one
+ * map kernel puts it in loops.
  *
  * Loop shape of a map (every iteration independent): per sample, an inner
  * loop over the sample's elements whose trip count is a constant multiple of
@@ -91,7 +93,8 @@ static LExpr *dropout_value(Lower *L, const Node *n, LowerMode mode, const Elem 
 }
 
 /* out[0] = sum over i of a[i] (* b[i]): a scalar reduction. */
-static bool lower_sum(Lower *L, const Node *n) {
+bool lower_sum(Lower *L, const Node *n, LowerMode mode) {
+  (void)mode;
   lower_kernel(L, n, "sum", L->entries);
   LVar *i = lv_loop(L, "i"), *acc = lv_local(L, "acc", DT_F32);
   LExpr *term = ld(L, vbuf(L, n->in[0]), ve(L, i));
@@ -104,56 +107,132 @@ static bool lower_sum(Lower *L, const Node *n) {
   return true;
 }
 
-/* relu, relu6, their gradients (dy masked where the forward output y is
- * inside the linear range), add, scale, bias. */
-static LExpr *map_value(Lower *L, const Node *n, LowerMode mode, const Elem *e, LBlock *pre) {
-  LProgram *p = L->p;
-  (void)mode;
-  LExpr *zero = cf(L, 0);
-  switch (n->op) {
-  case OP_RELU: return le_bin(p, LB_MAX, ld(L, vbuf(L, n->in[0]), elem_index(L, e)), zero);
-  case OP_RELU6:
-    return le_bin(p, LB_MIN, le_bin(p, LB_MAX, ld(L, vbuf(L, n->in[0]), elem_index(L, e)), zero),
-                  cf(L, 6));
-  case OP_RELU_GRAD: {
-    LExpr *dy = load_local(L, n, 0, e, pre);
-    LExpr *y = ld(L, vbuf(L, n->in[1]), elem_index(L, e));
-    return le_select(p, le_bin(p, LB_GT, y, cf(L, 0)), dy, zero);
-  }
-  case OP_RELU6_GRAD: {
-    LExpr *dy = load_local(L, n, 0, e, pre);
-    LExpr *y = load_local(L, n, 1, e, pre);
-    LExpr *y2 = ve(L, y->var);
-    LExpr *inside = le_bin(p, LB_LAND, le_bin(p, LB_GT, y, cf(L, 0)), le_bin(p, LB_LT, y2, cf(L, 6)));
-    return le_select(p, inside, dy, zero);
-  }
-  case OP_ADD:
-    return le_bin(p, LB_ADD, ld(L, vbuf(L, n->in[0]), elem_index(L, e)),
-                  ld(L, vbuf(L, n->in[1]), elem_index(L, e)));
-  case OP_SCALE:
-    return le_bin(p, LB_MUL, ld(L, vbuf(L, n->in[0]), elem_index(L, e)),
-                  ld(L, vbuf(L, n->in[1]), ci(L, 0)));
-  case OP_BIAS:
-    return le_bin(p, LB_ADD, ld(L, vbuf(L, n->in[0]), elem_index(L, e)),
-                  ld(L, vbuf(L, n->in[1]), ci(L, 0)));
-  default:
-    diag_error(L->d, n->loc, "lower: no lowering for op '%s'", op_name(n->op));
-    return NULL;
-  }
+/* One element of operand k. */
+static LExpr *elem(Lower *L, const Node *n, int k, const Elem *e) {
+  return ld(L, vbuf(L, n->in[k]), elem_index(L, e));
 }
 
-bool lower_elementwise(Lower *L, const Node *n, LowerMode mode) {
-  switch (n->op) {
-  case OP_DROPOUT:
-    lower_kernel(L, n, mode == MODE_INFER ? "infer" : "fwd", L->entries);
-    return map_kernel(L, n, mode, dropout_value);
-  case OP_DROPOUT_GRAD:
-    lower_kernel(L, n, "dx", L->entries);
-    return map_kernel(L, n, mode, dropout_value);
-  case OP_SUM:
-  case OP_SUM_PRODUCT: return lower_sum(L, n);
-  default: break;
-  }
-  lower_kernel(L, n, n->op == OP_RELU_GRAD || n->op == OP_RELU6_GRAD ? "dx" : "fwd", L->entries);
-  return map_kernel(L, n, mode, map_value);
+static LExpr *relu_value(Lower *L, const Node *n, LowerMode mode, const Elem *e, LBlock *pre) {
+  (void)mode, (void)pre;
+  return le_bin(L->p, LB_MAX, elem(L, n, 0, e), cf(L, 0));
+}
+
+static LExpr *relu6_value(Lower *L, const Node *n, LowerMode mode, const Elem *e, LBlock *pre) {
+  (void)mode, (void)pre;
+  LProgram *p = L->p;
+  return le_bin(p, LB_MIN, le_bin(p, LB_MAX, elem(L, n, 0, e), cf(L, 0)), cf(L, 6));
+}
+
+/* x where x > 0, alpha * x elsewhere. */
+static LExpr *leaky_relu_value(Lower *L, const Node *n, LowerMode mode, const Elem *e,
+                               LBlock *pre) {
+  (void)mode;
+  LProgram *p = L->p;
+  LExpr *x = load_local(L, n, 0, e, pre);
+  LExpr *scaled = le_bin(p, LB_MUL, ve(L, x->var), cf(L, (float)node_float(n, "alpha", 0.01)));
+  return le_select(p, le_bin(p, LB_GT, x, cf(L, 0)), ve(L, x->var), scaled);
+}
+
+/* The gradients: dy where the forward output y is inside the linear range. */
+static LExpr *relu_grad_value(Lower *L, const Node *n, LowerMode mode, const Elem *e,
+                              LBlock *pre) {
+  (void)mode;
+  LProgram *p = L->p;
+  LExpr *dy = load_local(L, n, 0, e, pre);
+  return le_select(p, le_bin(p, LB_GT, elem(L, n, 1, e), cf(L, 0)), dy, cf(L, 0));
+}
+
+static LExpr *relu6_grad_value(Lower *L, const Node *n, LowerMode mode, const Elem *e,
+                               LBlock *pre) {
+  (void)mode;
+  LProgram *p = L->p;
+  LExpr *dy = load_local(L, n, 0, e, pre);
+  LExpr *y = load_local(L, n, 1, e, pre);
+  LExpr *y2 = ve(L, y->var);
+  LExpr *inside = le_bin(p, LB_LAND, le_bin(p, LB_GT, y, cf(L, 0)), le_bin(p, LB_LT, y2, cf(L, 6)));
+  return le_select(p, inside, dy, cf(L, 0));
+}
+
+/* dy where y > 0, alpha * dy elsewhere (y and x have the same sign for
+ * alpha > 0). */
+static LExpr *leaky_relu_grad_value(Lower *L, const Node *n, LowerMode mode, const Elem *e,
+                                    LBlock *pre) {
+  (void)mode;
+  LProgram *p = L->p;
+  LExpr *dy = load_local(L, n, 0, e, pre);
+  LExpr *scaled = le_bin(p, LB_MUL, ve(L, dy->var), cf(L, (float)node_float(n, "alpha", 0.01)));
+  return le_select(p, le_bin(p, LB_GT, elem(L, n, 1, e), cf(L, 0)), ve(L, dy->var), scaled);
+}
+
+static LExpr *add_value(Lower *L, const Node *n, LowerMode mode, const Elem *e, LBlock *pre) {
+  (void)mode, (void)pre;
+  return le_bin(L->p, LB_ADD, elem(L, n, 0, e), elem(L, n, 1, e));
+}
+
+/* scale and bias: x and the scalar parameter. */
+static LExpr *scale_value(Lower *L, const Node *n, LowerMode mode, const Elem *e, LBlock *pre) {
+  (void)mode, (void)pre;
+  return le_bin(L->p, LB_MUL, elem(L, n, 0, e), ld(L, vbuf(L, n->in[1]), ci(L, 0)));
+}
+
+static LExpr *bias_value(Lower *L, const Node *n, LowerMode mode, const Elem *e, LBlock *pre) {
+  (void)mode, (void)pre;
+  return le_bin(L->p, LB_ADD, elem(L, n, 0, e), ld(L, vbuf(L, n->in[1]), ci(L, 0)));
+}
+
+/* A map kernel named <layer>_<suffix>. */
+static bool map_op(Lower *L, const Node *n, LowerMode mode, const char *suffix, ElemValue value) {
+  lower_kernel(L, n, suffix, L->entries);
+  return map_kernel(L, n, mode, value);
+}
+
+bool lower_relu(Lower *L, const Node *n, LowerMode mode) {
+  return map_op(L, n, mode, "fwd", relu_value);
+}
+
+bool lower_relu6(Lower *L, const Node *n, LowerMode mode) {
+  return map_op(L, n, mode, "fwd", relu6_value);
+}
+
+bool lower_leaky_relu(Lower *L, const Node *n, LowerMode mode) {
+  return map_op(L, n, mode, "fwd", leaky_relu_value);
+}
+
+bool lower_relu_grad(Lower *L, const Node *n, LowerMode mode) {
+  return map_op(L, n, mode, "dx", relu_grad_value);
+}
+
+bool lower_relu6_grad(Lower *L, const Node *n, LowerMode mode) {
+  return map_op(L, n, mode, "dx", relu6_grad_value);
+}
+
+bool lower_leaky_relu_grad(Lower *L, const Node *n, LowerMode mode) {
+  return map_op(L, n, mode, "dx", leaky_relu_grad_value);
+}
+
+bool lower_add(Lower *L, const Node *n, LowerMode mode) {
+  return map_op(L, n, mode, "fwd", add_value);
+}
+
+bool lower_scale(Lower *L, const Node *n, LowerMode mode) {
+  return map_op(L, n, mode, "fwd", scale_value);
+}
+
+bool lower_bias(Lower *L, const Node *n, LowerMode mode) {
+  return map_op(L, n, mode, "fwd", bias_value);
+}
+
+bool lower_dropout(Lower *L, const Node *n, LowerMode mode) {
+  return map_op(L, n, mode, mode == MODE_INFER ? "infer" : "fwd", dropout_value);
+}
+
+bool lower_dropout_grad(Lower *L, const Node *n, LowerMode mode) {
+  return map_op(L, n, mode, "dx", dropout_value);
+}
+
+/* flatten and reshape: the result aliases the operand (lower.c maps both to
+ * one buffer), so there is no code. */
+bool lower_alias(Lower *L, const Node *n, LowerMode mode) {
+  (void)L, (void)n, (void)mode;
+  return true;
 }

@@ -450,7 +450,8 @@ static LExpr *group_off(Lower *L, const Conv *g, LVar *gv, int64_t stride) {
 }
 
 /* y[s, f, :] = b[f] + w[f, :] . col(x[s]) per group. */
-static bool lower_conv_fwd(Lower *L, const Node *n) {
+bool lower_conv_fwd(Lower *L, const Node *n, LowerMode mode) {
+  (void)mode;
   const Value *x = n->in[0], *y = n->out[0];
   Conv g = conv_geometry(n, x, y);
   lower_kernel(L, n, "fwd", L->entries);
@@ -479,7 +480,8 @@ static bool lower_conv_fwd(Lower *L, const Node *n) {
 }
 
 /* dx[s] = col2im(w^T . dy[s]) per group; a direct conv writes dx itself. */
-static bool lower_conv_dx(Lower *L, const Node *n) {
+bool lower_conv_dx(Lower *L, const Node *n, LowerMode mode) {
+  (void)mode;
   const Value *dy = n->in[0], *dx = n->out[0];
   Conv g = conv_geometry(n, dx, dy);
   lower_kernel(L, n, "dx", L->entries);
@@ -562,7 +564,8 @@ static bool lower_conv_dw_dyt(Lower *L, const Node *n, const Conv *g) {
   return true;
 }
 
-static bool lower_conv_dw(Lower *L, const Node *n) {
+bool lower_conv_dw(Lower *L, const Node *n, LowerMode mode) {
+  (void)mode;
   const Value *x = n->in[0], *dy = n->in[1], *dw = n->out[0];
   Conv g = conv_geometry(n, x, dy);
   lower_kernel(L, n, "dw", L->entries);
@@ -673,7 +676,8 @@ static LStmt *dense_dot(Lower *L, const Node *n, int64_t f, int64_t u) {
  * against the layer (mlp's 784 x 256 layer at batch 32: 33 K moves instead
  * of 200 K, and w, 800 KB, is streamed once instead of once per 4 samples).
  * For a small compiled batch the products are dot products (dense_dot). */
-static bool lower_dense_fwd(Lower *L, const Node *n) {
+bool lower_dense_fwd(Lower *L, const Node *n, LowerMode mode) {
+  (void)mode;
   LProgram *p = L->p;
   const Value *x = n->in[0], *y = n->out[0];
   int64_t f = x->type.shape.dim[1], u = y->type.shape.dim[1], b = p->batch;
@@ -704,7 +708,8 @@ static bool lower_dense_fwd(Lower *L, const Node *n) {
 /* dx = dy . w, as dx [n x F] = dy [n x U] . w [U x F] (w streamed once per
  * MR samples), or, when the transposes are cheaper (dense_by_cols), as
  * dxt [F x B] = w^T [F x U] . dyt [U x B], which reads w once. */
-static bool lower_dense_dx(Lower *L, const Node *n) {
+bool lower_dense_dx(Lower *L, const Node *n, LowerMode mode) {
+  (void)mode;
   const Value *dy = n->in[0], *dx = n->out[0];
   int64_t u = dy->type.shape.dim[1], f = dx->type.shape.dim[1], b = L->p->batch;
   lower_kernel(L, n, "dx", L->entries);
@@ -724,7 +729,8 @@ static bool lower_dense_dx(Lower *L, const Node *n) {
 }
 
 /* dw = dy^T . x: row u of dw gathers dy[s, u] * x[s, :] over the samples. */
-static bool lower_dense_dw(Lower *L, const Node *n) {
+bool lower_dense_dw(Lower *L, const Node *n, LowerMode mode) {
+  (void)mode;
   const Value *x = n->in[0], *dy = n->in[1], *dw = n->out[0];
   int64_t u = dy->type.shape.dim[1], f = x->type.shape.dim[1];
   lower_kernel(L, n, "dw", L->entries);
@@ -738,7 +744,8 @@ static bool lower_dense_dw(Lower *L, const Node *n) {
 /* db[c] = sum of dy[s, c, ...] over the samples and positions. Per channel
  * the samples are added as rows into a line of partial sums (an axpy over
  * the contiguous positions), and only that line is reduced at the end. */
-static bool lower_bias_grad(Lower *L, const Node *n) {
+bool lower_bias_grad(Lower *L, const Node *n, LowerMode mode) {
+  (void)mode;
   LProgram *p = L->p;
   const Value *dy = n->in[0];
   int64_t ch = dy->type.shape.dim[1], hw = per_sample(dy) / ch;
@@ -765,20 +772,4 @@ static bool lower_bias_grad(Lower *L, const Node *n) {
   LStmt *per = seq3(fill(L, line, ci(L, 0), ci(L, hw), 0), rows, reduce);
   lower_kernel_body(L, loop(L, c, ci(L, ch), 0, per));
   return true;
-}
-
-bool lower_linear(Lower *L, const Node *n, LowerMode mode) {
-  (void)mode; /* the linear ops mean the same in training and inference */
-  switch (n->op) {
-  case OP_CONV2D: return lower_conv_fwd(L, n);
-  case OP_CONV2D_GRAD_INPUT: return lower_conv_dx(L, n);
-  case OP_CONV2D_GRAD_WEIGHT: return lower_conv_dw(L, n);
-  case OP_DENSE: return lower_dense_fwd(L, n);
-  case OP_DENSE_GRAD_INPUT: return lower_dense_dx(L, n);
-  case OP_DENSE_GRAD_WEIGHT: return lower_dense_dw(L, n);
-  case OP_BIAS_GRAD: return lower_bias_grad(L, n);
-  default:
-    diag_error(L->d, n->loc, "lower: '%s' is not a linear op", op_name(n->op));
-    return false;
-  }
 }

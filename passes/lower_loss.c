@@ -27,7 +27,7 @@ static LExpr *label_at(Lower *L, LBuffer *y, LVar *b, int64_t k) {
 
 static LExpr *f32_n(Lower *L) { return le_cast(L->p, DT_F32, batch_n(L)); }
 
-static bool lower_softmax_ce(Lower *L, const Node *n, bool grad) {
+static bool softmax_ce(Lower *L, const Node *n, bool grad) {
   LProgram *p = L->p;
   const Value *logits = n->in[0];
   int64_t k = logits->type.shape.dim[1];
@@ -60,7 +60,7 @@ static bool lower_softmax_ce(Lower *L, const Node *n, bool grad) {
   return true;
 }
 
-static bool lower_mse(Lower *L, const Node *n, bool grad) {
+static bool mse(Lower *L, const Node *n, bool grad) {
   LProgram *p = L->p;
   const Value *pred = n->in[0];
   LBuffer *a = vbuf(L, pred), *t = vbuf(L, n->in[1]), *out = vbuf(L, n->out[0]);
@@ -84,15 +84,22 @@ static bool lower_mse(Lower *L, const Node *n, bool grad) {
   return true;
 }
 
-bool lower_loss(Lower *L, const Node *n, LowerMode mode) {
+bool lower_softmax_ce(Lower *L, const Node *n, LowerMode mode) {
   (void)mode;
-  switch (n->op) {
-  case OP_SOFTMAX_CROSS_ENTROPY: return lower_softmax_ce(L, n, false);
-  case OP_SOFTMAX_CROSS_ENTROPY_GRAD: return lower_softmax_ce(L, n, true);
-  case OP_MSE: return lower_mse(L, n, false);
-  case OP_MSE_GRAD: return lower_mse(L, n, true);
-  default:
-    diag_error(L->d, n->loc, "lower: no loss lowering for op '%s'", op_name(n->op));
-    return false;
-  }
+  return softmax_ce(L, n, false);
+}
+
+bool lower_softmax_ce_grad(Lower *L, const Node *n, LowerMode mode) {
+  (void)mode;
+  return softmax_ce(L, n, true);
+}
+
+bool lower_mse(Lower *L, const Node *n, LowerMode mode) {
+  (void)mode;
+  return mse(L, n, false);
+}
+
+bool lower_mse_grad(Lower *L, const Node *n, LowerMode mode) {
+  (void)mode;
+  return mse(L, n, true);
 }

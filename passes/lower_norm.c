@@ -392,7 +392,8 @@ static void bn_grad_rows(Lower *L, const Node *n, const Norm *g) {
   lower_kernel_body(L, body.first);
 }
 
-static bool lower_bn_grad(Lower *L, const Node *n) {
+bool lower_batchnorm_grad(Lower *L, const Node *n, LowerMode mode) {
+  (void)mode;
   Norm g = norm_geom(n->in[1]);
   lower_kernel(L, n, "bwd", L->entries);
   if (g.hw == 1) bn_grad_rows(L, n, &g);
@@ -400,14 +401,9 @@ static bool lower_bn_grad(Lower *L, const Node *n) {
   return true;
 }
 
-bool lower_norm(Lower *L, const Node *n, LowerMode mode) {
-  switch (n->op) {
-  case OP_BATCHNORM: return lower_bn_infer(L, n);
-  case OP_BATCHNORM_TRAIN:
-    return mode == MODE_INFER ? lower_bn_infer(L, n) : lower_bn_train(L, n);
-  case OP_BATCHNORM_GRAD: return lower_bn_grad(L, n);
-  default:
-    diag_error(L->d, n->loc, "lower: no batch-norm lowering for op '%s'", op_name(n->op));
-    return false;
-  }
+/* batchnorm is inference (running statistics); batchnorm_train is either,
+ * by the entry it is lowered for. */
+bool lower_batchnorm(Lower *L, const Node *n, LowerMode mode) {
+  if (n->op == OP_BATCHNORM_TRAIN && mode == MODE_TRAIN) return lower_bn_train(L, n);
+  return lower_bn_infer(L, n);
 }

@@ -11,7 +11,8 @@ static LExpr *fmul(Lower *L, LExpr *a, LExpr *b) { return le_bin(L->p, LB_MUL, a
 static LExpr *fadd(Lower *L, LExpr *a, LExpr *b) { return le_bin(L->p, LB_ADD, a, b); }
 
 /* lr(e) for epoch e (0-based), then a linear warm-up over the first epochs. */
-static bool lower_lr_schedule(Lower *L, const Node *n) {
+bool lower_lr_schedule(Lower *L, const Node *n, LowerMode mode) {
+  (void)mode;
   LProgram *p = L->p;
   lower_kernel(L, n, "lr", L->entries);
   const char *kind = node_attr(n, "schedule") ? node_attr(n, "schedule")->s : "constant";
@@ -50,7 +51,8 @@ static bool lower_lr_schedule(Lower *L, const Node *n) {
 
 /* SGD (PyTorch semantics): g = grad + wd * w; buf = momentum * buf + g;
  * g = nesterov ? g + momentum * buf : buf; w -= lr * g. */
-static bool lower_sgd(Lower *L, const Node *n) {
+bool lower_sgd(Lower *L, const Node *n, LowerMode mode) {
+  (void)mode;
   LProgram *p = L->p;
   lower_kernel(L, n, "sgd", L->entries);
   double momentum = node_float(n, "momentum", 0), wd = node_float(n, "weight_decay", 0);
@@ -79,7 +81,8 @@ static bool lower_sgd(Lower *L, const Node *n) {
 /* Adam (PyTorch semantics, L2 weight decay): t = step + 1;
  * m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
  * w -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps). */
-static bool lower_adam(Lower *L, const Node *n) {
+bool lower_adam(Lower *L, const Node *n, LowerMode mode) {
+  (void)mode;
   LProgram *p = L->p;
   lower_kernel(L, n, "adam", L->entries);
   double b1 = node_float(n, "beta1", 0.9), b2 = node_float(n, "beta2", 0.999);
@@ -109,22 +112,12 @@ static bool lower_adam(Lower *L, const Node *n) {
   return true;
 }
 
-bool lower_optim(Lower *L, const Node *n, LowerMode mode) {
+bool lower_step_increment(Lower *L, const Node *n, LowerMode mode) {
   (void)mode;
-  switch (n->op) {
-  case OP_LR_SCHEDULE: return lower_lr_schedule(L, n);
-  case OP_SGD_UPDATE: return lower_sgd(L, n);
-  case OP_ADAM_UPDATE: return lower_adam(L, n);
-  case OP_STEP_INCREMENT: {
-    LProgram *p = L->p;
-    lower_kernel(L, n, "step", L->entries);
-    LBuffer *s = vbuf(L, n->in[0]);
-    lower_kernel_body(L, ls_store(p, s, ci(L, 0),
-                                  le_bin(p, LB_ADD, ld(L, s, ci(L, 0)), le_int(p, DT_I64, 1))));
-    return true;
-  }
-  default:
-    diag_error(L->d, n->loc, "lower: no optimizer lowering for op '%s'", op_name(n->op));
-    return false;
-  }
+  LProgram *p = L->p;
+  lower_kernel(L, n, "step", L->entries);
+  LBuffer *s = vbuf(L, n->in[0]);
+  lower_kernel_body(L, ls_store(p, s, ci(L, 0),
+                                le_bin(p, LB_ADD, ld(L, s, ci(L, 0)), le_int(p, DT_I64, 1))));
+  return true;
 }

@@ -230,7 +230,8 @@ static void lower_maxpool_grad_tiled(Lower *L, const Pool *g, LBuffer *dy, LBuff
 /* maxpool_grad(dy, x): per window, one scalar scan in row-major tap order
  * keeps the first maximum (strict >), then dx[arg] += dy. Padded taps are
  * outside the clamped bounds, so they never win. */
-static bool lower_maxpool_grad(Lower *L, const Node *n) {
+bool lower_maxpool_grad(Lower *L, const Node *n, LowerMode mode) {
+  (void)mode;
   LProgram *p = L->p;
   const Value *dyv = n->in[0], *xv = n->in[1], *dxv = n->out[0];
   Pool g = pool_geom(n, xv, dyv);
@@ -295,7 +296,8 @@ static bool lower_maxpool_grad(Lower *L, const Node *n) {
 /* avgpool_grad(dy): the forward's loop nest with the data flow reversed:
  * per tap, dx[row + ow*sw + kw - pw] += dy[ow] / (kh*kw); distinct ow hit
  * distinct dx elements, so the ow loop vectorises. */
-static bool lower_avgpool_grad(Lower *L, const Node *n) {
+bool lower_avgpool_grad(Lower *L, const Node *n, LowerMode mode) {
+  (void)mode;
   LProgram *p = L->p;
   const Value *dyv = n->in[0], *dxv = n->out[0];
   Pool g = pool_geom(n, dxv, dyv);
@@ -331,7 +333,8 @@ static bool lower_avgpool_grad(Lower *L, const Node *n) {
 /* global_avgpool: y[p] = mean of plane p. The plane sum goes into LANES
  * independent partial sums (a scratch row, inner loop vectorised), then the
  * lanes and the tail are added in a fixed order. */
-static bool lower_global_avgpool(Lower *L, const Node *n) {
+bool lower_global_avgpool(Lower *L, const Node *n, LowerMode mode) {
+  (void)mode;
   LProgram *p = L->p;
   const Value *xv = n->in[0];
   int64_t c = xv->type.shape.dim[1], hw = xv->type.shape.dim[2] * xv->type.shape.dim[3];
@@ -369,7 +372,8 @@ static bool lower_global_avgpool(Lower *L, const Node *n) {
 }
 
 /* global_avgpool_grad: dx[p, i] = dy[p] / (h*w), one broadcast per plane. */
-static bool lower_global_avgpool_grad(Lower *L, const Node *n) {
+bool lower_global_avgpool_grad(Lower *L, const Node *n, LowerMode mode) {
+  (void)mode;
   LProgram *p = L->p;
   const Value *dxv = n->out[0];
   int64_t c = dxv->type.shape.dim[1], hw = dxv->type.shape.dim[2] * dxv->type.shape.dim[3];
@@ -384,17 +388,12 @@ static bool lower_global_avgpool_grad(Lower *L, const Node *n) {
   return true;
 }
 
-bool lower_pool(Lower *L, const Node *n, LowerMode mode) {
+bool lower_maxpool(Lower *L, const Node *n, LowerMode mode) {
   (void)mode; /* pooling means the same in training and inference */
-  switch (n->op) {
-  case OP_MAXPOOL: return lower_pool_fwd(L, n, true);
-  case OP_AVGPOOL: return lower_pool_fwd(L, n, false);
-  case OP_GLOBAL_AVGPOOL: return lower_global_avgpool(L, n);
-  case OP_MAXPOOL_GRAD: return lower_maxpool_grad(L, n);
-  case OP_AVGPOOL_GRAD: return lower_avgpool_grad(L, n);
-  case OP_GLOBAL_AVGPOOL_GRAD: return lower_global_avgpool_grad(L, n);
-  default:
-    diag_error(L->d, n->loc, "lower: no pooling lowering for op '%s'", op_name(n->op));
-    return false;
-  }
+  return lower_pool_fwd(L, n, true);
+}
+
+bool lower_avgpool(Lower *L, const Node *n, LowerMode mode) {
+  (void)mode;
+  return lower_pool_fwd(L, n, false);
 }

@@ -13,7 +13,7 @@
 
 static bool has_updates(const Graph *g) {
   for (int i = 0; i < g->nnodes; i++)
-    if (op_info(g->nodes[i]->op)->writes && g->nodes[i]->op != OP_BATCHNORM_TRAIN) return true;
+    if (op_info(g->nodes[i]->op)->role == OPROLE_OPTIMIZER) return true;
   return false;
 }
 
