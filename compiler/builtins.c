@@ -32,6 +32,10 @@ static const BuiltinAttr dense_attrs[] = {
     {"in_features", BA_INT, DEF_NONE, 0, NULL, 1, BIG, false, "input features, if known"},
 };
 
+static const BuiltinAttr leaky_relu_attrs[] = {
+    {"alpha", BA_FLOAT, DEF_VALUE, 0.01, NULL, 0, 1, true, "slope for x < 0"},
+};
+
 static const BuiltinAttr pool_attrs[] = {
     {"kernel", BA_INT2, DEF_REQUIRED, 0, NULL, 1, BIG, false, "window extent, k or [kh, kw]"},
     {"stride", BA_INT2, DEF_SAME_AS, 0, "kernel", 1, BIG, false, "step (default: the kernel)"},
@@ -62,6 +66,8 @@ static const Builtin table[] = {
     {"dense", OP_DENSE, 1, ops_x, dense_attrs, N(dense_attrs), true, "fully connected layer"},
     {"relu", OP_RELU, 1, ops_x, NULL, 0, false, "max(x, 0)"},
     {"relu6", OP_RELU6, 1, ops_x, NULL, 0, false, "min(max(x, 0), 6)"},
+    {"leaky_relu", OP_LEAKY_RELU, 1, ops_x, leaky_relu_attrs, N(leaky_relu_attrs), false,
+     "x if x > 0, else alpha * x"},
     {"maxpool", OP_MAXPOOL, 1, ops_x, pool_attrs, N(pool_attrs), false, "max pooling"},
     {"avgpool", OP_AVGPOOL, 1, ops_x, pool_attrs, N(pool_attrs), false, "average pooling"},
     {"global_avgpool", OP_GLOBAL_AVGPOOL, 1, ops_x, NULL, 0, false, "[N,C,H,W] -> [N,C]"},

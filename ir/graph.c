@@ -1,6 +1,7 @@
 /* Graph IR construction: values, nodes, attributes, the name table. */
 #include "graph.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,6 +125,70 @@ Node *graph_add_node(Graph *g, OpKind op, const char *name, Value **in, int nin,
   return n;
 }
 
+/* Position of n in the schedule, or -1. */
+static int schedule_index(const Graph *g, const Node *n) {
+  for (int i = 0; i < g->nnodes; i++)
+    if (g->nodes[i] == n) return i;
+  return -1;
+}
+
+bool graph_move_after(Graph *g, Node *n, const Node *after) {
+  int from = schedule_index(g, n);
+  int to = after ? schedule_index(g, after) + 1 : 0;
+  if (from < 0 || (after && to == 0)) return false;
+  if (from < to) to--; /* n leaves a hole before the target */
+  if (from < to)
+    memmove(&g->nodes[from], &g->nodes[from + 1], (size_t)(to - from) * sizeof(Node *));
+  else if (from > to)
+    memmove(&g->nodes[to + 1], &g->nodes[to], (size_t)(from - to) * sizeof(Node *));
+  g->nodes[to] = n;
+  return true;
+}
+
+Node *graph_insert_node_after(Graph *g, const Node *after, OpKind op, const char *name,
+                              Value **in, int nin, const char *const *out_names, int nout,
+                              SrcLoc loc) {
+  Node *n = graph_add_node(g, op, name, in, nin, out_names, nout, loc);
+  if (!graph_move_after(g, n, after)) {
+    fprintf(stderr, "octoc: internal error: insert after a node that is not scheduled\n");
+    abort();
+  }
+  return n;
+}
+
+int graph_replace_uses(Graph *g, const Value *from, Value *to, const Node *except) {
+  int count = 0;
+  for (int i = 0; i < g->nnodes; i++) {
+    Node *n = g->nodes[i];
+    if (n == except) continue;
+    for (int j = 0; j < n->nin; j++)
+      if (n->in[j] == from) {
+        n->in[j] = to;
+        count++;
+      }
+  }
+  for (int i = 0; i < g->noutputs; i++)
+    if (g->outputs[i] == from) {
+      g->outputs[i] = to;
+      count++;
+    }
+  return count;
+}
+
+bool graph_remove_node(Graph *g, Node *n) {
+  int at = schedule_index(g, n);
+  if (at < 0) return false;
+  for (int j = 0; j < n->nout; j++) {
+    Node *user;
+    if (value_users(g, n->out[j], &user, 1) > 0) return false;
+    for (int i = 0; i < g->noutputs; i++)
+      if (g->outputs[i] == n->out[j]) return false;
+  }
+  memmove(&g->nodes[at], &g->nodes[at + 1], (size_t)(g->nnodes - at - 1) * sizeof(Node *));
+  g->nnodes--;
+  return true;
+}
+
 Value *node_add_result(Graph *g, Node *n, const char *name, TensorType type) {
   Value **out = arena_alloc(g->arena, (size_t)(n->nout + 1) * sizeof(Value *));
   for (int i = 0; i < n->nout; i++) out[i] = n->out[i];
@@ -221,6 +286,14 @@ double node_float(const Node *n, const char *name, double dflt) {
   if (a && a->kind == ATTR_FLOAT) return a->f;
   if (a && a->kind == ATTR_INT) return (double)a->i;
   return dflt;
+}
+
+const char *node_str(const Node *n, const char *name) {
+  const Attr *a = node_attr(n, name);
+  if (a && a->kind == ATTR_STR) return a->s;
+  const OpInfo *info = op_info(n->op);
+  const AttrSpec *spec = info ? op_attr_spec(info, name) : NULL;
+  return spec && spec->kind == ATTR_STR ? spec->dflt_s : NULL;
 }
 
 int64_t node_ints(const Node *n, const char *name, int i, int64_t dflt) {

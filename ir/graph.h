@@ -115,6 +115,26 @@ Value *graph_add_param(Graph *g, const char *name, ValueKind kind, TensorType ty
 Node *graph_add_node(Graph *g, OpKind op, const char *name, Value **in, int nin,
                      const char *const *out_names, int nout, SrcLoc loc);
 void graph_add_output(Graph *g, Value *v);
+
+/* Rewriting, for passes that insert, wrap or swap nodes (LAC puts a node
+ * after each conv, PRC wraps a tensor in a clip, fuse swaps an op for a
+ * fused one). Schedule edits are linear in the schedule's length. */
+/* graph_add_node, then placed right after `after` in the schedule (first
+ * when after is NULL); `after` must be scheduled. */
+Node *graph_insert_node_after(Graph *g, const Node *after, OpKind op, const char *name,
+                              Value **in, int nin, const char *const *out_names, int nout,
+                              SrcLoc loc);
+/* Moves scheduled node n right after `after` (first when NULL). False if
+ * either is not in the schedule. The caller keeps the order topological. */
+bool graph_move_after(Graph *g, Node *n, const Node *after);
+/* Every operand that reads `from`, in every scheduled node but `except`
+ * (the node that wraps `from`, say), and every graph output, becomes `to`.
+ * Returns how many uses changed. */
+int graph_replace_uses(Graph *g, const Value *from, Value *to, const Node *except);
+/* Takes n out of the schedule; false (and nothing changes) if n is not
+ * scheduled or one of its results is still used or a graph output. Its
+ * results disappear at the next graph_compact. */
+bool graph_remove_node(Graph *g, Node *n);
 /* Adds a result to an existing node (used when a pass turns an op into its
  * training form with extra saved results). */
 Value *node_add_result(Graph *g, Node *n, const char *name, TensorType type);
@@ -133,6 +153,9 @@ void node_set_str(Graph *g, Node *n, const char *name, const char *v);
 const Attr *node_attr(const Node *n, const char *name);
 int64_t node_int(const Node *n, const char *name, int64_t dflt);
 double node_float(const Node *n, const char *name, double dflt);
+/* A string attribute, or the registry's default for an optional one (NULL
+ * if neither). */
+const char *node_str(const Node *n, const char *name);
 /* Element i of an int list; dflt if absent or too short. */
 int64_t node_ints(const Node *n, const char *name, int i, int64_t dflt);
 

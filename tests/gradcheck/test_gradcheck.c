@@ -39,6 +39,7 @@ static const Case cases[] = {
     {"dense", "dense"},
     {"relu", "relu"},
     {"relu6", "relu6"},
+    {"leaky_relu", "leaky_relu"},
     {"maxpool", "maxpool"},
     {"avgpool", "avgpool"},
     {"global_avgpool", "global_avgpool"},
