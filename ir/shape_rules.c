@@ -153,23 +153,58 @@ static bool get_window(Rule *r, Window *w) {
          get_pair(r, "pad", 0, w->pad);
 }
 
-/* Output extents of a sliding window over x [N,C,H,W]; `what` names the
- * window in messages ("kernel" or "window"). */
-static bool slide(Rule *r, const Window *w, const char *what, int64_t hw[2]) {
-  const int64_t *x = r->in[0].shape.dim;
+/* Output extents of a sliding window over input extents in[2]; `what`
+ * names the window in messages ("kernel" or "window"), `shown` is the input
+ * type they mention (NULL for a gradient op, whose input is its
+ * input_size attribute). Forward ops and their gradients share this check,
+ * so a gradient op read from text cannot describe a window that no forward
+ * op has (a kernel wider than its padded input makes the extent formula
+ * truncate to a plausible size and the lowering write out of bounds). */
+static bool slide_over(Rule *r, const Window *w, const int64_t in[2], const TensorType *shown,
+                       const char *what, int64_t hw[2]) {
   int64_t padded[2];
   for (int k = 0; k < 2; k++) {
-    /* extents and pads are ≤ 2^40, so this cannot overflow */
-    padded[k] = x[2 + k] + 2 * w->pad[k];
+    /* extents and pads are <= 2^40, so this cannot overflow */
+    padded[k] = in[k] + 2 * w->pad[k];
   }
   if (w->kernel[0] > padded[0] || w->kernel[1] > padded[1]) {
     char b[200];
     bool pad = w->pad[0] || w->pad[1];
+    if (!shown)
+      return fail(r, ": ", "%s %lldx%lld is larger than its %sinput_size %lldx%lld", what,
+                  (long long)w->kernel[0], (long long)w->kernel[1], pad ? "padded " : "",
+                  (long long)padded[0], (long long)padded[1]);
     return fail(r, ": ", "%s %lldx%lld is larger than its %sinput %lldx%lld (%s)", what,
                 (long long)w->kernel[0], (long long)w->kernel[1], pad ? "padded " : "",
-                (long long)padded[0], (long long)padded[1], ty(&r->in[0], b, sizeof b));
+                (long long)padded[0], (long long)padded[1], ty(shown, b, sizeof b));
   }
   for (int k = 0; k < 2; k++) hw[k] = (padded[k] - w->kernel[k]) / w->stride[k] + 1;
+  return true;
+}
+
+/* The same over x [N,C,H,W], operand 0. */
+static bool slide(Rule *r, const Window *w, const char *what, int64_t hw[2]) {
+  return slide_over(r, w, &r->in[0].shape.dim[2], &r->in[0], what, hw);
+}
+
+/* A pooling window: its attributes, and a pad smaller than the window (a
+ * window of padding only would have no element to take). */
+static bool pool_window(Rule *r, Window *w) {
+  if (!get_window(r, w)) return false;
+  for (int k = 0; k < 2; k++)
+    if (w->pad[k] >= w->kernel[k])
+      return fail(r, ": ", "pad %lld must be smaller than the window %lld", (long long)w->pad[k],
+                  (long long)w->kernel[k]);
+  return true;
+}
+
+/* A gradient op's dy must have exactly the extents its forward produced. */
+static bool dy_extents_match(Rule *r, const int64_t hw[2], const int64_t in_hw[2]) {
+  const int64_t *dy = r->in[0].shape.dim;
+  for (int k = 0; k < 2; k++)
+    if (hw[k] != dy[2 + k])
+      return fail(r, ": ", "dy extent %lld does not match input_size %lld", (long long)dy[2 + k],
+                  (long long)in_hw[k]);
   return true;
 }
 
@@ -236,11 +271,7 @@ bool rule_same(Rule *r) {
 
 bool rule_pool(Rule *r) {
   Window w;
-  if (!need_known(r, 0) || !need_rank(r, 0, 4) || !get_window(r, &w)) return false;
-  for (int k = 0; k < 2; k++)
-    if (w.pad[k] >= w.kernel[k])
-      return fail(r, ": ", "pad %lld must be smaller than the window %lld", (long long)w.pad[k],
-                  (long long)w.kernel[k]);
+  if (!need_known(r, 0) || !need_rank(r, 0, 4) || !pool_window(r, &w)) return false;
   int64_t hw[2];
   if (!slide(r, &w, "window", hw)) return false;
   const int64_t *x = r->in[0].shape.dim;
@@ -356,10 +387,16 @@ bool rule_conv2d_grad_input(Rule *r) {
   if (!get_int(r, "filters", 1, &filters) || !get_int(r, "groups", 1, &groups) ||
       !get_window(r, &w) || !get_pair(r, "input_size", 1, in_hw))
     return false;
+  if (filters % groups)
+    return fail(r, ": ", "filters=%lld is not divisible by groups=%lld", (long long)filters,
+                (long long)groups);
   const int64_t *dy = r->in[0].shape.dim, *wt = r->in[1].shape.dim;
-  int64_t c = wt[1] * groups;
+  int64_t c;
+  if (!mul_ok(wt[1], groups, &c) || c > MAX_ELEMS)
+    return fail(r, ": ", "weight %lld x groups=%lld input channels is too large",
+                (long long)wt[1], (long long)groups);
   int64_t hw[2];
-  for (int k = 0; k < 2; k++) hw[k] = (in_hw[k] + 2 * w.pad[k] - w.kernel[k]) / w.stride[k] + 1;
+  if (!slide_over(r, &w, in_hw, NULL, "kernel", hw)) return false;
   int64_t dy_dims[4] = {dy[0], filters, hw[0], hw[1]};
   int64_t w_dims[4] = {filters, wt[1], w.kernel[0], w.kernel[1]};
   if (!expect_operand(r, 0, r->in[0].dtype, 4, dy_dims) ||
@@ -378,6 +415,9 @@ bool rule_conv2d_grad_weight(Rule *r) {
     return false;
   const int64_t *x = r->in[0].shape.dim;
   if (x[1] % groups) return fail(r, ": ", "input channels not divisible by groups");
+  if (filters % groups)
+    return fail(r, ": ", "filters=%lld is not divisible by groups=%lld", (long long)filters,
+                (long long)groups);
   r->expect[0] = r->in[0];
   int64_t dy_dims[4] = {x[0], filters, hw[0], hw[1]};
   if (!expect_operand(r, 1, r->in[0].dtype, 4, dy_dims)) return false;
@@ -423,13 +463,9 @@ bool rule_pair_same(Rule *r) {
 bool rule_maxpool_grad(Rule *r) {
   Window w;
   int64_t hw[2];
-  if (!need_known(r, 1) || !need_rank(r, 1, 4) || !get_window(r, &w)) return false;
-  /* slide() reads operand 0: check against x by swapping the view */
-  Rule x_view = *r;
-  TensorType in_swapped[2] = {r->in[1], r->in[0]};
-  x_view.in = in_swapped;
-  if (!slide(&x_view, &w, "window", hw)) return false;
+  if (!need_known(r, 1) || !need_rank(r, 1, 4) || !pool_window(r, &w)) return false;
   const int64_t *x = r->in[1].shape.dim;
+  if (!slide_over(r, &w, &x[2], &r->in[1], "window", hw)) return false;
   int64_t dy_dims[4] = {x[0], x[1], hw[0], hw[1]};
   r->expect[1] = r->in[1];
   if (!expect_operand(r, 0, r->in[1].dtype, 4, dy_dims)) return false;
@@ -440,14 +476,12 @@ bool rule_maxpool_grad(Rule *r) {
 bool rule_avgpool_grad(Rule *r) {
   Window w;
   int64_t in_hw[2];
-  if (!need_known(r, 0) || !need_rank(r, 0, 4) || !get_window(r, &w) ||
-      !get_pair(r, "input_size", 1, in_hw))
+  int64_t hw[2];
+  if (!need_known(r, 0) || !need_rank(r, 0, 4) || !pool_window(r, &w) ||
+      !get_pair(r, "input_size", 1, in_hw) || !slide_over(r, &w, in_hw, NULL, "window", hw) ||
+      !dy_extents_match(r, hw, in_hw))
     return false;
   const int64_t *dy = r->in[0].shape.dim;
-  for (int k = 0; k < 2; k++)
-    if ((in_hw[k] + 2 * w.pad[k] - w.kernel[k]) / w.stride[k] + 1 != dy[2 + k])
-      return fail(r, ": ", "dy extent %lld does not match input_size %lld", (long long)dy[2 + k],
-                  (long long)in_hw[k]);
   r->expect[0] = r->in[0];
   int64_t out[4] = {dy[0], dy[1], in_hw[0], in_hw[1]};
   return set_type(r, &r->out[0], r->in[0].dtype, 4, out);
