@@ -178,7 +178,7 @@ static int pipeline_length(const Options *o) {
   return n;
 }
 
-static int compile(const Options *o, const Target *target) {
+static int compile(const Options *o, const TargetConfig *target) {
   Arena *a = arena_new();
   Diag *d = diag_new(stderr);
   Recipe recipe;
@@ -191,7 +191,7 @@ static int compile(const Options *o, const Target *target) {
   if (status == EXIT_OK && !check_layer_overrides(&recipe, g, d)) status = EXIT_INPUT;
   if (status == EXIT_OK && !check_precision(&recipe, o, emit_needs_loops(o->emit)))
     status = EXIT_INPUT;
-  Module m = {a, d, g, &recipe, NULL};
+  Module m = {.arena = a, .diag = d, .graph = g, .recipe = &recipe, .target = target};
   if (status == EXIT_OK) {
     int count;
     const Pass *const *passes = pass_registry(&count);
@@ -212,7 +212,7 @@ static int compile(const Options *o, const Target *target) {
     };
     if (!pass_run(&m, passes, pipeline_length(o), &popt)) status = EXIT_INPUT;
   }
-  if (status == EXIT_OK && !emit_output(o, &m, target)) status = EXIT_INPUT;
+  if (status == EXIT_OK && !emit_output(o, &m, target->target)) status = EXIT_INPUT;
   diag_free(d);
   arena_free(a);
   return status;
@@ -246,10 +246,16 @@ int main(int argc, char **argv) {
     target_list(stderr);
     return EXIT_USAGE;
   }
-  const Target *target = o.target ? target_lookup(o.target) : target_default();
+  TargetConfig target;
+  char err[256];
+  if (!target_configure(&target, o.target ? target_lookup(o.target) : target_default(), o.mcpu,
+                        o.mattr, err, sizeof err)) {
+    fprintf(stderr, "octoc: error: %s\n", err);
+    return EXIT_USAGE;
+  }
   if (!emit_resolve(&o)) return EXIT_USAGE;
   if (!check_pass_names(o.print_before, o.nprint_before, "--print-before") ||
       !check_pass_names(o.print_after, o.nprint_after, "--print-after"))
     return EXIT_USAGE;
-  return compile(&o, target);
+  return compile(&o, &target);
 }

@@ -319,6 +319,11 @@ static bool run_lower(Module *m) {
     diag_error(m->diag, (SrcLoc){0}, "lower: graph '%s' has no loss output", g->name);
     return false;
   }
+  if (m->target && !m->target->has_fpu)
+    diag_warning(m->diag, (SrcLoc){0},
+                 "target %s has no FPU: this fp32 trainer will compute every float in software "
+                 "(slow); integer-only trainers come with the EOQ precision",
+                 m->target->target->name);
   LProgram *p = lprog_new(m->arena, g->name, g->batch);
   Lower L = {.p = p, .g = g, .d = m->diag, .recipe = m->recipe};
   L.buf = arena_alloc(m->arena, (size_t)(g->nvalues ? g->nvalues : 1) * sizeof(LBuffer *));

@@ -10,18 +10,20 @@
 #include "arena.h"
 #include "diag.h"
 #include "graph.h"
+#include "target.h"
 
 struct Recipe;
 struct LProgram;
 
-/* Everything one compilation has; later stages add the loop IR and the
- * memory plan here. */
+/* Everything one compilation has: the graph, the recipe it was built with,
+ * the target it is for, and after lowering the loop IR. */
 typedef struct Module {
   Arena *arena;
   Diag *diag;
   Graph *graph;
-  const struct Recipe *recipe; /* may be NULL: defaults */
-  struct LProgram *loops;      /* after lowering to loop IR; NULL before */
+  const struct Recipe *recipe;  /* may be NULL: defaults */
+  struct LProgram *loops;       /* after lowering to loop IR; NULL before */
+  const TargetConfig *target;   /* may be NULL: the host's default target */
 } Module;
 
 typedef struct Pass {

@@ -1,21 +1,23 @@
-/* The target table. Adding a target is adding a row. */
+/* The target table and the configuration of a compilation's target.
+ * Adding a target is adding a row; what a feature means (a wider vector
+ * unit, an FPU, an int8 dot product) is one line of the feature table. */
 #include "target.h"
 
 #include <string.h>
 
 static const Target targets[] = {
-    {"x86_64", "x86_64-linux-gnu", "x86-64-v2", "", true, true, NULL, NULL,
+    {"x86_64", "x86_64-linux-gnu", ARCH_X86_64, "x86-64-v2", "+sse4.2", true, NULL, NULL,
      "host default; AVX2 / AVX-512 VNNI with -mcpu=native"},
-    {"armv7", "armv7-linux-gnueabihf", "cortex-a7", "+neon,+vfp4", true, true,
+    {"armv7", "armv7-linux-gnueabihf", ARCH_ARM, "cortex-a7", "+neon,+vfp4", true,
      "arm-linux-gnueabihf-gcc", "qemu-arm", "cortex-a7, NEON, hard float"},
-    {"cortex-m4", "thumbv7em-none-eabihf", "cortex-m4", "+vfp4d16sp", true, false, NULL, NULL,
+    {"cortex-m4", "thumbv7em-none-eabihf", ARCH_ARM, "cortex-m4", "+vfp4d16sp", false, NULL, NULL,
      "bare metal, single-precision FPU"},
-    {"aarch64", "aarch64-linux-gnu", "cortex-a53", "+neon", true, true, "aarch64-linux-gnu-gcc",
-     "qemu-aarch64", "64-bit ARM Linux"},
-    {"riscv64", "riscv64-linux-gnu", "generic-rv64", "+m,+a,+f,+d,+c", true, true,
+    {"aarch64", "aarch64-linux-gnu", ARCH_AARCH64, "cortex-a53", "+neon,+fp-armv8", true,
+     "aarch64-linux-gnu-gcc", "qemu-aarch64", "64-bit ARM Linux"},
+    {"riscv64", "riscv64-linux-gnu", ARCH_RISCV64, "generic-rv64", "+m,+a,+f,+d,+c", true,
      "riscv64-linux-gnu-gcc", "qemu-riscv64", "rv64gc, lp64d"},
-    {"riscv32", "riscv32-unknown-elf", "generic-rv32", "+m,+a,+c", false, false, NULL, NULL,
-     "rv32imac, ilp32, no FPU: integer-only trainers"},
+    {"riscv32", "riscv32-unknown-elf", ARCH_RISCV32, "generic-rv32", "+m,+a,+c", false, NULL,
+     NULL, "rv32imac, ilp32, no FPU: soft-float, later integer-only trainers"},
 };
 
 enum { NTARGETS = sizeof targets / sizeof targets[0] };
@@ -41,4 +43,110 @@ void target_list(FILE *out) {
   for (int i = 0; i < NTARGETS; i++)
     fprintf(out, "%-10s %-24s %-13s %s\n", targets[i].name, targets[i].triple, targets[i].cpu,
             targets[i].notes);
+}
+
+/* What a feature gives, per architecture (LLVM's feature names). A vector
+ * feature turned off leaves the vector width of what is left (x86 keeps
+ * SSE; without NEON an ARM core has none). */
+typedef enum { GIVES_VECTOR, GIVES_FPU, GIVES_DOT_I8 } Gives;
+
+static const struct {
+  TargetArch arch;
+  const char *name;
+  Gives gives;
+  int bits, off_bits; /* GIVES_VECTOR: width with it, and without it */
+} features[] = {
+    {ARCH_X86_64, "sse2", GIVES_VECTOR, 128, 0},
+    {ARCH_X86_64, "sse4.2", GIVES_VECTOR, 128, 128},
+    {ARCH_X86_64, "avx", GIVES_VECTOR, 256, 128},
+    {ARCH_X86_64, "avx2", GIVES_VECTOR, 256, 128},
+    {ARCH_X86_64, "avx512f", GIVES_VECTOR, 512, 256},
+    {ARCH_X86_64, "avx512vnni", GIVES_DOT_I8, 0, 0},
+    {ARCH_X86_64, "avxvnni", GIVES_DOT_I8, 0, 0},
+    {ARCH_ARM, "neon", GIVES_VECTOR, 128, 0},
+    {ARCH_ARM, "vfp4", GIVES_FPU, 0, 0},
+    {ARCH_ARM, "vfp4d16sp", GIVES_FPU, 0, 0},
+    {ARCH_ARM, "fp-armv8", GIVES_FPU, 0, 0},
+    {ARCH_ARM, "dotprod", GIVES_DOT_I8, 0, 0},
+    {ARCH_AARCH64, "neon", GIVES_VECTOR, 128, 0},
+    {ARCH_AARCH64, "fp-armv8", GIVES_FPU, 0, 0},
+    {ARCH_AARCH64, "dotprod", GIVES_DOT_I8, 0, 0},
+    {ARCH_RISCV64, "f", GIVES_FPU, 0, 0},
+    {ARCH_RISCV64, "v", GIVES_VECTOR, 128, 0},
+    {ARCH_RISCV32, "f", GIVES_FPU, 0, 0},
+    {ARCH_RISCV32, "v", GIVES_VECTOR, 128, 0},
+};
+
+/* Applies "+name" or "-name" (len bytes) to c. */
+static void apply_feature(TargetConfig *c, const char *item, size_t len) {
+  bool on = item[0] == '+';
+  for (size_t i = 0; i < sizeof features / sizeof features[0]; i++) {
+    if (features[i].arch != c->target->arch || strlen(features[i].name) != len - 1 ||
+        strncmp(features[i].name, item + 1, len - 1) != 0)
+      continue;
+    switch (features[i].gives) {
+    case GIVES_VECTOR:
+      if (on && features[i].bits > c->vector_bits) c->vector_bits = features[i].bits;
+      if (!on && c->vector_bits > features[i].off_bits) c->vector_bits = features[i].off_bits;
+      break;
+    case GIVES_FPU: c->has_fpu = on; break;
+    case GIVES_DOT_I8: c->has_dot_i8 = on; break;
+    }
+  }
+}
+
+/* Walks a feature list; false at the first item that is not +name / -name. */
+static bool apply_features(TargetConfig *c, const char *list, char *err, size_t errlen) {
+  const char *p = list;
+  while (p && *p) {
+    const char *end = strchr(p, ',');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    if (len < 2 || (p[0] != '+' && p[0] != '-')) {
+      snprintf(err, errlen, "-mattr=%s: '%.*s' is not +FEATURE or -FEATURE", list, (int)len, p);
+      return false;
+    }
+    apply_feature(c, p, len);
+    p = end ? end + 1 : NULL;
+  }
+  return true;
+}
+
+/* The host's own x86 features, for -mcpu=native. */
+static void apply_native(TargetConfig *c) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2")) apply_feature(c, "+avx2", 5);
+  if (__builtin_cpu_supports("avx512f")) apply_feature(c, "+avx512f", 8);
+  if (__builtin_cpu_supports("avx512vnni")) apply_feature(c, "+avx512vnni", 11);
+#else
+  (void)c;
+#endif
+}
+
+static bool is_host(const Target *t) {
+#if defined(__x86_64__)
+  return t->arch == ARCH_X86_64;
+#else
+  (void)t;
+  return false;
+#endif
+}
+
+bool target_configure(TargetConfig *out, const Target *t, const char *mcpu, const char *mattr,
+                      char *err, size_t errlen) {
+  memset(out, 0, sizeof *out);
+  out->target = t;
+  out->cpu = mcpu ? mcpu : t->cpu;
+  out->has_fpu = t->arch == ARCH_X86_64; /* SSE2 floats are part of x86-64 itself */
+  if (!apply_features(out, t->features, err, errlen)) return false;
+  if (mcpu && strcmp(mcpu, "native") == 0) {
+    if (!is_host(t)) {
+      snprintf(err, errlen, "-mcpu=native: target %s is not this machine's; name its CPU "
+               "(default %s)", t->name, t->cpu);
+      return false;
+    }
+    apply_native(out);
+  }
+  out->mattr = mattr && *mattr ? mattr : NULL;
+  return !out->mattr || apply_features(out, out->mattr, err, errlen);
 }

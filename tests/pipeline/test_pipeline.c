@@ -115,7 +115,7 @@ static Build *build_model(int index, int npasses, bool dump_all) {
   free(text);
   fflush(b->diags.f);
   ck_assert_msg(g != NULL, "%s does not compile:\n%s", b->path, b->diags.text);
-  b->m = (Module){b->a, b->d, g, &b->recipe, NULL};
+  b->m = (Module){.arena = b->a, .diag = b->d, .graph = g, .recipe = &b->recipe};
   int count;
   const Pass *const *passes = pass_registry(&count);
   ck_assert_int_le(npasses, count);
