@@ -236,7 +236,8 @@ static int compile_loops(const Options *o, const Target *target, const char *tex
   Diag *d = diag_new(stderr);
   Recipe defaults;
   recipe_defaults(&defaults);
-  Module m = {a, d, NULL, &defaults, lprog_read(a, d, o->input, text, len)};
+  Module m = {.arena = a, .diag = d, .graph = NULL, .recipe = &defaults,
+              .loops = lprog_read(a, d, o->input, text, len)};
   bool ok = m.loops && lprog_verify(m.loops, d) && emit_output(o, &m, target);
   diag_free(d);
   arena_free(a);
