@@ -45,11 +45,18 @@ static const char *env_or(const char *name, const char *fallback) {
   return v && *v ? v : fallback;
 }
 
-/* Builds p (named "t") in a fresh folder under the run's root: t.loops, then
- * octoc's t.o and t.h (or t.c compiled by OCTO_CONFORMANCE_CC), then the
- * driver linked with it as `run`. Returns the folder. */
+/* Builds p (named "t") in the folder `name` under the run's root: t.loops,
+ * then octoc's t.o and t.h (or t.c compiled by OCTO_CONFORMANCE_CC), then
+ * the driver linked with it as `run`. Returns the folder. The programs are
+ * deterministic, so a program that an earlier test of this run built is not
+ * built again (the root is new for every run). */
 static const char *build_program(Arena *a, LProgram *p, const char *name) {
-  const char *dir = fresh_dir(a, config.root, name);
+  const char *dir = arena_printf(a, "%s/%s", config.root, name);
+  char *exe = fmt("%s/run", dir);
+  bool built = access(exe, X_OK) == 0;
+  free(exe);
+  if (built) return dir;
+  dir = fresh_dir(a, config.root, name);
   char *loops = fmt("%s/t.loops", dir);
   FILE *f = fopen(loops, "w");
   ck_assert_ptr_nonnull(f);
@@ -213,7 +220,7 @@ static void softmax_against_reference(const char *dir, int steps) {
 START_TEST(header_and_tensor_table_describe_the_program) {
   Arena *a = arena_new();
   LProgram *p = prog_softmax(a);
-  const char *dir = build_program(a, p, "meta");
+  const char *dir = build_program(a, p, "softmax");
   char *out = run_driver(dir, "meta\n");
   char *want = fmt("batch %d state %lld work %lld ntensors 3 input_rank 1 input_size %d classes %d\n"
                    "hash %016llx\n",
@@ -242,7 +249,7 @@ END_TEST
 
 START_TEST(softmax_loss_falls_over_20_steps) {
   Arena *a = arena_new();
-  const char *dir = build_program(a, prog_softmax(a), "softmax_falls");
+  const char *dir = build_program(a, prog_softmax(a), "softmax");
   char *script = fmt("init 7\n");
   for (int t = 0; t < 20; t++) {
     float x[SM_BATCH * SM_D];
@@ -276,7 +283,7 @@ END_TEST
 
 START_TEST(predict_reads_state_only_and_matches_argmax) {
   Arena *a = arena_new();
-  const char *dir = build_program(a, prog_softmax(a), "predict");
+  const char *dir = build_program(a, prog_softmax(a), "softmax");
   Ref r;
   ref_init(&r, 5);
   float x[SM_BATCH * SM_D], lg[SM_BATCH * SM_C];
@@ -303,7 +310,7 @@ END_TEST
 
 START_TEST(train_step_without_pred_equals_train_step_pred) {
   Arena *a = arena_new();
-  const char *dir = build_program(a, prog_softmax(a), "nopred");
+  const char *dir = build_program(a, prog_softmax(a), "softmax");
   float x[SM_BATCH * SM_D];
   int32_t y[SM_BATCH];
   make_batch(1, SM_BATCH, x, y);
@@ -322,7 +329,7 @@ END_TEST
 
 START_TEST(bad_arguments_return_nan_or_minus_one) {
   Arena *a = arena_new();
-  const char *dir = build_program(a, prog_softmax(a), "bad");
+  const char *dir = build_program(a, prog_softmax(a), "softmax");
   char *out = run_driver(dir, "init 1\nbad\nget step\n");
   const char *want[] = {"bad n=0 1\n", "bad n>batch 1\n", "bad x=NULL 1\n", "bad y=NULL 1\n",
                         "bad state=NULL 1\n", "bad predict n=0 -1\n",
