@@ -16,7 +16,7 @@ build=${OCTO_BUILD:-build}
 packages=(
   build-essential pkg-config meson ninja-build flex bison
   libyaml-dev zlib1g-dev check
-  llvm-19-dev llvm-19-tools clang-19
+  llvm-19-dev llvm-19-tools clang-19 libclang-rt-19-dev
   gcc-arm-linux-gnueabihf gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu qemu-user
   libc6-dev-armhf-cross libc6-dev-arm64-cross libc6-dev-riscv64-cross
   dataset-fashion-mnist graphviz gnuplot-nox

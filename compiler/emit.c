@@ -68,6 +68,10 @@ bool emit_needs_loops(EmitKind k) {
   return k == EMIT_LOOPS || k == EMIT_C || k == EMIT_OBJ || k == EMIT_EXE || k == EMIT_REPORT;
 }
 
+bool emit_needs_graph(EmitKind k) {
+  return k == EMIT_IR || k == EMIT_REPORT || k == EMIT_DOT || k == EMIT_RECIPE;
+}
+
 /* "dir/name.ext" → "dir/name" (malloc'd). */
 static char *strip_ext(const char *path) {
   size_t n = strlen(path) - strlen(extension(path));
@@ -245,6 +249,11 @@ static bool build_binary(const Options *o, const Module *m, const Target *t, con
 }
 
 static bool emit_text(const Options *o, const Module *m) {
+  if (emit_needs_graph(o->emit) && !m->graph) {
+    fprintf(stderr, "octoc: error: --emit=%s needs a graph, and this input has none\n",
+            emit_name(o->emit));
+    return false;
+  }
   Output out;
   if (!output_open(&out, o->output)) return false;
   bool ok = true;

@@ -17,6 +17,9 @@
 bool emit_resolve(Options *o);
 /* True for the outputs that need the loop IR (the whole pipeline). */
 bool emit_needs_loops(EmitKind k);
+/* True for the outputs printed from the graph (ir, report, dot, recipe): a
+ * loop-IR input, whose Module has no graph, cannot give them. */
+bool emit_needs_graph(EmitKind k);
 /* Writes the output. False after an error message. */
 bool emit_output(const Options *o, const Module *m, const Target *t);
 

@@ -1,6 +1,8 @@
 /* octoc, the driver: options → recipe → front end (or IR reader) → pass
  * pipeline → the requested output. Each step is one call; the pipeline itself
- * is the pass manager's table (passes/pass_manager.c). */
+ * is the pass manager's table (passes/pass_manager.c). Loop IR (.loops) skips
+ * the recipe and the passes: it is read, verified and handed to the backend,
+ * so a backend can be tested on hand-written programs through octoc. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,8 @@
 #include "emit.h"
 #include "files.h"
 #include "frontend.h"
+#include "loop_reader.h"
+#include "loop_verify.h"
 #include "options.h"
 #include "pass.h"
 #include "reader.h"
@@ -27,18 +31,29 @@ static bool ends_with(const char *s, const char *suffix) {
   return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
-/* An input is graph IR if it is named *.ir, or (for other names) if its first
- * word outside comments is `graph`. */
-static bool looks_like_ir(const char *path, const char *text) {
-  if (ends_with(path, ".ir")) return true;
-  if (ends_with(path, ".net")) return false;
+/* True when the first word of text outside `#` comments is `word`. */
+static bool first_word_is(const char *text, const char *word) {
   const char *p = text;
   for (;;) {
     while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') p++;
     if (*p != '#') break;
     while (*p && *p != '\n') p++;
   }
-  return strncmp(p, "graph", 5) == 0 && (p[5] == ' ' || p[5] == '\t');
+  size_t n = strlen(word);
+  return strncmp(p, word, n) == 0 && (p[n] == ' ' || p[n] == '\t');
+}
+
+typedef enum { INPUT_NET, INPUT_GRAPH_IR, INPUT_LOOP_IR } InputKind;
+
+/* The extension decides (.net, .ir, .loops); for other names the first word
+ * (`graph` or `program`) does; an unreadable file (text NULL) is a .net. */
+static InputKind input_kind(const char *path, const char *text) {
+  if (ends_with(path, ".ir")) return INPUT_GRAPH_IR;
+  if (ends_with(path, ".loops")) return INPUT_LOOP_IR;
+  if (ends_with(path, ".net") || !text) return INPUT_NET;
+  if (first_word_is(text, "graph")) return INPUT_GRAPH_IR;
+  if (first_word_is(text, "program")) return INPUT_LOOP_IR;
+  return INPUT_NET;
 }
 
 /* Checks every pass name given to --print-before/--print-after. */
@@ -99,15 +114,16 @@ static int load_recipe(Recipe *r, Arena *a, Diag *d, const Options *o) {
   return EXIT_OK;
 }
 
-static Graph *load_model(Arena *a, Diag *d, const Options *o, const Recipe *r) {
-  size_t len;
-  char *text = read_file(o->input, &len);
+/* text is the input file's contents, NULL when it could not be read (errno
+ * then in read_errno). */
+static Graph *load_model(Arena *a, Diag *d, const Options *o, const Recipe *r, const char *text,
+                         size_t len, int read_errno) {
   if (!text) {
-    fprintf(stderr, "octoc: error: cannot read '%s': %s\n", o->input, strerror(errno));
+    fprintf(stderr, "octoc: error: cannot read '%s': %s\n", o->input, strerror(read_errno));
     return NULL;
   }
   Graph *g;
-  if (looks_like_ir(o->input, text)) {
+  if (input_kind(o->input, text) == INPUT_GRAPH_IR) {
     g = graph_read(a, d, o->input, text, len);
     if (g && o->batch && g->batch != r->batch) {
       diag_error(d, (SrcLoc){0}, "%s was built for batch %d; --batch %d cannot re-batch graph IR "
@@ -117,7 +133,6 @@ static Graph *load_model(Arena *a, Diag *d, const Options *o, const Recipe *r) {
   } else {
     g = net_compile(a, d, o->input, text, len, r->batch);
   }
-  free(text);
   return diag_error_count(d) ? NULL : g;
 }
 
@@ -178,14 +193,73 @@ static int pipeline_length(const Options *o) {
   return n;
 }
 
+/* The first option a loop-IR input cannot honour, with the reason; NULL when
+ * there is none. Loop IR comes after the graph passes and the recipe. */
+static const char *loop_ir_conflict(const Options *o, const char **why) {
+  *why = "loop IR has no graph; compile the .net or .ir for it";
+  if (emit_needs_graph(o->emit)) return emit_name(o->emit);
+  *why = "the recipe was applied when the program was lowered; give it when compiling the .net";
+  const struct {
+    bool given;
+    const char *name;
+  } recipe[] = {{o->config != NULL, "--config"}, {o->nsets > 0, "--set"},
+                {o->batch != NULL, "--batch"},   {o->epochs != NULL, "--epochs"},
+                {o->seed != NULL, "--seed"},     {o->lr != NULL, "--lr"},
+                {o->precision != NULL, "--precision"}},
+    passes[] = {{o->nprint_before > 0, "--print-before"}, {o->nprint_after > 0, "--print-after"},
+                {o->print_before_all, "--print-before-all"},
+                {o->print_after_all, "--print-after-all"},
+                {o->verify_each == 1, "--verify-each"}, {o->verify_each == 0, "--no-verify-each"}};
+  for (size_t i = 0; i < sizeof recipe / sizeof recipe[0]; i++)
+    if (recipe[i].given) return recipe[i].name;
+  *why = "no passes run on loop IR (it is verified once, as read)";
+  for (size_t i = 0; i < sizeof passes / sizeof passes[0]; i++)
+    if (passes[i].given) return passes[i].name;
+  return NULL;
+}
+
+/* Loop IR in: read, verify, emit. The trainer defaults that come from a
+ * recipe (epochs, seed, input normalisation) are the recipe's defaults. */
+static int compile_loops(const Options *o, const TargetConfig *target, const char *text,
+                         size_t len, int read_errno) {
+  const char *why, *conflict = loop_ir_conflict(o, &why);
+  if (conflict) {
+    fprintf(stderr, "octoc: error: %s%s: not for loop IR input '%s': %s\n",
+            conflict[0] == '-' ? "" : "--emit=", conflict, o->input, why);
+    return EXIT_USAGE;
+  }
+  if (!text) {
+    fprintf(stderr, "octoc: error: cannot read '%s': %s\n", o->input, strerror(read_errno));
+    return EXIT_INPUT;
+  }
+  Arena *a = arena_new();
+  Diag *d = diag_new(stderr);
+  Recipe defaults;
+  recipe_defaults(&defaults);
+  Module m = {.arena = a, .diag = d, .graph = NULL, .recipe = &defaults,
+              .loops = lprog_read(a, d, o->input, text, len), .target = target};
+  bool ok = m.loops && lprog_verify(m.loops, d) && emit_output(o, &m, target->target);
+  diag_free(d);
+  arena_free(a);
+  return ok ? EXIT_OK : EXIT_INPUT;
+}
+
 static int compile(const Options *o, const TargetConfig *target) {
+  size_t len = 0;
+  char *text = read_file(o->input, &len);
+  int read_errno = errno;
+  if (input_kind(o->input, text) == INPUT_LOOP_IR) {
+    int status = compile_loops(o, target, text, len, read_errno);
+    free(text);
+    return status;
+  }
   Arena *a = arena_new();
   Diag *d = diag_new(stderr);
   Recipe recipe;
   int status = load_recipe(&recipe, a, d, o);
   Graph *g = NULL;
   if (status == EXIT_OK) {
-    g = load_model(a, d, o, &recipe);
+    g = load_model(a, d, o, &recipe, text, len, read_errno);
     if (!g) status = EXIT_INPUT;
   }
   if (status == EXIT_OK && !check_layer_overrides(&recipe, g, d)) status = EXIT_INPUT;
@@ -215,6 +289,7 @@ static int compile(const Options *o, const TargetConfig *target) {
   if (status == EXIT_OK && !emit_output(o, &m, target->target)) status = EXIT_INPUT;
   diag_free(d);
   arena_free(a);
+  free(text);
   return status;
 }
 

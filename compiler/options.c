@@ -21,9 +21,11 @@ const char *emit_name(EmitKind k) {
 
 void options_help(FILE *out) {
   fputs(
-      "usage: octoc [options] MODEL.net|MODEL.ir\n"
+      "usage: octoc [options] MODEL.net|MODEL.ir|PROGRAM.loops\n"
       "\n"
       "Compiles a network description into a training program.\n"
+      "Loop IR (.loops, as --emit=loops writes it) is read, verified and emitted as\n"
+      "it is: --emit=loops, c, obj, none and --main, without recipe or pass options.\n"
       "\n"
       "Output:\n"
       "  -o FILE               write the output to FILE (default: standard output)\n"

@@ -1,12 +1,13 @@
 /* libFuzzer harness for the .net front end: any bytes through net_compile,
  * diagnostics to a memstream (so message formatting is exercised too). A
  * crash, hang, leak, ASan or UBSan report is a bug; errors are not.
- * Build and run with tests/fuzz/run.sh. */
+ * Run with `tests/fuzz/run.sh net`; the suite replays its seeds (fuzz.h). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "frontend.h"
+#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char *text = NULL;

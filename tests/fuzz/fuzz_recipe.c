@@ -3,12 +3,13 @@
  * through recipe_set as a `--set KEY=VALUE` override. Whatever loads must
  * survive recipe_write -> recipe_load as an equal recipe. A crash, hang,
  * leak, sanitizer report or a failed round trip is a bug; errors are not.
- * Build and run with tests/fuzz/run_recipe.sh. */
+ * Run with `tests/fuzz/run.sh recipe`; the suite replays its seeds (fuzz.h). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "recipe.h"
 
 /* recipe_write's text must read back to the same recipe. */

@@ -1,26 +1,59 @@
 #!/bin/sh
-# Builds the .net front-end fuzzer with clang-19 (libFuzzer + ASan + UBSan)
-# directly from the sources, in its own directory, and runs it for SECONDS
-# (default 60) over a copy of the seed corpus (the models and bad cases).
-# Usage: tests/fuzz/run.sh [SECONDS] [BUILD_DIR]
+# Runs one libFuzzer harness of tests/fuzz for SECONDS (default 60):
+#
+#   tests/fuzz/run.sh net|recipe|ir|loops [SECONDS]
+#
+# The first run configures the build folder (default build-fuzz/, or
+# $OCTO_FUZZ_BUILD) with CC=clang-19, -Dfuzz=true and ASan+UBSan; ninja then
+# builds the one fuzzer (target fuzz-NAME). Its seeds are those the test
+# suite replays: the arguments of the test fuzz-NAME-replays-its-seeds, read
+# with meson introspect. libFuzzer reads the seed folders and keeps what it
+# finds in BUILD/corpus-NAME/ (generated seed files are copied there); a
+# crash is written to BUILD/ as crash-*, with the reproducer's path printed.
 set -eu
-seconds=${1:-60}
+usage() { echo "usage: $0 net|recipe|ir|loops [SECONDS]" >&2; exit 2; }
+[ $# -ge 1 ] && [ $# -le 2 ] || usage
+target=$1
+seconds=${2:-60}
+case $seconds in '' | *[!0-9]*) usage ;; esac
 root=$(cd "$(dirname "$0")/../.." && pwd)
-out=${2:-$root/build-fuzz}
-mkdir -p "$out/gen" "$out/corpus"
-CC=${CC:-clang-19}
-bison -Wall -Werror --defines="$out/gen/parser.h" --output="$out/gen/parser.c" "$root/compiler/parser.y"
-flex --outfile="$out/gen/lexer.c" --header-file="$out/gen/lexer.h" "$root/compiler/lexer.l"
-$CC -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fno-omit-frame-pointer \
-  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-  -I"$out/gen" -I"$root/ir" -I"$root/compiler" \
-  "$root/tests/fuzz/fuzz_net.c" "$out/gen/lexer.c" "$out/gen/parser.c" \
-  "$root/compiler/ast.c" "$root/compiler/builtins.c" "$root/compiler/lower.c" \
-  "$root/compiler/frontend.c" \
-  "$root/ir/arena.c" "$root/ir/diag.c" "$root/ir/types.c" "$root/ir/ops.c" "$root/ir/graph.c" \
-  -lm -o "$out/fuzz_net"
-cp "$root"/tests/fuzz/corpus/* "$out/corpus/" 2>/dev/null || true
+out=${OCTO_FUZZ_BUILD:-$root/build-fuzz}
+case $target in
+  net) opts="-max_len=65536 -dict=$root/tests/fuzz/net.dict" ;;
+  recipe) opts="-max_len=16384" ;;
+  ir | loops) opts="-max_len=65536" ;;
+  *) usage ;;
+esac
+
+cc=${CC:-clang-19}
+probe=$(mktemp)
+printf '#include <stddef.h>\n#include <stdint.h>\nint LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { (void)d; return (int)n * 0; }\n' |
+  "$cc" -fsanitize=fuzzer,address,undefined -x c - -o "$probe" 2>/dev/null || linked=no
+rm -f "$probe"
+if [ "${linked:-yes}" = no ]; then
+  echo "$0: $cc cannot link a libFuzzer binary (Debian: apt install clang-19 libclang-rt-19-dev)" >&2
+  exit 1
+fi
+if [ ! -f "$out/build.ninja" ]; then
+  CC=$cc meson setup "$out" "$root" --native-file "$root/targets/llvm-19.ini" \
+    -Dfuzz=true -Db_sanitize=address,undefined
+fi
+ninja -C "$out" "fuzz-$target"
+
+corpus=$out/corpus-$target
+mkdir -p "$corpus"
+seed_dirs=
+for seed in $(meson introspect "$out" --tests | python3 -c '
+import json, sys
+for t in json.load(sys.stdin):
+    if t["name"] == sys.argv[1]:
+        print("\n".join(t["cmd"][1:]))' "fuzz-$target-replays-its-seeds"); do
+  case $seed in /*) ;; *) seed=$out/$seed ;; esac # generated seeds: relative to the build
+  if [ -d "$seed" ]; then seed_dirs="$seed_dirs $seed"; else cp "$seed" "$corpus/"; fi
+done
+[ -n "$seed_dirs" ] || { echo "$0: no seeds for $target (is the test registered?)" >&2; exit 1; }
+
 cd "$out"
-./fuzz_net -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
-  -dict="$root/tests/fuzz/net.dict" \
-  -print_final_stats=1 corpus
+# shellcheck disable=SC2086 # opts and seed_dirs are word lists
+exec "./tests/fuzz/fuzz_$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  -print_final_stats=1 $opts "$corpus" $seed_dirs

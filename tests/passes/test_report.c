@@ -1,7 +1,9 @@
 /* The per-layer report and the DOT output: LeNet-5's parameter and MAC
- * totals, aligned columns, DOT content, escaping, and (when Graphviz is
- * installed) that `dot -Tsvg` accepts the file. */
+ * totals, aligned columns, DOT content, escaping, and (Check case
+ * "graphviz", its own meson test: SKIP without Graphviz) that `dot -Tsvg`
+ * accepts the file. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -153,9 +155,11 @@ START_TEST(dot_escapes_quotes_backslashes_and_control_bytes) {
 }
 END_TEST
 
-/* Runs Graphviz on the DOT text; skipped (passes) when dot is absent. */
+static bool have_dot(void) { return system("command -v dot >/dev/null 2>&1") == 0; }
+
+/* Runs Graphviz on the DOT text (main() skips this case without it). */
 static void ck_graphviz_accepts(const char *text) {
-  if (system("command -v dot >/dev/null 2>&1") != 0) return;
+  ck_assert_msg(have_dot(), "Graphviz (dot) is not installed");
   char path[] = "/tmp/octo_dot_XXXXXX";
   int fd = mkstemp(path);
   ck_assert_int_ge(fd, 0);
@@ -188,7 +192,7 @@ START_TEST(dot_output_is_valid_graphviz) {
 END_TEST
 
 START_TEST(graphviz_check_can_fail_on_broken_dot) {
-  if (system("command -v dot >/dev/null 2>&1") != 0) return;
+  ck_assert_msg(have_dot(), "Graphviz (dot) is not installed");
   int rc = system("echo 'digraph \"x { a -> ' | dot -Tsvg -o /dev/null 2>/dev/null");
   ck_assert_int_ne(rc, 0);
 }
@@ -203,13 +207,20 @@ static Suite *suite(void) {
   tcase_add_test(t, report_counts_a_shared_parameter_once_in_totals);
   tcase_add_test(t, dot_has_inputs_nodes_params_and_typed_edges);
   tcase_add_test(t, dot_escapes_quotes_backslashes_and_control_bytes);
-  tcase_add_test(t, dot_output_is_valid_graphviz);
-  tcase_add_test(t, graphviz_check_can_fail_on_broken_dot);
   suite_add_tcase(s, t);
+  TCase *g = tcase_create("graphviz");
+  tcase_add_test(g, dot_output_is_valid_graphviz);
+  tcase_add_test(g, graphviz_check_can_fail_on_broken_dot);
+  suite_add_tcase(s, g);
   return s;
 }
 
 int main(void) {
+  const char *only = getenv("CK_RUN_CASE");
+  if (only && strcmp(only, "graphviz") == 0 && !have_dot()) {
+    printf("SKIP: Graphviz (dot) is not installed\n");
+    return 77;
+  }
   SRunner *r = srunner_create(suite());
   srunner_run_all(r, CK_NORMAL);
   int failed = srunner_ntests_failed(r);

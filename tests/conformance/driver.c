@@ -1,5 +1,6 @@
-/* A generic driver for an emitted trainer named "t" (t.h / t.c), linked by
- * the C backend tests on the host and under qemu. It reads commands from
+/* A generic driver for a compiled trainer named "t" (t.h and t.o, from any
+ * backend), linked by the conformance suite on the host and for cross
+ * targets (run under qemu). It reads commands from
  * stdin and prints results, reaching tensors through the emitted tensor
  * table, so one driver runs every test program:
  *

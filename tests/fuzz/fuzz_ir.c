@@ -1,18 +1,14 @@
 /* libFuzzer harness for the graph IR reader. Any bytes must be read without
  * a crash, a sanitizer report or a leak outside the arena; and whatever
  * reads successfully must round-trip: print -> read -> print gives the same
- * bytes. Not part of the meson build; build and run it by hand:
- *
- *   clang-19 -g -O1 -fsanitize=fuzzer,address,undefined -D_POSIX_C_SOURCE=200809L \
- *     -Iir tests/ir/fuzz_ir.c ir/arena.c ir/diag.c ir/types.c ir/ops.c ir/graph.c \
- *     ir/shape_rules.c ir/printer.c ir/ir_scanner.c ir/reader.c ir/verify.c -lm -o fuzz_ir
- *   ./fuzz_ir -max_total_time=120 corpus/ tests/ir/bad tests/filecheck/ir
- */
+ * bytes. Run with `tests/fuzz/run.sh ir`; the suite replays its seeds
+ * (fuzz.h). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "printer.h"
 #include "reader.h"
 

@@ -1,10 +1,10 @@
-/* Hand-built loop-IR programs for the C backend tests (the lowering passes
+/* Hand-built loop-IR programs for the conformance suite (the lowering passes
  * are not needed): a softmax-regression trainer, an integer-operations
  * program covering every operator at every integer type, and a float program
  * covering float operators, intrinsics, casts, constants, if/else and hints.
  * All are named "t" so one generic driver (driver.c) runs each of them. */
-#ifndef OCTO_TESTS_CBACKEND_PROGRAMS_H
-#define OCTO_TESTS_CBACKEND_PROGRAMS_H
+#ifndef OCTO_TESTS_CONFORMANCE_PROGRAMS_H
+#define OCTO_TESTS_CONFORMANCE_PROGRAMS_H
 
 #include "loop.h"
 
