@@ -1,6 +1,6 @@
 /* libFuzzer harness for the loop-IR reader (not part of the meson build):
  *   clang-19 -g -O1 -fsanitize=fuzzer,address,undefined -D_POSIX_C_SOURCE=200809L \
- *     -Iir ir/arena.c ir/diag.c ir/types.c ir/ir_scanner.c ir/loop*.c \
+ *     -Iir ir/arena.c ir/diag.c ir/types.c ir/ir_scanner.c ir/intrinsics.c ir/loop*.c \
  *     tests/loops/fuzz_loop_reader.c -lm
  *   ./a.out -max_total_time=60 tests/loops/bad
  * Any input must read or fail cleanly; what reads must verify without a
