@@ -45,15 +45,23 @@ static LProgram *program(Arena *a, LProgram *(*make)(Arena *, Diag *)) {
   return p;
 }
 
-static char *emit_text(const LProgram *p) {
-  char *c = NULL, *h = NULL;
-  size_t cl = 0, hl = 0;
-  FILE *cf = open_memstream(&c, &cl), *hf = open_memstream(&h, &hl);
-  ck_assert(cf && hf);
-  CEmitOptions o = {.header_name = "t.h"};
-  ck_assert(c_emit(p, &o, cf, hf));
-  ck_assert_int_eq(fclose(cf) | fclose(hf), 0);
+/* c_emit into strings: the source in *c, the refusals in *err. */
+static bool emit(const LProgram *p, char **c, char **err) {
+  char *h = NULL;
+  size_t cl = 0, hl = 0, el = 0;
+  FILE *cf = open_memstream(c, &cl), *hf = open_memstream(&h, &hl), *ef = open_memstream(err, &el);
+  ck_assert(cf && hf && ef);
+  CEmitOptions o = {.header_name = "t.h", .errors = ef};
+  bool ok = c_emit(p, &o, cf, hf);
+  ck_assert_int_eq(fclose(cf) | fclose(hf) | fclose(ef), 0);
   free(h);
+  return ok;
+}
+
+static char *emit_text(const LProgram *p) {
+  char *c = NULL, *err = NULL;
+  ck_assert_msg(emit(p, &c, &err), "%s", err);
+  free(err);
   return c;
 }
 
@@ -306,15 +314,10 @@ START_TEST(emit_refuses_stores_to_constant_buffers) {
   LKernel *k = lprog_kernel(p, "bad", NULL, (SrcLoc){0});
   k->body = ls_store(p, lut, le_int(p, DT_I32, 0), le_f32(p, 1.0f));
   lprog_call(p, LENTRY_TRAIN_STEP, k);
-  char *err = NULL, *c = NULL, *h = NULL;
-  size_t el = 0, cl = 0, hl = 0;
-  FILE *ef = open_memstream(&err, &el), *cf = open_memstream(&c, &cl), *hf = open_memstream(&h, &hl);
-  ck_assert(ef && cf && hf);
-  CEmitOptions o = {.header_name = "t.h", .errors = ef};
-  ck_assert(!c_emit(p, &o, cf, hf));
-  ck_assert_int_eq(fclose(ef) | fclose(cf) | fclose(hf), 0);
+  char *err = NULL, *c = NULL;
+  ck_assert(!emit(p, &c, &err));
   ck_assert_msg(strstr(err, "kernel 'bad': writes the constant buffer %lut") != NULL, "%s", err);
-  free(err), free(c), free(h);
+  free(err), free(c);
   arena_free(a);
 }
 END_TEST

@@ -53,13 +53,15 @@ static LProgram *from_text(Arena *a, const char *body) {
                       body);
 }
 
-#define TEXT_REJECTS(name, body, want)                                                     \
+/* A test that the program make(a, body) is rejected with want. */
+#define REJECTS(make, name, body, want)                                                    \
   START_TEST(name) {                                                                        \
     Arena *a = arena_new();                                                                 \
-    assert_rejects(from_text(a, body), want);                                               \
+    assert_rejects(make(a, body), want);                                                    \
     arena_free(a);                                                                          \
   }                                                                                         \
   END_TEST
+#define TEXT_REJECTS(name, body, want) REJECTS(from_text, name, body, want)
 
 START_TEST(sample_and_small_programs_verify_clean) {
   Arena *a = arena_new();
@@ -282,13 +284,7 @@ static LProgram *from_int8_text(Arena *a, const char *body) {
                       body);
 }
 
-#define INT8_REJECTS(name, body, want)                                                     \
-  START_TEST(name) {                                                                        \
-    Arena *a = arena_new();                                                                 \
-    assert_rejects(from_int8_text(a, body), want);                                          \
-    arena_free(a);                                                                          \
-  }                                                                                         \
-  END_TEST
+#define INT8_REJECTS(name, body, want) REJECTS(from_int8_text, name, body, want)
 
 START_TEST(every_intrinsic_with_its_types_verifies_clean) {
   Arena *a = arena_new();
