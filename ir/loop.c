@@ -1,5 +1,6 @@
-/* Loop IR construction: buffers, variables, kernels, entries, expressions and
- * statements; and the read/write analysis of a kernel. */
+/* Loop IR construction: buffers (and the values of constant ones),
+ * variables, kernels, entries, expressions and statements; and the
+ * read/write analysis of a kernel. */
 #include "loop.h"
 
 #include <stdio.h>
@@ -38,6 +39,59 @@ LBuffer *lprog_find_buffer(const LProgram *p, const char *name) {
   for (int i = 0; i < p->nbuffers; i++)
     if (strcmp(p->buffers[i]->name, name) == 0) return p->buffers[i];
   return NULL;
+}
+
+LBuffer *lprog_const_buffer(LProgram *p, const char *name, DType t, Shape shape,
+                            const void *data) {
+  int64_t n = shape_numel(&shape);
+  size_t esize = dtype_size(t);
+  if (n < 0 || esize == 0 || (uint64_t)n > SIZE_MAX / esize) {
+    fprintf(stderr, "octoc: internal error: constant buffer %%%s needs a known shape\n", name);
+    abort();
+  }
+  LBuffer *b = lprog_buffer(p, name, t, shape, LBUF_CONST, LROLE_NONE);
+  size_t bytes = (size_t)n * esize;
+  b->data = arena_alloc(p->arena, bytes ? bytes : 1); /* zeroed */
+  if (data && bytes) memcpy(b->data, data, bytes);
+  return b;
+}
+
+/* Element access in the buffer's own C type. */
+int64_t lconst_int(const LBuffer *b, int64_t k) {
+  const void *d = b->data;
+  switch (b->dtype) {
+  case DT_I8: return ((const int8_t *)d)[k];
+  case DT_I16: return ((const int16_t *)d)[k];
+  case DT_I32: return ((const int32_t *)d)[k];
+  case DT_I64: return ((const int64_t *)d)[k];
+  case DT_U8: return ((const uint8_t *)d)[k];
+  case DT_U16: return ((const uint16_t *)d)[k];
+  case DT_U32: return ((const uint32_t *)d)[k];
+  default: return 0;
+  }
+}
+
+float lconst_f32(const LBuffer *b, int64_t k) {
+  return b->dtype == DT_F32 ? ((const float *)b->data)[k] : 0.0f;
+}
+
+void lconst_set_int(LBuffer *b, int64_t k, int64_t v) {
+  void *d = b->data;
+  uint64_t u = (uint64_t)v; /* two's-complement wrap, written without UB */
+  switch (b->dtype) {
+  case DT_I8: ((int8_t *)d)[k] = (int8_t)(uint8_t)u; break;
+  case DT_I16: ((int16_t *)d)[k] = (int16_t)(uint16_t)u; break;
+  case DT_I32: ((int32_t *)d)[k] = (int32_t)(uint32_t)u; break;
+  case DT_I64: ((int64_t *)d)[k] = v; break;
+  case DT_U8: ((uint8_t *)d)[k] = (uint8_t)u; break;
+  case DT_U16: ((uint16_t *)d)[k] = (uint16_t)u; break;
+  case DT_U32: ((uint32_t *)d)[k] = (uint32_t)u; break;
+  default: break;
+  }
+}
+
+void lconst_set_f32(LBuffer *b, int64_t k, float v) {
+  if (b->dtype == DT_F32) ((float *)b->data)[k] = v;
 }
 
 LVar *lprog_var(LProgram *p, const char *name, DType t, LVarKind kind) {
@@ -142,12 +196,24 @@ LExpr *le_select(LProgram *p, LExpr *c, LExpr *a, LExpr *b) {
   return e;
 }
 
-LExpr *le_call(LProgram *p, LIntrinsic fn, LExpr *a, LExpr *b) {
-  LExpr *e = new_expr(p, LE_CALL, DT_F32);
+LExpr *le_call_to(LProgram *p, LIntrinsic fn, DType t, LExpr *a, LExpr *b, LExpr *c) {
+  LExpr *args[LINTRINSIC_MAX_ARGS] = {a, b, c};
+  DType types[LINTRINSIC_MAX_ARGS];
+  for (int k = 0; k < LINTRINSIC_MAX_ARGS; k++) types[k] = args[k] ? args[k]->type : DT_COUNT;
+  LExpr *e = new_expr(p, LE_CALL, lintrinsic_result(fn, types, t));
   e->fn = fn;
   e->a = a;
   e->b = b;
+  e->c = c;
   return e;
+}
+
+LExpr *le_call(LProgram *p, LIntrinsic fn, LExpr *a, LExpr *b) {
+  return le_call_to(p, fn, DT_COUNT, a, b, NULL);
+}
+
+LExpr *le_call3(LProgram *p, LIntrinsic fn, LExpr *a, LExpr *b, LExpr *c) {
+  return le_call_to(p, fn, DT_COUNT, a, b, c);
 }
 
 void lblock_add(LBlock *b, LStmt *s) {

@@ -16,12 +16,16 @@
 
 #include "arena.h"
 #include "diag.h"
+#include "intrinsics.h"
 #include "types.h"
 
 /* Where a buffer lives. STATE and WORK buffers have a byte offset into the
  * caller's state block / work arena (assigned by the memory planner; -1 until
- * then). ARG buffers are the entry's pointer arguments (x, y, pred/cls). */
-typedef enum { LBUF_STATE, LBUF_WORK, LBUF_ARG } LBufHome;
+ * then). ARG buffers are the entry's pointer arguments (x, y, pred/cls).
+ * CONST buffers are read-only tables whose values are part of the program
+ * (LBuffer.data): never planned, never stored to; a backend prints them as
+ * data of the generated code (lookup tables). */
+typedef enum { LBUF_STATE, LBUF_WORK, LBUF_ARG, LBUF_CONST } LBufHome;
 
 /* What a state buffer holds, for the trainer's tensor table (checkpoints). */
 typedef enum {
@@ -43,6 +47,10 @@ typedef struct LBuffer {
   bool readonly;    /* ARG buffers the entry only reads (x, y) */
   bool optional;    /* ARG buffers the caller may pass as NULL (train_step's
                        pred): the backend then supplies scratch space */
+  /* CONST buffers: the values, numel elements of the dtype's C type (float,
+   * int8_t, ..., uint32_t) in the host's representation; read them with
+   * lconst_int / lconst_f32. NULL for other homes. */
+  void *data;
   SrcLoc loc;       /* where the loop-IR text declared it (reader only) */
 } LBuffer;
 
@@ -65,7 +73,7 @@ typedef enum {
   LE_UNARY,  /* .uop(.a) */
   LE_CAST,   /* (.type).a: float→int rounds toward zero, int→int wraps */
   LE_SELECT, /* .a ? .b : .c */
-  LE_CALL,   /* .fn(.a, .b) intrinsics */
+  LE_CALL,   /* .fn(.a, .b, .c) intrinsics (ir/intrinsics.h) */
 } LExprKind;
 
 typedef enum {
@@ -76,12 +84,6 @@ typedef enum {
 } LBinOp;
 
 typedef enum { LU_NEG, LU_NOT, LU_ABS, LU_EXP, LU_LOG, LU_SQRT, LU_FLOOR, LU_COS } LUnOp;
-
-typedef enum {
-  LI_ROUND_EVEN,   /* f32 → f32, round half to even */
-  LI_HASH_UNIFORM, /* (i64 key, i64 index) → f32 in [0,1): counter-based RNG */
-  LI_POW,          /* (f32, f32) → f32 */
-} LIntrinsic;
 
 typedef struct LExpr {
   LExprKind kind;
@@ -168,6 +170,16 @@ LProgram *lprog_new(Arena *a, const char *name, int batch);
 LBuffer *lprog_buffer(LProgram *p, const char *name, DType t, Shape shape, LBufHome home,
                       LBufRole role);
 LBuffer *lprog_find_buffer(const LProgram *p, const char *name);
+/* A CONST buffer holding a copy of data (numel(shape) elements of t's C
+ * type; NULL: zeros). The shape must be known. */
+LBuffer *lprog_const_buffer(LProgram *p, const char *name, DType t, Shape shape,
+                            const void *data);
+/* Element k of a CONST buffer: an integer type's value, or an f32's. */
+int64_t lconst_int(const LBuffer *b, int64_t k);
+float lconst_f32(const LBuffer *b, int64_t k);
+/* Sets element k (integers wrap to the dtype, as a C conversion would). */
+void lconst_set_int(LBuffer *b, int64_t k, int64_t v);
+void lconst_set_f32(LBuffer *b, int64_t k, float v);
 LVar *lprog_var(LProgram *p, const char *name, DType t, LVarKind kind);
 LVar *lprog_find_arg(const LProgram *p, const char *name);
 LKernel *lprog_kernel(LProgram *p, const char *name, const char *origin, SrcLoc loc);
@@ -188,7 +200,13 @@ LExpr *le_bin(LProgram *p, LBinOp op, LExpr *a, LExpr *b);
 LExpr *le_un(LProgram *p, LUnOp op, LExpr *a);
 LExpr *le_cast(LProgram *p, DType t, LExpr *a);
 LExpr *le_select(LProgram *p, LExpr *c, LExpr *a, LExpr *b);
+/* Intrinsic calls: the result type comes from the intrinsic's table row.
+ * le_call and le_call3 pass up to two or three operands (NULL for none);
+ * le_call_to also gives the type an LRES_WRITTEN intrinsic (sat_cast<T>)
+ * returns. */
 LExpr *le_call(LProgram *p, LIntrinsic fn, LExpr *a, LExpr *b);
+LExpr *le_call3(LProgram *p, LIntrinsic fn, LExpr *a, LExpr *b, LExpr *c);
+LExpr *le_call_to(LProgram *p, LIntrinsic fn, DType t, LExpr *a, LExpr *b, LExpr *c);
 
 /* Statement constructors; a block is a linked list built with an LBlock. */
 typedef struct LBlock {

@@ -180,12 +180,6 @@ static const char *unop_str(LUnOp op) {
   return (unsigned)op < sizeof s / sizeof *s && s[op] ? s[op] : "?";
 }
 
-static const char *intrinsic_str(LIntrinsic fn) {
-  static const char *const s[] = {
-      [LI_ROUND_EVEN] = "round_even", [LI_HASH_UNIFORM] = "hash_uniform", [LI_POW] = "pow"};
-  return (unsigned)fn < sizeof s / sizeof *s && s[fn] ? s[fn] : "?";
-}
-
 static int expr_prec(const LExpr *e) {
   if (e->kind == LE_BINARY) return binop_prec(e->bop);
   if (e->kind == LE_UNARY && (e->uop == LU_NEG || e->uop == LU_NOT)) return PREC_UNARY;
@@ -235,6 +229,19 @@ static void print_unary(FILE *out, const Names *n, const LExpr *e) {
   if (paren) fputc(')', out);
 }
 
+/* NAME(args) or NAME<T>(args), as the intrinsic's table row says. */
+static void print_call(FILE *out, const Names *n, const LExpr *e) {
+  const LIntrinsicInfo *in = lintrinsic_info(e->fn);
+  if (!in) {
+    fputs("?", out);
+    print_args(out, n, e->a, e->b, e->c);
+    return;
+  }
+  fputs(in->name, out);
+  if (in->result == LRES_WRITTEN) fprintf(out, "<%s>", dtype_name(e->type));
+  print_args(out, n, e->a, in->nargs > 1 ? e->b : NULL, in->nargs > 2 ? e->c : NULL);
+}
+
 static void print_expr(FILE *out, const Names *n, const LExpr *e, int min_prec) {
   if (!e) {
     fputs("<null>", out);
@@ -272,10 +279,7 @@ static void print_expr(FILE *out, const Names *n, const LExpr *e, int min_prec) 
     fputs("select", out);
     print_args(out, n, e->a, e->b, e->c);
     break;
-  case LE_CALL:
-    fputs(intrinsic_str(e->fn), out);
-    print_args(out, n, e->a, e->fn == LI_ROUND_EVEN ? NULL : e->b, NULL);
-    break;
+  case LE_CALL: print_call(out, n, e); break;
   }
   if (paren) fputc(')', out);
 }
@@ -408,9 +412,27 @@ static void print_shape(FILE *out, const Shape *s) {
   fputc(']', out);
 }
 
+/* A constant buffer's values: `[v, v, v]`, or eight a line when longer. */
+static void print_const_data(FILE *out, const LBuffer *b) {
+  int64_t numel = shape_numel(&b->shape);
+  bool wrap = numel > 8;
+  fputs(" = [", out);
+  for (int64_t k = 0; b->data && k < numel; k++) {
+    if (wrap && k % 8 == 0) fputs(k ? ",\n    " : "\n    ", out);
+    else if (k) fputs(", ", out);
+    if (b->dtype == DT_F32) {
+      char buf[32];
+      fputs(lfloat_str(lconst_f32(b, k), buf, sizeof buf), out);
+    } else {
+      fprintf(out, "%lld", (long long)lconst_int(b, k));
+    }
+  }
+  fputs(wrap ? "\n  ]" : "]", out);
+}
+
 static void print_buffer(FILE *out, const LBuffer *b) {
   static const char *const homes[] = {[LBUF_STATE] = "state", [LBUF_WORK] = "work",
-                                      [LBUF_ARG] = "arg"};
+                                      [LBUF_ARG] = "arg", [LBUF_CONST] = "const"};
   static const char *const roles[] = {[LROLE_NONE] = "",       [LROLE_PARAM] = " param",
                                       [LROLE_OPTIM] = " optim", [LROLE_BUFFER] = " stats",
                                       [LROLE_INTERNAL] = " internal"};
@@ -418,11 +440,12 @@ static void print_buffer(FILE *out, const LBuffer *b) {
   print_ref(out, b->name);
   fprintf(out, " : %s", dtype_name(b->dtype));
   print_shape(out, &b->shape);
-  fprintf(out, " %s%s", (unsigned)b->home <= LBUF_ARG ? homes[b->home] : "?",
+  fprintf(out, " %s%s", (unsigned)b->home <= LBUF_CONST ? homes[b->home] : "?",
           (unsigned)b->role <= LROLE_INTERNAL ? roles[b->role] : " ?");
   if (b->readonly) fputs(" readonly", out);
   if (b->optional) fputs(" optional", out);
   if (b->offset != -1) fprintf(out, " @%lld", (long long)b->offset);
+  if (b->home == LBUF_CONST) print_const_data(out, b);
   fputc('\n', out);
 }
 

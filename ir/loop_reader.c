@@ -90,7 +90,8 @@ static void lex_string(Reader *r, Token *t) {
   t->s = str.s;
 }
 
-/* The suffix of an integer literal: i8 i16 i32 i64 u8 (f32 is a float). */
+/* The suffix of an integer literal: i8 i16 i32 i64 u8 u16 u32 (f32 is a
+ * float). */
 static void lex_suffix(Reader *r, Token *t) {
   size_t start = r->sc.pos;
   SrcLoc loc = scan_loc(&r->sc);
@@ -99,7 +100,7 @@ static void lex_suffix(Reader *r, Token *t) {
   if (t->kind == T_FLOAT) {
     error_at(r, loc, "a float constant takes no suffix (f32 is implied)");
   } else if (!dtype_from_name(s, &t->type) || t->type == DT_F32) {
-    error_at(r, loc, "unknown integer suffix '%s' (use i8, i16, i32, i64 or u8)", s);
+    error_at(r, loc, "unknown integer suffix '%s' (use i8, i16, i32, i64, u8, u16 or u32)", s);
   }
 }
 
@@ -247,7 +248,7 @@ static bool parse_dtype(Reader *r, DType *out) {
     next(r);
     return true;
   }
-  error_expected(r, "a type (f32, i8, i16, i32, i64, u8)");
+  error_expected(r, "a type (f32, i8, i16, i32, i64, u8, u16, u32)");
   return false;
 }
 
@@ -342,6 +343,20 @@ static LExpr *at(LExpr *e, SrcLoc loc) {
   return e;
 }
 
+/* The value of integer token t, negated if neg, when it fits type. */
+static bool int_value(Reader *r, const Token *t, bool neg, DType type, SrcLoc loc, int64_t *out) {
+  int64_t lo = 0, hi = 0;
+  dtype_int_range(type, &lo, &hi);
+  bool ok = neg ? t->u <= (uint64_t)INT64_MAX + 1 : t->u <= (uint64_t)INT64_MAX;
+  int64_t v = !ok ? 0 : neg ? (int64_t)(0 - t->u) : (int64_t)t->u;
+  if (!ok || v < lo || v > hi) {
+    error_at(r, loc, "integer constant out of range for %s", dtype_name(type));
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
 /* A literal after an optional '-' (the sign belongs to the constant). */
 static LExpr *parse_const(Reader *r, bool neg, SrcLoc loc) {
   Token t = r->tok;
@@ -352,19 +367,8 @@ static LExpr *parse_const(Reader *r, bool neg, SrcLoc loc) {
   }
   next(r);
   if (t.kind == T_FLOAT) return at(le_f32(r->p, neg ? -t.f : t.f), loc);
-  static const int64_t lim[DT_COUNT][2] = {
-      [DT_I8] = {-128, 127},
-      [DT_I16] = {-32768, 32767},
-      [DT_I32] = {-2147483647 - 1, 2147483647},
-      [DT_I64] = {INT64_MIN, INT64_MAX},
-      [DT_U8] = {0, 255},
-  };
-  bool ok = neg ? t.u <= (uint64_t)INT64_MAX + 1 : t.u <= (uint64_t)INT64_MAX;
-  int64_t v = !ok ? 0 : neg ? (int64_t)(0 - t.u) : (int64_t)t.u;
-  if (!ok || v < lim[t.type][0] || v > lim[t.type][1]) {
-    error_at(r, loc, "integer constant out of range for %s", dtype_name(t.type));
-    return NULL;
-  }
+  int64_t v;
+  if (!int_value(r, &t, neg, t.type, loc, &v)) return NULL;
   return at(le_int(r->p, t.type, v), loc);
 }
 
@@ -393,10 +397,11 @@ static bool parse_call_args(Reader *r, const char *fn, SrcLoc loc, int n, LExpr 
   return true;
 }
 
+/* Operators written as calls; intrinsics come from their table. */
 typedef struct Callee {
   const char *name;
   int nargs;
-  LExprKind kind; /* LE_BINARY (min, max), LE_UNARY, LE_SELECT, LE_CALL */
+  LExprKind kind; /* LE_BINARY (min, max), LE_UNARY, LE_SELECT */
   int op;
 } Callee;
 
@@ -410,16 +415,28 @@ static const Callee callees[] = {
     {"floor", 1, LE_UNARY, LU_FLOOR},
     {"cos", 1, LE_UNARY, LU_COS},
     {"select", 3, LE_SELECT, 0},
-    {"round_even", 1, LE_CALL, LI_ROUND_EVEN},
-    {"hash_uniform", 2, LE_CALL, LI_HASH_UNIFORM},
-    {"pow", 2, LE_CALL, LI_POW},
 };
+
+/* NAME(args), or NAME<T>(args) for an intrinsic whose result type is
+ * written (sat_cast<i8>). */
+static LExpr *parse_intrinsic(Reader *r, const Token *t, LIntrinsic fn) {
+  const LIntrinsicInfo *in = lintrinsic_info(fn);
+  DType written = DT_COUNT;
+  if (in->result == LRES_WRITTEN) {
+    if (!expect_punct(r, "<") || !parse_dtype(r, &written) || !expect_punct(r, ">")) return NULL;
+  }
+  LExpr *args[LINTRINSIC_MAX_ARGS] = {0};
+  if (!parse_call_args(r, t->s, t->loc, in->nargs, args)) return NULL;
+  return at(le_call_to(r->p, fn, written, args[0], args[1], args[2]), t->loc);
+}
 
 static LExpr *parse_call(Reader *r) {
   Token t = r->tok;
   next(r);
   LExpr *args[3] = {0};
   DType cast;
+  LIntrinsic fn;
+  if (lintrinsic_find(t.s, &fn)) return parse_intrinsic(r, &t, fn);
   if (dtype_from_name(t.s, &cast)) {
     if (!parse_call_args(r, t.s, t.loc, 1, args)) return NULL;
     return at(le_cast(r->p, cast, args[0]), t.loc);
@@ -431,8 +448,7 @@ static LExpr *parse_call(Reader *r) {
     switch (c->kind) {
     case LE_BINARY: return at(le_bin(r->p, (LBinOp)c->op, args[0], args[1]), t.loc);
     case LE_UNARY: return at(le_un(r->p, (LUnOp)c->op, args[0]), t.loc);
-    case LE_SELECT: return at(le_select(r->p, args[0], args[1], args[2]), t.loc);
-    default: return at(le_call(r->p, (LIntrinsic)c->op, args[0], args[1]), t.loc);
+    default: return at(le_select(r->p, args[0], args[1], args[2]), t.loc);
     }
   }
   error_at(r, t.loc, "unknown function '%s'", t.s);
@@ -709,6 +725,62 @@ static bool parse_shape(Reader *r, Shape *s) {
   return true;
 }
 
+/* = [v, v, ...]: a constant buffer's values, one per element, written in
+ * its dtype (floats with a '.' or an exponent, integers without suffix). */
+static void parse_const_data(Reader *r, LBuffer *b) {
+  int64_t numel = shape_numel(&b->shape);
+  if (numel < 0) {
+    error_at(r, b->loc, "constant buffer %%%s needs a known shape", b->name);
+    return;
+  }
+  /* Grown with the values read, so a huge shape costs no memory. */
+  size_t esize = dtype_size(b->dtype), cap = 1;
+  b->data = arena_alloc(r->a, esize);
+  if (!expect_punct(r, "=") || !expect_punct(r, "[")) return;
+  int64_t k = 0;
+  while (!r->failed && !is_punct(r, "]")) {
+    if (k && !expect_punct(r, ",")) return;
+    SrcLoc loc = r->tok.loc;
+    bool neg = is_punct(r, "-");
+    if (neg) next(r);
+    Token t = r->tok;
+    if (k == numel) {
+      error_at(r, loc, "constant buffer %%%s has %lld elements, but more values are given",
+               b->name, (long long)numel);
+      return;
+    }
+    if ((size_t)k == cap) {
+      b->data = arena_grow(r->a, b->data, cap * esize, 2 * cap * esize);
+      cap *= 2;
+    }
+    if (b->dtype == DT_F32) {
+      if (t.kind != T_FLOAT && !is_word(r, "inf") && !is_word(r, "nan")) {
+        error_expected(r, "a float value (1.0, not 1)");
+        return;
+      }
+      float v = t.kind == T_FLOAT ? t.f : strcmp(t.s, "inf") == 0 ? INFINITY : NAN;
+      lconst_set_f32(b, k, neg ? -v : v);
+    } else {
+      int64_t v;
+      if (t.kind != T_INT || t.type != DT_I32) {
+        error_expected(r, "an integer value without suffix");
+        return;
+      }
+      if (!int_value(r, &t, neg, b->dtype, loc, &v)) return;
+      lconst_set_int(b, k, v);
+    }
+    next(r);
+    k++;
+  }
+  if (r->failed) return;
+  if (k != numel) {
+    error_at(r, r->tok.loc, "constant buffer %%%s has %lld elements, but %lld values are given",
+             b->name, (long long)numel, (long long)k);
+    return;
+  }
+  next(r);
+}
+
 static void parse_buffer(Reader *r) {
   SrcLoc loc = r->tok.loc;
   const char *name = expect_kind(r, T_VAR, "a buffer name (%name)");
@@ -719,13 +791,13 @@ static void parse_buffer(Reader *r) {
     error_at(r, loc, "duplicate buffer %%%s", name);
     return;
   }
-  static const char *const homes[] = {"state", "work", "arg"};
+  static const char *const homes[] = {"state", "work", "arg", "const"};
   static const char *const roles[] = {"", "param", "optim", "stats", "internal"};
   int home = -1, role = LROLE_NONE;
-  for (int i = 0; i < 3; i++)
+  for (int i = 0; i < 4; i++)
     if (is_word(r, homes[i])) home = i;
   if (home < 0) {
-    error_expected(r, "a home (state, work or arg)");
+    error_expected(r, "a home (state, work, arg or const)");
     return;
   }
   next(r);
@@ -740,6 +812,7 @@ static void parse_buffer(Reader *r) {
     next(r);
     parse_int(r, INT64_MIN, INT64_MAX, &b->offset);
   }
+  if (home == LBUF_CONST && !r->failed) parse_const_data(r, b);
 }
 
 /* loss/input/label/pred %buffer: which buffer plays that part. */

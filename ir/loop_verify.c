@@ -41,7 +41,7 @@ static void verr(Ctx *c, SrcLoc loc, const char *fmt, ...) {
   else diag_error(c->d, loc, "%s", buf);
 }
 
-static bool is_int(DType t) { return t != DT_F32 && (unsigned)t < DT_COUNT; }
+static bool is_int(DType t) { return dtype_is_int(t); }
 static const char *tn(DType t) { return (unsigned)t < DT_COUNT ? dtype_name(t) : "?"; }
 
 static bool valid_name(const char *s) {
@@ -177,12 +177,14 @@ static Range expr_range(const Ctx *c, const LExpr *e) {
   return linearize(c, e, &l) ? lin_range(c, &l) : (Range){0};
 }
 
+/* The access reaches elements index .. index + extra (extra 3: a dot4
+ * operand, which stands for 4 elements). */
 static void check_bounds(Ctx *c, SrcLoc loc, const char *what, const LBuffer *b,
-                         const LExpr *index) {
+                         const LExpr *index, int extra) {
   if (c->under_if) return;
   int64_t numel = shape_numel(&b->shape);
   Range r = expr_range(c, index);
-  if (numel < 0 || !r.known) return;
+  if (numel < 0 || !r.known || __builtin_add_overflow(r.hi, extra, &r.hi)) return;
   if (r.lo < 0)
     verr(c, loc, "%s %%%s may go out of bounds: index down to %lld", what, b->name,
          (long long)r.lo);
@@ -209,12 +211,8 @@ static void need_type(Ctx *c, const LExpr *e, DType t, const char *what, SrcLoc 
 }
 
 static void check_const(Ctx *c, const LExpr *e, SrcLoc loc) {
-  static const int64_t lim[DT_COUNT][2] = {
-      [DT_I8] = {-128, 127},         [DT_I16] = {-32768, 32767},
-      [DT_I32] = {-2147483647 - 1, 2147483647}, [DT_I64] = {INT64_MIN, INT64_MAX},
-      [DT_U8] = {0, 255},
-  };
-  if (is_int(e->type) && (e->i < lim[e->type][0] || e->i > lim[e->type][1]))
+  int64_t lo, hi;
+  if (dtype_int_range(e->type, &lo, &hi) && (e->i < lo || e->i > hi))
     verr(c, loc, "constant %lld is out of range for %s", (long long)e->i, tn(e->type));
 }
 
@@ -238,7 +236,8 @@ static void check_index(Ctx *c, const LExpr *index, const char *what, const LBuf
          tn(index->type));
 }
 
-static void check_load(Ctx *c, const LExpr *e, SrcLoc loc) {
+/* extra: elements read past the index (3 for a dot4 operand). */
+static void check_load(Ctx *c, const LExpr *e, SrcLoc loc, int extra) {
   if (!own_buffer(c->p, e->buf)) {
     verr(c, loc, "load from a buffer that is not in the program");
     return;
@@ -249,7 +248,7 @@ static void check_load(Ctx *c, const LExpr *e, SrcLoc loc) {
   if (e->type != e->buf->dtype)
     verr(c, loc, "load from %%%s has type %s but the buffer is %s", e->buf->name, tn(e->type),
          tn(e->buf->dtype));
-  check_bounds(c, loc, "load from", e->buf, e->a);
+  check_bounds(c, loc, "load from", e->buf, e->a, extra);
 }
 
 /* % is allowed on f32: it is C's fmodf (truncated remainder). */
@@ -303,29 +302,60 @@ static void check_unary(Ctx *c, const LExpr *e, SrcLoc loc) {
     verr(c, loc, "unary expression has type %s, expected %s", tn(e->type), tn(want_t));
 }
 
+/* An intrinsic call, by its table row: operand count, each operand's type
+ * (its own set or another operand's type), group-of-4 loads, the result. */
 static void check_call(Ctx *c, const LExpr *e, SrcLoc loc) {
-  if (!want(c, e->a, loc, "intrinsic")) return;
-  check_expr(c, e->a, loc);
-  if (e->type != DT_F32) verr(c, loc, "intrinsics return f32, not %s", tn(e->type));
-  switch (e->fn) {
-  case LI_ROUND_EVEN:
-    if (e->b) verr(c, loc, "round_even takes one argument");
-    need_type(c, e->a, DT_F32, "round_even's argument", loc);
-    return;
-  case LI_HASH_UNIFORM:
-  case LI_POW: {
-    const char *name = e->fn == LI_POW ? "pow" : "hash_uniform";
-    if (!want(c, e->b, loc, name)) return;
-    check_expr(c, e->b, loc);
-    DType t = e->fn == LI_POW ? DT_F32 : DT_I64;
-    char what[48];
-    snprintf(what, sizeof what, "%s's arguments", name);
-    need_type(c, e->a, t, what, loc);
-    need_type(c, e->b, t, what, loc);
+  const LIntrinsicInfo *in = lintrinsic_info(e->fn);
+  if (!in) {
+    verr(c, loc, "unknown intrinsic %d", (int)e->fn);
     return;
   }
+  const LExpr *args[LINTRINSIC_MAX_ARGS] = {e->a, e->b, e->c};
+  DType types[LINTRINSIC_MAX_ARGS];
+  for (int k = 0; k < LINTRINSIC_MAX_ARGS; k++) {
+    types[k] = args[k] ? args[k]->type : DT_COUNT;
+    if (k >= in->nargs && args[k]) {
+      verr(c, loc, "%s takes %d argument%s", in->name, in->nargs, in->nargs == 1 ? "" : "s");
+      return;
+    }
+    if (k < in->nargs && !want(c, args[k], loc, in->name)) return;
   }
-  verr(c, loc, "unknown intrinsic %d", (int)e->fn);
+  /* One message shape for intrinsics whose operands share one rule. */
+  bool uniform = true;
+  for (int k = 1; k < in->nargs; k++)
+    uniform &= in->arg[k].same_as < 0 && in->arg[k].types == in->arg[0].types;
+  for (int k = 0; k < in->nargs; k++) {
+    const LOperand *o = &in->arg[k];
+    if (o->group4 && args[k]->kind != LE_LOAD) {
+      verr(c, where(args[k], loc), "%s's %s must be a load (it stands for the 4 elements from "
+           "its index on)", in->name, o->name);
+      continue;
+    }
+    if (o->group4) check_load(c, args[k], where(args[k], loc), 3);
+    else check_expr(c, args[k], loc);
+    unsigned allowed = lintrinsic_allowed(e->fn, k, types);
+    if ((unsigned)types[k] < DT_COUNT && !(allowed & (1u << types[k]))) {
+      char set[64], what[64];
+      if (o->same_as >= 0)
+        snprintf(what, sizeof what, "%s's %s (like its %s)", in->name, o->name,
+                 in->arg[o->same_as].name);
+      else if (uniform)
+        snprintf(what, sizeof what, "%s's argument%s", in->name, in->nargs == 1 ? "" : "s");
+      else
+        snprintf(what, sizeof what, "%s's %s", in->name, o->name);
+      verr(c, where(args[k], loc), "%s must be %s, not %s", what,
+           dtype_set_str(allowed, set, sizeof set), tn(types[k]));
+    }
+  }
+  if (in->result == LRES_WRITTEN && !(in->result_types & (1u << e->type))) {
+    char set[64];
+    verr(c, loc, "%s<%s>: the result type must be %s", in->name, tn(e->type),
+         dtype_set_str(in->result_types, set, sizeof set));
+    return;
+  }
+  DType want_t = lintrinsic_result(e->fn, types, e->type);
+  if ((unsigned)want_t < DT_COUNT && e->type != want_t)
+    verr(c, loc, "%s has type %s, expected %s", in->name, tn(e->type), tn(want_t));
 }
 
 static void check_expr(Ctx *c, const LExpr *e, SrcLoc at) {
@@ -341,7 +371,7 @@ static void check_expr(Ctx *c, const LExpr *e, SrcLoc at) {
   switch (e->kind) {
   case LE_CONST: check_const(c, e, loc); return;
   case LE_VAR: check_var(c, e, loc); return;
-  case LE_LOAD: check_load(c, e, loc); return;
+  case LE_LOAD: check_load(c, e, loc, 0); return;
   case LE_BINARY: check_binary(c, e, loc); return;
   case LE_UNARY: check_unary(c, e, loc); return;
   case LE_CAST:
@@ -435,10 +465,11 @@ static void check_store(Ctx *c, const LStmt *s, SrcLoc loc) {
          tn(s->value->type), tn(b->dtype));
   if (b->home == LBUF_ARG && b->readonly)
     verr(c, loc, "store to %%%s, a readonly argument buffer", b->name);
+  if (b->home == LBUF_CONST) verr(c, loc, "store to %%%s, a constant buffer", b->name);
   if (b->home == LBUF_STATE && c->in_predict)
     verr(c, loc, "store to state buffer %%%s, but the kernel is called from predict "
          "(predict takes const state)", b->name);
-  check_bounds(c, loc, "store to", b, s->index);
+  check_bounds(c, loc, "store to", b, s->index, 0);
 }
 
 static void check_stmt(Ctx *c, const LStmt *s, SrcLoc at) {
@@ -496,7 +527,7 @@ static void check_buffer(Ctx *c, const LBuffer *b, int i) {
   SrcLoc loc = b->loc;
   if (b->id != i) verr(c, loc, "buffer %%%s has id %d at position %d", b->name, b->id, i);
   if (!b->name || !*b->name) verr(c, loc, "buffer %d has no name", i);
-  if ((unsigned)b->dtype >= DT_COUNT || (unsigned)b->home > LBUF_ARG ||
+  if ((unsigned)b->dtype >= DT_COUNT || (unsigned)b->home > LBUF_CONST ||
       (unsigned)b->role > LROLE_INTERNAL) {
     verr(c, loc, "buffer %%%s has an invalid dtype, home or role", b->name);
     return;
@@ -505,8 +536,11 @@ static void check_buffer(Ctx *c, const LBuffer *b, int i) {
     verr(c, loc, "buffer %%%s: state buffers and only they have a role", b->name);
   if (b->home != LBUF_ARG && (b->readonly || b->optional))
     verr(c, loc, "buffer %%%s: only arg buffers are readonly or optional", b->name);
-  if (b->home == LBUF_ARG) {
-    if (b->offset != -1) verr(c, loc, "arg buffer %%%s has an offset", b->name);
+  if (b->home == LBUF_ARG || b->home == LBUF_CONST) {
+    const char *what = b->home == LBUF_ARG ? "arg" : "constant";
+    if (b->offset != -1) verr(c, loc, "%s buffer %%%s has an offset", what, b->name);
+    if (b->home == LBUF_CONST && (shape_numel(&b->shape) < 0 || !b->data))
+      verr(c, loc, "constant buffer %%%s needs a known shape and its values", b->name);
     return;
   }
   const char *block = b->home == LBUF_STATE ? "state_bytes" : "work_bytes";

@@ -3,8 +3,9 @@
 
 #include <string.h>
 
-static const char *const dtype_names[DT_COUNT] = {"f32", "i8", "i16", "i32", "i64", "u8"};
-static const size_t dtype_sizes[DT_COUNT] = {4, 1, 2, 4, 8, 1};
+static const char *const dtype_names[DT_COUNT] = {"f32", "i8",  "i16", "i32",
+                                                   "i64", "u8", "u16", "u32"};
+static const size_t dtype_sizes[DT_COUNT] = {4, 1, 2, 4, 8, 1, 2, 4};
 
 const char *dtype_name(DType t) { return t < DT_COUNT ? dtype_names[t] : "?"; }
 
@@ -18,6 +19,23 @@ bool dtype_from_name(const char *s, DType *out) {
 }
 
 size_t dtype_size(DType t) { return t < DT_COUNT ? dtype_sizes[t] : 0; }
+
+bool dtype_is_int(DType t) { return t != DT_F32 && t < DT_COUNT; }
+
+bool dtype_is_unsigned(DType t) { return t == DT_U8 || t == DT_U16 || t == DT_U32; }
+
+bool dtype_int_range(DType t, int64_t *lo, int64_t *hi) {
+  static const int64_t range[DT_COUNT][2] = {
+      [DT_I8] = {INT8_MIN, INT8_MAX},    [DT_I16] = {INT16_MIN, INT16_MAX},
+      [DT_I32] = {INT32_MIN, INT32_MAX}, [DT_I64] = {INT64_MIN, INT64_MAX},
+      [DT_U8] = {0, UINT8_MAX},          [DT_U16] = {0, UINT16_MAX},
+      [DT_U32] = {0, UINT32_MAX},
+  };
+  if (!dtype_is_int(t)) return false;
+  *lo = range[t][0];
+  *hi = range[t][1];
+  return true;
+}
 
 Shape shape_unknown(void) {
   Shape s = {0};

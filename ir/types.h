@@ -7,11 +7,19 @@
 #include <stdint.h>
 #include <stdio.h>
 
-typedef enum { DT_F32, DT_I8, DT_I16, DT_I32, DT_I64, DT_U8, DT_COUNT } DType;
+/* The numbers are stored in tensor tables and checkpoints (the runtime's
+ * OctoDType has the same order): append new types, never renumber. */
+typedef enum {
+  DT_F32, DT_I8, DT_I16, DT_I32, DT_I64, DT_U8, DT_U16, DT_U32, DT_COUNT
+} DType;
 
 const char *dtype_name(DType t);             /* "f32", "i8", ... */
 bool dtype_from_name(const char *s, DType *out);
 size_t dtype_size(DType t);
+bool dtype_is_int(DType t);                  /* every valid type but f32 */
+bool dtype_is_unsigned(DType t);             /* u8, u16, u32 */
+/* The values of an integer type: [*lo, *hi]; false for f32. */
+bool dtype_int_range(DType t, int64_t *lo, int64_t *hi);
 
 enum { MAX_RANK = 6 };
 

@@ -50,6 +50,9 @@ int64_t memplan_buffer_bytes(const LBuffer *b) {
   return n * esize;
 }
 
+/* ARG buffers are the caller's pointers; CONST buffers are data of the
+ * generated code (their values are in the program): neither has bytes in
+ * the state block or the work arena. */
 static bool is_planned(const LBuffer *b) {
   return b->home == LBUF_STATE || b->home == LBUF_WORK;
 }

@@ -16,7 +16,12 @@
 extern "C" {
 #endif
 
-typedef enum { OCTO_F32, OCTO_I8, OCTO_I16, OCTO_I32, OCTO_I64, OCTO_U8 } OctoDType;
+/* Element types, numbered as the tensor tables and checkpoints store them
+ * (0 f32, 1 i8, 2 i16, 3 i32, 4 i64, 5 u8, 6 u16, 7 u32): new types are
+ * appended, never renumbered. */
+typedef enum {
+  OCTO_F32, OCTO_I8, OCTO_I16, OCTO_I32, OCTO_I64, OCTO_U8, OCTO_U16, OCTO_U32
+} OctoDType;
 
 /* What a region of the state block holds: trained parameters, optimizer
  * state (momentum, Adam moments), buffers (batch-norm running statistics),

@@ -24,8 +24,34 @@
 typedef enum {
   H_SHL32, H_SHR32, H_SHL64, H_SHR64,
   H_MIN32, H_MAX32, H_MIN64, H_MAX64, H_MINF, H_MAXF,
-  H_ABS32, H_ABS64, H_HASH, H_MATH, H_COUNT
+  H_ABS32, H_ABS64, H_HASH,
+  H_MINU32, H_MAXU32, H_SHR_ROUND32, H_SHR_ROUND64,
+  H_CLAMP32, H_CLAMP64, H_CLAMPU32, H_CLAMPF, H_DOT4_I8, H_DOT4_U8I8, H_HASH_BITS,
+  H_MATH, H_COUNT
 } Helper;
+
+/* The C name of each helper (the reserved names below list them too). */
+static const char *const helper_names[H_COUNT] = {
+    [H_SHL32] = "octo_shl_i32",   [H_SHR32] = "octo_shr_i32",
+    [H_SHL64] = "octo_shl_i64",   [H_SHR64] = "octo_shr_i64",
+    [H_MIN32] = "octo_min_i32",   [H_MAX32] = "octo_max_i32",
+    [H_MIN64] = "octo_min_i64",   [H_MAX64] = "octo_max_i64",
+    [H_MINF] = "octo_min_f32",    [H_MAXF] = "octo_max_f32",
+    [H_ABS32] = "octo_abs_i32",   [H_ABS64] = "octo_abs_i64",
+    [H_HASH] = "octo_hash_uniform",
+    [H_MINU32] = "octo_min_u32",  [H_MAXU32] = "octo_max_u32",
+    [H_SHR_ROUND32] = "octo_shr_round_i32", [H_SHR_ROUND64] = "octo_shr_round_i64",
+    [H_CLAMP32] = "octo_clamp_i32", [H_CLAMP64] = "octo_clamp_i64",
+    [H_CLAMPU32] = "octo_clamp_u32", [H_CLAMPF] = "octo_clamp_f32",
+    [H_DOT4_I8] = "octo_dot4_i8", [H_DOT4_U8I8] = "octo_dot4_u8i8",
+    [H_HASH_BITS] = "octo_hash_bits",
+};
+
+/* The saturating casts' helpers, octo_sat_T_FROM, are printed from a
+ * template per target type T and source class FROM: i32 (sources that fit
+ * an int32_t), i64 (i64, u32) and f32 (the real type). */
+typedef enum { SAT_I32, SAT_I64, SAT_REAL, SAT_COUNT } SatFrom;
+static const char *const sat_from_names[SAT_COUNT] = {"i32", "i64", "f32"};
 
 /* C names of one kernel's buffers and variables (indexed by id). */
 typedef struct Scope {
@@ -46,6 +72,9 @@ typedef struct Emit {
   float in_mean, in_std; /* the recipe's input normalisation */
   bool ok;
   bool need[H_COUNT];
+  bool need_sat[DT_COUNT][SAT_COUNT];
+  const char **const_name; /* per buffer id: the C array of a CONST buffer */
+  char *consts;            /* their definitions, printed before the prologue */
   const char **kname; /* per kernel id: emitted function name */
   Scope sc;
   bool *reads, *writes; /* scratch for lkernel_accesses */
@@ -115,22 +144,38 @@ static const char *const reserved[] = {
     "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long", "register",
     "restrict", "return", "short", "signed", "sizeof", "static", "struct", "switch",
     "typedef", "union", "unsigned", "void", "volatile", "while", "_Bool", "_Complex",
-    "_Imaginary", "int8_t", "int16_t", "int32_t", "int64_t", "uint8_t", "uint32_t",
+    "_Imaginary", "int8_t", "int16_t", "int32_t", "int64_t", "uint8_t", "uint16_t", "uint32_t",
     "uint64_t", "size_t", "NULL", "NAN", "INFINITY", "INT64_C", "UINT64_C", "expf", "logf",
     "sqrtf", "floorf", "rintf", "powf", "fmodf", "fabsf", "cosf", "exp", "log", "sqrt", "floor",
     "rint", "pow", "fmod", "fabs", "cos", "memset", "memcpy", "n", "seed",
     /* the emitted helpers (keep in step with the helper table below) and the runtime */
     "octo_abs_i32", "octo_abs_i64", "octo_hash_uniform", "octo_max_f32", "octo_max_i32",
     "octo_max_i64", "octo_min_f32", "octo_min_i32", "octo_min_i64", "octo_nan", "octo_shl_i32",
-    "octo_shl_i64", "octo_shr_i32", "octo_shr_i64", "octo_main",
+    "octo_shl_i64", "octo_shr_i32", "octo_shr_i64", "octo_main", "octo_min_u32",
+    "octo_max_u32", "octo_shr_round_i32", "octo_shr_round_i64", "octo_clamp_i32",
+    "octo_clamp_i64", "octo_clamp_u32", "octo_clamp_f32", "octo_dot4_i8", "octo_dot4_u8i8",
+    "octo_hash_bits",
 };
+
+/* octo_sat_T_FROM, the saturating-cast helpers. */
+static bool is_sat_helper(const char *s) {
+  const char *prefix = "octo_sat_";
+  if (strncmp(s, prefix, strlen(prefix)) != 0) return false;
+  for (int t = 0; t < DT_COUNT; t++)
+    for (int f = 0; f < SAT_COUNT; f++) {
+      char name[40];
+      snprintf(name, sizeof name, "octo_sat_%s_%s", dtype_name((DType)t), sat_from_names[f]);
+      if (strcmp(s, name) == 0) return true;
+    }
+  return false;
+}
 
 /* Exact names only: a prefix rule would reserve every kernel of a model
  * whose own name starts with it (octo_simplecnn_k_...). */
 static bool is_reserved(const char *s) {
   for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
     if (strcmp(s, reserved[i]) == 0) return true;
-  return false;
+  return is_sat_helper(s);
 }
 
 static bool is_ident_char(char c) {
@@ -195,6 +240,8 @@ static const char *ctype(const Emit *E, DType t) {
   case DT_I32: return "int32_t";
   case DT_I64: return "int64_t";
   case DT_U8: return "uint8_t";
+  case DT_U16: return "uint16_t";
+  case DT_U32: return "uint32_t";
   default: return "?";
   }
 }
@@ -205,7 +252,14 @@ static const char *ctype(const Emit *E, DType t) {
 static long long bytes_out(const Emit *E, int64_t v) { return (long long)(E->dbl ? 2 * v : v); }
 
 /* Types narrower than int: C computes in int, the IR wraps to the type. */
-static bool is_narrow(DType t) { return t == DT_I8 || t == DT_I16 || t == DT_U8; }
+static bool is_narrow(DType t) {
+  return t == DT_I8 || t == DT_I16 || t == DT_U8 || t == DT_U16;
+}
+
+static const char *use_helper(Emit *E, Helper h) {
+  E->need[h] = true;
+  return helper_names[h];
+}
 
 static void print_f32(Emit *E, float f) {
   if (isnan(f)) {
@@ -232,7 +286,11 @@ static void print_f32(Emit *E, float f) {
 }
 
 static void print_int(Emit *E, DType t, int64_t v) {
-  if (t == DT_I64) {
+  if (t == DT_U32) {
+    /* unsigned int: a large decimal would otherwise be a long and widen
+     * the arithmetic around it. */
+    out(E, "%lldu", (long long)v);
+  } else if (t == DT_I64) {
     if (v == INT64_MIN) out(E, "(-INT64_C(9223372036854775807) - 1)");
     else if (v < 0) out(E, "(INT64_C(%lld))", (long long)v);
     else out(E, "INT64_C(%lld)", (long long)v);
@@ -257,6 +315,8 @@ static const char *binop_token(LBinOp op) {
   case LB_MUL: return "*";
   case LB_DIV: return "/";
   case LB_REM: return "%";
+  case LB_SHL: return "<<";
+  case LB_SHR: return ">>";
   case LB_AND: return "&";
   case LB_OR: return "|";
   case LB_XOR: return "^";
@@ -278,32 +338,38 @@ static const char *mathfn(Emit *E, const char *name) {
   return E->dbl ? name : arena_printf(E->arena, "%sf", name);
 }
 
-static void call2(Emit *E, const LKernel *k, const char *fn, const LExpr *a, const LExpr *b) {
+static void call3(Emit *E, const LKernel *k, const char *fn, const LExpr *a, const LExpr *b,
+                  const LExpr *c) {
   out(E, "%s(", fn);
   expr(E, k, a);
   if (b) {
     out(E, ", ");
     expr(E, k, b);
   }
+  if (c) {
+    out(E, ", ");
+    expr(E, k, c);
+  }
   out(E, ")");
 }
 
+static void call2(Emit *E, const LKernel *k, const char *fn, const LExpr *a, const LExpr *b) {
+  call3(E, k, fn, a, b, NULL);
+}
+
 /* The helper for min/max/shifts at the operand type's width. Narrow
- * types compute at 32 bits and are cast back by the caller. */
+ * types compute at 32 bits and are cast back by the caller; u32 min and
+ * max compare unsigned. */
 static const char *int_helper(Emit *E, LBinOp op, DType t) {
-  bool w = t == DT_I64;
+  bool w = t == DT_I64, u = t == DT_U32;
   Helper h;
   switch (op) {
-  case LB_MIN: h = w ? H_MIN64 : H_MIN32; break;
-  case LB_MAX: h = w ? H_MAX64 : H_MAX32; break;
+  case LB_MIN: h = w ? H_MIN64 : u ? H_MINU32 : H_MIN32; break;
+  case LB_MAX: h = w ? H_MAX64 : u ? H_MAXU32 : H_MAX32; break;
   case LB_SHL: h = w ? H_SHL64 : H_SHL32; break;
   default: h = w ? H_SHR64 : H_SHR32; break;
   }
-  E->need[h] = true;
-  static const char *const names[] = {"octo_shl_i32", "octo_shr_i32", "octo_shl_i64",
-                                      "octo_shr_i64", "octo_min_i32", "octo_max_i32",
-                                      "octo_min_i64", "octo_max_i64"};
-  return names[h];
+  return use_helper(E, h);
 }
 
 /* Does e print as a bare `a op b` (no call, no cast wrapper)? Only those
@@ -314,7 +380,8 @@ static bool plain_binary(const LExpr *e) {
   if (e->bop == LB_MIN || e->bop == LB_MAX) return false;
   if (t == DT_F32) return e->bop != LB_REM;
   if (is_narrow(e->type)) return false;
-  return e->bop != LB_SHL && !(e->bop == LB_SHR && t != DT_U8);
+  if (e->bop == LB_SHL) return t == DT_U32;
+  return e->bop != LB_SHR || dtype_is_unsigned(t);
 }
 
 static bool is_additive(LBinOp op) { return op == LB_ADD || op == LB_SUB; }
@@ -376,12 +443,20 @@ static void binary(Emit *E, const LKernel *k, const LExpr *e) {
   }
   bool narrow = is_narrow(e->type); /* comparisons have type i32 */
   if (narrow) out(E, "((%s)", ctype(E, e->type));
-  if (e->bop == LB_MIN || e->bop == LB_MAX || e->bop == LB_SHL ||
-      (e->bop == LB_SHR && t != DT_U8)) {
+  if (e->bop == LB_MIN || e->bop == LB_MAX || (e->bop == LB_SHL && t != DT_U32) ||
+      (e->bop == LB_SHR && !dtype_is_unsigned(t))) {
     call2(E, k, int_helper(E, e->bop, t), e->a, e->b);
+  } else if (e->bop == LB_MUL && t == DT_U16) {
+    /* uint16_t promotes to int, where 65535 * 65535 overflows: multiply
+     * as unsigned int instead. */
+    out(E, "((uint32_t)");
+    atom(E, k, e->a);
+    out(E, " * ");
+    atom(E, k, e->b);
+    out(E, ")");
   } else {
     if (narrow) out(E, "(");
-    infix(E, k, e, e->bop == LB_SHR ? ">>" : binop_token(e->bop));
+    infix(E, k, e, binop_token(e->bop));
     if (narrow) out(E, ")");
   }
   if (narrow) out(E, ")");
@@ -418,6 +493,8 @@ static void unary(Emit *E, const LKernel *k, const LExpr *e) {
   if (narrow) out(E, "((%s)", ctype(E, t));
   if (e->uop == LU_NEG) {
     prefix(E, k, "-", e->a);
+  } else if (e->uop == LU_ABS && t == DT_U32) {
+    atom(E, k, e->a); /* unsigned: abs is the value itself */
   } else if (e->uop == LU_ABS) {
     Helper h = t == DT_I64 ? H_ABS64 : H_ABS32;
     E->need[h] = true;
@@ -428,6 +505,59 @@ static void unary(Emit *E, const LKernel *k, const LExpr *e) {
   if (narrow) out(E, ")");
 }
 
+/* sat_cast<T>(x): a plain cast when every value of x's type fits T, else
+ * the helper for T and x's class. */
+static void sat_cast(Emit *E, const LKernel *k, const LExpr *e) {
+  DType t = e->type, from = e->a->type;
+  int64_t tlo, thi, flo, fhi;
+  if (!dtype_int_range(t, &tlo, &thi)) {
+    fail(E, k, "sat_cast to %s", dtype_name(t));
+    return;
+  }
+  if (dtype_int_range(from, &flo, &fhi) && flo >= tlo && fhi <= thi) {
+    out(E, "((%s)", ctype(E, t));
+    atom(E, k, e->a);
+    out(E, ")");
+    return;
+  }
+  SatFrom f = from == DT_F32 ? SAT_REAL : from == DT_I64 || from == DT_U32 ? SAT_I64 : SAT_I32;
+  E->need_sat[t][f] = true;
+  call2(E, k, arena_printf(E->arena, "octo_sat_%s_%s", dtype_name(t), sat_from_names[f]), e->a,
+        NULL);
+}
+
+/* clamp at the operand type's width; narrow types clamp at 32 bits (the
+ * result is inside [lo, hi], so the cast back is exact). */
+static void clamp(Emit *E, const LKernel *k, const LExpr *e) {
+  DType t = e->type;
+  Helper h = t == DT_F32 ? H_CLAMPF : t == DT_I64 ? H_CLAMP64 : t == DT_U32 ? H_CLAMPU32 : H_CLAMP32;
+  bool narrow = is_narrow(t);
+  if (narrow) out(E, "((%s)", ctype(E, t));
+  call3(E, k, use_helper(E, h), e->a, e->b, e->c);
+  if (narrow) out(E, ")");
+}
+
+/* A dot4 operand: the address of the 4 elements its load starts at. */
+static void group_ptr(Emit *E, const LKernel *k, const LExpr *load) {
+  if (!load || load->kind != LE_LOAD) {
+    fail(E, k, "a dot4 operand is not a load");
+    return;
+  }
+  out(E, "&%s[", E->sc.buf_name[load->buf->id]);
+  expr(E, k, load->a);
+  out(E, "]");
+}
+
+static void dot4(Emit *E, const LKernel *k, const LExpr *e, Helper h) {
+  out(E, "%s(", use_helper(E, h));
+  expr(E, k, e->a);
+  out(E, ", ");
+  group_ptr(E, k, e->b);
+  out(E, ", ");
+  group_ptr(E, k, e->c);
+  out(E, ")");
+}
+
 static void intrinsic(Emit *E, const LKernel *k, const LExpr *e) {
   switch (e->fn) {
   case LI_ROUND_EVEN: call2(E, k, mathfn(E, "rint"), e->a, NULL); return;
@@ -436,6 +566,15 @@ static void intrinsic(Emit *E, const LKernel *k, const LExpr *e) {
     E->need[H_HASH] = true;
     call2(E, k, "octo_hash_uniform", e->a, e->b);
     return;
+  case LI_SAT_CAST: sat_cast(E, k, e); return;
+  case LI_SHR_ROUND:
+    call2(E, k, use_helper(E, e->type == DT_I64 ? H_SHR_ROUND64 : H_SHR_ROUND32), e->a, e->b);
+    return;
+  case LI_CLAMP: clamp(E, k, e); return;
+  case LI_DOT4_I8: dot4(E, k, e, H_DOT4_I8); return;
+  case LI_DOT4_U8I8: dot4(E, k, e, H_DOT4_U8I8); return;
+  case LI_HASH_BITS: call2(E, k, use_helper(E, H_HASH_BITS), e->a, e->b); return;
+  case LI_COUNT: break;
   }
   fail(E, k, "unknown intrinsic %d", (int)e->fn);
 }
@@ -698,6 +837,12 @@ static int64_t buffer_bytes(const LBuffer *b) {
 /* A buffer touched in an entry must be placed and visible to that entry. */
 static void check_buffer(Emit *E, const LKernel *k, LEntryKind ek, const LBuffer *b, bool writes) {
   const LProgram *p = E->p;
+  if (b->home == LBUF_CONST) {
+    if (writes) fail(E, k, "writes the constant buffer %%%s", b->name);
+    else if (!b->data || buffer_bytes(b) < 0)
+      fail(E, k, "constant buffer %%%s has no known shape or no values", b->name);
+    return;
+  }
   if (b->home == LBUF_ARG) {
     if (b != p->input && b != p->label && b != p->pred)
       fail(E, k, "ARG buffer %%%s is not the program's input, label or pred", b->name);
@@ -829,8 +974,9 @@ static int tensor_role(LBufRole r) {
 
 static const char *const role_enum[] = {"OCTO_TENSOR_PARAM", "OCTO_TENSOR_OPTIM",
                                         "OCTO_TENSOR_BUFFER", "OCTO_TENSOR_INTERNAL"};
-static const char *const dtype_enum[] = {"OCTO_F32", "OCTO_I8", "OCTO_I16",
-                                         "OCTO_I32", "OCTO_I64", "OCTO_U8"};
+static const char *const dtype_enum[DT_COUNT] = {"OCTO_F32", "OCTO_I8",  "OCTO_I16",
+                                                  "OCTO_I32", "OCTO_I64", "OCTO_U8",
+                                                  "OCTO_U16", "OCTO_U32"};
 
 /* State buffers in offset order: the tensor table. */
 static int state_tensors(const LProgram *p, const LBuffer **list) {
@@ -937,9 +1083,9 @@ static void emit_header(Emit *E, int ntensors) {
   else
     out(E, "y is unused (the model has no label: its\n"
            " * target is the input) and may be NULL; 1 <= n <= %s_BATCH.\n", P);
-  out(E, " * Tensor table: dtype 0 f32, 1 i8, 2 i16, 3 i32, 4 i64, 5 u8; role 0\n"
-         " * parameter, 1 optimizer state, 2 buffer, 3 internal (OctoDType and\n"
-         " * OctoTensorKind of octo_runtime.h). See docs/c-backend.md. */\n");
+  out(E, " * Tensor table: dtype 0 f32, 1 i8, 2 i16, 3 i32, 4 i64, 5 u8, 6 u16,\n"
+         " * 7 u32; role 0 parameter, 1 optimizer state, 2 buffer, 3 internal\n"
+         " * (OctoDType and OctoTensorKind of octo_runtime.h). See docs/c-backend.md. */\n");
   if (E->dbl)
     out(E, "/* Built with --emit-real=double: every f32 of the program is a double\n"
            " * (tensor table rows of dtype 0 hold doubles) and every size and offset\n"
@@ -1025,6 +1171,56 @@ static const char *const helper_text[H_COUNT] = {
                "  z ^= z >> 31;\n"
                "  return (float)(uint32_t)(z >> 40) * (1.0f / 16777216.0f);\n"
                "}\n",
+    [H_MINU32] = "static inline uint32_t octo_min_u32(uint32_t a, uint32_t b) {\n"
+                 "  return a < b ? a : b;\n}\n",
+    [H_MAXU32] = "static inline uint32_t octo_max_u32(uint32_t a, uint32_t b) {\n"
+                 "  return a > b ? a : b;\n}\n",
+    [H_SHR_ROUND32] =
+        "/* x / 2^s rounded half to even, defined for every x and s: s <= 0 gives x,\n"
+        " * s >= 32 gives 0 (|x / 2^s| <= 1/2 then, which rounds to 0). */\n"
+        "static inline int32_t octo_shr_round_i32(int32_t x, int32_t s) {\n"
+        "  if (s <= 0) return x;\n"
+        "  if (s > 31) return 0;\n"
+        "  int32_t q = x < 0 ? ~(~x >> s) : x >> s; /* floor(x / 2^s) */\n"
+        "  uint32_t r = (uint32_t)x & ((UINT32_C(1) << s) - 1u), half = UINT32_C(1) << (s - 1);\n"
+        "  return q + (r > half || (r == half && (q & 1)));\n}\n",
+    [H_SHR_ROUND64] =
+        "static inline int64_t octo_shr_round_i64(int64_t x, int64_t s) {\n"
+        "  if (s <= 0) return x;\n"
+        "  if (s > 63) return 0;\n"
+        "  int64_t q = x < 0 ? ~(~x >> s) : x >> s;\n"
+        "  uint64_t r = (uint64_t)x & ((UINT64_C(1) << s) - 1u), half = UINT64_C(1) << (s - 1);\n"
+        "  return q + (r > half || (r == half && (q & 1)));\n}\n",
+    [H_CLAMP32] = "static inline int32_t octo_clamp_i32(int32_t x, int32_t lo, int32_t hi) {\n"
+                  "  return x < lo ? lo : x > hi ? hi : x;\n}\n",
+    [H_CLAMP64] = "static inline int64_t octo_clamp_i64(int64_t x, int64_t lo, int64_t hi) {\n"
+                  "  return x < lo ? lo : x > hi ? hi : x;\n}\n",
+    [H_CLAMPU32] = "static inline uint32_t octo_clamp_u32(uint32_t x, uint32_t lo, uint32_t hi) {\n"
+                   "  return x < lo ? lo : x > hi ? hi : x;\n}\n",
+    [H_CLAMPF] = "/* A NaN x stays NaN; a NaN bound bounds nothing. */\n"
+                 "static inline float octo_clamp_f32(float x, float lo, float hi) {\n"
+                 "  return x < lo ? lo : x > hi ? hi : x;\n}\n",
+    [H_DOT4_I8] =
+        "/* acc + a[0]*b[0] + ... + a[3]*b[3]: the products and their sum fit an int\n"
+        " * (|sum| <= 65536), the accumulation wraps at 32 bits. */\n"
+        "static inline int32_t octo_dot4_i8(int32_t acc, const int8_t *a, const int8_t *b) {\n"
+        "  int32_t s = a[0] * b[0] + a[1] * b[1] + a[2] * b[2] + a[3] * b[3];\n"
+        "  return (int32_t)((uint32_t)acc + (uint32_t)s);\n}\n",
+    [H_DOT4_U8I8] =
+        "/* The same with unsigned a (|sum| <= 130560). */\n"
+        "static inline int32_t octo_dot4_u8i8(int32_t acc, const uint8_t *a, const int8_t *b) {\n"
+        "  int32_t s = a[0] * b[0] + a[1] * b[1] + a[2] * b[2] + a[3] * b[3];\n"
+        "  return (int32_t)((uint32_t)acc + (uint32_t)s);\n}\n",
+    [H_HASH_BITS] =
+        "/* octo_hash_uniform's splitmix64, keeping the top 32 bits:\n"
+        " * hash_uniform(k, i) == (hash_bits(k, i) >> 8) * 2^-24. */\n"
+        "static inline uint32_t octo_hash_bits(int64_t key, int64_t index) {\n"
+        "  uint64_t z = (uint64_t)key ^ ((uint64_t)index * UINT64_C(0x9E3779B97F4A7C15));\n"
+        "  z += UINT64_C(0x9E3779B97F4A7C15);\n"
+        "  z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);\n"
+        "  z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);\n"
+        "  z ^= z >> 31;\n"
+        "  return (uint32_t)(z >> 32);\n}\n",
     [H_MATH] = NULL,
 };
 
@@ -1033,6 +1229,9 @@ static const char *const helper_text[H_COUNT] = {
 static const char *const helper_text_double[H_COUNT] = {
     [H_MINF] = "static inline double octo_min_f32(double a, double b) { return a < b ? a : b; }\n",
     [H_MAXF] = "static inline double octo_max_f32(double a, double b) { return a > b ? a : b; }\n",
+    [H_CLAMPF] = "/* A NaN x stays NaN; a NaN bound bounds nothing. */\n"
+                 "static inline double octo_clamp_f32(double x, double lo, double hi) {\n"
+                 "  return x < lo ? lo : x > hi ? hi : x;\n}\n",
     [H_HASH] = "/* Counter-based uniform [0,1): splitmix64(key ^ index * golden), top 24 bits. */\n"
                "static inline double octo_hash_uniform(int64_t key, int64_t index) {\n"
                "  uint64_t z = (uint64_t)key ^ ((uint64_t)index * UINT64_C(0x9E3779B97F4A7C15));\n"
@@ -1048,12 +1247,53 @@ static const char *helper(const Emit *E, Helper h) {
   return E->dbl && helper_text_double[h] ? helper_text_double[h] : helper_text[h];
 }
 
+/* octo_sat_T_FROM(x): x clamped to T's range, then converted. Only the
+ * comparisons x's class can fail are printed (others would be warned about
+ * as always false); from the real type, NaN gives 0, and a value between
+ * T's minimum and maximum + 1 (both exact: 0, -2^(b-1) or 2^b) truncates. */
+static void print_sat_helper(Emit *E, DType t, SatFrom f) {
+  const char *T = ctype(E, t);
+  int64_t lo, hi;
+  dtype_int_range(t, &lo, &hi);
+  if (f == SAT_REAL) {
+    const char *R = ctype(E, DT_F32), *sfx = E->dbl ? "" : "f";
+    out(E, "static inline %s octo_sat_%s_f32(%s x) {\n  return x != x ? 0 : x <= %.1f%s ? ", T,
+        dtype_name(t), R, (double)lo, sfx);
+    print_int(E, t, lo);
+    out(E, " : x >= %.1f%s ? ", (double)hi + 1.0, sfx);
+    print_int(E, t, hi);
+    out(E, " : (%s)x;\n}\n", T);
+    return;
+  }
+  DType from = f == SAT_I64 ? DT_I64 : DT_I32;
+  int64_t flo, fhi;
+  dtype_int_range(from, &flo, &fhi);
+  out(E, "static inline %s octo_sat_%s_%s(%s x) {\n  return ", T, dtype_name(t), sat_from_names[f],
+      ctype(E, from));
+  if (lo > flo) {
+    out(E, "x < ");
+    print_int(E, from, lo);
+    out(E, " ? ");
+    print_int(E, t, lo);
+    out(E, " : ");
+  }
+  if (hi < fhi) {
+    out(E, "x > ");
+    print_int(E, from, hi);
+    out(E, " ? ");
+    print_int(E, t, hi);
+    out(E, " : ");
+  }
+  out(E, "(%s)x;\n}\n", T);
+}
+
 /* The state/work byte pointer an entry passes to a kernel parameter. */
 static const char *call_arg(Emit *E, LEntryKind ek, const LBuffer *b, bool writes) {
   const LProgram *p = E->p;
   if (b == p->input) return "x";
   if (b == p->label) return "y";
   if (b == p->pred) return ek != LENTRY_PREDICT ? "pred" : E->reg ? "out" : "cls";
+  if (b->home == LBUF_CONST) return E->const_name[b->id];
   return arena_printf(E->arena, "(%s%s *)(%s + %lld)", writes ? "" : "const ", ctype(E, b->dtype),
                       b->home == LBUF_STATE ? "st" : "wk", bytes_out(E, b->offset));
 }
@@ -1208,6 +1448,52 @@ static void emit_set_epoch(Emit *E) {
       E->pfx, bytes_out(E, b->offset));
 }
 
+/* The CONST buffers the called kernels read become file-scope arrays,
+ * PREFIX_const_NAME (an unused static const would be a warning), printed
+ * to E->consts before the kernels refer to them. */
+static void emit_consts(Emit *E, const bool *called) {
+  const LProgram *p = E->p;
+  bool *used = arena_alloc(p->arena, (size_t)p->nbuffers + 1);
+  for (int i = 0; i < p->nkernels; i++) {
+    if (!called[i]) continue;
+    lkernel_accesses(p, p->kernels[i], E->reads, E->writes);
+    for (int b = 0; b < p->nbuffers; b++) used[b] |= E->reads[b];
+  }
+  size_t len = 0;
+  FILE *saved = E->out;
+  E->out = open_memstream(&E->consts, &len);
+  if (!E->out) {
+    E->out = saved;
+    fail(E, NULL, "cannot open a memory stream");
+    return;
+  }
+  Scope names = {0};
+  for (int i = 0; i < p->nbuffers; i++) {
+    const LBuffer *b = p->buffers[i];
+    if (b->home != LBUF_CONST || !used[i]) continue;
+    int64_t n = shape_numel(&b->shape);
+    E->const_name[i] =
+        scope_unique(E, &names, arena_printf(E->arena, "%s_const_%s", E->pfx, b->name));
+    out(E, "/* constant buffer ");
+    comment_text(E, b->name);
+    out(E, " */\nstatic const %s %s[%lld] = {", ctype(E, b->dtype), E->const_name[i],
+        (long long)(n > 0 ? n : 1));
+    for (int64_t j = 0; j < n; j++) {
+      out(E, j % 8 ? " " : "\n  ");
+      if (b->dtype == DT_F32) print_f32(E, lconst_f32(b, j));
+      else print_int(E, b->dtype, lconst_int(b, j));
+      out(E, ",");
+    }
+    out(E, n > 0 ? "\n};\n" : "0};\n");
+  }
+  if (fclose(E->out) != 0) fail(E, NULL, "memory stream error");
+  E->out = saved;
+  if (len == 0) {
+    free(E->consts);
+    E->consts = NULL;
+  }
+}
+
 /* Kernel function names: prefix_k_name, made unique. Only called kernels
  * are printed (an unused static function would be a warning). */
 static void name_kernels(Emit *E, bool *called) {
@@ -1235,6 +1521,12 @@ static void emit_source(Emit *E, FILE *c_out, const char *header, const char *ke
   out(E, "#include <stddef.h>\n#include <stdint.h>\n#include <string.h>\n\n#include ");
   cstring(E, header);
   out(E, "\n\n");
+  out(E, "/* Loop-IR floating point is IEEE binary32 with every operation rounded as\n"
+         " * written (docs/loops.md): no a*b+c may become a fused multiply-add, whatever\n"
+         " * the flags this file is built with. clang honours the C99 pragma; gcc\n"
+         " * ignores it (and fuses by default in GNU C) but honours its own. */\n"
+         "#if defined(__clang__)\n#pragma STDC FP_CONTRACT OFF\n#elif defined(__GNUC__)\n"
+         "#pragma GCC optimize(\"fp-contract=off\")\n#endif\n\n");
   out(E, "/* Loop hints are requests: clang must not fail the build on a loop it\n"
          " * could not vectorise. */\n#if defined(__clang__)\n"
          "#pragma clang diagnostic ignored \"-Wpass-failed\"\n#endif\n\n");
@@ -1248,6 +1540,10 @@ static void emit_source(Emit *E, FILE *c_out, const char *header, const char *ke
            "  memcpy(&f, &bits, sizeof f);\n  return f;\n}\n\n");
   for (int h = 0; h < H_COUNT; h++)
     if (E->need[h] && helper(E, h)) out(E, "%s", helper(E, h));
+  for (int t = 0; t < DT_COUNT; t++)
+    for (int f = 0; f < SAT_COUNT; f++)
+      if (E->need_sat[t][f]) print_sat_helper(E, (DType)t, (SatFrom)f);
+  if (E->consts) out(E, "\n%s", E->consts);
   out(E, "\nconst %s_tensor_info %s_tensors[] = {\n", E->pfx, E->pfx);
   for (int i = 0; i < ntensors; i++) print_tensor_row(E, tensors[i], false);
   out(E, "  {NULL, 0, 0, 0, {0, 0, 0, 0, 0, 0}, 0, 0},\n};\n\n");
@@ -1270,6 +1566,7 @@ static void emit_init_state(Emit *E, const LProgram *p, const CEmitOptions *o) {
   E->sc.buf_name = arena_alloc(p->arena, (size_t)(p->nbuffers + 1) * sizeof(char *));
   E->sc.var_name = arena_alloc(p->arena, (size_t)(p->nvars + 1) * sizeof(char *));
   E->kname = arena_alloc(p->arena, (size_t)(p->nkernels + 1) * sizeof(char *));
+  E->const_name = arena_alloc(p->arena, (size_t)(p->nbuffers + 1) * sizeof(char *));
   E->reads = arena_alloc(p->arena, (size_t)(p->nbuffers + 1));
   E->writes = arena_alloc(p->arena, (size_t)(p->nbuffers + 1));
   E->var_used = arena_alloc(p->arena, (size_t)(p->nvars + 1));
@@ -1285,6 +1582,8 @@ bool c_emit(const LProgram *p, const CEmitOptions *o, FILE *c_out, FILE *h_out) 
   bool *called = arena_alloc(p->arena, (size_t)p->nkernels + 1);
   bool *bufs = arena_alloc(p->arena, (size_t)p->nbuffers + 1);
   name_kernels(&E, called);
+  emit_consts(&E, called);
+  if (!E.ok) return false;
 
   /* Kernels and entries go to memory first: they decide which helpers and
    * headers the prologue needs. */
@@ -1314,6 +1613,7 @@ bool c_emit(const LProgram *p, const CEmitOptions *o, FILE *c_out, FILE *h_out) 
       fail(&E, NULL, "write error: %s", strerror(errno));
   }
   free(text);
+  free(E.consts);
   return E.ok;
 }
 
@@ -1514,6 +1814,22 @@ static void hstmts(Hasher *H, const LStmt *s) {
   H->nscope = mark;
 }
 
+/* A constant buffer's values are program: f32 by bit pattern. */
+static void hconst(Hasher *H, const LBuffer *b) {
+  int64_t n = b->data ? shape_numel(&b->shape) : -1;
+  hint(H, n);
+  for (int64_t k = 0; k < n; k++) {
+    if (b->dtype == DT_F32) {
+      float f = lconst_f32(b, k);
+      uint32_t bits;
+      memcpy(&bits, &f, sizeof bits);
+      hint(H, bits);
+    } else {
+      hint(H, lconst_int(b, k));
+    }
+  }
+}
+
 static int64_t buf_id(const LBuffer *b) { return b ? b->id : -1; }
 
 uint64_t lprog_hash(const LProgram *p) {
@@ -1534,6 +1850,7 @@ uint64_t lprog_hash(const LProgram *p) {
     hint(&H, b->role);
     hint(&H, b->offset);
     hint(&H, (b->readonly ? 1 : 0) | (b->optional ? 2 : 0));
+    if (b->home == LBUF_CONST) hconst(&H, b);
   }
   hint(&H, p->nkernels);
   for (int i = 0; i < p->nkernels; i++) {

@@ -31,7 +31,7 @@ static const t_tensor_info *find(const char *name) {
 }
 
 static size_t esize(int dtype) {
-  static const size_t sizes[] = {4, 1, 2, 4, 8, 1};
+  static const size_t sizes[] = {4, 1, 2, 4, 8, 1, 2, 4};
   return sizes[dtype];
 }
 

@@ -85,6 +85,60 @@ static LStmt *expr_zoo(LProgram *p, LBuffer *t0, LBuffer *q8, LBuffer *q16, LBuf
   return b.first;
 }
 
+/* Values of the constant buffers: floats that test exact printing, and
+ * integers at their type's extremes (more than 8: the text wraps). */
+static const float lut_values[] = {0.0f, -0.0f, 1e-45f, 3.4028235e38f, 0.1f, -2.5f};
+static const int16_t tab_values[] = {-32768, 32767, 0, 1, -1, 2, 3, 4, 5, 6, 7, 8};
+static const uint32_t u32_values[] = {0, 4294967295u, 7};
+
+/* The integer side: u16 and u32, every new intrinsic, constant buffers. */
+static LKernel *int8_kernel(LProgram *p, LVar *seed) {
+  LBuffer *a8 = lprog_buffer(p, "a8", DT_I8, shp(1, 16, 0, 0, 0), LBUF_WORK, LROLE_NONE);
+  LBuffer *u8 = lprog_buffer(p, "au8", DT_U8, shp(1, 16, 0, 0, 0), LBUF_WORK, LROLE_NONE);
+  LBuffer *o32 = lprog_buffer(p, "o32", DT_I32, shp(1, 4, 0, 0, 0), LBUF_WORK, LROLE_NONE);
+  LBuffer *o16 = lprog_buffer(p, "o16", DT_U16, shp(1, 4, 0, 0, 0), LBUF_WORK, LROLE_NONE);
+  LBuffer *lut = lprog_const_buffer(p, "lut", DT_F32, shp(1, 6, 0, 0, 0), lut_values);
+  LBuffer *tab = lprog_const_buffer(p, "tab", DT_I16, shp(2, 3, 4, 0, 0), tab_values);
+  LBuffer *big = lprog_const_buffer(p, "big", DT_U32, shp(1, 3, 0, 0, 0), u32_values);
+  LKernel *k = lprog_kernel(p, "int8_ops", "dense q (int8)", (SrcLoc){0});
+  LVar *g = lprog_var(p, "g", DT_I32, LVAR_LOOP);
+  LVar *acc = lprog_var(p, "acc", DT_I32, LVAR_LOCAL);
+  LVar *h = lprog_var(p, "h", DT_U16, LVAR_LOCAL);
+  LVar *u = lprog_var(p, "u", DT_U32, LVAR_LOCAL);
+  LVar *l = lprog_var(p, "l", DT_I64, LVAR_LOCAL);
+  LVar *f = lprog_var(p, "f", DT_F32, LVAR_LOCAL);
+  LExpr *g4 = le_bin(p, LB_MUL, le_var(p, g), le_int(p, DT_I32, 4));
+  LBlock b = {0};
+  lblock_add(&b, ls_let(p, acc, le_call3(p, LI_DOT4_I8, le_int(p, DT_I32, 0), le_load(p, a8, g4),
+                                         le_load(p, a8, g4))));
+  lblock_add(&b, ls_assign(p, acc, le_call3(p, LI_DOT4_U8I8, le_var(p, acc), le_load(p, u8, g4),
+                                            le_load(p, a8, g4))));
+  lblock_add(&b, ls_assign(p, acc, le_call(p, LI_SHR_ROUND, le_var(p, acc), le_int(p, DT_I32, 3))));
+  lblock_add(&b, ls_assign(p, acc, le_call3(p, LI_CLAMP, le_var(p, acc), le_int(p, DT_I32, -127),
+                                            le_int(p, DT_I32, 127))));
+  lblock_add(&b, ls_store(p, a8, g4, le_call_to(p, LI_SAT_CAST, DT_I8, le_var(p, acc), NULL, NULL)));
+  lblock_add(&b, ls_let(p, h, le_call_to(p, LI_SAT_CAST, DT_U16, le_load(p, lut, le_var(p, g)),
+                                         NULL, NULL)));
+  lblock_add(&b, ls_assign(p, h, le_bin(p, LB_MUL, le_int(p, DT_U16, 65535), le_var(p, h))));
+  lblock_add(&b, ls_let(p, u, le_call(p, LI_HASH_BITS, le_var(p, seed),
+                                      le_cast(p, DT_I64, le_var(p, g)))));
+  lblock_add(&b, ls_assign(p, u, le_bin(p, LB_SHR, le_var(p, u),
+                                        le_load(p, big, le_int(p, DT_I32, 2)))));
+  lblock_add(&b, ls_assign(p, u, le_bin(p, LB_ADD, le_var(p, u), le_int(p, DT_U32, 4294967295))));
+  lblock_add(&b, ls_let(p, l, le_call(p, LI_SHR_ROUND, le_cast(p, DT_I64, le_var(p, acc)),
+                                      le_int(p, DT_I64, 40))));
+  lblock_add(&b, ls_let(p, f, le_call3(p, LI_CLAMP, le_load(p, lut, le_var(p, g)), le_f32(p, 0.0f),
+                                       le_f32(p, 1.0f))));
+  lblock_add(&b, ls_store(p, o16, le_var(p, g), le_var(p, h)));
+  LExpr *sum = le_bin(p, LB_ADD, le_cast(p, DT_I32, le_var(p, u)),
+                      le_cast(p, DT_I32, le_load(p, tab, le_bin(p, LB_ADD, g4, le_int(p, DT_I32, 1)))));
+  sum = le_bin(p, LB_ADD, sum, le_cast(p, DT_I32, le_bin(p, LB_ADD, le_var(p, l),
+                                                         le_cast(p, DT_I64, le_var(p, f)))));
+  lblock_add(&b, ls_store(p, o32, le_var(p, g), sum));
+  k->body = ls_for(p, g, le_int(p, DT_I32, 0), le_int(p, DT_I32, 3), 1, 0, b.first);
+  return k;
+}
+
 LProgram *kit_sample_program(Arena *a) {
   LProgram *p = lprog_new(a, "zoo", 8);
   LVar *n = lprog_var(p, "n", DT_I32, LVAR_ARG);
@@ -162,6 +216,7 @@ LProgram *kit_sample_program(Arena *a) {
   lprog_call(p, LENTRY_INIT, init);
   lprog_call(p, LENTRY_TRAIN_STEP, fwd);
   lprog_call(p, LENTRY_TRAIN_STEP, empty);
+  lprog_call(p, LENTRY_TRAIN_STEP, int8_kernel(p, seed));
   return p;
 }
 
@@ -299,6 +354,12 @@ static bool buffer_eq(Eq *q, const LBuffer *a, const LBuffer *b) {
     return differ(q, a->name);
   for (int i = 0; i < a->shape.rank; i++)
     if (a->shape.dim[i] != b->shape.dim[i]) return differ(q, "buffer shape");
+  if (a->home != LBUF_CONST) return true;
+  if (!a->data || !b->data) return differ(q, "constant buffer values");
+  for (int64_t k = 0; k < shape_numel(&a->shape); k++)
+    if (a->dtype == DT_F32 ? !float_eq(lconst_f32(a, k), lconst_f32(b, k))
+                           : lconst_int(a, k) != lconst_int(b, k))
+      return differ(q, "constant buffer value");
   return true;
 }
 

@@ -106,6 +106,34 @@ START_TEST(floats_print_shortest_and_read_back_bit_exact) {
 }
 END_TEST
 
+/* A constant buffer's values print in its dtype (floats exactly, eight a
+ * line when there are more than eight) and read back bit for bit. */
+START_TEST(constant_buffers_print_their_values_and_read_back_exactly) {
+  Arena *a = arena_new();
+  LProgram *p = lprog_new(a, "c", 1);
+  const float f[] = {0.1f, -0.0f, 1e-45f, 3.4028235e38f, -INFINITY, NAN, -NAN, 1.0f, 0.5f};
+  const int64_t big[] = {INT64_MIN, INT64_MAX, 0};
+  const uint32_t u[] = {4294967295u, 0};
+  const uint8_t none[1] = {0};
+  lprog_const_buffer(p, "f", DT_F32, shape_of(2, (int64_t[]){3, 3}), f);
+  lprog_const_buffer(p, "big", DT_I64, shape_of(1, (int64_t[]){3}), big);
+  lprog_const_buffer(p, "u", DT_U32, shape_of(1, (int64_t[]){2}), u);
+  lprog_const_buffer(p, "empty", DT_U8, shape_of(1, (int64_t[]){0}), none);
+  char *text = kit_print(p);
+  const char *want[] = {
+      "  buffer %f : f32[3,3] const = [\n    0.1, -0.0, 1e-45, 3.4028235e+38, -inf, nan, -nan, "
+      "1.0,\n    0.5\n  ]\n",
+      "  buffer %big : i64[3] const = [-9223372036854775808, 9223372036854775807, 0]\n",
+      "  buffer %u : u32[2] const = [4294967295, 0]\n",
+      "  buffer %empty : u8[0] const = []\n"};
+  for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+    ck_assert_msg(strstr(text, want[i]) != NULL, "no\n%s\nin\n%s", want[i], text);
+  free(text);
+  assert_round_trip(p);
+  arena_free(a);
+}
+END_TEST
+
 /* Expressions use C precedence with only the parentheses the tree needs. */
 START_TEST(expressions_print_with_minimal_parentheses) {
   Arena *a = arena_new();
@@ -130,6 +158,13 @@ START_TEST(expressions_print_with_minimal_parentheses) {
       {le_bin(p, LB_SUB, v, le_int(p, DT_I64, -1)), "%x - -1i64"},
       {le_cast(p, DT_U8, le_bin(p, LB_MIN, v, le_int(p, DT_I32, 255))), "u8(min(%x, 255))"},
       {le_bin(p, LB_REM, v, v), "%x % %x"},
+      {le_call_to(p, LI_SAT_CAST, DT_I8, v, NULL, NULL), "sat_cast<i8>(%x)"},
+      {le_call3(p, LI_CLAMP, le_bin(p, LB_ADD, v, v), le_int(p, DT_I32, -127),
+                le_int(p, DT_I32, 127)), "clamp(%x + %x, -127, 127)"},
+      {le_bin(p, LB_MUL, le_call(p, LI_SHR_ROUND, v, le_int(p, DT_I32, 3)), v),
+       "shr_round(%x, 3) * %x"},
+      {le_int(p, DT_U32, 4294967295), "4294967295u32"},
+      {le_cast(p, DT_U16, v), "u16(%x)"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     char *buf = NULL;
@@ -266,6 +301,7 @@ int main(void) {
   tcase_add_test(tc, small_program_prints_the_documented_format);
   tcase_add_test(tc, floats_print_shortest_and_read_back_bit_exact);
   tcase_add_test(tc, expressions_print_with_minimal_parentheses);
+  tcase_add_test(tc, constant_buffers_print_their_values_and_read_back_exactly);
   tcase_add_test(tc, colliding_variable_names_are_renamed_and_read_back);
   tcase_add_test(tc, hand_written_text_reads_and_prints_canonically);
   tcase_add_test(tc, lkernel_print_prints_one_unindented_kernel);

@@ -21,41 +21,47 @@ static void assert_clean(const LProgram *p) {
   free(diag);
 }
 
-/* A program with one kernel `k` whose body is `body`, over the buffers
- * %x f32[4,8] arg readonly, %y f32[4,8] work @0, %s f32[8] state param @0. */
-static LProgram *from_text(Arena *a, const char *body) {
+/* program t (batch 4) { ITEMS kernel k { BODY } entry train_step { k } }:
+ * ITEMS are the lines of args and buffers, BODY is the kernel's, the
+ * program is read from FILE (lines of messages count from its first). */
+static LProgram *read_program(Arena *a, const char *file, const char *items, const char *body) {
   char *text = NULL, *diag = NULL;
   size_t size = 0;
   FILE *f = open_memstream(&text, &size);
   ck_assert_ptr_nonnull(f);
-  fprintf(f,
-          "program t (batch 4) {\n"
-          "  arg %%n : i32\n"
-          "  arg %%seed : i64\n"
-          "  buffer %%x : f32[4,8] arg readonly\n"
-          "  buffer %%y : f32[4,8] work @0\n"
-          "  buffer %%s : f32[8] state param @0\n"
-          "  state_bytes 32\n"
-          "  work_bytes 128\n"
-          "  kernel k {\n%s\n  }\n"
-          "  entry train_step { k }\n"
-          "}\n",
-          body);
+  fprintf(f, "program t (batch 4) {\n%s  kernel k {\n%s\n  }\n  entry train_step { k }\n}\n",
+          items, body);
   ck_assert_int_eq(fclose(f), 0);
-  LProgram *p = kit_read(a, "v.loops", text, &diag);
+  LProgram *p = kit_read(a, file, text, &diag);
   ck_assert_msg(p != NULL, "%s", diag);
   free(text);
   free(diag);
   return p;
 }
 
-#define TEXT_REJECTS(name, body, want)                                                     \
+/* A program with one kernel `k` whose body is `body`, over the buffers
+ * %x f32[4,8] arg readonly, %y f32[4,8] work @0, %s f32[8] state param @0. */
+static LProgram *from_text(Arena *a, const char *body) {
+  return read_program(a, "v.loops",
+                      "  arg %n : i32\n"
+                      "  arg %seed : i64\n"
+                      "  buffer %x : f32[4,8] arg readonly\n"
+                      "  buffer %y : f32[4,8] work @0\n"
+                      "  buffer %s : f32[8] state param @0\n"
+                      "  state_bytes 32\n"
+                      "  work_bytes 128\n",
+                      body);
+}
+
+/* A test that the program make(a, body) is rejected with want. */
+#define REJECTS(make, name, body, want)                                                    \
   START_TEST(name) {                                                                        \
     Arena *a = arena_new();                                                                 \
-    assert_rejects(from_text(a, body), want);                                               \
+    assert_rejects(make(a, body), want);                                                    \
     arena_free(a);                                                                          \
   }                                                                                         \
   END_TEST
+#define TEXT_REJECTS(name, body, want) REJECTS(from_text, name, body, want)
 
 START_TEST(sample_and_small_programs_verify_clean) {
   Arena *a = arena_new();
@@ -263,6 +269,130 @@ START_TEST(guarded_and_non_affine_accesses_are_not_bounds_checked) {
 }
 END_TEST
 
+/* ---- intrinsics, integer types, constant buffers ---- */
+
+/* A program with one kernel `k` over int8 buffers: %q i8[8] work @0,
+ * %u u8[8] work @64, %c f32[4] const, %t i16[2] const. */
+static LProgram *from_int8_text(Arena *a, const char *body) {
+  return read_program(a, "i.loops",
+                      "  arg %seed : i64\n"
+                      "  buffer %q : i8[8] work @0\n"
+                      "  buffer %u : u8[8] work @64\n"
+                      "  buffer %c : f32[4] const = [0.5, -1.0, inf, nan]\n"
+                      "  buffer %t : i16[2] const = [-32768, 32767]\n"
+                      "  work_bytes 128\n",
+                      body);
+}
+
+#define INT8_REJECTS(name, body, want) REJECTS(from_int8_text, name, body, want)
+
+START_TEST(every_intrinsic_with_its_types_verifies_clean) {
+  Arena *a = arena_new();
+  assert_clean(from_int8_text(
+      a, "    for %g in 0 .. 2 {\n"
+         "      let %d : i32 = dot4_i8(7, load %q[%g * 4], load %q[4 - %g * 4])\n"
+         "      %d = dot4_u8i8(%d, load %u[%g * 4], load %q[%g * 4])\n"
+         "      let %r : i64 = shr_round(i64(%d), 63i64)\n"
+         "      let %h : u32 = hash_bits(%seed, i64(%g)) >> 8u32\n"
+         "      let %w : u16 = sat_cast<u16>(load %c[%g]) * 65535u16\n"
+         "      let %f : f32 = clamp(load %c[%g], -1.0, 1.0)\n"
+         "      let %s : i16 = clamp(load %t[%g], -5i16, 5i16)\n"
+         "      store %q[%g] = sat_cast<i8>(%r)\n"
+         "      store %u[%g] = sat_cast<u8>(%h)\n"
+         "    }"));
+  arena_free(a);
+}
+END_TEST
+
+INT8_REJECTS(store_to_a_constant_buffer_is_rejected, "    store %c[0] = 1.0",
+             "i.loops:9:5: error: kernel k: store to %c, a constant buffer")
+INT8_REJECTS(dot4_operand_must_be_a_load, "    let %d : i32 = dot4_i8(0, 1i8, load %q[0])",
+             "i.loops:9:31: error: kernel k: dot4_i8's a must be a load (it stands for the 4 "
+             "elements from its index on)")
+INT8_REJECTS(dot4_operand_must_come_from_its_dtype,
+             "    let %d : i32 = dot4_i8(0, load %u[0], load %q[0])",
+             "dot4_i8's a must be i8, not u8")
+INT8_REJECTS(dot4_group_past_the_end_is_rejected,
+             "    for %i in 0 .. 2 {\n"
+             "      let %d : i32 = dot4_i8(0, load %q[%i * 4 + 1], load %q[0])\n    }",
+             "i.loops:10:33: error: kernel k: load from %q may go out of bounds: index up to 8, "
+             "buffer has 8 elements")
+INT8_REJECTS(shr_round_takes_i32_or_i64, "    let %f : f32 = shr_round(1.0, 1.0)",
+             "shr_round's x must be i32 or i64, not f32")
+INT8_REJECTS(shr_round_shift_has_the_type_of_x, "    let %r : i32 = shr_round(1, 2i64)",
+             "shr_round's shift (like its x) must be i32, not i64")
+INT8_REJECTS(clamp_bounds_have_the_type_of_x, "    let %r : i32 = clamp(1, 0, 2i64)",
+             "clamp's hi (like its x) must be i32, not i64")
+INT8_REJECTS(sat_cast_to_f32_is_rejected, "    let %f : f32 = sat_cast<f32>(1)",
+             "sat_cast<f32>: the result type must be i8, i16, i32, i64, u8, u16 or u32")
+INT8_REJECTS(hash_bits_needs_i64_arguments, "    let %h : u32 = hash_bits(1, 2)",
+             "hash_bits's arguments must be i64, not i32")
+INT8_REJECTS(hash_bits_gives_u32, "    let %h : i32 = hash_bits(%seed, %seed)",
+             "let %h : i32 is given a u32 value")
+START_TEST(u16_and_u32_constants_must_fit) {
+  Arena *a = arena_new();
+  LProgram *p = kit_small_program(a);
+  LVar *h = lprog_var(p, "h", DT_U16, LVAR_LOCAL), *w = lprog_var(p, "w", DT_U32, LVAR_LOCAL);
+  p->kernels[0]->body->next = ls_let(p, h, le_int(p, DT_U16, 65535));
+  p->kernels[0]->body->next->next = ls_let(p, w, le_int(p, DT_U32, 4294967295));
+  assert_clean(p);
+  p->kernels[0]->body->next->value->i = 65536;
+  p->kernels[0]->body->next->next->value->i = -1;
+  assert_rejects(p, "constant 65536 is out of range for u16");
+  assert_rejects(p, "constant -1 is out of range for u32");
+  arena_free(a);
+}
+END_TEST
+
+START_TEST(intrinsic_typed_against_its_rule_is_rejected) {
+  Arena *a = arena_new();
+  LProgram *p = kit_small_program(a);
+  LVar *seed = lprog_var(p, "seed", DT_I64, LVAR_ARG);
+  LExpr *h = le_call(p, LI_HASH_BITS, le_var(p, seed), le_var(p, seed));
+  ck_assert_int_eq(h->type, DT_U32);
+  h->type = DT_I32; /* a lowering bug */
+  LVar *v = lprog_var(p, "h", DT_I32, LVAR_LOCAL);
+  p->kernels[0]->body->next = ls_let(p, v, h);
+  assert_rejects(p, "hash_bits has type i32, expected u32");
+  p = kit_small_program(a);
+  LExpr *r = le_call(p, LI_ROUND_EVEN, le_f32(p, 1.5f), le_f32(p, 2.0f));
+  LVar *f = lprog_var(p, "f", DT_F32, LVAR_LOCAL);
+  p->kernels[0]->body->next = ls_let(p, f, r);
+  assert_rejects(p, "round_even takes 1 argument");
+  arena_free(a);
+}
+END_TEST
+
+START_TEST(constant_buffer_needs_values_and_no_offset) {
+  Arena *a = arena_new();
+  LProgram *p = kit_small_program(a);
+  float v[2] = {1, 2};
+  LBuffer *c = lprog_const_buffer(p, "c", DT_F32, shape_of(1, (int64_t[]){2}), v);
+  assert_clean(p);
+  c->offset = 0;
+  assert_rejects(p, "constant buffer %c has an offset");
+  c->offset = -1;
+  c->data = NULL;
+  assert_rejects(p, "constant buffer %c needs a known shape and its values");
+  arena_free(a);
+}
+END_TEST
+
+/* The memory planner and the backends learn what a kernel reads from
+ * lkernel_accesses: a dot4 operand's buffer is read. */
+START_TEST(accesses_see_dot4_operands_and_constant_buffers) {
+  Arena *a = arena_new();
+  LProgram *p = from_int8_text(a, "    let %d : i32 = dot4_u8i8(0, load %u[4], load %q[0])\n"
+                                  "    let %s : i16 = load %t[1]");
+  bool reads[8], writes[8];
+  lkernel_accesses(p, p->kernels[0], reads, writes);
+  ck_assert(reads[lprog_find_buffer(p, "q")->id] && reads[lprog_find_buffer(p, "u")->id]);
+  ck_assert(reads[lprog_find_buffer(p, "t")->id] && !reads[lprog_find_buffer(p, "c")->id]);
+  ck_assert(!writes[0] && !writes[1] && !writes[2] && !writes[3]);
+  arena_free(a);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("loop_verify");
   TCase *tc = tcase_create("verify");
@@ -296,6 +426,21 @@ int main(void) {
   tcase_add_test(tc, affine_load_before_the_start_is_rejected);
   tcase_add_test(tc, loop_to_n_is_bounded_by_the_batch);
   tcase_add_test(tc, guarded_and_non_affine_accesses_are_not_bounds_checked);
+  tcase_add_test(tc, every_intrinsic_with_its_types_verifies_clean);
+  tcase_add_test(tc, store_to_a_constant_buffer_is_rejected);
+  tcase_add_test(tc, dot4_operand_must_be_a_load);
+  tcase_add_test(tc, dot4_operand_must_come_from_its_dtype);
+  tcase_add_test(tc, dot4_group_past_the_end_is_rejected);
+  tcase_add_test(tc, shr_round_takes_i32_or_i64);
+  tcase_add_test(tc, shr_round_shift_has_the_type_of_x);
+  tcase_add_test(tc, clamp_bounds_have_the_type_of_x);
+  tcase_add_test(tc, sat_cast_to_f32_is_rejected);
+  tcase_add_test(tc, hash_bits_needs_i64_arguments);
+  tcase_add_test(tc, hash_bits_gives_u32);
+  tcase_add_test(tc, u16_and_u32_constants_must_fit);
+  tcase_add_test(tc, intrinsic_typed_against_its_rule_is_rejected);
+  tcase_add_test(tc, constant_buffer_needs_values_and_no_offset);
+  tcase_add_test(tc, accesses_see_dot4_operands_and_constant_buffers);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
