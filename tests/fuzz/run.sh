@@ -15,9 +15,10 @@ $CC -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fno-omit-frame-pointer \
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -I"$out/gen" -I"$root/ir" -I"$root/compiler" \
   "$root/tests/fuzz/fuzz_net.c" "$out/gen/lexer.c" "$out/gen/parser.c" \
-  "$root/compiler/ast.c" "$root/compiler/builtins.c" "$root/compiler/lower.c" \
+  "$root/compiler/ast.c" "$root/compiler/builtins.c" "$root/compiler/build_graph.c" \
   "$root/compiler/frontend.c" \
   "$root/ir/arena.c" "$root/ir/diag.c" "$root/ir/types.c" "$root/ir/ops.c" "$root/ir/graph.c" \
+  "$root/ir/strmap.c" "$root/ir/suggest.c" \
   -lm -o "$out/fuzz_net"
 cp "$root"/tests/fuzz/corpus/* "$out/corpus/" 2>/dev/null || true
 cd "$out"
