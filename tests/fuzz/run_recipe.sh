@@ -12,9 +12,9 @@ mkdir -p "$out/corpus"
 CC=${CC:-clang-19}
 $CC -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fno-omit-frame-pointer \
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-  -I"$root/ir" -I"$root/compiler" \
-  "$root/tests/fuzz/fuzz_recipe.c" "$root/compiler/recipe.c" "$root/compiler/recipe_load.c" \
-  "$root/ir/arena.c" "$root/ir/diag.c" \
+  -I"$root/ir" -I"$root/passes" -I"$root/compiler" \
+  "$root/tests/fuzz/fuzz_recipe.c" "$root"/compiler/recipe/*.c "$root/passes/recipe.c" \
+  "$root/ir/arena.c" "$root/ir/diag.c" "$root/ir/suggest.c" \
   -lyaml -lm -o "$out/fuzz_recipe"
 cp "$root"/models/*.yaml "$root"/tests/recipe/bad/*.yaml "$out/corpus/"
 printf 'optimizer.lr=0.05\n' > "$out/corpus/set-lr"

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "recipe.h"
+#include "recipe/recipe_io.h"
 
 /* --- helpers --- */
 
