@@ -71,6 +71,34 @@ static bool isalnum_ascii(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
+/* If the character at p cannot stand as it is in a double-quoted YAML
+ * scalar, its escape goes to esc and the number of bytes it takes returns;
+ * else 0. libyaml refuses control characters (C0, DEL, C1) and U+FFFE,
+ * U+FFFF in a file, and folds NEL, U+2028 and U+2029 as line breaks. The
+ * name is UTF-8 (libyaml checked the file, recipe_set the --set key). */
+static int escape_of(const unsigned char *p, char esc[8]) {
+  if (*p == '"' || *p == '\\') {
+    snprintf(esc, 8, "\\%c", *p);
+    return 1;
+  }
+  if (*p < 32 || *p == 127) {
+    snprintf(esc, 8, "\\x%02x", *p);
+    return 1;
+  }
+  if (p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) { /* U+0080 ... U+009F */
+    snprintf(esc, 8, "\\x%02x", p[1]);
+    return 2;
+  }
+  if ((p[0] & 0xF0) == 0xE0 && (p[1] & 0xC0) == 0x80 && (p[2] & 0xC0) == 0x80) {
+    unsigned cp = (p[0] & 0x0Fu) << 12 | (p[1] & 0x3Fu) << 6 | (p[2] & 0x3Fu);
+    if (cp == 0x2028 || cp == 0x2029 || cp == 0xFFFE || cp == 0xFFFF) {
+      snprintf(esc, 8, "\\u%04x", cp);
+      return 3;
+    }
+  }
+  return 0;
+}
+
 /* Writes s as a YAML scalar (plain if it reads back as the same string,
  * else double-quoted with escapes); returns the bytes written. */
 static size_t write_name(FILE *out, const char *s) {
@@ -85,13 +113,16 @@ static size_t write_name(FILE *out, const char *s) {
   }
   size_t n = 2;
   fputc('"', out);
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if (*p == '"' || *p == '\\')
-      n += (size_t)fprintf(out, "\\%c", *p);
-    else if (*p < 32 || *p == 127)
-      n += (size_t)fprintf(out, "\\x%02x", *p);
-    else
-      n += fputc(*p, out) == EOF ? 0 : 1;
+  for (const unsigned char *p = (const unsigned char *)s; *p;) {
+    char esc[8];
+    int len = escape_of(p, esc);
+    if (len) {
+      fputs(esc, out);
+      n += strlen(esc);
+      p += len;
+    } else {
+      n += fputc(*p++, out) == EOF ? 0 : 1;
+    }
   }
   fputc('"', out);
   return n;
