@@ -328,9 +328,9 @@ static void check_layers(ErrorSink *s, const YNode *m, Recipe *r);
 static void wrong_type(ErrorSink *s, const TypedSection *ts, const RecipeKey *k, int type,
                        Place p) {
   const RecipeKey *tk = schema_key(ts->section, "type", false);
-  const char *owners[32];
+  const char *owners[32]; /* a type enum has a handful of names */
   int n = 0;
-  for (int t = 0; t < tk->nnames; t++)
+  for (int t = 0; t < tk->nnames && n < 32; t++)
     if (k->types & 1u << t) owners[n++] = tk->names[t];
   sink_error(s, p.at, "'%s' %s%s%s%s", p.path, ts->wrong_type_before,
              join(s, owners, n, " and "), ts->wrong_type_after, tk->names[type]);
@@ -351,6 +351,9 @@ static bool apply_type(ErrorSink *s, const YNode *m, const TypedSection *ts, con
   return true;
 }
 
+/* Checks each pair of mapping m as a key of level lv: unknown and repeated
+ * keys are reported, sections are checked in turn, and each valid value is
+ * stored at its key's field (in lv.layer with the key's bit, if set). */
 static void check_mapping(ErrorSink *s, const YNode *m, Level lv, Recipe *r) {
   bool in_layer = lv.layer != NULL;
   const char *keys[SCHEMA_MAX_KEYS];
