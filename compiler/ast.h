@@ -1,7 +1,7 @@
 /* The syntax tree of a .net file, as the parser builds it. Plain structs in
  * the compilation arena, linked lists in source order. Nothing here knows
  * about ops or shapes: names are resolved and attributes checked when the
- * tree is lowered to the graph IR (lower.c). */
+ * graph IR is built from the tree (build_graph.c). */
 #ifndef OCTO_COMPILER_AST_H
 #define OCTO_COMPILER_AST_H
 

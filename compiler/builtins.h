@@ -1,7 +1,7 @@
 /* The language-level signatures of the built-in ops: which tensor operands a
  * call takes, which attributes, their types, defaults and allowed ranges.
  * The graph IR (ir/ops.h) has no defaults; this table is where `stride=1`
- * and `init=he` live. lower.c checks every call against it; docs/language.md
+ * and `init=he` live. build_graph.c checks every call against it; docs/language.md
  * lists the same table for users. */
 #ifndef OCTO_COMPILER_BUILTINS_H
 #define OCTO_COMPILER_BUILTINS_H

@@ -15,7 +15,7 @@
 #include "loop_printer.h"
 #include "memplan.h"
 #include "printer.h"
-#include "recipe.h"
+#include "recipe/recipe_io.h"
 #include "report.h"
 #include "toolchain.h"
 

@@ -1,12 +1,13 @@
 /* net_compile: register the source, scan and parse it (lexer.l, parser.y),
- * and lower the tree (lower.c). Lowering runs only on a tree without syntax
- * errors, so one typo does not cascade into a page of "undefined name". */
+ * and build the graph IR from the tree (build_graph.c). Building runs only
+ * on a tree without syntax errors, so one typo does not cascade into a page
+ * of "undefined name". */
 #include "frontend.h"
 
 #include <limits.h>
 
 #include "ast.h"
-#include "lower.h"
+#include "build_graph.h"
 #include "parser.h"
 #include "lexer.h"
 
@@ -39,7 +40,7 @@ Graph *net_compile(Arena *a, Diag *d, const char *file, const char *text, size_t
   int errors_before = diag_error_count(d);
   Program *prog = net_parse(a, d, name, text, text ? len : 0);
   if (!prog || diag_error_count(d) > errors_before) return NULL;
-  Graph *g = lower_program(a, d, prog, batch);
+  Graph *g = build_graph(a, d, prog, batch);
   if (!g || diag_error_count(d) > errors_before) return NULL;
   return g;
 }

@@ -17,7 +17,7 @@
 #include "options.h"
 #include "pass.h"
 #include "reader.h"
-#include "recipe.h"
+#include "recipe/recipe_io.h"
 #include "target.h"
 
 #ifndef OCTO_VERSION

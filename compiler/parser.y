@@ -1,6 +1,6 @@
 /* The .net grammar. A pure (reentrant) bison parser: the actions only build
  * the syntax tree (ast.c); every check that needs names, ops or numbers is in
- * lower.c. Syntax errors say what was found and what was expected, and the
+ * build_graph.c. Syntax errors say what was found and what was expected, and the
  * parser recovers at ';' (statements) and '}' (declarations), so one run
  * reports several errors. */
 %define api.pure full

@@ -5,10 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Open addressing over value names; grows at 50% load. */
+#include "strmap.h"
+
+/* graph.h names this struct: the map from value names to values. */
 typedef struct NameTable {
-  Value **slots;
-  size_t cap, count;
+  StrMap values;
 } NameTable;
 
 static const char *const init_names[INIT_COUNT] = {
@@ -25,35 +26,12 @@ bool init_from_name(const char *s, InitKind *out) {
   return false;
 }
 
-static uint64_t hash_str(const char *s) {
-  uint64_t h = 1469598103934665603ull; /* FNV-1a */
-  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-  return h;
-}
-
-static Value **name_slot(NameTable *t, const char *name) {
-  size_t mask = t->cap - 1;
-  for (size_t i = hash_str(name) & mask;; i = (i + 1) & mask)
-    if (!t->slots[i] || strcmp(t->slots[i]->name, name) == 0) return &t->slots[i];
-}
-
+/* Every value name is unique: a repeat is a bug in the pass that made it. */
 static void name_insert(Graph *g, Value *v) {
-  NameTable *t = g->names;
-  if ((t->count + 1) * 2 > t->cap) {
-    size_t old_cap = t->cap;
-    Value **old = t->slots;
-    t->cap = old_cap ? old_cap * 2 : 64;
-    t->slots = arena_alloc(g->arena, t->cap * sizeof(Value *));
-    for (size_t i = 0; i < old_cap; i++)
-      if (old[i]) *name_slot(t, old[i]->name) = old[i];
-  }
-  Value **slot = name_slot(t, v->name);
-  if (*slot) {
+  if (strmap_put(g->arena, &g->names->values, v->name, v)) {
     fprintf(stderr, "octoc: internal error: duplicate value name %%%s\n", v->name);
     abort();
   }
-  *slot = v;
-  t->count++;
 }
 
 Graph *graph_new(Arena *a, const char *name, int batch) {
@@ -66,8 +44,7 @@ Graph *graph_new(Arena *a, const char *name, int batch) {
 }
 
 Value *graph_find_value(const Graph *g, const char *name) {
-  if (!g->names->cap) return NULL;
-  return *name_slot(g->names, name);
+  return strmap_get(&g->names->values, name);
 }
 
 const char *graph_unique_name(Graph *g, const char *base) {

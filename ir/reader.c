@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "ir_scanner.h"
+#include "suggest.h"
 #include "verify.h"
 
 typedef enum {
@@ -72,35 +73,9 @@ static bool error_at(Reader *r, SrcLoc loc, const char *fmt, ...) {
   return true;
 }
 
-/* Levenshtein distance, capped: names longer than 64 bytes never match. */
-static int edit_distance(const char *a, const char *b) {
-  size_t la = strlen(a), lb = strlen(b);
-  if (la > 64 || lb > 64) return INT_MAX;
-  int row[65];
-  for (size_t j = 0; j <= lb; j++) row[j] = (int)j;
-  for (size_t i = 1; i <= la; i++) {
-    int diag = row[0];
-    row[0] = (int)i;
-    for (size_t j = 1; j <= lb; j++) {
-      int up = row[j];
-      int best = diag + (a[i - 1] != b[j - 1]);
-      if (up + 1 < best) best = up + 1;
-      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-      row[j] = best;
-      diag = up;
-    }
-  }
-  return row[lb];
-}
-
-/* Keeps the closest candidate within a third of the name's length. */
-static void suggest(const char *name, const char *cand, const char **best, int *best_d) {
-  int limit = (int)strlen(name) / 3 + 1;
-  int dist = edit_distance(name, cand);
-  if (dist <= limit && dist < *best_d) {
-    *best = cand;
-    *best_d = dist;
-  }
+/* A suggestion may be a third of the name's length away. */
+static Suggest suggest_for(const char *name) {
+  return suggest_start(name, (int)strlen(name) / 3 + 1);
 }
 
 /* ---- lexer (characters: ir_scanner.c) ---- */
@@ -391,9 +366,9 @@ static bool parse_dims(Reader *r, Shape *s) {
 static bool parse_type(Reader *r, TensorType *t) {
   if (r->tok.kind != T_IDENT) return expected(r, "a type such as f32[32,10]");
   if (!dtype_from_name(r->tok.s, &t->dtype)) {
-    const char *best = NULL;
-    int best_d = INT_MAX;
-    for (int i = 0; i < DT_COUNT; i++) suggest(r->tok.s, dtype_name((DType)i), &best, &best_d);
+    Suggest sg = suggest_for(r->tok.s);
+    for (int i = 0; i < DT_COUNT; i++) suggest_try(&sg, dtype_name((DType)i));
+    const char *best = sg.best;
     error_at(r, r->tok.loc, "unknown element type '%.40s'%s%s%s", r->tok.s,
              best ? "; did you mean '" : " (f32, i8, i16, i32, i64 or u8)", best ? best : "",
              best ? "'?" : "");
@@ -437,9 +412,9 @@ typedef struct DeclTail {
 static bool parse_init(Reader *r, Init *init) {
   if (r->tok.kind != T_IDENT) return expected(r, "an initializer name");
   if (!init_from_name(r->tok.s, &init->kind)) {
-    const char *best = NULL;
-    int best_d = INT_MAX;
-    for (int i = 0; i < INIT_COUNT; i++) suggest(r->tok.s, init_name((InitKind)i), &best, &best_d);
+    Suggest sg = suggest_for(r->tok.s);
+    for (int i = 0; i < INIT_COUNT; i++) suggest_try(&sg, init_name((InitKind)i));
+    const char *best = sg.best;
     if (best)
       error_at(r, r->tok.loc, "unknown initializer '%.40s'; did you mean '%s'?", r->tok.s, best);
     else
@@ -507,9 +482,9 @@ static bool parse_decl(Reader *r, ValueKind kind) {
 static Value *lookup_value(Reader *r, const Token *t) {
   Value *v = graph_find_value(r->g, t->s);
   if (v) return v;
-  const char *best = NULL;
-  int best_d = INT_MAX;
-  for (int i = 0; i < r->g->nvalues; i++) suggest(t->s, r->g->values[i]->name, &best, &best_d);
+  Suggest sg = suggest_for(t->s);
+  for (int i = 0; i < r->g->nvalues; i++) suggest_try(&sg, r->g->values[i]->name);
+  const char *best = sg.best;
   if (best)
     error_at(r, t->loc, "use of undefined value '%%%s'; did you mean '%%%s'?", t->s, best);
   else
@@ -523,9 +498,9 @@ static bool parse_op(Reader *r, OpKind *op) {
     next(r);
     return true;
   }
-  const char *best = NULL;
-  int best_d = INT_MAX;
-  for (int i = 0; i < OP_COUNT; i++) suggest(r->tok.s, op_name((OpKind)i), &best, &best_d);
+  Suggest sg = suggest_for(r->tok.s);
+  for (int i = 0; i < OP_COUNT; i++) suggest_try(&sg, op_name((OpKind)i));
+  const char *best = sg.best;
   if (best)
     error_at(r, r->tok.loc, "unknown op '%.40s'; did you mean '%s'?", r->tok.s, best);
   else
@@ -623,9 +598,9 @@ static bool parse_attr(Reader *r, Graph *g, Node *n, const OpInfo *info) {
   if (!parse_name(r, "an attribute name", &name)) return false;
   const AttrSpec *spec = op_attr_spec(info, name);
   if (!spec) {
-    const char *best = NULL;
-    int best_d = INT_MAX;
-    for (int i = 0; i < info->nattrs; i++) suggest(name, info->attrs[i].name, &best, &best_d);
+    Suggest sg = suggest_for(name);
+    for (int i = 0; i < info->nattrs; i++) suggest_try(&sg, info->attrs[i].name);
+    const char *best = sg.best;
     if (best)
       error_at(r, nloc, "%s has no attribute '%s'; did you mean '%s'?", info->name, name, best);
     else

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fnv.h"
 #include "lower.h"
 #include "pass.h"
 
@@ -112,10 +113,11 @@ int64_t per_sample(const Value *v) {
 
 LBuffer *vbuf(Lower *L, const Value *v) { return L->buf[v->id]; }
 
+/* FNV-1a from 1469598103934665603, not FNV's basis (a digit short of it):
+ * the keys seed every initialisation and dropout stream, so this start
+ * value is part of what a seed means and must not change. */
 int64_t name_key(const char *s) {
-  uint64_t h = 1469598103934665603ull;
-  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-  return (int64_t)(h >> 1);
+  return (int64_t)(fnv1a_str(UINT64_C(1469598103934665603), s) >> 1);
 }
 
 bool value_batched(const Value *v) {

@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fnv.h"
+
 /* Helpers a kernel may call; each is printed only if used (an unused static
  * function would be a warning under some compilers). */
 typedef enum {
@@ -954,11 +956,7 @@ static uint64_t emitted_hash(const Emit *E) {
   uint64_t h = lprog_hash(E->p);
   if (!E->dbl) return h;
   static const char tag[] = "real=double";
-  for (size_t i = 0; i < sizeof tag - 1; i++) {
-    h ^= (unsigned char)tag[i];
-    h *= UINT64_C(0x100000001b3);
-  }
-  return h;
+  return fnv1a_bytes(h, tag, sizeof tag - 1);
 }
 
 /* OctoTensorKind numbering (runtime/octo_runtime.h): PARAM 0, OPTIM 1,
@@ -1720,13 +1718,7 @@ static void declare(Hasher *H, const LVar *v) {
   H->scope[H->nscope++] = (Binding){v, H->next++};
 }
 
-static void hbytes(Hasher *H, const void *data, size_t n) {
-  const unsigned char *b = data;
-  for (size_t i = 0; i < n; i++) {
-    H->h ^= b[i];
-    H->h *= UINT64_C(0x100000001b3);
-  }
-}
+static void hbytes(Hasher *H, const void *data, size_t n) { H->h = fnv1a_bytes(H->h, data, n); }
 
 /* Integers go in as 8 little-endian bytes, whatever the host. */
 static void hint(Hasher *H, int64_t v) {
@@ -1833,7 +1825,7 @@ static void hconst(Hasher *H, const LBuffer *b) {
 static int64_t buf_id(const LBuffer *b) { return b ? b->id : -1; }
 
 uint64_t lprog_hash(const LProgram *p) {
-  Hasher H = {UINT64_C(0xcbf29ce484222325), NULL, 0, 0, 0};
+  Hasher H = {FNV1A_OFFSET_BASIS, NULL, 0, 0, 0};
   hstr(&H, "octo-lprog-2");
   hint(&H, p->batch);
   hint(&H, p->num_classes);

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "recipe.h"
+#include "recipe/recipe_io.h"
 
 /* recipe_write's text must read back to the same recipe. */
 static void check_round_trip(const Recipe *r, Arena *a, Diag *d) {

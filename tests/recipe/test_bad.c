@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "recipe.h"
+#include "recipe/recipe_io.h"
 
 enum { MAX_FILES = 256, MAX_BYTES = 1 << 20 };
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "recipe.h"
+#include "recipe/recipe_io.h"
 
 /* --- helpers --- */
 
@@ -584,6 +584,35 @@ START_TEST(long_layer_name_is_written_as_an_explicit_key) {
 }
 END_TEST
 
+/* Layer names holding characters libyaml refuses in a file (C1 controls,
+ * U+FFFE, U+FFFF) or reads as line breaks (NEL, U+2028, U+2029) are written
+ * as escapes and read back: the fuzzer found a --set name with U+FFFF that
+ * --emit=recipe wrote raw, into a file that did not load. */
+START_TEST(layer_names_with_unwritable_characters_are_escaped) {
+  static const char *const escapes[] = {"\\x80", "\\x85", "\\x9f", "\\u2028", "\\u2029",
+                                        "\\ufffe", "\\uffff", "\\u00a0", "\\ufeff"};
+  for (size_t i = 0; i < sizeof escapes / sizeof escapes[0]; i++) {
+    Arena *a = arena_new();
+    char yaml[128];
+    snprintf(yaml, sizeof yaml, "layers:\n  \"c%sd\": {prc: {p: 0.5}}\n", escapes[i]);
+    Recipe r = load_ok(a, yaml);
+    ck_assert_int_eq(r.nlayers, 1);
+    free(written_reads_back(&r, a));
+    arena_free(a);
+  }
+  Arena *a = arena_new();
+  Recipe r;
+  recipe_defaults(&r);
+  set_ok(&r, a, "layers.dtype\xef\xbf\xbf" "c!:.prc.tensors=[error,weight]"); /* the fuzzer's */
+  set_ok(&r, a, "layers.e\xc2\x85" "f.prc.p=0.5");
+  ck_assert_int_eq(r.nlayers, 2);
+  char *text = written_reads_back(&r, a);
+  ck_assert_msg(strstr(text, "\\uffff") && strstr(text, "\\x85"), "not escaped:\n%s", text);
+  free(text);
+  arena_free(a);
+}
+END_TEST
+
 START_TEST(set_accepts_a_utf8_layer_name_and_writes_it_back) {
   Arena *a = arena_new();
   Recipe r;
@@ -750,6 +779,7 @@ int main(void) {
   tcase_add_test(tc, set_rejects_bad_overrides_and_leaves_recipe_unchanged);
   tcase_add_test(tc, set_accepts_a_utf8_layer_name_and_writes_it_back);
   tcase_add_test(tc, long_layer_name_is_written_as_an_explicit_key);
+  tcase_add_test(tc, layer_names_with_unwritable_characters_are_escaped);
   tcase_add_test(tc, set_error_fits_a_small_buffer);
   tcase_add_test(tc, round_trip_of_defaults_and_every_key);
   tcase_add_test(tc, round_trip_of_adam_cosine_and_odd_layer_names);

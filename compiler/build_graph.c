@@ -1,4 +1,5 @@
-/* Lowering the .net syntax tree to the graph IR.
+/* Building the graph IR from the .net syntax tree (the front end's last
+ * step; passes/lower.c is the later lowering of the graph to loops).
  *
  * The network's statements are run in order over a scope of names. An
  * expression evaluates to an Lv: a tensor (a graph Value), a number, a list
@@ -17,7 +18,7 @@
  * mistake is reported once. Recursion here follows the expression tree
  * (bounded by AST_MAX_DEPTH in the parser) and block instantiation (bounded
  * by MAX_BLOCK_DEPTH). */
-#include "lower.h"
+#include "build_graph.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -25,58 +26,13 @@
 #include <string.h>
 
 #include "builtins.h"
+#include "strmap.h"
+#include "suggest.h"
 
 enum {
   MAX_BLOCK_DEPTH = 64,  /* nested block instances */
   MAX_NODES = 200000,    /* beyond this a network is a mistake (or an attack) */
 };
-
-/* ---- a string map (open addressing) for scopes, blocks and layer names ---- */
-
-typedef struct MapEnt {
-  const char *key;
-  void *val;
-} MapEnt;
-
-typedef struct Map {
-  MapEnt *e;
-  size_t cap, n;
-} Map;
-
-static uint64_t hash_str(const char *s) {
-  uint64_t h = 1469598103934665603ull; /* FNV-1a */
-  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-  return h;
-}
-
-static MapEnt *map_slot(const Map *m, const char *key) {
-  size_t mask = m->cap - 1;
-  for (size_t i = hash_str(key) & mask;; i = (i + 1) & mask)
-    if (!m->e[i].key || strcmp(m->e[i].key, key) == 0) return &m->e[i];
-}
-
-static void *map_get(const Map *m, const char *key) {
-  if (!m->cap) return NULL;
-  return map_slot(m, key)->val;
-}
-
-static void map_put(Arena *a, Map *m, const char *key, void *val) {
-  if ((m->n + 1) * 2 > m->cap) {
-    Map old = *m;
-    m->cap = old.cap ? old.cap * 2 : 16;
-    m->e = arena_alloc(a, m->cap * sizeof(MapEnt));
-    m->n = 0;
-    for (size_t i = 0; i < old.cap; i++)
-      if (old.e[i].key) {
-        *map_slot(m, old.e[i].key) = old.e[i];
-        m->n++;
-      }
-  }
-  MapEnt *s = map_slot(m, key);
-  if (!s->key) m->n++;
-  s->key = key;
-  s->val = val;
-}
 
 /* ---- values of expressions and names ---- */
 
@@ -108,7 +64,7 @@ typedef struct Binding {
 } Binding;
 
 typedef struct Scope {
-  Map names; /* name -> newest Binding */
+  StrMap names; /* name -> newest Binding */
   Binding *first, *last;
   const Decl *block; /* NULL in the network */
   const char *prefix; /* "" in the network, "s1." in instance s1 */
@@ -127,10 +83,10 @@ typedef struct Lower {
   Graph *g;
   const Program *prog;
   const Decl *network;
-  Map blocks;   /* name -> Decl */
-  Map layers;    /* layer (node) name -> its SrcLoc */
-  Map instances; /* block instance prefix -> the call's SrcLoc */
-  Map failed;    /* blocks whose body reported errors: not expanded again */
+  StrMap blocks;    /* name -> Decl */
+  StrMap layers;    /* layer (node) name -> its SrcLoc */
+  StrMap instances; /* block instance prefix -> the call's SrcLoc */
+  StrMap failed;    /* blocks whose body reported errors: not expanded again */
   int warnings;  /* unused-binding warnings given (capped like errors) */
   const Decl *stack[MAX_BLOCK_DEPTH];
   int depth;
@@ -147,7 +103,7 @@ static bool stopped(Lower *L) {
 
 /* ---- scopes ---- */
 
-static Binding *scope_find(const Scope *s, const char *name) { return map_get(&s->names, name); }
+static Binding *scope_find(const Scope *s, const char *name) { return strmap_get(&s->names, name); }
 
 static Binding *scope_bind(Lower *L, Scope *s, const char *name, BindKind kind, Lv val,
                            SrcLoc loc, Stmt *stmt) {
@@ -157,8 +113,7 @@ static Binding *scope_bind(Lower *L, Scope *s, const char *name, BindKind kind, 
   b->val = val;
   b->loc = loc;
   b->stmt = stmt;
-  b->prev = scope_find(s, name);
-  map_put(L->a, &s->names, name, b);
+  b->prev = strmap_put(L->a, &s->names, name, b);
   if (s->last)
     s->last->next = b;
   else
@@ -169,44 +124,13 @@ static Binding *scope_bind(Lower *L, Scope *s, const char *name, BindKind kind, 
 
 /* ---- "did you mean" ---- */
 
-static size_t edit_distance(const char *a, const char *b) {
-  size_t la = strlen(a), lb = strlen(b);
-  if (la > 64 || lb > 64) return 99;
-  size_t row[65];
-  for (size_t j = 0; j <= lb; j++) row[j] = j;
-  for (size_t i = 1; i <= la; i++) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= lb; j++) {
-      size_t up = row[j];
-      size_t best = diag + (a[i - 1] != b[j - 1]);
-      if (up + 1 < best) best = up + 1;
-      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-      row[j] = best;
-      diag = up;
-    }
-  }
-  return row[lb];
-}
-
-/* Keeps the closest candidate within a distance that still looks like a typo. */
-typedef struct Suggest {
-  const char *word;
-  const char *best;
-  size_t dist;
-} Suggest;
-
-static void suggest_try(Suggest *sg, const char *cand) {
-  size_t d = edit_distance(sg->word, cand);
-  size_t limit = strlen(sg->word) < 4 ? 1 : 2;
-  if (d <= limit && (!sg->best || d < sg->dist)) {
-    sg->best = cand;
-    sg->dist = d;
-  }
+/* A suggestion may be one edit away from a short name, two from a longer. */
+static Suggest suggest_for(const char *name) {
+  return suggest_start(name, strlen(name) < 4 ? 1 : 2);
 }
 
 static const char *suggest_callee(Lower *L, const char *name) {
-  Suggest sg = {name, NULL, 0};
+  Suggest sg = suggest_for(name);
   for (int i = 0; builtin_at(i); i++) suggest_try(&sg, builtin_at(i)->name);
   for (const Decl *d = L->prog->decls; d; d = d->next)
     if (d->kind == DECL_BLOCK) suggest_try(&sg, d->name);
@@ -214,7 +138,7 @@ static const char *suggest_callee(Lower *L, const char *name) {
 }
 
 static const char *suggest_attr(const Builtin *b, const char *name) {
-  Suggest sg = {name, NULL, 0};
+  Suggest sg = suggest_for(name);
   for (int i = 0; i < b->nattrs; i++) suggest_try(&sg, b->attrs[i].name);
   suggest_try(&sg, "name");
   return sg.best;
@@ -422,7 +346,7 @@ static Value *eval_tensor(Lower *L, Scope *s, StmtCtx *ctx, const Expr *e, const
 /* ---- layer names ---- */
 
 static bool name_taken(Lower *L, const char *name, bool instance) {
-  return map_get(&L->layers, name) || (instance && map_get(&L->instances, name));
+  return strmap_get(&L->layers, name) || (instance && strmap_get(&L->instances, name));
 }
 
 /* base, else base.1, base.2, ...: the first that is not a layer yet (nor,
@@ -808,7 +732,7 @@ static Lv lower_op(Lower *L, Scope *s, StmtCtx *ctx, const Expr *call, const Bui
 
   const char *layer;
   if (name.set) {
-    const SrcLoc *prev = map_get(&L->layers, name.s);
+    const SrcLoc *prev = strmap_get(&L->layers, name.s);
     if (prev) {
       diag_error(L->d, name.loc, "layer name '%s' is already used", name.s);
       diag_note(L->d, *prev, "the layer '%s' is here", name.s);
@@ -825,7 +749,7 @@ static Lv lower_op(Lower *L, Scope *s, StmtCtx *ctx, const Expr *call, const Bui
                           ? graph_unique_name(L->g, ctx->base)
                           : graph_unique_name(L->g, arena_printf(L->a, "%s.%s", ctx->base, b->name));
   Node *n = graph_add_node(L->g, b->op, layer, in, nin, &vname, 1, call->loc);
-  map_put(L->a, &L->layers, n->name, &n->loc);
+  strmap_put(L->a, &L->layers, n->name, &n->loc);
   set_graph_attrs(L, n, b, attrs);
   if ((op_info(b->op)->role == OPROLE_LOSS)) {
     if (L->loss) {
@@ -938,17 +862,17 @@ static Lv lower_block_call(Lower *L, Scope *s, StmtCtx *ctx, const Expr *call, c
   prefix = unique_layer(L, prefix, true);
   /* Reserve the instance name so a second instance gets prefix.1; the
    * block's returned op may still be the layer `prefix` itself. */
-  map_put(L->a, &L->instances, prefix, (void *)&call->loc);
+  strmap_put(L->a, &L->instances, prefix, (void *)&call->loc);
   inner.prefix = arena_printf(L->a, "%s.", prefix);
   /* A block with an error in its body would repeat it for every instance:
    * report it once, then treat further calls as failed. */
-  if (map_get(&L->failed, blk->name)) return lv_error;
+  if (strmap_get(&L->failed, blk->name)) return lv_error;
   L->stack[L->depth++] = blk;
   int errors = diag_error_count(L->d);
   Lv ret = lv_error;
   lower_body(L, &inner, blk->body, &ret);
   if (diag_error_count(L->d) > errors) {
-    map_put(L->a, &L->failed, blk->name, (void *)blk);
+    strmap_put(L->a, &L->failed, blk->name, (void *)blk);
     ret = lv_error;
   }
   L->depth--;
@@ -958,7 +882,7 @@ static Lv lower_block_call(Lower *L, Scope *s, StmtCtx *ctx, const Expr *call, c
 static Lv eval_call(Lower *L, Scope *s, StmtCtx *ctx, const Expr *e) {
   const Builtin *b = builtin_lookup(e->name);
   if (b) return lower_op(L, s, ctx, e, b);
-  const Decl *blk = map_get(&L->blocks, e->name);
+  const Decl *blk = strmap_get(&L->blocks, e->name);
   if (blk) return lower_block_call(L, s, ctx, e, blk);
   const char *sg = suggest_callee(L, e->name);
   if (sg)
@@ -1177,14 +1101,14 @@ static bool collect_decls(Lower *L) {
       }
       continue;
     }
-    const Decl *prev = map_get(&L->blocks, d->name);
+    const Decl *prev = strmap_get(&L->blocks, d->name);
     if (prev) {
       diag_error(L->d, d->loc, "duplicate block name '%s'", d->name);
       note_block(L, prev);
       ok = false;
       continue;
     }
-    map_put(L->a, &L->blocks, d->name, (void *)d);
+    strmap_put(L->a, &L->blocks, d->name, (void *)d);
     ok &= check_block(L, d);
   }
   if (!L->network) {
@@ -1222,7 +1146,7 @@ static void check_network_uses(Lower *L, Scope *s, bool clean) {
   }
 }
 
-Graph *lower_program(Arena *a, Diag *d, const Program *prog, int batch) {
+Graph *build_graph(Arena *a, Diag *d, const Program *prog, int batch) {
   Lower L = {0};
   L.a = a;
   L.d = d;

@@ -1,18 +1,17 @@
 /* The training recipe: every compile-time training choice that is not the
  * network (batch, optimizer, schedule, precision, rounding, LAC, PRC, EOQ and
- * per-layer overrides). It is plain data with enums so passes read fields,
- * never strings. recipe.c holds the data side (defaults, names, the per-layer
- * view, the YAML writer); recipe_load.c reads YAML (libyaml) and command-line
- * overrides, validating every key. docs/recipe.md documents each key. */
-#ifndef OCTO_COMPILER_RECIPE_H
-#define OCTO_COMPILER_RECIPE_H
+ * per-layer overrides), as the passes read it. Plain data with enums, so a
+ * pass reads fields, never strings; recipe.c holds the defaults, the names,
+ * the per-layer view and equality. It sits with the passes because they are
+ * configured with it (Module.recipe); reading and writing it as YAML, and
+ * --set, is the driver's business (compiler/recipe/). docs/recipe.md
+ * documents each key. */
+#ifndef OCTO_PASSES_RECIPE_H
+#define OCTO_PASSES_RECIPE_H
 
 #include <stdbool.h>
-#include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
-#include "arena.h"
 #include "diag.h"
 
 typedef enum {
@@ -148,7 +147,7 @@ typedef struct Recipe {
   LacParams lac;
   PrcParams prc;
   EoqParams eoq;
-  RecipeLayer *layers; /* in the arena passed to recipe_load/recipe_set */
+  RecipeLayer *layers; /* in the arena of whoever built the recipe */
   int nlayers;
 } Recipe;
 
@@ -164,24 +163,6 @@ void recipe_defaults(Recipe *r);
  * the other optimizer keys to). */
 Optimizer optimizer_defaults(OptimizerType t);
 LrSchedule schedule_defaults(ScheduleType t);
-
-/* Parses YAML text into r (reset to defaults first). Every key is validated;
- * errors go to d as `file:line:col: error: ...` with the source line (the
- * text is registered with diag_add_source). Several errors are reported per
- * run. Returns false on any error; r then holds the defaults merged with the
- * valid keys. An empty file (or only comments) is the default recipe. */
-bool recipe_load(Recipe *r, Arena *a, Diag *d, const char *file, const char *text,
-                 size_t len);
-
-/* One command-line override `key.path=value`, e.g. "optimizer.lr=0.05",
- * "batch=64", "precision=octo", "layers.c1.precision=fp32",
- * "prc.tensors=[error,weight]". The value is a YAML flow value validated like
- * the file. On error r is unchanged, err gets one line and false returns. */
-bool recipe_set(Recipe *r, Arena *a, const char *assignment, char *err, size_t errlen);
-
-/* Writes the effective recipe as YAML that recipe_load reads back to an
- * equal recipe. Returns false on an output error. */
-bool recipe_write(FILE *out, const Recipe *r);
 
 /* Field-by-field equality (layer order and source locations ignored). */
 bool recipe_equal(const Recipe *x, const Recipe *y);
