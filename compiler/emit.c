@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api_writer.h"
 #include "c_backend.h"
 #include "dot.h"
 #include "files.h"
@@ -114,12 +115,27 @@ static bool main_trainer_fits(const Module *m) {
   return false;
 }
 
+/* The target's backend writes the code, the plan's API writer the header
+ * and the standalone main. */
+static bool write_trainer(const Module *m, const EmitOptions *eo, bool with_main, FILE *code,
+                          FILE *header, FILE *main_c) {
+  const Backend *be = m->target ? m->target->target->backend : &c_backend;
+  ProgramPlan plan;
+  char who[64];
+  snprintf(who, sizeof who, "%s backend", be->name);
+  if (!plan_build(&plan, m->loops, who, stderr) || !be->emit_code(&plan, eo, code)) return false;
+  if (!api_write_header(header, &plan, eo)) {
+    fprintf(stderr, "octoc: error: cannot write the header: %s\n", strerror(errno));
+    return false;
+  }
+  return !with_main || api_write_main(main_c, &plan, eo);
+}
+
 /* Writes BASE.c, BASE.h and, with --main, BASE_main.c. */
 static bool write_c(const Options *o, const Module *m, const char *base) {
-  const LProgram *p = m->loops;
   char *c_path = join(base, ".c"), *h_path = join(base, ".h"), *m_path = join(base, "_main.c");
   char *header = join(base_name(base), ".h");
-  CEmitOptions copt = {.header_name = header, .with_main = o->emit_main,
+  EmitOptions copt = {.header_name = header, .with_main = o->emit_main,
                        .epochs_default = m->recipe ? m->recipe->epochs : 5,
                        .seed_default = m->recipe ? m->recipe->seed : 1,
                        .input_mean = m->recipe ? m->recipe->input.mean : 0,
@@ -138,7 +154,7 @@ static bool write_c(const Options *o, const Module *m, const char *base) {
     ok = false;
   }
   if (ok) {
-    bool written = c_emit(p, &copt, c.f, h.f) && (!o->emit_main || c_emit_main(p, &copt, mo.f));
+    bool written = write_trainer(m, &copt, o->emit_main, c.f, h.f, o->emit_main ? mo.f : NULL);
     if (!written) {
       output_abort(&c);
       output_abort(&h);
@@ -163,22 +179,21 @@ static bool write_c(const Options *o, const Module *m, const char *base) {
   return ok;
 }
 
-static void add_opt_flags(Command *cmd, const Options *o, const Target *t) {
+/* -O, the target's -mcpu/-mattr, C99. No -ffp-contract: the emitted C
+ * keeps a*b+c unfused itself (docs/loops.md), whatever the flags. */
+static bool add_opt_flags(Command *cmd, const Options *o, const TargetConfig *tc) {
   static const char *const levels[] = {"-O0", "-O1", "-O2", "-O3"};
   cmd_add(cmd, levels[o->opt_level]);
-  if (o->mcpu && strcmp(o->mcpu, "native") == 0) cmd_add(cmd, "-march=native");
-  /* ARM and RISC-V have fused multiply-add in their base ISA and gcc fuses
-   * by default, which rounds differently from a plain x86-64 build: losses
-   * drift apart over hundreds of steps. Unfused, a cross-built trainer
-   * reproduces the host's numbers (docs/c-backend.md). */
-  if (t != target_default()) cmd_add(cmd, "-ffp-contract=off");
+  if (!target_cc_flags(tc, cmd)) return false;
   cmd_add(cmd, "-std=c99");
+  return true;
 }
 
 /* Compiles the C for an object (plus the header beside it) or links a
  * standalone trainer with the runtime. */
-static bool build_binary(const Options *o, const Module *m, const Target *t, const char *out) {
+static bool build_binary(const Options *o, const Module *m, const char *out) {
   const LProgram *p = m->loops;
+  const Target *t = m->target->target;
   const char *cc = target_cc(t);
   if (!cc) {
     fprintf(stderr, "octoc: error: no C compiler for target %s (%s); use --emit=c and your "
@@ -198,10 +213,10 @@ static bool build_binary(const Options *o, const Module *m, const Target *t, con
   if (ok) {
     Command cmd = {0};
     cmd_add(&cmd, cc);
-    add_opt_flags(&cmd, o, t);
+    ok = add_opt_flags(&cmd, o, m->target);
     const char *lib = NULL, *inc = NULL;
     if (o->emit == EMIT_EXE) {
-      ok = runtime_paths(&lib, &inc);
+      ok = ok && runtime_paths(&lib, &inc);
       cmd_add(&cmd, "-I");
       cmd_add(&cmd, inc ? inc : ".");
     } else {
@@ -278,7 +293,7 @@ static bool emit_text(const Options *o, const Module *m) {
   return output_commit(&out);
 }
 
-bool emit_output(const Options *o, const Module *m, const Target *t) {
+bool emit_output(const Options *o, const Module *m) {
   switch (o->emit) {
   case EMIT_NONE: return true;
   case EMIT_C: {
@@ -291,7 +306,7 @@ bool emit_output(const Options *o, const Module *m, const Target *t) {
   case EMIT_EXE: {
     const char *prefix = c_prefix(m->loops);
     char *def = o->emit == EMIT_OBJ ? join(prefix, ".o") : join(prefix, "");
-    bool ok = build_binary(o, m, t, o->output ? o->output : def);
+    bool ok = build_binary(o, m, o->output ? o->output : def);
     free(def);
     return ok;
   }

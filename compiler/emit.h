@@ -21,6 +21,6 @@ bool emit_needs_loops(EmitKind k);
  * loop-IR input, whose Module has no graph, cannot give them. */
 bool emit_needs_graph(EmitKind k);
 /* Writes the output. False after an error message. */
-bool emit_output(const Options *o, const Module *m, const Target *t);
+bool emit_output(const Options *o, const Module *m);
 
 #endif

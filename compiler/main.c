@@ -19,6 +19,7 @@
 #include "reader.h"
 #include "recipe/recipe_io.h"
 #include "target.h"
+#include "toolchain.h"
 
 #ifndef OCTO_VERSION
 #define OCTO_VERSION "0.0.0"
@@ -238,7 +239,7 @@ static int compile_loops(const Options *o, const TargetConfig *target, const cha
   recipe_defaults(&defaults);
   Module m = {.arena = a, .diag = d, .graph = NULL, .recipe = &defaults,
               .loops = lprog_read(a, d, o->input, text, len), .target = target};
-  bool ok = m.loops && lprog_verify(m.loops, d) && emit_output(o, &m, target->target);
+  bool ok = m.loops && lprog_verify(m.loops, d) && emit_output(o, &m);
   diag_free(d);
   arena_free(a);
   return ok ? EXIT_OK : EXIT_INPUT;
@@ -286,7 +287,7 @@ static int compile(const Options *o, const TargetConfig *target) {
     };
     if (!pass_run(&m, passes, pipeline_length(o), &popt)) status = EXIT_INPUT;
   }
-  if (status == EXIT_OK && !emit_output(o, &m, target->target)) status = EXIT_INPUT;
+  if (status == EXIT_OK && !emit_output(o, &m)) status = EXIT_INPUT;
   diag_free(d);
   arena_free(a);
   free(text);
@@ -329,6 +330,9 @@ int main(int argc, char **argv) {
     return EXIT_USAGE;
   }
   if (!emit_resolve(&o)) return EXIT_USAGE;
+  Command probe = {0}; /* the C compiler must be able to take -mcpu/-mattr */
+  if ((o.emit == EMIT_OBJ || o.emit == EMIT_EXE) && !target_cc_flags(&target, &probe))
+    return EXIT_USAGE;
   if (!check_pass_names(o.print_before, o.nprint_before, "--print-before") ||
       !check_pass_names(o.print_after, o.nprint_after, "--print-after"))
     return EXIT_USAGE;

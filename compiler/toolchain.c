@@ -54,6 +54,63 @@ bool cmd_run(const Command *c, bool verbose) {
   return false;
 }
 
+/* The items of -mattr one at a time: sets *item and *len, false at the end. */
+static bool next_feature(const char **p, const char **item, size_t *len) {
+  if (!*p || !**p) return false;
+  const char *end = strchr(*p, ',');
+  *item = *p;
+  *len = end ? (size_t)(end - *p) : strlen(*p);
+  *p = end ? end + 1 : NULL;
+  return true;
+}
+
+/* A flag built in static storage the command keeps pointing at: the
+ * driver runs one compile per process. */
+static const char *flag(const char *fmt, const char *a, size_t alen) {
+  static char buf[16][256];
+  static int used;
+  if (used == 16) return NULL;
+  snprintf(buf[used], sizeof buf[used], fmt, (int)alen, a);
+  return buf[used++];
+}
+
+bool target_cc_flags(const TargetConfig *tc, Command *cmd) {
+  const Target *t = tc->target;
+  bool cpu_given = tc->cpu != t->cpu;
+  const char *item, *p = tc->mattr;
+  size_t len;
+  switch (t->arch) {
+  case ARCH_X86_64:
+    if (cpu_given) cmd_add(cmd, flag("-march=%.*s", tc->cpu, strlen(tc->cpu)));
+    while (next_feature(&p, &item, &len))
+      cmd_add(cmd, flag(item[0] == '+' ? "-m%.*s" : "-mno-%.*s", item + 1, len - 1));
+    return true;
+  case ARCH_AARCH64: {
+    /* gcc spells features as +name / +noname after the CPU. */
+    char spec[512];
+    size_t k = (size_t)snprintf(spec, sizeof spec, "-mcpu=%s", tc->cpu);
+    if (!cpu_given && !tc->mattr) return true;
+    while (next_feature(&p, &item, &len) && k < sizeof spec)
+      k += (size_t)snprintf(spec + k, sizeof spec - k, "+%s%.*s", item[0] == '+' ? "" : "no",
+                            (int)len - 1, item + 1);
+    cmd_add(cmd, flag("%.*s", spec, strlen(spec)));
+    return true;
+  }
+  case ARCH_ARM:
+  case ARCH_RISCV64:
+  case ARCH_RISCV32:
+    if (tc->mattr) {
+      fprintf(stderr, "octoc: error: -mattr=%s: the C backend's compiler for %s takes the "
+                      "CPU only (-mcpu=NAME); use --emit=c and your own flags\n",
+              tc->mattr, t->name);
+      return false;
+    }
+    if (cpu_given) cmd_add(cmd, flag("-mcpu=%.*s", tc->cpu, strlen(tc->cpu)));
+    return true;
+  }
+  return true;
+}
+
 const char *target_cc(const Target *t) {
   if (t == target_default()) {
     const char *cc = getenv("CC");

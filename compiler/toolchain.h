@@ -24,6 +24,13 @@ bool cmd_run(const Command *c, bool verbose);
  * for hosted targets (arm-linux-gnueabihf-gcc, ...), NULL when none fits. */
 const char *target_cc(const Target *t);
 
+/* The C compiler's flags for the target's -mcpu and -mattr (nothing when
+ * neither was given: the compiler's defaults for the target): x86-64
+ * -march=CPU and -mFEATURE / -mno-FEATURE, AArch64 -mcpu=CPU+feat+nofeat,
+ * 32-bit ARM and RISC-V -mcpu=CPU. False, with a message, for what the C
+ * compiler cannot express (-mattr on 32-bit ARM or RISC-V). */
+bool target_cc_flags(const TargetConfig *tc, Command *cmd);
+
 /* Where the runtime library and its header are: the build tree when octoc
  * runs from it, else the installed copies; $OCTO_RUNTIME_DIR (a folder with
  * libocto-runtime.a and octo_runtime.h) overrides both. Returns false with a

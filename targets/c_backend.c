@@ -1,5 +1,6 @@
-/* The C backend: prints a loop-IR program as a C99 trainer (NAME.c, NAME.h,
- * and optionally NAME_main.c for the standalone trainer).
+/* The C backend: prints the kernels and entries of a planned loop-IR
+ * program (targets/entry_plan.h) as C99, NAME.c; the header and the
+ * standalone main come from the plan (targets/api_writer.c).
  *
  * Each kernel becomes one `static void` function whose parameters are a
  * `restrict` pointer per buffer it touches (const when it only reads) and the
@@ -19,7 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fnv.h"
+#include "api_writer.h"
+#include "c_syntax.h"
 
 /* Helpers a kernel may call; each is printed only if used (an unused static
  * function would be a warning under some compilers). */
@@ -65,13 +67,13 @@ typedef struct Scope {
 
 typedef struct Emit {
   const LProgram *p;
+  const ProgramPlan *plan;
   Arena *arena;
   FILE *out;
   FILE *err;
   const char *pfx; /* C identifier prefix: lenet5 */
   const char *PFX; /* macro prefix: LENET5 */
   bool dbl;        /* --emit-real=double: f32 printed as double, bytes doubled */
-  float in_mean, in_std; /* the recipe's input normalisation */
   bool ok;
   bool need[H_COUNT];
   bool need_sat[DT_COUNT][SAT_COUNT];
@@ -82,13 +84,6 @@ typedef struct Emit {
   bool *reads, *writes; /* scratch for lkernel_accesses */
   bool *var_used;       /* scratch: variables a kernel mentions */
   bool *var_read;       /* scratch: variables an expression of the kernel reads */
-  /* pred is f32: a regression model. y and pred are floats, and predict
-   * writes the prediction itself, not a class (docs/c-backend.md). */
-  bool reg;
-  /* Regression train_step: the kernels that only fill pred are skipped when
-   * pred is NULL, instead of writing to a stack scratch the size of the
-   * whole prediction (set by emit_train_step when that is possible). */
-  bool pred_guard;
 } Emit;
 
 static void fail(Emit *E, const LKernel *k, const char *fmt, ...)
@@ -118,26 +113,8 @@ static void indent(Emit *E, int depth) {
   for (int i = 0; i < depth; i++) fputs("  ", E->out);
 }
 
-/* A C string literal; names may hold any byte (the loop IR text quotes them). */
-static void cstring(Emit *E, const char *s) {
-  fputc('"', E->out);
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\') fprintf(E->out, "\\%c", c);
-    else if (c < 32 || c >= 127) fprintf(E->out, "\\%03o", c);
-    else fputc(c, E->out);
-  }
-  fputc('"', E->out);
-}
-
-/* Text inside a comment: no line breaks, no comment end, no trigraphs. */
-static void comment_text(Emit *E, const char *s) {
-  for (; *s; s++) {
-    if (s[0] == '*' && s[1] == '/') fputs("* ", E->out);
-    else if (s[0] == '?' && s[1] == '?') fputs("? ", E->out);
-    else fputc((unsigned char)*s < 32 ? ' ' : *s, E->out);
-  }
-}
+static void cstring(Emit *E, const char *s) { c_string(E->out, s); }
+static void comment_text(Emit *E, const char *s) { c_comment_text(E->out, s); }
 
 /* ---- names ---------------------------------------------------------- */
 
@@ -180,23 +157,6 @@ static bool is_reserved(const char *s) {
   return is_sat_helper(s);
 }
 
-static bool is_ident_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-}
-
-/* A C identifier from any name: other characters become '_', and a name
- * that would start with a digit or '_' (reserved forms) gets a 'v'. */
-static char *c_ident(Arena *a, const char *s) {
-  if (!s || !*s) s = "v";
-  size_t len = strlen(s);
-  char *r = arena_alloc(a, len + 2);
-  size_t j = 0;
-  if ((s[0] >= '0' && s[0] <= '9') || s[0] == '_') r[j++] = 'v';
-  for (size_t i = 0; i < len; i++) r[j++] = is_ident_char(s[i]) ? s[i] : '_';
-  r[j] = 0;
-  return r;
-}
-
 static bool scope_taken(const Scope *sc, const char *s) {
   for (int i = 0; i < sc->ntaken; i++)
     if (strcmp(sc->taken[i], s) == 0) return true;
@@ -215,7 +175,7 @@ static void scope_take(Emit *E, Scope *sc, const char *s) {
 
 /* `base`, or `base_2`, `base_3`, ... whichever is free and not reserved. */
 static const char *scope_unique(Emit *E, Scope *sc, const char *name) {
-  const char *base = c_ident(E->arena, name);
+  const char *base = plan_ident(E->arena, name);
   const char *s = base;
   for (int k = 2; is_reserved(s) || scope_taken(sc, s); k++)
     s = arena_printf(E->arena, "%s_%d", base, k);
@@ -223,35 +183,16 @@ static const char *scope_unique(Emit *E, Scope *sc, const char *name) {
   return s;
 }
 
-const char *c_prefix(const LProgram *p) { return c_ident(p->arena, p->name); }
-
-static const char *upper(Arena *a, const char *s) {
-  char *r = arena_strdup(a, s);
-  for (char *c = r; *c; c++)
-    if (*c >= 'a' && *c <= 'z') *c = (char)(*c - 'a' + 'A');
-  return r;
-}
+const char *c_prefix(const LProgram *p) { return plan_ident(p->arena, p->name); }
 
 /* ---- types and constants ------------------------------------------- */
 
-static const char *ctype(const Emit *E, DType t) {
-  switch (t) {
-  case DT_F32: return E->dbl ? "double" : "float";
-  case DT_I8: return "int8_t";
-  case DT_I16: return "int16_t";
-  case DT_I32: return "int32_t";
-  case DT_I64: return "int64_t";
-  case DT_U8: return "uint8_t";
-  case DT_U16: return "uint16_t";
-  case DT_U32: return "uint32_t";
-  default: return "?";
-  }
-}
+static const char *ctype(const Emit *E, DType t) { return c_type(t, E->dbl); }
 
 /* A planned byte offset or size as printed: doubled in a double build, so
  * every f32 buffer has room for its doubles and the plan's disjointness and
  * alignment carry over (integer buffers just get spare room). */
-static long long bytes_out(const Emit *E, int64_t v) { return (long long)(E->dbl ? 2 * v : v); }
+static long long bytes_out(const Emit *E, int64_t v) { return api_bytes(v, E->dbl); }
 
 /* Types narrower than int: C computes in int, the IR wraps to the type. */
 static bool is_narrow(DType t) {
@@ -264,46 +205,10 @@ static const char *use_helper(Emit *E, Helper h) {
 }
 
 static void print_f32(Emit *E, float f) {
-  if (isnan(f)) {
-    E->need[H_MATH] = true;
-    out(E, "NAN");
-    return;
-  }
-  if (isinf(f)) {
-    E->need[H_MATH] = true;
-    out(E, f < 0 ? "(-INFINITY)" : "INFINITY");
-    return;
-  }
-  /* %.9g round-trips every float exactly. A double build keeps the float's
-   * exact value (the same program, only computed wider): the shortest %g
-   * that reads back as that double. */
-  char buf[48];
-  snprintf(buf, sizeof buf, "%.9g", (double)f);
-  for (int prec = 10; E->dbl && strtod(buf, NULL) != (double)f && prec <= 17; prec++)
-    snprintf(buf, sizeof buf, "%.*g", prec, (double)f);
-  bool has_point = strpbrk(buf, ".e") != NULL;
-  const char *suffix = E->dbl ? "" : "f";
-  if (signbit(f)) out(E, "(%s%s%s)", buf, has_point ? "" : ".0", suffix);
-  else out(E, "%s%s%s", buf, has_point ? "" : ".0", suffix);
+  if (c_float(E->out, f, E->dbl)) E->need[H_MATH] = true;
 }
 
-static void print_int(Emit *E, DType t, int64_t v) {
-  if (t == DT_U32) {
-    /* unsigned int: a large decimal would otherwise be a long and widen
-     * the arithmetic around it. */
-    out(E, "%lldu", (long long)v);
-  } else if (t == DT_I64) {
-    if (v == INT64_MIN) out(E, "(-INT64_C(9223372036854775807) - 1)");
-    else if (v < 0) out(E, "(INT64_C(%lld))", (long long)v);
-    else out(E, "INT64_C(%lld)", (long long)v);
-  } else if (v == INT32_MIN) {
-    out(E, "(-2147483647 - 1)");
-  } else if (v < 0) {
-    out(E, "(%lld)", (long long)v);
-  } else {
-    out(E, "%lld", (long long)v);
-  }
-}
+static void print_int(Emit *E, DType t, int64_t v) { c_int(E->out, t, v); }
 
 /* ---- expressions ---------------------------------------------------- */
 
@@ -829,309 +734,6 @@ static void emit_kernel(Emit *E, const LKernel *k) {
   out(E, "}\n\n");
 }
 
-/* ---- checks --------------------------------------------------------- */
-
-static int64_t buffer_bytes(const LBuffer *b) {
-  int64_t n = shape_numel(&b->shape);
-  return n < 0 ? -1 : n * (int64_t)dtype_size(b->dtype);
-}
-
-/* A buffer touched in an entry must be placed and visible to that entry. */
-static void check_buffer(Emit *E, const LKernel *k, LEntryKind ek, const LBuffer *b, bool writes) {
-  const LProgram *p = E->p;
-  if (b->home == LBUF_CONST) {
-    if (writes) fail(E, k, "writes the constant buffer %%%s", b->name);
-    else if (!b->data || buffer_bytes(b) < 0)
-      fail(E, k, "constant buffer %%%s has no known shape or no values", b->name);
-    return;
-  }
-  if (b->home == LBUF_ARG) {
-    if (b != p->input && b != p->label && b != p->pred)
-      fail(E, k, "ARG buffer %%%s is not the program's input, label or pred", b->name);
-    else if (ek == LENTRY_INIT)
-      fail(E, k, "init uses ARG buffer %%%s (init has no batch arguments)", b->name);
-    else if (ek == LENTRY_PREDICT && b == p->label)
-      fail(E, k, "predict reads the labels %%%s", b->name);
-    else if (writes && b != p->pred)
-      fail(E, k, "writes the read-only argument %%%s", b->name);
-    return;
-  }
-  int64_t bytes = buffer_bytes(b);
-  int64_t limit = b->home == LBUF_STATE ? p->state_bytes : p->work_bytes;
-  if (bytes < 0 || b->offset < 0 || b->offset + bytes > limit)
-    fail(E, k, "buffer %%%s is not planned inside its block (offset %lld, %lld bytes, block %lld)",
-         b->name, (long long)b->offset, (long long)bytes, (long long)limit);
-  if (b->offset % (int64_t)dtype_size(b->dtype) != 0)
-    fail(E, k, "buffer %%%s offset %lld is not aligned for %s", b->name, (long long)b->offset,
-         dtype_name(b->dtype));
-  if (ek == LENTRY_INIT && b->home == LBUF_WORK)
-    fail(E, k, "init uses work buffer %%%s (init has no work arena)", b->name);
-  if (ek == LENTRY_PREDICT && b->home == LBUF_STATE && writes)
-    fail(E, k, "predict writes state buffer %%%s", b->name);
-}
-
-static void check_call(Emit *E, LEntryKind ek, const LKernel *k) {
-  const LProgram *p = E->p;
-  kernel_scope(E, k);
-  for (int i = 0; i < p->nbuffers; i++)
-    if (E->reads[i] || E->writes[i]) check_buffer(E, k, ek, p->buffers[i], E->writes[i]);
-  for (int i = 0; i < p->nvars; i++) {
-    const LVar *v = p->vars[i];
-    if (!E->var_used[i] || v->kind != LVAR_ARG) continue;
-    bool is_n = strcmp(v->name, "n") == 0, is_seed = strcmp(v->name, "seed") == 0;
-    if (!is_n && !is_seed) fail(E, k, "unknown scalar argument '%s'", v->name);
-    else if (is_n && ek == LENTRY_INIT) fail(E, k, "init has no argument 'n'");
-    else if (is_seed && ek != LENTRY_INIT) fail(E, k, "only init has the argument 'seed'");
-    else if (v->dtype == DT_F32) fail(E, k, "scalar argument '%s' is not an integer", v->name);
-  }
-}
-
-/* An ARG buffer of known shape whose first dimension is the batch. */
-static bool batch_shaped(const LProgram *p, const LBuffer *b) {
-  return b->home == LBUF_ARG && b->shape.rank >= 1 && shape_known(&b->shape) &&
-         b->shape.dim[0] == p->batch;
-}
-
-/* The two kinds of program: a classifier (label i32 [batch] class indices,
- * pred i32 [batch] classes) and a regression model (label f32 [batch, ...]
- * or none, pred f32 [batch, ...]: the prediction itself). pred's dtype
- * decides the kind; the label must agree with it. */
-static void check_targets(Emit *E) {
-  const LProgram *p = E->p;
-  const LBuffer *y = p->label, *pr = p->pred;
-  if (y && (y->home != LBUF_ARG || (y->dtype != DT_I32 && y->dtype != DT_F32)))
-    fail(E, NULL, "label %%%s must be an ARG buffer: i32 [batch] class indices or f32 "
-         "[batch, ...] targets", y->name);
-  else if (y && y->dtype == DT_F32 && !E->reg)
-    fail(E, NULL, "label %%%s holds float targets, so pred must be an f32 [batch, ...] "
-         "ARG buffer (the prediction), not %s", y->name, pr ? dtype_name(pr->dtype) : "absent");
-  else if (y && y->dtype == DT_I32 && E->reg)
-    fail(E, NULL, "label %%%s holds class indices, so pred must be an i32 [batch] ARG "
-         "buffer (the classes), not f32", y->name);
-  else if (y && y->dtype == DT_F32 && !batch_shaped(p, y))
-    fail(E, NULL, "float label %%%s needs a known shape [%d, ...] (the batch first)", y->name,
-         p->batch);
-  if (pr && (pr->home != LBUF_ARG || (pr->dtype != DT_I32 && pr->dtype != DT_F32)))
-    fail(E, NULL, "pred %%%s must be an ARG buffer: i32 [batch] classes or f32 [batch, ...] "
-         "predictions", pr->name);
-  else if (E->reg && !batch_shaped(p, pr))
-    fail(E, NULL, "pred %%%s needs a known shape [%d, ...] (the batch first)", pr->name,
-         p->batch);
-  else if (pr && pr->optional && buffer_bytes(pr) < 0)
-    fail(E, NULL, "optional pred %%%s needs a known shape for its scratch", pr->name);
-}
-
-static void check_program(Emit *E) {
-  const LProgram *p = E->p;
-  for (int ek = 0; ek < LENTRY_COUNT; ek++)
-    for (int c = 0; c < p->entries[ek].ncalls; c++)
-      check_call(E, (LEntryKind)ek, p->entries[ek].calls[c]);
-  if (p->input && (p->input->dtype != DT_F32 || p->input->home != LBUF_ARG))
-    fail(E, NULL, "input %%%s must be an f32 ARG buffer", p->input->name);
-  check_targets(E);
-  if (!p->loss) {
-    fail(E, NULL, "the program has no loss buffer");
-  } else if (p->loss->dtype != DT_F32 || p->loss->home == LBUF_ARG) {
-    fail(E, NULL, "loss %%%s must be an f32 state or work buffer", p->loss->name);
-  } else {
-    check_buffer(E, NULL, LENTRY_TRAIN_STEP, p->loss, false);
-  }
-  if (p->epoch && (p->epoch->dtype != DT_I32 || p->epoch->home != LBUF_STATE))
-    fail(E, NULL, "epoch %%%s must be an i32 state buffer", p->epoch->name);
-  else if (p->epoch)
-    check_buffer(E, NULL, LENTRY_TRAIN_STEP, p->epoch, false);
-  if (p->batch < 1) fail(E, NULL, "batch %d is not positive", p->batch);
-  if (p->input && (p->input->shape.rank < 1 || !shape_known(&p->input->shape)))
-    fail(E, NULL, "input %%%s needs a known shape with a batch dimension", p->input->name);
-  for (int i = 0; i < p->nbuffers; i++)
-    if (p->buffers[i]->home == LBUF_STATE && buffer_bytes(p->buffers[i]) < 0)
-      fail(E, NULL, "state buffer %%%s has no known shape", p->buffers[i]->name);
-}
-
-/* ---- the header ----------------------------------------------------- */
-
-/* A double build's state is not a float build's: its NAME_HASH differs, so
- * no checkpoint passes from one to the other. */
-static uint64_t emitted_hash(const Emit *E) {
-  uint64_t h = lprog_hash(E->p);
-  if (!E->dbl) return h;
-  static const char tag[] = "real=double";
-  return fnv1a_bytes(h, tag, sizeof tag - 1);
-}
-
-/* OctoTensorKind numbering (runtime/octo_runtime.h): PARAM 0, OPTIM 1,
- * BUFFER 2, INTERNAL 3. A state buffer without a role counts as internal. */
-static int tensor_role(LBufRole r) {
-  switch (r) {
-  case LROLE_PARAM: return 0;
-  case LROLE_OPTIM: return 1;
-  case LROLE_BUFFER: return 2;
-  default: return 3;
-  }
-}
-
-static const char *const role_enum[] = {"OCTO_TENSOR_PARAM", "OCTO_TENSOR_OPTIM",
-                                        "OCTO_TENSOR_BUFFER", "OCTO_TENSOR_INTERNAL"};
-static const char *const dtype_enum[DT_COUNT] = {"OCTO_F32", "OCTO_I8",  "OCTO_I16",
-                                                  "OCTO_I32", "OCTO_I64", "OCTO_U8",
-                                                  "OCTO_U16", "OCTO_U32"};
-
-/* State buffers in offset order: the tensor table. */
-static int state_tensors(const LProgram *p, const LBuffer **list) {
-  int n = 0;
-  for (int i = 0; i < p->nbuffers; i++)
-    if (p->buffers[i]->home == LBUF_STATE) list[n++] = p->buffers[i];
-  for (int i = 1; i < n; i++) /* insertion sort: stable, tables are small */
-    for (int j = i; j > 0 && list[j - 1]->offset > list[j]->offset; j--) {
-      const LBuffer *t = list[j];
-      list[j] = list[j - 1];
-      list[j - 1] = t;
-    }
-  return n;
-}
-
-static void print_tensor_row(Emit *E, const LBuffer *b, bool octo_names) {
-  int role = tensor_role(b->role);
-  out(E, "  {");
-  cstring(E, b->name);
-  out(E, ", ");
-  if (octo_names) out(E, "%s, %s, ", dtype_enum[b->dtype], role_enum[role]);
-  else out(E, "%d, %d, ", (int)b->dtype, role);
-  out(E, "%d, {", b->shape.rank);
-  for (int d = 0; d < MAX_RANK; d++)
-    out(E, "%s%lld", d ? ", " : "", (long long)(d < b->shape.rank ? b->shape.dim[d] : 0));
-  out(E, "}, %lld, %lld},\n", bytes_out(E, b->offset), bytes_out(E, buffer_bytes(b)));
-}
-
-/* Elements per sample of a batch-shaped buffer (its shape without dim 0). */
-static int64_t sample_numel(const LBuffer *b) {
-  int64_t n = 1;
-  for (int d = 1; d < b->shape.rank; d++) n *= b->shape.dim[d];
-  return n;
-}
-
-/* A regression model's target and output sizes (checked batch-shaped). */
-static void emit_sizes(Emit *E) {
-  const LProgram *p = E->p;
-  const char *P = E->PFX;
-  const LBuffer *y = p->label;
-  int rank = y ? y->shape.rank - 1 : 0;
-  out(E, "/* Regression: y holds %s_LABEL_SIZE floats per sample (one target of shape\n"
-         " * %s_LABEL_SHAPE; 0: the model has no label, y is unused and may be NULL),\n"
-         " * predict and train_step_pred write %s_OUTPUT_SIZE floats per sample. */\n",
-      P, P, P);
-  out(E, "#define %s_LABEL_RANK %d\n#define %s_LABEL_SHAPE {", P, rank, P);
-  for (int d = 0; d < rank; d++) out(E, "%s%lld", d ? ", " : "", (long long)y->shape.dim[d + 1]);
-  out(E, "%s}\n", rank ? "" : "0");
-  out(E, "#define %s_LABEL_SIZE %lld\n", P, (long long)(y ? sample_numel(y) : 0));
-  out(E, "#define %s_OUTPUT_SIZE %lld\n", P, (long long)sample_numel(p->pred));
-}
-
-/* The classifier's entries: int32 class indices in y, classes out. */
-static void emit_classifier_api(Emit *E) {
-  const char *P = E->PFX, *f = E->pfx, *R = ctype(E, DT_F32);
-  out(E, "/* One training step on n samples: the mean loss, or NAN for bad arguments\n"
-         " * (a NULL pointer, n outside 1..%s_BATCH). _pred also writes each sample's\n"
-         " * predicted class (before the update) to pred, unless pred is NULL. */\n", P);
-  out(E, "%s %s_train_step(void *state, void *work, const %s *x, const int32_t *y, "
-         "int n);\n", R, f, R);
-  out(E, "%s %s_train_step_pred(void *state, void *work, const %s *x, const int32_t *y, "
-         "int n,\n"
-         "      int32_t *pred);\n", R, f, R);
-  out(E, "/* Classes of n samples into cls; the state is only read. 0, or -1 for bad "
-         "arguments. */\n");
-  out(E, "int %s_predict(const void *state, void *work, const %s *x, int32_t *cls, "
-         "int n);\n", f, R);
-}
-
-/* The regression entries: float targets in y, the prediction out. */
-static void emit_regression_api(Emit *E) {
-  const char *P = E->PFX, *f = E->pfx, *R = ctype(E, DT_F32);
-  out(E, "/* One training step on n samples: the mean loss, or NAN for bad arguments\n"
-         " * (a NULL pointer%s, n outside 1..%s_BATCH). _pred also writes each\n"
-         " * sample's prediction (before the update; %s_OUTPUT_SIZE %ss) to pred,\n"
-         " * unless pred is NULL. */\n", E->p->label ? "" : " other than y", P, P, R);
-  out(E, "%s %s_train_step(void *state, void *work, const %s *x, const %s *y, int n);\n", R, f,
-      R, R);
-  out(E, "%s %s_train_step_pred(void *state, void *work, const %s *x, const %s *y, int n,\n"
-         "      %s *pred);\n", R, f, R, R, R);
-  out(E, "/* Predictions of n samples into out (n x %s_OUTPUT_SIZE %ss); the state is\n"
-         " * only read. 0, or -1 for bad arguments. */\n", P, R);
-  out(E, "int %s_predict(const void *state, void *work, const %s *x, %s *out, int n);\n", f, R,
-      R);
-}
-
-static void emit_header(Emit *E, int ntensors) {
-  const LProgram *p = E->p;
-  const char *P = E->PFX, *f = E->pfx, *R = ctype(E, DT_F32);
-  out(E, "/* %s.h: the trainer API of model '", f);
-  comment_text(E, p->name);
-  out(E, "', generated by octoc. Do not edit.\n");
-  out(E, " *\n"
-         " * Memory is the caller's: a state block of %s_STATE_BYTES (parameters and\n"
-         " * optimizer state, kept between calls) and a work arena of %s_WORK_BYTES\n"
-         " * (one call's scratch), both aligned to %s_STATE_ALIGN bytes and never\n"
-         " * shared between two threads at once. x holds n samples of\n"
-         " * %s_INPUT_SIZE %ss, ", P, P, P, P, R);
-  if (!E->reg)
-    out(E, "y n class indices; 1 <= n <= %s_BATCH.\n", P);
-  else if (p->label)
-    out(E, "y n targets of\n"
-           " * %s_LABEL_SIZE %ss each; 1 <= n <= %s_BATCH.\n", P, R, P);
-  else
-    out(E, "y is unused (the model has no label: its\n"
-           " * target is the input) and may be NULL; 1 <= n <= %s_BATCH.\n", P);
-  out(E, " * Tensor table: dtype 0 f32, 1 i8, 2 i16, 3 i32, 4 i64, 5 u8, 6 u16,\n"
-         " * 7 u32; role 0 parameter, 1 optimizer state, 2 buffer, 3 internal\n"
-         " * (OctoDType and OctoTensorKind of octo_runtime.h). See docs/c-backend.md. */\n");
-  if (E->dbl)
-    out(E, "/* Built with --emit-real=double: every f32 of the program is a double\n"
-           " * (tensor table rows of dtype 0 hold doubles) and every size and offset\n"
-           " * is twice the float build's. A testing aid, see docs/c-backend.md. */\n");
-  out(E, "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n#include <stdint.h>\n\n", P, P);
-  out(E, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
-  out(E, "#define %s_BATCH %d\n", P, p->batch);
-  out(E, "#define %s_STATE_BYTES %lld\n", P, bytes_out(E, p->state_bytes));
-  out(E, "#define %s_WORK_BYTES %lld\n", P, bytes_out(E, p->work_bytes));
-  out(E, "#define %s_STATE_ALIGN 64\n", P);
-  out(E, "#define %s_HASH 0x%016llxULL\n", P, (unsigned long long)emitted_hash(E));
-  const Shape *in = p->input ? &p->input->shape : NULL;
-  int rank = in ? in->rank - 1 : 0;
-  int64_t size = 1;
-  out(E, "#define %s_INPUT_RANK %d\n#define %s_INPUT_SHAPE {", P, rank, P);
-  for (int d = 0; d < rank; d++) {
-    out(E, "%s%lld", d ? ", " : "", (long long)in->dim[d + 1]);
-    size *= in->dim[d + 1];
-  }
-  out(E, "%s}\n", rank ? "" : "0");
-  out(E, "#define %s_INPUT_SIZE %lld\n", P, (long long)(in ? size : 0));
-  out(E, "#define %s_NUM_CLASSES %d\n", P, p->num_classes);
-  if (E->reg) emit_sizes(E);
-  out(E, "/* The input the model was trained on (recipe key `input`): a pixel p in\n"
-         " * 0..255 reaches x as (p / 255 - %s_INPUT_MEAN) / %s_INPUT_STD. */\n", P, P);
-  out(E, "#define %s_INPUT_MEAN ", P);
-  print_f32(E, E->in_mean);
-  out(E, "\n#define %s_INPUT_STD ", P);
-  print_f32(E, E->in_std);
-  out(E, "\n\n");
-  out(E, "/* Zeroes the state, then initialises it from seed. 0, or -1 if state is NULL. */\n");
-  out(E, "int %s_init(void *state, uint64_t seed);\n", f);
-  if (E->reg) emit_regression_api(E);
-  else emit_classifier_api(E);
-  if (p->epoch)
-    out(E, "/* Tells the learning-rate schedule which epoch (0-based) the next steps\n"
-           " * belong to; call it before each epoch. */\n"
-           "void %s_set_epoch(void *state, int epoch);\n", f);
-  out(E, "\n");
-  out(E, "/* The state block's tensors, in offset order, for checkpoints and export. */\n");
-  out(E, "typedef struct %s_tensor_info {\n  const char *name;\n  int dtype;\n  int role;\n"
-         "  int rank;\n  int64_t shape[6];\n  size_t offset, bytes;\n} %s_tensor_info;\n", f, f);
-  out(E, "#define %s_NTENSORS %d\n", P, ntensors);
-  out(E, "/* %s_NTENSORS entries, then one with name NULL. */\n", P);
-  out(E, "extern const %s_tensor_info %s_tensors[];\n\n", f, f);
-  out(E, "#ifdef __cplusplus\n}\n#endif\n\n#endif\n");
-}
-
 /* ---- the source ----------------------------------------------------- */
 
 static const char *const helper_text[H_COUNT] = {
@@ -1285,35 +887,34 @@ static void print_sat_helper(Emit *E, DType t, SatFrom f) {
   out(E, "(%s)x;\n}\n", T);
 }
 
-/* The state/work byte pointer an entry passes to a kernel parameter. */
-static const char *call_arg(Emit *E, LEntryKind ek, const LBuffer *b, bool writes) {
-  const LProgram *p = E->p;
-  if (b == p->input) return "x";
-  if (b == p->label) return "y";
-  if (b == p->pred) return ek != LENTRY_PREDICT ? "pred" : E->reg ? "out" : "cls";
-  if (b->home == LBUF_CONST) return E->const_name[b->id];
+/* What an entry passes for a kernel's buffer parameter. */
+static const char *call_arg(Emit *E, EntryKind ek, const LBuffer *b, bool writes) {
+  switch (plan_arg_base(E->plan, b)) {
+  case AT_X: return "x";
+  case AT_Y: return "y";
+  case AT_PRED: return ek != ENTRY_PREDICT ? "pred" : E->plan->regression ? "out" : "cls";
+  case AT_CONST: return E->const_name[b->id];
+  case AT_STATE:
+  case AT_WORK: break;
+  }
   return arena_printf(E->arena, "(%s%s *)(%s + %lld)", writes ? "" : "const ", ctype(E, b->dtype),
                       b->home == LBUF_STATE ? "st" : "wk", bytes_out(E, b->offset));
 }
 
-static void emit_calls(Emit *E, LEntryKind ek) {
-  const LProgram *p = E->p;
-  const LEntry *en = &p->entries[ek];
-  for (int c = 0; c < en->ncalls; c++) {
-    const LKernel *k = en->calls[c];
-    kernel_scope(E, k);
-    bool guard = E->pred_guard && ek == LENTRY_TRAIN_STEP && E->writes[p->pred->id];
-    out(E, "  %s%s(", guard ? "if (pred) " : "", E->kname[k->id]);
-    int col = (int)strlen(E->kname[k->id]) + 3 + (guard ? 10 : 0);
+static void emit_calls(Emit *E, const EntryPlan *e) {
+  for (int c = 0; c < e->ncalls; c++) {
+    const KernelPlan *kp = e->calls[c].kp;
+    const char *name = E->kname[kp->kernel->id];
+    bool guard = e->calls[c].only_with_pred;
+    out(E, "  %s%s(", guard ? "if (pred) " : "", name);
+    int col = (int)strlen(name) + 3 + (guard ? 10 : 0);
     bool any = false;
-    for (int i = 0; i < p->nbuffers; i++) {
-      if (!E->sc.buf_name[i]) continue;
-      list_item(E, &col, !any, call_arg(E, ek, p->buffers[i], E->writes[i]));
+    for (int i = 0; i < kp->nbufs; i++) {
+      list_item(E, &col, !any, call_arg(E, e->kind, kp->bufs[i], kp->writes[i]));
       any = true;
     }
-    for (int i = 0; i < p->nvars; i++) {
-      const LVar *v = p->vars[i];
-      if (!E->var_used[i] || v->kind != LVAR_ARG) continue;
+    for (int i = 0; i < kp->nscalars; i++) {
+      const LVar *v = kp->scalars[i];
       list_item(E, &col, !any, arena_printf(E->arena, "(%s)%s", ctype(E, v->dtype), v->name));
       any = true;
     }
@@ -1321,141 +922,85 @@ static void emit_calls(Emit *E, LEntryKind ek) {
   }
 }
 
-/* What an entry's kernels use, to silence unused parameters. */
-static void entry_uses(Emit *E, LEntryKind ek, bool *bufs, bool *n_used, bool *seed_used) {
-  const LProgram *p = E->p;
-  const LEntry *en = &p->entries[ek];
-  memset(bufs, 0, (size_t)p->nbuffers * sizeof(bool));
-  *n_used = *seed_used = false;
-  for (int c = 0; c < en->ncalls; c++) {
-    kernel_scope(E, en->calls[c]);
-    for (int i = 0; i < p->nbuffers; i++) bufs[i] |= E->reads[i] || E->writes[i];
-    for (int i = 0; i < p->nvars; i++) {
-      if (!E->var_used[i] || p->vars[i]->kind != LVAR_ARG) continue;
-      if (strcmp(p->vars[i]->name, "n") == 0) *n_used = true;
-      else *seed_used = true;
-    }
-  }
-}
-
-static bool home_used(const LProgram *p, const bool *bufs, LBufHome h) {
-  for (int i = 0; i < p->nbuffers; i++)
-    if (bufs[i] && p->buffers[i]->home == h) return true;
-  return false;
-}
-
-static bool arg_used(const LBuffer *b, const bool *bufs) { return b && bufs[b->id]; }
-
-static void emit_init(Emit *E, bool *bufs) {
-  bool n_used, seed_used;
-  entry_uses(E, LENTRY_INIT, bufs, &n_used, &seed_used);
+static void emit_init(Emit *E) {
+  const EntryPlan *e = &E->plan->entries[ENTRY_INIT];
   out(E, "int %s_init(void *state, uint64_t seed) {\n", E->pfx);
   out(E, "  if (!state) return -1;\n");
   out(E, "  memset(state, 0, %s_STATE_BYTES);\n", E->PFX);
-  if (home_used(E->p, bufs, LBUF_STATE)) out(E, "  unsigned char *st = (unsigned char *)state;\n");
-  if (!seed_used) out(E, "  (void)seed;\n");
-  emit_calls(E, LENTRY_INIT);
+  if (e->uses_state) out(E, "  unsigned char *st = (unsigned char *)state;\n");
+  if (!e->uses_seed) out(E, "  (void)seed;\n");
+  emit_calls(E, e);
   out(E, "  return 0;\n}\n\n");
 }
 
-/* Whether every train_step kernel that touches pred only writes it and
- * writes nothing else, so that it can be skipped when pred is NULL. */
-static bool pred_only_kernels(Emit *E) {
+static void emit_train_step(Emit *E) {
   const LProgram *p = E->p;
-  const LEntry *en = &p->entries[LENTRY_TRAIN_STEP];
-  int id = p->pred->id;
-  for (int c = 0; c < en->ncalls; c++) {
-    lkernel_accesses(p, en->calls[c], E->reads, E->writes);
-    if (E->reads[id]) return false;
-    if (!E->writes[id]) continue;
-    for (int i = 0; i < p->nbuffers; i++)
-      if (E->writes[i] && i != id) return false;
-  }
-  return true;
-}
-
-static void emit_train_step(Emit *E, bool *bufs) {
-  const LProgram *p = E->p;
-  bool n_used, seed_used;
-  entry_uses(E, LENTRY_TRAIN_STEP, bufs, &n_used, &seed_used);
-  bufs[p->loss->id] = true;
-  bool pred_used = arg_used(p->pred, bufs);
-  E->pred_guard = pred_used && E->reg && p->pred->optional && pred_only_kernels(E);
+  const EntryPlan *e = &E->plan->entries[ENTRY_TRAIN_STEP];
   const char *R = ctype(E, DT_F32);
   /* y: class indices, or a regression's float targets; pred likewise. */
-  const char *Y = E->reg ? R : "int32_t";
+  const char *Y = E->plan->regression ? R : "int32_t";
   out(E, "%s %s_train_step_pred(void *state, void *work, const %s *x, const %s *y, "
          "int n,\n      %s *pred) {\n", R, E->pfx, R, Y, Y);
-  if (pred_used && p->pred->optional && !E->pred_guard)
+  if (e->pred == PRED_SCRATCH)
     out(E, "  %s pred_scratch[%lld];\n", Y, (long long)shape_numel(&p->pred->shape));
-  /* A regression model without a label ignores y: NULL is fine then. */
-  bool y_needed = !E->reg || p->label;
   out(E, "  if (!state || (!work && %s_WORK_BYTES > 0) || !x || %sn < 1 || n > %s_BATCH)\n"
-         "    return octo_nan();\n", E->PFX, y_needed ? "!y || " : "", E->PFX);
-  if (E->pred_guard) {
-    /* The pred kernels are called under if (pred). */
-  } else if (pred_used) {
-    if (p->pred->optional) out(E, "  if (!pred) pred = pred_scratch;\n");
-    else out(E, "  if (!pred) return octo_nan();\n");
-  } else {
-    out(E, "  (void)pred;\n");
+         "    return octo_nan();\n", E->PFX, e->y_required ? "!y || " : "", E->PFX);
+  switch (e->pred) {
+  case PRED_SKIP: break; /* the pred kernels are called under if (pred) */
+  case PRED_SCRATCH: out(E, "  if (!pred) pred = pred_scratch;\n"); break;
+  case PRED_REQUIRED: out(E, "  if (!pred) return octo_nan();\n"); break;
+  case PRED_UNUSED: out(E, "  (void)pred;\n"); break;
   }
-  if (home_used(p, bufs, LBUF_STATE)) out(E, "  unsigned char *st = (unsigned char *)state;\n");
-  if (home_used(p, bufs, LBUF_WORK)) out(E, "  unsigned char *wk = (unsigned char *)work;\n");
-  if (!arg_used(p->input, bufs)) out(E, "  (void)x;\n");
-  if (!arg_used(p->label, bufs)) out(E, "  (void)y;\n");
-  emit_calls(E, LENTRY_TRAIN_STEP);
+  if (e->uses_state) out(E, "  unsigned char *st = (unsigned char *)state;\n");
+  if (e->uses_work) out(E, "  unsigned char *wk = (unsigned char *)work;\n");
+  if (!e->uses_x) out(E, "  (void)x;\n");
+  if (!e->uses_y) out(E, "  (void)y;\n");
+  emit_calls(E, e);
   out(E, "  return ((const %s *)(%s + %lld))[0];\n}\n\n", R,
       p->loss->home == LBUF_STATE ? "st" : "wk", bytes_out(E, p->loss->offset));
   out(E, "%s %s_train_step(void *state, void *work, const %s *x, const %s *y, int n) {\n"
          "  return %s_train_step_pred(state, work, x, y, n, NULL);\n}\n\n", R, E->pfx, R, Y, E->pfx);
-  E->pred_guard = false;
 }
 
-static void emit_predict(Emit *E, bool *bufs) {
-  const LProgram *p = E->p;
-  bool n_used, seed_used;
-  entry_uses(E, LENTRY_PREDICT, bufs, &n_used, &seed_used);
-  bool cls_used = arg_used(p->pred, bufs);
+static void emit_predict(Emit *E) {
+  const EntryPlan *e = &E->plan->entries[ENTRY_PREDICT];
+  bool reg = E->plan->regression;
   /* A classifier's predict writes classes to cls, a regression model's its
    * prediction to out. */
-  const char *cls = E->reg ? "out" : "cls";
+  const char *cls = reg ? "out" : "cls";
   out(E, "int %s_predict(const void *state, void *work, const %s *x, %s *%s, int n) {\n", E->pfx,
-      ctype(E, DT_F32), E->reg ? ctype(E, DT_F32) : "int32_t", cls);
+      ctype(E, DT_F32), reg ? ctype(E, DT_F32) : "int32_t", cls);
   out(E, "  if (!state || (!work && %s_WORK_BYTES > 0) || !x || %sn < 1 || n > %s_BATCH)\n"
-         "    return -1;\n", E->PFX, cls_used ? (E->reg ? "!out || " : "!cls || ") : "", E->PFX);
+         "    return -1;\n", E->PFX, e->uses_pred ? (reg ? "!out || " : "!cls || ") : "", E->PFX);
   /* predict's kernels only read state (checked), so const stays honest. */
-  if (home_used(p, bufs, LBUF_STATE))
-    out(E, "  const unsigned char *st = (const unsigned char *)state;\n");
-  if (home_used(p, bufs, LBUF_WORK)) out(E, "  unsigned char *wk = (unsigned char *)work;\n");
-  if (!arg_used(p->input, bufs)) out(E, "  (void)x;\n");
-  if (!cls_used) out(E, "  (void)%s;\n", cls);
-  if (!n_used) out(E, "  (void)n;\n");
-  emit_calls(E, LENTRY_PREDICT);
+  if (e->uses_state) out(E, "  const unsigned char *st = (const unsigned char *)state;\n");
+  if (e->uses_work) out(E, "  unsigned char *wk = (unsigned char *)work;\n");
+  if (!e->uses_x) out(E, "  (void)x;\n");
+  if (!e->uses_pred) out(E, "  (void)%s;\n", cls);
+  if (!e->uses_n) out(E, "  (void)n;\n");
+  emit_calls(E, e);
   out(E, "  return 0;\n}\n\n");
 }
 
 /* The epoch the schedule kernels read: a plain store into its state
  * buffer, so the trainer (or any caller) sets it between steps. */
 static void emit_set_epoch(Emit *E) {
-  const LBuffer *b = E->p->epoch;
-  if (!b) return;
+  if (!E->plan->entries[ENTRY_SET_EPOCH].exists) return;
   out(E, "void %s_set_epoch(void *state, int epoch) {\n"
          "  if (!state) return;\n"
          "  ((int32_t *)((unsigned char *)state + %lld))[0] = (int32_t)epoch;\n}\n\n",
-      E->pfx, bytes_out(E, b->offset));
+      E->pfx, bytes_out(E, E->p->epoch->offset));
 }
 
 /* The CONST buffers the called kernels read become file-scope arrays,
  * PREFIX_const_NAME (an unused static const would be a warning), printed
  * to E->consts before the kernels refer to them. */
-static void emit_consts(Emit *E, const bool *called) {
+static void emit_consts(Emit *E) {
   const LProgram *p = E->p;
   bool *used = arena_alloc(p->arena, (size_t)p->nbuffers + 1);
-  for (int i = 0; i < p->nkernels; i++) {
-    if (!called[i]) continue;
-    lkernel_accesses(p, p->kernels[i], E->reads, E->writes);
-    for (int b = 0; b < p->nbuffers; b++) used[b] |= E->reads[b];
+  for (int i = 0; i < E->plan->nkernels; i++) {
+    const KernelPlan *kp = &E->plan->kernels[i];
+    for (int b = 0; b < kp->nbufs; b++) used[kp->bufs[b]->id] |= kp->reads[b];
   }
   size_t len = 0;
   FILE *saved = E->out;
@@ -1493,20 +1038,17 @@ static void emit_consts(Emit *E, const bool *called) {
 }
 
 /* Kernel function names: prefix_k_name, made unique. Only called kernels
- * are printed (an unused static function would be a warning). */
-static void name_kernels(Emit *E, bool *called) {
+ * are printed (an unused static function would be a warning), but every
+ * kernel is named, so the names do not depend on which are called. */
+static void name_kernels(Emit *E) {
   const LProgram *p = E->p;
   Scope names = {0};
-  memset(called, 0, (size_t)p->nkernels * sizeof(bool));
-  for (int ek = 0; ek < LENTRY_COUNT; ek++)
-    for (int c = 0; c < p->entries[ek].ncalls; c++) called[p->entries[ek].calls[c]->id] = true;
   for (int i = 0; i < p->nkernels; i++)
     E->kname[i] =
         scope_unique(E, &names, arena_printf(E->arena, "%s_k_%s", E->pfx, p->kernels[i]->name));
 }
 
-static void emit_source(Emit *E, FILE *c_out, const char *header, const char *kernels, int ntensors,
-                        const LBuffer **tensors) {
+static void emit_source(Emit *E, FILE *c_out, const char *header, const char *kernels) {
   E->out = c_out;
   out(E, "/* %s.c: the trainer of model '", E->pfx);
   comment_text(E, E->p->name);
@@ -1543,24 +1085,22 @@ static void emit_source(Emit *E, FILE *c_out, const char *header, const char *ke
       if (E->need_sat[t][f]) print_sat_helper(E, (DType)t, (SatFrom)f);
   if (E->consts) out(E, "\n%s", E->consts);
   out(E, "\nconst %s_tensor_info %s_tensors[] = {\n", E->pfx, E->pfx);
-  for (int i = 0; i < ntensors; i++) print_tensor_row(E, tensors[i], false);
+  api_write_tensor_rows(E->out, E->plan, false, E->dbl);
   out(E, "  {NULL, 0, 0, 0, {0, 0, 0, 0, 0, 0}, 0, 0},\n};\n\n");
   fputs(kernels, c_out);
 }
 
-static void emit_init_state(Emit *E, const LProgram *p, const CEmitOptions *o) {
+static void emit_init_state(Emit *E, const ProgramPlan *plan, const EmitOptions *o) {
+  const LProgram *p = plan->p;
   memset(E, 0, sizeof *E);
   E->p = p;
+  E->plan = plan;
   E->arena = p->arena;
   E->err = o && o->errors ? o->errors : stderr;
   E->ok = true;
   E->dbl = o && o->real_double;
-  E->reg = p->pred && p->pred->dtype == DT_F32;
-  bool given = o && o->input_std > 0;
-  E->in_mean = given ? (float)o->input_mean : 0.0f;
-  E->in_std = given ? (float)o->input_std : 1.0f;
-  E->pfx = c_prefix(p);
-  E->PFX = upper(p->arena, E->pfx);
+  E->pfx = plan->prefix;
+  E->PFX = plan->PREFIX;
   E->sc.buf_name = arena_alloc(p->arena, (size_t)(p->nbuffers + 1) * sizeof(char *));
   E->sc.var_name = arena_alloc(p->arena, (size_t)(p->nvars + 1) * sizeof(char *));
   E->kname = arena_alloc(p->arena, (size_t)(p->nkernels + 1) * sizeof(char *));
@@ -1571,18 +1111,15 @@ static void emit_init_state(Emit *E, const LProgram *p, const CEmitOptions *o) {
   E->var_read = arena_alloc(p->arena, (size_t)(p->nvars + 1));
 }
 
-bool c_emit(const LProgram *p, const CEmitOptions *o, FILE *c_out, FILE *h_out) {
+/* The C backend's part: NAME.c, the kernels and entries of the plan. */
+static bool emit_code(const ProgramPlan *plan, const EmitOptions *o, FILE *c_out) {
   Emit E;
-  emit_init_state(&E, p, o);
-  check_program(&E);
+  emit_init_state(&E, plan, o);
+  const char *header =
+      o && o->header_name ? o->header_name : arena_printf(E.arena, "%s.h", E.pfx);
+  name_kernels(&E);
+  emit_consts(&E);
   if (!E.ok) return false;
-  const char *header = o && o->header_name ? o->header_name : arena_printf(p->arena, "%s.h", E.pfx);
-  bool *called = arena_alloc(p->arena, (size_t)p->nkernels + 1);
-  bool *bufs = arena_alloc(p->arena, (size_t)p->nbuffers + 1);
-  name_kernels(&E, called);
-  emit_consts(&E, called);
-  if (!E.ok) return false;
-
   /* Kernels and entries go to memory first: they decide which helpers and
    * headers the prologue needs. */
   char *text = NULL;
@@ -1590,275 +1127,41 @@ bool c_emit(const LProgram *p, const CEmitOptions *o, FILE *c_out, FILE *h_out) 
   E.out = open_memstream(&text, &len);
   if (!E.out) {
     fail(&E, NULL, "cannot open a memory stream");
+    free(E.consts);
     return false;
   }
-  for (int i = 0; i < p->nkernels && E.ok; i++)
-    if (called[i]) emit_kernel(&E, p->kernels[i]);
+  for (int i = 0; i < plan->nkernels && E.ok; i++) emit_kernel(&E, plan->kernels[i].kernel);
   if (E.ok) {
-    emit_init(&E, bufs);
-    emit_train_step(&E, bufs);
-    emit_predict(&E, bufs);
+    emit_init(&E);
+    emit_train_step(&E);
+    emit_predict(&E);
     emit_set_epoch(&E);
   }
   if (fclose(E.out) != 0) fail(&E, NULL, "memory stream error");
   if (E.ok) {
-    const LBuffer **tensors = arena_alloc(p->arena, (size_t)(p->nbuffers + 1) * sizeof(LBuffer *));
-    int ntensors = state_tensors(p, tensors);
-    emit_source(&E, c_out, header, text, ntensors, tensors);
-    E.out = h_out;
-    emit_header(&E, ntensors);
-    if (fflush(c_out) != 0 || ferror(c_out) || fflush(h_out) != 0 || ferror(h_out))
-      fail(&E, NULL, "write error: %s", strerror(errno));
+    emit_source(&E, c_out, header, text);
+    if (fflush(c_out) != 0 || ferror(c_out)) fail(&E, NULL, "write error: %s", strerror(errno));
   }
   free(text);
   free(E.consts);
   return E.ok;
 }
 
-/* What the runtime needs of a regression model: a target of rank 4 at most
- * (IDX files), and without a label an output the size of the input, since
- * the trainer's target is then the input itself (an autoencoder). */
-static bool main_regression_ok(Emit *E) {
-  const LProgram *p = E->p;
-  if (!E->reg) return true;
-  check_targets(E);
-  if (!E->ok || !p->input) return E->ok;
-  int label_rank = p->label ? p->label->shape.rank - 1 : 0;
-  int64_t in = sample_numel(p->input), outn = sample_numel(p->pred);
-  if (label_rank > 4)
-    fail(E, NULL, "the runtime takes targets of rank 4 at most, not %d", label_rank);
-  else if (!p->label && outn != in)
-    fail(E, NULL, "a model without label is trained to reproduce its input, but its "
-         "prediction has %lld values per sample and the input %lld",
-         (long long)outn, (long long)in);
-  return E->ok;
-}
+const Backend c_backend = {"C", ".c", emit_code};
 
-bool c_emit_main(const LProgram *p, const CEmitOptions *o, FILE *fout) {
-  Emit E;
-  emit_init_state(&E, p, o);
-  E.out = fout;
-  const char *header = o && o->header_name ? o->header_name : arena_printf(p->arena, "%s.h", E.pfx);
-  int rank = p->input ? p->input->shape.rank - 1 : 0;
-  if (E.dbl) {
-    fail(&E, NULL, "the standalone trainer runs float builds only, not --emit-real=double");
+bool c_emit(const LProgram *p, const EmitOptions *o, FILE *c_out, FILE *h_out) {
+  ProgramPlan plan;
+  FILE *err = o && o->errors ? o->errors : stderr;
+  if (!plan_build(&plan, p, "C backend", err) || !emit_code(&plan, o, c_out)) return false;
+  if (!api_write_header(h_out, &plan, o)) {
+    fprintf(err, "octoc: error: C backend: write error: %s\n", strerror(errno));
     return false;
   }
-  if (rank > 4) {
-    fail(&E, NULL, "the runtime takes inputs of rank 4 at most, not %d", rank);
-    return false;
-  }
-  if (!main_regression_ok(&E)) return false;
-  const LBuffer **tensors = arena_alloc(p->arena, (size_t)(p->nbuffers + 1) * sizeof(LBuffer *));
-  int ntensors = state_tensors(p, tensors);
-  const char *f = E.pfx, *P = E.PFX;
-  out(&E, "/* %s_main.c: the standalone trainer of model '", f);
-  comment_text(&E, p->name);
-  out(&E, "', generated by octoc.\n"
-          " * Link with %s.c and the Octo runtime (pkg-config octo-runtime). */\n", f);
-  out(&E, "#include <stddef.h>\n#include <stdint.h>\n\n#include \"octo_runtime.h\"\n#include ");
-  cstring(&E, header);
-  out(&E, "\n\n");
-  out(&E, "static const OctoTensorInfo tensors[] = {\n");
-  for (int i = 0; i < ntensors; i++) print_tensor_row(&E, tensors[i], true);
-  out(&E, "  {NULL, OCTO_F32, OCTO_TENSOR_INTERNAL, 0, {0, 0, 0, 0, 0, 0}, 0, 0},\n};\n\n");
-  out(&E, "int main(int argc, char **argv) {\n  static const OctoModel model = {\n");
-  out(&E, "    .name = ");
-  cstring(&E, p->name);
-  out(&E, ",\n    .batch = %s_BATCH,\n    .input_rank = %s_INPUT_RANK,\n", P, P);
-  out(&E, "    .input_shape = %s_INPUT_SHAPE,\n    .num_classes = %s_NUM_CLASSES,\n", P, P);
-  out(&E, "    .state_bytes = %s_STATE_BYTES,\n    .work_bytes = %s_WORK_BYTES,\n", P, P);
-  out(&E, "    .state_align = %s_STATE_ALIGN,\n    .hash = %s_HASH,\n", P, P);
-  out(&E, "    .tensors = tensors,\n    .ntensors = %d,\n", ntensors);
-  out(&E, "    .input_mean = %s_INPUT_MEAN,\n    .input_std = %s_INPUT_STD,\n", P, P);
-  out(&E, "    .epochs_default = %d,\n    .seed_default = UINT64_C(%llu),\n",
-      o ? o->epochs_default : 0, (unsigned long long)(o ? o->seed_default : 0));
-  if (E.reg) {
-    out(&E, "    .init = %s_init,\n    .train_step = NULL,\n    .predict = NULL,\n", f);
-  } else {
-    out(&E, "    .init = %s_init,\n    .train_step = %s_train_step_pred,\n", f, f);
-    out(&E, "    .predict = %s_predict,\n", f);
-  }
-  if (p->epoch) out(&E, "    .set_epoch = %s_set_epoch,\n", f);
-  else out(&E, "    .set_epoch = NULL,\n");
-  if (E.reg) {
-    out(&E, "    .label_rank = %s_LABEL_RANK,\n    .label_shape = %s_LABEL_SHAPE,\n", P, P);
-    out(&E, "    .label_size = %s_LABEL_SIZE,\n    .output_size = %s_OUTPUT_SIZE,\n", P, P);
-    out(&E, "    .train_step_f32 = %s_train_step_pred,\n    .predict_f32 = %s_predict,\n", f, f);
-  }
-  out(&E, "  };\n  return octo_main(&model, argc, argv);\n}\n");
-  if (fflush(fout) != 0 || ferror(fout)) fail(&E, NULL, "write error: %s", strerror(errno));
-  return E.ok;
+  return true;
 }
 
-/* ---- the model hash ------------------------------------------------- */
-
-/* Variables are hashed as the number of their declaration (for, let) in
- * the kernel, resolved by scope like the printer and reader do, and scalar
- * arguments by name. So a program re-read from its text, whose variables
- * may be created in another order or split where a lowering reused one
- * LVar for two loops, hashes the same. */
-typedef struct Binding {
-  const LVar *var;
-  int number;
-} Binding;
-
-typedef struct Hasher {
-  uint64_t h;
-  Binding *scope;
-  int nscope, cap_scope;
-  int next; /* declarations so far in this kernel */
-} Hasher;
-
-static void declare(Hasher *H, const LVar *v) {
-  if (H->nscope == H->cap_scope) {
-    H->cap_scope = H->cap_scope ? H->cap_scope * 2 : 32;
-    H->scope = xrealloc(H->scope, (size_t)H->cap_scope * sizeof(Binding));
-  }
-  H->scope[H->nscope++] = (Binding){v, H->next++};
-}
-
-static void hbytes(Hasher *H, const void *data, size_t n) { H->h = fnv1a_bytes(H->h, data, n); }
-
-/* Integers go in as 8 little-endian bytes, whatever the host. */
-static void hint(Hasher *H, int64_t v) {
-  unsigned char b[8];
-  for (int i = 0; i < 8; i++) b[i] = (unsigned char)((uint64_t)v >> (8 * i));
-  hbytes(H, b, 8);
-}
-
-static void hstr(Hasher *H, const char *s) {
-  size_t n = s ? strlen(s) : 0;
-  hint(H, (int64_t)n);
-  hbytes(H, s ? s : "", n);
-}
-
-static void hvar(Hasher *H, const LVar *v) {
-  if (!v) {
-    hint(H, -1);
-    return;
-  }
-  hint(H, v->kind);
-  hint(H, v->dtype);
-  if (v->kind == LVAR_ARG) {
-    hstr(H, v->name); /* n, seed: part of the API */
-    return;
-  }
-  int number = -2; /* used outside any declaration: invalid, but hashable */
-  for (int i = H->nscope - 1; i >= 0; i--)
-    if (H->scope[i].var == v) {
-      number = H->scope[i].number;
-      break;
-    }
-  hint(H, number);
-}
-
-static void hexpr(Hasher *H, const LExpr *e) {
-  if (!e) {
-    hint(H, -1);
-    return;
-  }
-  hint(H, e->kind);
-  hint(H, e->type);
-  switch (e->kind) {
-  case LE_CONST:
-    if (e->type == DT_F32) {
-      uint32_t bits;
-      memcpy(&bits, &e->f, sizeof bits);
-      hint(H, bits);
-    } else {
-      hint(H, e->i);
-    }
-    break;
-  case LE_VAR: hvar(H, e->var); break;
-  case LE_LOAD: hint(H, e->buf->id); break;
-  case LE_BINARY: hint(H, e->bop); break;
-  case LE_UNARY: hint(H, e->uop); break;
-  case LE_CALL: hint(H, e->fn); break;
-  default: break;
-  }
-  hexpr(H, e->a);
-  hexpr(H, e->b);
-  hexpr(H, e->c);
-}
-
-static void hstmts(Hasher *H, const LStmt *s) {
-  int mark = H->nscope; /* a block's lets end with it */
-  for (; s; s = s->next) {
-    hint(H, s->kind);
-    hexpr(H, s->lo); /* bounds and let values come before the declaration */
-    hexpr(H, s->hi);
-    hexpr(H, s->value);
-    int loop_mark = H->nscope;
-    if (s->kind == LS_FOR || s->kind == LS_LET) declare(H, s->var);
-    hvar(H, s->var);
-    hint(H, s->buf ? s->buf->id : -1);
-    hint(H, s->step);
-    hint(H, s->hints);
-    hexpr(H, s->index);
-    hexpr(H, s->cond);
-    hstmts(H, s->body);
-    hint(H, -2); /* end of body */
-    hstmts(H, s->else_body);
-    hint(H, -3);
-    if (s->kind == LS_FOR) H->nscope = loop_mark;
-  }
-  H->nscope = mark;
-}
-
-/* A constant buffer's values are program: f32 by bit pattern. */
-static void hconst(Hasher *H, const LBuffer *b) {
-  int64_t n = b->data ? shape_numel(&b->shape) : -1;
-  hint(H, n);
-  for (int64_t k = 0; k < n; k++) {
-    if (b->dtype == DT_F32) {
-      float f = lconst_f32(b, k);
-      uint32_t bits;
-      memcpy(&bits, &f, sizeof bits);
-      hint(H, bits);
-    } else {
-      hint(H, lconst_int(b, k));
-    }
-  }
-}
-
-static int64_t buf_id(const LBuffer *b) { return b ? b->id : -1; }
-
-uint64_t lprog_hash(const LProgram *p) {
-  Hasher H = {FNV1A_OFFSET_BASIS, NULL, 0, 0, 0};
-  hstr(&H, "octo-lprog-2");
-  hint(&H, p->batch);
-  hint(&H, p->num_classes);
-  hint(&H, p->state_bytes);
-  hint(&H, p->work_bytes);
-  hint(&H, p->nbuffers);
-  for (int i = 0; i < p->nbuffers; i++) {
-    const LBuffer *b = p->buffers[i];
-    hstr(&H, b->name);
-    hint(&H, b->dtype);
-    hint(&H, b->shape.rank);
-    for (int d = 0; d < b->shape.rank && d < MAX_RANK; d++) hint(&H, b->shape.dim[d]);
-    hint(&H, b->home);
-    hint(&H, b->role);
-    hint(&H, b->offset);
-    hint(&H, (b->readonly ? 1 : 0) | (b->optional ? 2 : 0));
-    if (b->home == LBUF_CONST) hconst(&H, b);
-  }
-  hint(&H, p->nkernels);
-  for (int i = 0; i < p->nkernels; i++) {
-    H.nscope = 0;
-    H.next = 0;
-    hstmts(&H, p->kernels[i]->body);
-    hint(&H, -4);
-  }
-  for (int e = 0; e < LENTRY_COUNT; e++) {
-    hint(&H, p->entries[e].ncalls);
-    for (int c = 0; c < p->entries[e].ncalls; c++) hint(&H, p->entries[e].calls[c]->id);
-  }
-  hint(&H, buf_id(p->loss));
-  hint(&H, buf_id(p->input));
-  hint(&H, buf_id(p->label));
-  hint(&H, buf_id(p->pred));
-  free(H.scope);
-  return H.h;
+bool c_emit_main(const LProgram *p, const EmitOptions *o, FILE *out) {
+  ProgramPlan plan;
+  return plan_build(&plan, p, "C backend", o && o->errors ? o->errors : stderr) &&
+         api_write_main(out, &plan, o);
 }

@@ -3,21 +3,23 @@
  * unit, an FPU, an int8 dot product) is one line of the feature table. */
 #include "target.h"
 
+#include "backend.h"
+
 #include <string.h>
 
 static const Target targets[] = {
     {"x86_64", "x86_64-linux-gnu", ARCH_X86_64, "x86-64-v2", "+sse4.2", true, NULL, NULL,
-     "host default; AVX2 / AVX-512 VNNI with -mcpu=native"},
+     "host default; AVX2 / AVX-512 VNNI with -mcpu=native", &c_backend},
     {"armv7", "armv7-linux-gnueabihf", ARCH_ARM, "cortex-a7", "+neon,+vfp4", true,
-     "arm-linux-gnueabihf-gcc", "qemu-arm", "cortex-a7, NEON, hard float"},
+     "arm-linux-gnueabihf-gcc", "qemu-arm", "cortex-a7, NEON, hard float", &c_backend},
     {"cortex-m4", "thumbv7em-none-eabihf", ARCH_ARM, "cortex-m4", "+vfp4d16sp", false, NULL, NULL,
-     "bare metal, single-precision FPU"},
+     "bare metal, single-precision FPU", &c_backend},
     {"aarch64", "aarch64-linux-gnu", ARCH_AARCH64, "cortex-a53", "+neon,+fp-armv8", true,
-     "aarch64-linux-gnu-gcc", "qemu-aarch64", "64-bit ARM Linux"},
+     "aarch64-linux-gnu-gcc", "qemu-aarch64", "64-bit ARM Linux", &c_backend},
     {"riscv64", "riscv64-linux-gnu", ARCH_RISCV64, "generic-rv64", "+m,+a,+f,+d,+c", true,
-     "riscv64-linux-gnu-gcc", "qemu-riscv64", "rv64gc, lp64d"},
+     "riscv64-linux-gnu-gcc", "qemu-riscv64", "rv64gc, lp64d", &c_backend},
     {"riscv32", "riscv32-unknown-elf", ARCH_RISCV32, "generic-rv32", "+m,+a,+c", false, NULL,
-     NULL, "rv32imac, ilp32, no FPU: soft-float, later integer-only trainers"},
+     NULL, "rv32imac, ilp32, no FPU: soft-float, later integer-only trainers", &c_backend},
 };
 
 enum { NTARGETS = sizeof targets / sizeof targets[0] };

@@ -13,6 +13,8 @@
 
 typedef enum { ARCH_X86_64, ARCH_ARM, ARCH_AARCH64, ARCH_RISCV64, ARCH_RISCV32 } TargetArch;
 
+struct Backend;
+
 typedef struct Target {
   const char *name;     /* -target name */
   const char *triple;   /* LLVM triple */
@@ -23,6 +25,7 @@ typedef struct Target {
   const char *cross_cc; /* Debian cross compiler for hosted targets, or NULL */
   const char *qemu;     /* qemu-user binary, or NULL when native/bare metal */
   const char *notes;
+  const struct Backend *backend; /* prints the code (targets/backend.h) */
 } Target;
 
 const Target *target_default(void);

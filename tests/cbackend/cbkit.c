@@ -19,7 +19,7 @@ void cb_emit(const LProgram *p, const char *dir) {
   char *cp = fmt("%s/t.c", dir), *hp = fmt("%s/t.h", dir);
   FILE *c = fopen(cp, "w"), *h = fopen(hp, "w");
   ck_assert(c && h);
-  CEmitOptions o = {.header_name = "t.h"};
+  EmitOptions o = {.header_name = "t.h"};
   ck_assert(c_emit(p, &o, c, h));
   ck_assert_int_eq(fclose(c) | fclose(h), 0);
   free(cp);

@@ -28,7 +28,7 @@ static void emit_to(LProgram *p, const char *dir) {
   char *cp = fmt("%s/t.c", dir), *hp = fmt("%s/t.h", dir), *mp = fmt("%s/t_main.c", dir);
   FILE *c = fopen(cp, "w"), *h = fopen(hp, "w"), *m = fopen(mp, "w");
   ck_assert(c && h && m);
-  CEmitOptions o = {.header_name = "t.h", .with_main = true, .epochs_default = 3, .seed_default = 7};
+  EmitOptions o = {.header_name = "t.h", .with_main = true, .epochs_default = 3, .seed_default = 7};
   ck_assert(c_emit(p, &o, c, h));
   ck_assert(c_emit_main(p, &o, m));
   ck_assert_int_eq(fclose(c) | fclose(h) | fclose(m), 0);
@@ -44,7 +44,7 @@ static char *emit_text(LProgram *p, char **header) {
   char *c = NULL, *h = NULL;
   size_t cl = 0, hl = 0;
   FILE *cf = open_memstream(&c, &cl), *hf = open_memstream(&h, &hl);
-  CEmitOptions o = {.header_name = "t.h"};
+  EmitOptions o = {.header_name = "t.h"};
   ck_assert(c_emit(p, &o, cf, hf));
   fclose(cf);
   fclose(hf);
@@ -283,7 +283,7 @@ static char *emit_error(LProgram *p) {
   char *err = NULL, *c = NULL, *h = NULL;
   size_t el = 0, cl = 0, hl = 0;
   FILE *ef = open_memstream(&err, &el), *cf = open_memstream(&c, &cl), *hf = open_memstream(&h, &hl);
-  CEmitOptions o = {.header_name = "t.h", .errors = ef};
+  EmitOptions o = {.header_name = "t.h", .errors = ef};
   ck_assert(!c_emit(p, &o, cf, hf));
   fclose(ef), fclose(cf), fclose(hf);
   free(c), free(h);

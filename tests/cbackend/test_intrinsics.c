@@ -51,7 +51,7 @@ static bool emit(const LProgram *p, char **c, char **err) {
   size_t cl = 0, hl = 0, el = 0;
   FILE *cf = open_memstream(c, &cl), *hf = open_memstream(&h, &hl), *ef = open_memstream(err, &el);
   ck_assert(cf && hf && ef);
-  CEmitOptions o = {.header_name = "t.h", .errors = ef};
+  EmitOptions o = {.header_name = "t.h", .errors = ef};
   bool ok = c_emit(p, &o, cf, hf);
   ck_assert_int_eq(fclose(cf) | fclose(hf) | fclose(ef), 0);
   free(h);

@@ -23,7 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "c_backend.h" /* lprog_hash, until it moves to ir/ */
+#include "lprog_hash.h"
 #include "harness.h"
 #include "loop_printer.h"
 #include "programs.h"
