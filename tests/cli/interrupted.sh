@@ -1,17 +1,14 @@
 #!/usr/bin/env bash
 # octoc stopped by SIGINT, SIGTERM or SIGHUP while writing an output removes
-# its temporary file and dies of the signal. To stop it mid-write every
-# time, its temporary name (OUT.tmp.<pid>: the pid is known before octoc
-# starts, since `exec` keeps the shell's) is made a FIFO whose reader never
-# reads: octoc blocks once the pipe is full, with its output half written.
+# its temporary file and dies of the signal (stopped mid-write every time:
+# stop_mid_write.sh).
 #   interrupted.sh      (env: OCTOC, MODELS)
 set -u
 : "${OCTOC:?}" "${MODELS:?}"
-# Job control: without it, bash starts background commands with SIGINT ignored.
-set -m
+# shellcheck source=tests/cli/stop_mid_write.sh
+. "$(dirname "$0")/stop_mid_write.sh"
 tmp=$(mktemp -d)
-holder=
-trap '[ -n "$holder" ] && kill "$holder" 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'rm -rf "$tmp"' EXIT
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
@@ -19,24 +16,8 @@ fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 for sig in INT TERM HUP; do
   d=$tmp/$sig
   mkdir "$d"
-  sh -c 'mkfifo "$1/out.loops.tmp.$$" && exec "$2" "$3" --emit=loops -o "$1/out.loops"' \
-    sh "$d" "$OCTOC" "$MODELS/lenet5.net" 2> "$d/err" &
-  pid=$!
-  for _ in $(seq 200); do [ -p "$d/out.loops.tmp.$pid" ] && break; sleep 0.05; done
-  sleep 60 < "$d/out.loops.tmp.$pid" &  # opens the FIFO for reading, never reads
-  holder=$!
-  # Wait until octoc has the file open (and then a little, for it to fill the pipe).
-  for _ in $(seq 600); do
-    ls -l "/proc/$pid/fd" 2> /dev/null | grep -q "out.loops.tmp.$pid" && break
-    sleep 0.05
-  done
-  sleep 0.5
-  kill -s "$sig" "$pid"
-  wait "$pid"
-  status=$?
-  kill "$holder" 2> /dev/null
-  wait "$holder" 2> /dev/null
-  holder=
+  stop_mid_write "$sig" "$d/out.loops" -- \
+    "$OCTOC" "$MODELS/lenet5.net" --emit=loops -o "$d/out.loops" 2> "$d/err"
   want=$((128 + $(kill -l "$sig")))
   [ "$status" -eq "$want" ] || fail "SIG$sig: exit status $status, expected $want: $(cat "$d/err")"
   left=$(ls "$d" | grep -v '^err$')

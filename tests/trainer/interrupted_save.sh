@@ -1,25 +1,22 @@
 #!/usr/bin/env bash
 # A trainer stopped by SIGINT, SIGTERM or SIGHUP in the middle of a --save
 # removes its FILE.tmp.<pid> and dies of the signal; the previous checkpoint
-# stays byte for byte and loads. To stop it mid-save every time, the
-# temporary name (the pid is known before the trainer starts, since `exec`
-# keeps the shell's) is made a FIFO whose reader never reads: the save
-# blocks once the pipe is full (the mlp checkpoint is 1 MB). kill -9 cannot
-# be caught: the FILE.tmp.<pid> it leaves is removed by the next save beside
-# FILE, while a live process's and other names stay.
+# stays byte for byte and loads. It is stopped mid-save every time (the mlp
+# checkpoint, 1 MB, is larger than the pipe of tests/cli/stop_mid_write.sh).
+# kill -9 cannot be caught: the FILE.tmp.<pid> it leaves is removed by the
+# next save beside FILE, while a live process's and other names stay.
 #   interrupted_save.sh    (env: OCTOC, MODELS; OCTO_DATA overrides the dataset)
 set -u
 : "${OCTOC:?}" "${MODELS:?}"
 data=${OCTO_DATA:-/usr/share/datasets/fashion-mnist}
 # shellcheck source=tests/trainer/fixtures.sh
 . "$(dirname "$0")/fixtures.sh"
+# shellcheck source=tests/cli/stop_mid_write.sh
+. "$(dirname "$0")/../cli/stop_mid_write.sh"
 need_data
 tmp=$(mktemp -d)
-holder=
-trap '[ -n "$holder" ] && kill "$holder" 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'rm -rf "$tmp"' EXIT
 sanitized_cc
-# Job control: without it, bash starts background commands with SIGINT ignored.
-set -m
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
@@ -28,28 +25,11 @@ dataset "$tmp/data" 256 64
 "$tmp/mlp" --data "$tmp/data" --epochs 1 --save "$tmp/ref.ckpt" --quiet > /dev/null ||
   { echo "FAIL: training the reference checkpoint"; exit 1; }
 
-# stop_mid_save DIR SIGNAL: trains one epoch with --save DIR/c.ckpt, stops
-# it with SIGNAL while the save is blocked; sets $pid and $status.
+# stop_mid_save DIR SIGNAL: one epoch with --save DIR/c.ckpt, stopped by
+# SIGNAL mid-save; sets $pid and $status.
 stop_mid_save() {
-  local d=$1 sig=$2 fifo
-  sh -c 'mkfifo "$1/c.ckpt.tmp.$$" && exec "$2" --data "$3" --epochs 1 --save "$1/c.ckpt" --quiet' \
-    sh "$d" "$tmp/mlp" "$tmp/data" > "$d/../$sig.out" 2> "$d/../$sig.err" &
-  pid=$!
-  fifo=$d/c.ckpt.tmp.$pid
-  for _ in $(seq 200); do [ -p "$fifo" ] && break; sleep 0.05; done
-  sleep 300 < "$fifo" &  # opens the FIFO for reading, never reads
-  holder=$!
-  for _ in $(seq 1200); do  # until the trainer has it open (training comes first)
-    ls -l "/proc/$pid/fd" 2> /dev/null | grep -q "c.ckpt.tmp.$pid" && break
-    sleep 0.05
-  done
-  sleep 0.5
-  kill -s "$sig" "$pid"
-  wait "$pid"
-  status=$?
-  kill "$holder" 2> /dev/null
-  wait "$holder" 2> /dev/null
-  holder=
+  stop_mid_write "$2" "$1/c.ckpt" -- "$tmp/mlp" --data "$tmp/data" --epochs 1 \
+    --save "$1/c.ckpt" --quiet > "$tmp/$2.out" 2> "$tmp/$2.err"
 }
 
 for sig in INT TERM HUP; do
