@@ -1,7 +1,11 @@
-/* Whole-file reads and atomic outputs. */
+/* Whole-file reads with a size limit, and outputs that appear only when
+ * complete: a regular file (or a symlink's target) is written under a
+ * temporary name beside it and renamed into place; a device or a FIFO is
+ * written directly, since renaming over it would replace the node itself. */
 #include "files.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,34 +17,31 @@ char *read_file(const char *path, size_t *len) {
   FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
   if (!f) return NULL;
   struct stat st;
-  if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+  if (fstat(fileno(f), &st) == 0 && (S_ISDIR(st.st_mode) ||
+                                     (S_ISREG(st.st_mode) && st.st_size > READ_FILE_MAX))) {
     if (f != stdin) fclose(f);
-    errno = EISDIR;
+    errno = S_ISDIR(st.st_mode) ? EISDIR : EFBIG;
     return NULL;
   }
-  size_t cap = 1 << 16, n = 0;
+  /* Devices and pipes have no size: read at most one byte past the limit,
+   * so /dev/zero is refused after 1 GiB rather than read forever. */
+  size_t cap = 1 << 16, n = 0, limit = (size_t)READ_FILE_MAX + 1;
   char *buf = xmalloc(cap);
   for (;;) {
     if (n + 1 >= cap) {
-      if (cap > ((size_t)1 << 40)) {
-        free(buf);
-        if (f != stdin) fclose(f);
-        errno = EFBIG;
-        return NULL;
-      }
-      cap *= 2;
+      cap = cap * 2 < limit + 1 ? cap * 2 : limit + 1;
       buf = xrealloc(buf, cap);
     }
     size_t k = fread(buf + n, 1, cap - n - 1, f);
     n += k;
-    if (k == 0) break;
+    if (k == 0 || n == limit) break;
   }
   int failed = ferror(f);
   int saved = errno;
   if (f != stdin) fclose(f);
-  if (failed) {
+  if (failed || n == limit) {
     free(buf);
-    errno = saved ? saved : EIO;
+    errno = failed ? (saved ? saved : EIO) : EFBIG;
     return NULL;
   }
   buf[n] = 0;
@@ -48,25 +49,133 @@ char *read_file(const char *path, size_t *len) {
   return buf;
 }
 
-/* Temporary files being written, removed at exit if still there: a fatal
- * error (out of memory) exits from deep inside a pass, and must not leave
- * partial outputs behind either. octoc writes at most a few at a time. */
+/* Temporary files being written, removed at exit if still there (a fatal
+ * error such as out of memory exits from deep inside a pass) and on
+ * SIGINT, SIGTERM and SIGHUP: a stopped compilation leaves nothing behind.
+ * octoc writes at most a few at a time. The signal handler reads the table,
+ * so it changes only while those signals are blocked. */
 enum { MAX_PENDING = 16 };
 static char *pending[MAX_PENDING];
+static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP};
+enum { NSTOP = sizeof stop_signals / sizeof stop_signals[0] };
+static struct sigaction previous[NSTOP];
 
 static void remove_pending(void) {
   for (int i = 0; i < MAX_PENDING; i++)
     if (pending[i]) remove(pending[i]);
 }
 
+/* Async-signal-safe: unlink, then the signal again with the action it had
+ * before (by default, ending the process with it, so the exit status says
+ * which signal stopped octoc). */
+static void remove_pending_and_reraise(int sig) {
+  for (int i = 0; i < MAX_PENDING; i++)
+    if (pending[i]) unlink(pending[i]);
+  for (int i = 0; i < NSTOP; i++)
+    if (stop_signals[i] == sig) sigaction(sig, &previous[i], NULL);
+  raise(sig);
+}
+
+/* Once: the exit and signal cleanup. A signal that was ignored when octoc
+ * started (nohup, a background job) stays ignored. */
+static void install_cleanup(void) {
+  static bool installed;
+  if (installed) return;
+  installed = true;
+  atexit(remove_pending);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = remove_pending_and_reraise;
+  sigemptyset(&sa.sa_mask);
+  for (int i = 0; i < NSTOP; i++) sigaddset(&sa.sa_mask, stop_signals[i]);
+  for (int i = 0; i < NSTOP; i++)
+    if (sigaction(stop_signals[i], NULL, &previous[i]) == 0 &&
+        previous[i].sa_handler != SIG_IGN)
+      sigaction(stop_signals[i], &sa, NULL);
+}
+
 static void track(char *tmp, bool on) {
-  static bool registered;
-  if (!registered) registered = atexit(remove_pending) == 0;
+  install_cleanup();
+  sigset_t block, old;
+  sigemptyset(&block);
+  for (int i = 0; i < NSTOP; i++) sigaddset(&block, stop_signals[i]);
+  sigprocmask(SIG_BLOCK, &block, &old);
   for (int i = 0; i < MAX_PENDING; i++)
     if (on ? !pending[i] : pending[i] == tmp) {
       pending[i] = on ? tmp : NULL;
-      return;
+      break;
     }
+  sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+static char *copy_string(const char *s) {
+  size_t n = strlen(s) + 1;
+  return memcpy(xmalloc(n), s, n);
+}
+
+/* The target of the symlink at path, as a name usable from here: a relative
+ * target is relative to the link's folder. NULL with errno on failure. */
+static char *link_target(const char *path) {
+  size_t cap = 256;
+  for (;;) {
+    char *buf = xmalloc(cap);
+    ssize_t n = readlink(path, buf, cap);
+    if (n < 0) {
+      free(buf);
+      return NULL;
+    }
+    if ((size_t)n < cap) {
+      buf[n] = 0;
+      const char *slash = strrchr(path, '/');
+      if (buf[0] == '/' || !slash) return buf;
+      size_t dir = (size_t)(slash - path) + 1;
+      char *joined = xmalloc(dir + (size_t)n + 1);
+      memcpy(joined, path, dir);
+      memcpy(joined + dir, buf, (size_t)n + 1);
+      free(buf);
+      return joined;
+    }
+    free(buf);
+    cap *= 2;
+  }
+}
+
+/* path with the symlinks of its last component followed (at most 40, as
+ * the kernel does): the file to replace, never the link. A dangling link
+ * gives its target's name, which the output then creates. */
+static char *follow_links(const char *path) {
+  char *p = copy_string(path);
+  for (int hops = 0;; hops++) {
+    struct stat st;
+    if (lstat(p, &st) != 0 || !S_ISLNK(st.st_mode)) return p;
+    char *next = hops < 40 ? link_target(p) : NULL;
+    if (hops == 40) errno = ELOOP;
+    free(p);
+    if (!next) return NULL;
+    p = next;
+  }
+}
+
+static bool open_failed(Output *o, int err) {
+  fprintf(stderr, "octoc: error: cannot write '%s': %s\n", o->path, strerror(err));
+  free(o->target);
+  free(o->tmp);
+  o->target = o->tmp = NULL;
+  return false;
+}
+
+/* An existing file that is not regular: a character device (/dev/null, a
+ * terminal) or a FIFO is written directly, a folder is an error, anything
+ * else (a disk, a socket) is refused. */
+static bool open_special(Output *o, const struct stat *st) {
+  if (S_ISDIR(st->st_mode)) return open_failed(o, EISDIR);
+  if (!S_ISCHR(st->st_mode) && !S_ISFIFO(st->st_mode)) {
+    fprintf(stderr, "octoc: error: cannot write '%s': not a regular file, character device "
+                    "or FIFO\n", o->path);
+    return false;
+  }
+  o->f = fopen(o->path, "wb");
+  return o->f ? true : open_failed(o, errno);
 }
 
 bool output_open(Output *o, const char *path) {
@@ -76,18 +185,25 @@ bool output_open(Output *o, const char *path) {
     return true;
   }
   o->path = path;
-  size_t n = strlen(path) + 32;
+  struct stat st;
+  if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) return open_special(o, &st);
+  o->target = follow_links(path);
+  if (!o->target) return open_failed(o, errno);
+  size_t n = strlen(o->target) + 32;
   o->tmp = xmalloc(n);
-  snprintf(o->tmp, n, "%s.tmp.%ld", path, (long)getpid());
+  snprintf(o->tmp, n, "%s.tmp.%ld", o->target, (long)getpid());
   o->f = fopen(o->tmp, "wb");
-  if (o->f) track(o->tmp, true);
-  if (!o->f) {
-    fprintf(stderr, "octoc: error: cannot write '%s': %s\n", path, strerror(errno));
-    free(o->tmp);
-    o->tmp = NULL;
-    return false;
-  }
+  if (!o->f) return open_failed(o, errno);
+  track(o->tmp, true);
   return true;
+}
+
+/* Drops the names, untracking the temporary file. */
+static void forget(Output *o) {
+  if (o->tmp) track(o->tmp, false);
+  free(o->tmp);
+  free(o->target);
+  o->tmp = o->target = NULL;
 }
 
 bool output_commit(Output *o) {
@@ -105,26 +221,23 @@ bool output_commit(Output *o) {
     saved = errno;
   }
   o->f = NULL;
-  if (ok && rename(o->tmp, o->path) != 0) {
+  if (ok && o->tmp && rename(o->tmp, o->target) != 0) {
     ok = false;
     saved = errno;
   }
   if (!ok) {
     fprintf(stderr, "octoc: error: cannot write '%s': %s\n", o->path, strerror(saved));
-    remove(o->tmp);
+    if (o->tmp) remove(o->tmp);
   }
-  track(o->tmp, false);
-  free(o->tmp);
-  o->tmp = NULL;
+  forget(o);
   return ok;
 }
 
 void output_abort(Output *o) {
   if (o->path && o->f) {
     fclose(o->f);
-    remove(o->tmp);
+    if (o->tmp) remove(o->tmp);
   }
-  if (o->tmp) track(o->tmp, false);
-  free(o->tmp);
+  forget(o);
   memset(o, 0, sizeof *o);
 }

@@ -15,10 +15,16 @@
  *
  * Saving writes FILE.tmp.<pid> beside FILE, syncs it, renames it over FILE
  * and syncs the directory: a crash leaves the old or the new checkpoint,
- * never half of one. Loading checks everything (magic, version, size, CRC,
- * hash, tensor table) before it touches the caller's state. */
+ * never half of one. SIGINT, SIGTERM or SIGHUP during a save removes the
+ * temporary file before the signal ends the process; one left by a process
+ * that could not clean up (kill -9, a power cut) is removed by the next save
+ * beside the same FILE. Loading reads at most the size this trainer's
+ * checkpoint has plus one byte, and checks everything (magic, version, size,
+ * CRC, hash, tensor table) before it touches the caller's state. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -148,6 +154,95 @@ static int write_file(FILE *f, const Buf *hdr, const void *state, size_t state_b
   return 0;
 }
 
+/* --- the temporary file on SIGINT, SIGTERM and SIGHUP --- */
+
+/* The one temporary file being written ("" when none), for the handler. */
+static char saving[4096];
+static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP};
+enum { NSTOP = sizeof stop_signals / sizeof stop_signals[0] };
+static struct sigaction previous[NSTOP];
+static int guarded[NSTOP];
+
+/* Async-signal-safe: unlink, then the signal again with the action it had
+ * before the save (by default, ending the process with it). */
+static void unlink_and_reraise(int sig) {
+  if (saving[0])
+    unlink(saving);
+  for (int i = 0; i < NSTOP; i++)
+    if (stop_signals[i] == sig)
+      sigaction(sig, &previous[i], NULL);
+  raise(sig);
+}
+
+/* From here to guard_end a stop signal removes tmp first. A signal that is
+ * ignored (nohup) stays ignored. */
+static void guard_begin(const char *tmp) {
+  strcpy(saving, tmp); /* before the handler can run; tmp fits, as ckpt_save's */
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = unlink_and_reraise;
+  sigemptyset(&sa.sa_mask);
+  for (int i = 0; i < NSTOP; i++)
+    sigaddset(&sa.sa_mask, stop_signals[i]);
+  for (int i = 0; i < NSTOP; i++)
+    guarded[i] = sigaction(stop_signals[i], NULL, &previous[i]) == 0 &&
+                 previous[i].sa_handler != SIG_IGN &&
+                 sigaction(stop_signals[i], &sa, NULL) == 0;
+}
+
+static void guard_end(void) {
+  for (int i = 0; i < NSTOP; i++)
+    if (guarded[i])
+      sigaction(stop_signals[i], &previous[i], NULL);
+  saving[0] = '\0';
+}
+
+/* The pid of a name that is exactly BASE.tmp.<pid> (decimal, no sign or
+ * leading zero), else 0. */
+static long stale_pid(const char *name, const char *base) {
+  size_t n = strlen(base);
+  if (strncmp(name, base, n) != 0 || strncmp(name + n, ".tmp.", 5) != 0)
+    return 0;
+  const char *d = name + n + 5;
+  if (*d < '1' || *d > '9')
+    return 0;
+  long pid = 0;
+  for (; *d; d++) {
+    if (*d < '0' || *d > '9' || pid > 99999999)
+      return 0;
+    pid = pid * 10 + (*d - '0');
+  }
+  return pid;
+}
+
+/* Removes the FILE.tmp.<pid> files beside path whose process is gone (a
+ * save cut short by kill -9): regular files only, and only when kill says
+ * no such process. Best effort: a stale file that stays does no harm. */
+static void remove_stale_temps(const char *path) {
+  char dir[4096];
+  if (dir_of(path, dir, sizeof dir) != 0)
+    return;
+  const char *slash = strrchr(path, '/');
+  const char *base = slash ? slash + 1 : path;
+  DIR *d = opendir(dir);
+  if (!d)
+    return;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    long pid = stale_pid(e->d_name, base);
+    if (pid == 0 || pid == (long)getpid())
+      continue;
+    char name[8192];
+    struct stat st;
+    int k = snprintf(name, sizeof name, "%s/%s", dir, e->d_name);
+    if (k < 0 || (size_t)k >= sizeof name || lstat(name, &st) != 0 || !S_ISREG(st.st_mode))
+      continue;
+    if (kill((pid_t)pid, 0) == -1 && errno == ESRCH)
+      unlink(name);
+  }
+  closedir(d);
+}
+
 int ckpt_check_writable(const char *path, RtErr *err) {
   char dir[4096];
   struct stat st;
@@ -174,16 +269,21 @@ int ckpt_save(const char *path, const OctoModel *m, const void *state, uint64_t 
     free(hdr.p);
     return rt_error(err, "%s: cannot write checkpoint: out of memory", path);
   }
+  remove_stale_temps(path);
+  guard_begin(tmp);
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) {
+    int e = errno;
+    guard_end();
     free(hdr.p);
-    return rt_error(err, "%s: cannot write checkpoint: %s", path, strerror(errno));
+    return rt_error(err, "%s: cannot write checkpoint: %s", path, strerror(e));
   }
   FILE *f = fdopen(fd, "wb");
   if (!f) {
     int e = errno;
     close(fd);
     unlink(tmp);
+    guard_end();
     free(hdr.p);
     return rt_error(err, "%s: cannot write checkpoint: %s", path, strerror(e));
   }
@@ -198,10 +298,11 @@ int ckpt_save(const char *path, const OctoModel *m, const void *state, uint64_t 
     rc = -1;
     e = errno;
   }
-  if (rc != 0) {
+  if (rc != 0)
     unlink(tmp);
+  guard_end();
+  if (rc != 0)
     return rt_error(err, "%s: cannot write checkpoint: %s", path, strerror(e));
-  }
   if (sync_dir(path) != 0)
     return rt_error(err, "%s: checkpoint written but its directory could not be synced: %s",
                     path, strerror(errno));
@@ -245,25 +346,31 @@ static int get_str_eq(Reader *r, const char *want, char *copy, size_t copysz) {
   return strlen(want) == n && memcmp(want, s, n) == 0;
 }
 
-static int read_whole(const char *path, uint8_t **data, size_t *len, RtErr *err) {
+/* The size of this trainer's checkpoint: its header's length depends only
+ * on the model (name and tensor table), then the state block and the CRC.
+ * 0 when it cannot be computed (out of memory). */
+static size_t ckpt_size(const OctoModel *m) {
+  Buf hdr = {0};
+  put_header(&hdr, m, 0, 0);
+  size_t n = 0;
+  if (!hdr.oom && m->state_bytes < SIZE_MAX - hdr.len - 5)
+    n = hdr.len + m->state_bytes + 4;
+  free(hdr.p);
+  return n;
+}
+
+/* At most max bytes of path into a new buffer, so /dev/zero or a huge file
+ * costs no more than a checkpoint. *size is the file's size when it is a
+ * regular file, else 0. */
+static int read_at_most(const char *path, size_t max, uint8_t **data, size_t *len,
+                        uint64_t *size, RtErr *err) {
   FILE *f = fopen(path, "rb");
   if (!f)
     return rt_error(err, "%s: cannot open: %s", path, strerror(errno));
-  size_t cap = 1 << 16, n = 0;
-  uint8_t *p = malloc(cap);
-  while (p) {
-    n += fread(p + n, 1, cap - n, f);
-    if (n < cap)
-      break;
-    uint8_t *q = realloc(p, cap * 2);
-    if (!q) {
-      free(p);
-      p = NULL;
-      break;
-    }
-    p = q;
-    cap *= 2;
-  }
+  struct stat st;
+  *size = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+  uint8_t *p = malloc(max);
+  size_t n = p ? fread(p, 1, max, f) : 0;
   int oom = !p, bad = oom || ferror(f);
   int e = errno;
   fclose(f);
@@ -276,7 +383,11 @@ static int read_whole(const char *path, uint8_t **data, size_t *len, RtErr *err)
   return 0;
 }
 
-static int check_frame(const char *path, const uint8_t *p, size_t len, RtErr *err) {
+/* whole: p holds the whole file. Otherwise it holds the first bytes of a
+ * file longer than this trainer's checkpoint: only the magic and version
+ * are checked here, the body checks say what differs. */
+static int check_frame(const char *path, const uint8_t *p, size_t len, int whole,
+                       RtErr *err) {
   if (len < 8 || memcmp(p, ckpt_magic, 8) != 0)
     return rt_error(err, "%s: not an Octo checkpoint", path);
   Reader r = {p, len, 8, 0};
@@ -288,6 +399,8 @@ static int check_frame(const char *path, const uint8_t *p, size_t len, RtErr *er
   if (version != CKPT_VERSION)
     return rt_error(err, "%s: checkpoint format version %llu is not supported (this runtime "
                     "reads version %d)", path, (unsigned long long)version, CKPT_VERSION);
+  if (!whole)
+    return 0;
   if (total > len)
     return rt_error(err, "%s: truncated (expected %llu bytes, got %zu)", path,
                     (unsigned long long)total, len);
@@ -323,8 +436,10 @@ static int check_tensor(Reader *r, const OctoTensorInfo *t) {
 }
 
 /* The body after the frame checks: identity, tensor table, state size. */
-static int check_body(const char *path, Reader *r, const OctoModel *m, uint64_t *seed,
-                      uint64_t *epochs, RtErr *err) {
+/* extra: the bytes past this trainer's checkpoint size when known (a
+ * regular file), for the message about trailing bytes. */
+static int check_body(const char *path, Reader *r, const OctoModel *m, uint64_t extra,
+                      uint64_t *seed, uint64_t *epochs, RtErr *err) {
   uint64_t hash = get_u(r, 8);
   *seed = get_u(r, 8);
   *epochs = get_u(r, 8);
@@ -347,9 +462,17 @@ static int check_body(const char *path, Reader *r, const OctoModel *m, uint64_t 
   uint64_t sb = get_u(r, 8);
   if (r->bad)
     return rt_error(err, "%s: corrupt (malformed header)", path);
-  if (sb != m->state_bytes || r->len - r->pos != sb + 4)
+  if (sb != m->state_bytes)
     return rt_error(err, "%s: state block has %llu bytes, this trainer's has %zu", path,
                     (unsigned long long)sb, m->state_bytes);
+  size_t rest = r->len - r->pos; /* the state block and the CRC */
+  if (rest < sb + 4)
+    return rt_error(err, "%s: corrupt (the state block is cut short)", path);
+  if (rest > sb + 4 && extra)
+    return rt_error(err, "%s: corrupt (%llu trailing bytes after the state block)", path,
+                    (unsigned long long)extra);
+  if (rest > sb + 4)
+    return rt_error(err, "%s: corrupt (trailing bytes after the state block)", path);
   if (*epochs > 1000000000)
     return rt_error(err, "%s: corrupt (epoch count %llu)", path, (unsigned long long)*epochs);
   return 0;
@@ -357,15 +480,19 @@ static int check_body(const char *path, Reader *r, const OctoModel *m, uint64_t 
 
 int ckpt_load(const char *path, const OctoModel *m, void *state, uint64_t *seed,
               int *epochs_done, RtErr *err) {
+  size_t want = ckpt_size(m);
+  if (want == 0)
+    return rt_error(err, "%s: cannot read checkpoint: out of memory", path);
   uint8_t *p = NULL;
   size_t len = 0;
-  if (read_whole(path, &p, &len, err) != 0)
+  uint64_t size = 0;
+  if (read_at_most(path, want + 1, &p, &len, &size, err) != 0)
     return -1;
-  int rc = check_frame(path, p, len, err);
+  int rc = check_frame(path, p, len, len <= want, err);
   Reader r = {p, len, 24, 0};
   uint64_t s = 0, e = 0;
   if (rc == 0)
-    rc = check_body(path, &r, m, &s, &e, err);
+    rc = check_body(path, &r, m, size > want ? size - want : 0, &s, &e, err);
   if (rc == 0) {
     memcpy(state, p + r.pos, m->state_bytes);
     *seed = s;

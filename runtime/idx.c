@@ -6,9 +6,14 @@
  * big-endian u32 extents, then the elements. zlib's gzopen/gzread
  * read both plain and gzip files: it tells them apart by the magic bytes
  * 1f 8b, never by the file name. Every malformed file is an error that names
- * the file; nothing is trusted before it is checked, and the buffer grows
- * with the data actually read, so a lying header cannot make us allocate
- * terabytes. */
+ * the file; nothing is trusted before it is checked. The header is read and
+ * checked first (against the model and the other file of the split, when
+ * the caller knows them, and against a maximum size), so a gzip bomb whose
+ * header disagrees costs nothing; then the payload is read streaming into a
+ * buffer that grows with the data actually read up to exactly the declared
+ * size, so a lying header cannot make us allocate terabytes. A file longer
+ * or shorter than its header says, or a gzip stream without its trailer, is
+ * an error. */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -18,14 +23,19 @@
 
 #include "rt.h"
 
-/* Larger than any dataset this runtime is for; keeps size arithmetic exact. */
-#define IDX_MAX_BYTES ((uint64_t)1 << 40)
+/* The largest payload read: more than any dataset this runtime holds in
+ * memory, and sizes stay exact in size_t (1 GiB on a 32-bit target). */
+static unsigned idx_max_gib(void) { return sizeof(size_t) >= 8 ? 16 : 1; }
 
-static const char *gz_message(gzFile gz) {
+/* zlib's message without the path it starts with (ours already names it). */
+static const char *gz_message(gzFile gz, const char *path) {
   int code;
   const char *s = gzerror(gz, &code);
   if (code == Z_ERRNO)
     return strerror(errno);
+  size_t n = strlen(path);
+  if (s && strncmp(s, path, n) == 0 && strncmp(s + n, ": ", 2) == 0)
+    s += n + 2;
   return s && *s ? s : "unknown error";
 }
 
@@ -48,13 +58,13 @@ static int64_t gz_read_all(gzFile gz, uint8_t *buf, size_t len) {
   return (int64_t)got;
 }
 
-/* accept_f32: float32 elements (0x0D) are allowed besides bytes. */
-static int read_header(gzFile gz, const char *path, int accept_f32, IdxFile *f,
-                       uint64_t *total, RtErr *err) {
+/* accept_f32: float32 elements (0x0D) are allowed besides bytes. Sets the
+ * type, dims and size (the declared element count); data stays NULL. */
+static int read_header(gzFile gz, const char *path, int accept_f32, IdxFile *f, RtErr *err) {
   uint8_t magic[4];
   int64_t k = gz_read_all(gz, magic, 4);
   if (k < 0)
-    return rt_error(err, "%s: read error: %s", path, gz_message(gz));
+    return rt_error(err, "%s: read error: %s", path, gz_message(gz, path));
   if (k < 4)
     return rt_error(err, "%s: truncated: expected a 4-byte IDX header, got %lld bytes",
                     path, (long long)k);
@@ -82,13 +92,14 @@ static int read_header(gzFile gz, const char *path, int accept_f32, IdxFile *f,
   size_t want = 4 * (size_t)ndims;
   k = gz_read_all(gz, raw, want);
   if (k < 0)
-    return rt_error(err, "%s: read error: %s", path, gz_message(gz));
+    return rt_error(err, "%s: read error: %s", path, gz_message(gz, path));
   if ((size_t)k < want)
     return rt_error(err, "%s: truncated: expected %zu bytes of dimensions, got %lld", path,
                     want, (long long)k);
   f->ndims = ndims;
-  uint64_t n = 1;
-  int overflow = 0;
+  uint64_t elem = f->type == IDX_F32 ? 4 : 1, bytes = elem;
+  uint64_t max = (uint64_t)idx_max_gib() << 30;
+  int too_large = 0;
   for (int i = 0; i < ndims; i++) {
     const uint8_t *b = raw + 4 * i;
     uint64_t d = (uint64_t)b[0] << 24 | (uint64_t)b[1] << 16 | (uint64_t)b[2] << 8 | b[3];
@@ -96,27 +107,52 @@ static int read_header(gzFile gz, const char *path, int accept_f32, IdxFile *f,
       return rt_error(err, "%s: dimension %d of %d is 0 (each must be at least 1)", path,
                       i + 1, ndims);
     f->dims[i] = (int64_t)d;
-    if (!overflow && n > IDX_MAX_BYTES / d)
-      overflow = 1;
+    if (bytes > max / d)
+      too_large = 1;
     else
-      n *= d;
+      bytes *= d;
   }
-  if (overflow) {
+  if (too_large) {
     char shape[128];
-    return rt_error(err, "%s: dimensions %s are too large (more than 2^40 elements)", path,
-                    rt_shape_str(shape, sizeof shape, ndims, f->dims));
+    return rt_error(err, "%s: dimensions %s are too large (more than %u GiB)", path,
+                    rt_shape_str(shape, sizeof shape, ndims, f->dims), idx_max_gib());
   }
-  *total = n;
+  f->size = (size_t)(bytes / elem);
   return 0;
 }
 
 static size_t elem_bytes(const IdxFile *f) { return f->type == IDX_F32 ? 4 : 1; }
 
-/* The payload, grown as it arrives; then one probe byte for trailing data. */
-static int read_payload(gzFile gz, const char *path, const char *what, IdxFile *f,
-                        uint64_t count, RtErr *err) {
-  uint64_t total = count * elem_bytes(f); /* bytes; count <= 2^40, no overflow */
-  size_t cap = total < (1u << 20) ? (size_t)total : (1u << 20);
+/* An IDX file whose header has been read: the payload is still to come. */
+typedef struct {
+  gzFile gz;
+  const char *path;
+} IdxSource;
+
+static int idx_open(IdxSource *src, const char *path, int accept_f32, IdxFile *f,
+                    RtErr *err) {
+  memset(f, 0, sizeof *f);
+  src->path = path;
+  errno = 0;
+  src->gz = gzopen(path, "rb");
+  if (!src->gz)
+    return rt_error(err, "%s: cannot open: %s", path, errno ? strerror(errno) : "out of memory");
+  return read_header(src->gz, path, accept_f32, f, err);
+}
+
+static void idx_close(IdxSource *src) {
+  if (src->gz)
+    gzclose(src->gz);
+  src->gz = NULL;
+}
+
+/* The payload, grown as it arrives up to exactly the declared size; then
+ * one probe byte for trailing data, which also reads a gzip trailer. */
+static int read_payload(IdxSource *src, const char *what, IdxFile *f, RtErr *err) {
+  gzFile gz = src->gz;
+  const char *path = src->path;
+  size_t total = f->size * elem_bytes(f); /* bytes; at most idx_max_gib(), no overflow */
+  size_t cap = total < (1u << 20) ? total : (1u << 20);
   size_t got = 0;
   f->data = rt_malloc(cap, err);
   if (!f->data)
@@ -124,11 +160,11 @@ static int read_payload(gzFile gz, const char *path, const char *what, IdxFile *
   for (;;) {
     int64_t k = gz_read_all(gz, f->data + got, cap - got);
     if (k < 0)
-      return rt_error(err, "%s: read error: %s", path, gz_message(gz));
+      return rt_error(err, "%s: read error: %s", path, gz_message(gz, path));
     got += (size_t)k;
     if (got < cap || cap == total)
       break;
-    size_t ncap = cap * 2 < total ? cap * 2 : (size_t)total;
+    size_t ncap = cap * 2 < total ? cap * 2 : total;
     uint8_t *p = realloc(f->data, ncap);
     if (!p)
       return rt_error(err, "%s: out of memory (allocating %zu bytes)", path, ncap);
@@ -136,31 +172,28 @@ static int read_payload(gzFile gz, const char *path, const char *what, IdxFile *
     cap = ncap;
   }
   if (got < total)
-    return rt_error(err, "%s: truncated: expected %llu bytes of %s, got %zu", path,
-                    (unsigned long long)total, what, got);
+    return rt_error(err, "%s: truncated: expected %zu bytes of %s, got %zu", path, total,
+                    what, got);
   uint8_t probe;
   int64_t extra = gz_read_all(gz, &probe, 1);
   if (extra < 0)
-    return rt_error(err, "%s: read error: %s", path, gz_message(gz));
+    return rt_error(err, "%s: read error: %s", path, gz_message(gz, path));
   if (extra > 0)
-    return rt_error(err, "%s: trailing garbage after %llu bytes of %s", path,
-                    (unsigned long long)total, what);
-  f->size = (size_t)count;
+    return rt_error(err, "%s: trailing garbage after %zu bytes of %s", path, total, what);
+  int code;
+  gzerror(gz, &code);
+  if (code == Z_BUF_ERROR) /* zlib's "unexpected end of file", not fatal to gzread */
+    return rt_error(err, "%s: truncated: the gzip stream ends before its CRC trailer", path);
   return 0;
 }
 
 static int idx_read_as(const char *path, const char *what, int accept_f32, IdxFile *out,
                        RtErr *err) {
-  memset(out, 0, sizeof *out);
-  errno = 0;
-  gzFile gz = gzopen(path, "rb");
-  if (!gz)
-    return rt_error(err, "%s: cannot open: %s", path, errno ? strerror(errno) : "out of memory");
-  uint64_t total = 0;
-  int rc = read_header(gz, path, accept_f32, out, &total, err);
+  IdxSource src = {0};
+  int rc = idx_open(&src, path, accept_f32, out, err);
   if (rc == 0)
-    rc = read_payload(gz, path, what, out, total, err);
-  gzclose(gz);
+    rc = read_payload(&src, what, out, err);
+  idx_close(&src);
   if (rc != 0)
     idx_free(out);
   return rc;
@@ -222,17 +255,22 @@ static int check_images(Dataset *ds, const char *images, const OctoModel *m, RtE
   return 0;
 }
 
-static int check_dataset(Dataset *ds, const char *images, const char *labels,
-                         const OctoModel *m, RtErr *err) {
-  IdxFile *im = &ds->images, *lb = &ds->labels;
-  if (check_images(ds, images, m, err))
-    return -1;
+/* A classifier's labels, from their header: 1 dimension, one per image. */
+static int check_label_header(const Dataset *ds, const char *images, const char *labels,
+                              RtErr *err) {
+  const IdxFile *im = &ds->images, *lb = &ds->labels;
   if (lb->ndims != 1)
     return rt_error(err, "%s: expected labels with 1 dimension, found %d", labels,
                     lb->ndims);
   if (im->dims[0] != lb->dims[0])
     return rt_error(err, "%s has %lld images but %s has %lld labels", images,
                     (long long)im->dims[0], labels, (long long)lb->dims[0]);
+  return 0;
+}
+
+static int check_label_values(const Dataset *ds, const char *labels, const OctoModel *m,
+                              RtErr *err) {
+  const IdxFile *lb = &ds->labels;
   for (size_t i = 0; i < lb->size; i++)
     if (lb->data[i] >= m->num_classes)
       return rt_error(err, "%s: label %d of sample %zu is out of range (the model has %d classes)",
@@ -247,16 +285,11 @@ static const char *target_shape(char *buf, size_t bufsz, int rank, const int64_t
   return rt_shape_str(buf, bufsz, rank, dims);
 }
 
-/* A regression split: images as for a classifier, then (when the model has
- * a label) one target per image of the model's target shape, all finite,
- * converted to floats. */
-static int check_regression(Dataset *ds, const char *images, const char *targets,
-                            const OctoModel *m, RtErr *err) {
-  IdxFile *im = &ds->images, *tg = &ds->labels;
-  if (check_images(ds, images, m, err))
-    return -1;
-  if (!targets)
-    return 0;
+/* A regression model's targets, from their header: one per image, each of
+ * the model's target shape. */
+static int check_target_header(const Dataset *ds, const char *images, const char *targets,
+                               const OctoModel *m, RtErr *err) {
+  const IdxFile *im = &ds->images, *tg = &ds->labels;
   if (im->dims[0] != tg->dims[0])
     return rt_error(err, "%s has %lld images but %s has %lld targets", images,
                     (long long)im->dims[0], targets, (long long)tg->dims[0]);
@@ -266,6 +299,13 @@ static int check_regression(Dataset *ds, const char *images, const char *targets
                     target_shape(want, sizeof want, m->label_rank, m->label_shape), targets,
                     target_shape(have, sizeof have, tg->ndims - 1, tg->dims + 1));
   }
+  return 0;
+}
+
+/* The targets, all finite, converted to floats (the IDX copy is freed). */
+static int convert_targets(Dataset *ds, const char *targets, const OctoModel *m,
+                           RtErr *err) {
+  IdxFile *tg = &ds->labels;
   size_t per = (size_t)m->label_size;
   if (!(ds->targets = rt_malloc(tg->size * sizeof(float), err)))
     return -1;
@@ -281,23 +321,31 @@ static int check_regression(Dataset *ds, const char *images, const char *targets
   return 0;
 }
 
+/* Both headers are read and checked before either payload: a file whose
+ * header disagrees with the model or with the other file is refused before
+ * a byte of its data is read (or inflated). */
 int dataset_load(Dataset *ds, const char *images, const char *labels, const OctoModel *m,
                  RtErr *err) {
   memset(ds, 0, sizeof *ds);
-  int rc = idx_read(images, "pixels", &ds->images, err);
-  if (rt_regression(m)) {
-    if (rc == 0 && labels)
-      rc = idx_read_targets(labels, &ds->labels, err);
-    if (rc == 0)
-      rc = check_regression(ds, images, labels, m, err);
-    if (rc != 0)
-      dataset_free(ds);
-    return rc;
-  }
+  int regression = rt_regression(m);
+  IdxSource im = {0}, lb = {0};
+  int rc = idx_open(&im, images, 0, &ds->images, err);
   if (rc == 0)
-    rc = idx_read(labels, "labels", &ds->labels, err);
+    rc = check_images(ds, images, m, err);
+  if (rc == 0 && labels)
+    rc = idx_open(&lb, labels, regression, &ds->labels, err);
+  if (rc == 0 && labels)
+    rc = regression ? check_target_header(ds, images, labels, m, err)
+                    : check_label_header(ds, images, labels, err);
   if (rc == 0)
-    rc = check_dataset(ds, images, labels, m, err);
+    rc = read_payload(&im, "pixels", &ds->images, err);
+  if (rc == 0 && labels)
+    rc = read_payload(&lb, regression ? "targets" : "labels", &ds->labels, err);
+  idx_close(&im);
+  idx_close(&lb);
+  if (rc == 0 && labels)
+    rc = regression ? convert_targets(ds, labels, m, err)
+                    : check_label_values(ds, labels, m, err);
   if (rc != 0)
     dataset_free(ds);
   return rc;

@@ -42,7 +42,10 @@ typedef struct {
 } IdxFile;
 
 /* Reads a plain or gzip IDX file of unsigned bytes (told apart by the magic
- * bytes 1f 8b); `what` names the payload in messages ("pixels", "labels"). */
+ * bytes 1f 8b); `what` names the payload in messages ("pixels", "labels").
+ * The header is checked before the payload is read (at most 16 GiB, 1 GiB
+ * where size_t has 32 bits); the file must end exactly where its header
+ * says, a gzip stream with its trailer. */
 int idx_read(const char *path, const char *what, IdxFile *out, RtErr *err);
 /* The same for regression targets: float32 (0x0D) or unsigned bytes. */
 int idx_read_targets(const char *path, IdxFile *out, RtErr *err);
@@ -61,7 +64,8 @@ typedef struct {
 } Dataset;
 
 /* For a regression model, `labels` names the targets file, or is NULL when
- * the model has no label (its target is the input). */
+ * the model has no label (its target is the input). Both headers are
+ * checked against the model and each other before either payload is read. */
 int dataset_load(Dataset *ds, const char *images, const char *labels,
                  const OctoModel *m, RtErr *err);
 void dataset_free(Dataset *ds);
@@ -91,11 +95,16 @@ double rt_squared_error(const float *p, const float *t, size_t count);
 
 enum { CKPT_VERSION = 1 };
 
+/* Writes FILE.tmp.<pid> and renames it over FILE. SIGINT, SIGTERM and
+ * SIGHUP during the save remove the temporary file, then end the process
+ * as they would have; FILE.tmp.<pid> files of processes that are gone are
+ * removed first. */
 int ckpt_save(const char *path, const OctoModel *m, const void *state,
               uint64_t seed, int epochs_done, RtErr *err);
 /* Early check (before training) that FILE's folder exists and is writable. */
 int ckpt_check_writable(const char *path, RtErr *err);
-/* Verifies everything before writing to state; on error state is untouched. */
+/* Verifies everything before writing to state; on error state is untouched.
+ * Reads at most one byte more than this trainer's checkpoint has. */
 int ckpt_load(const char *path, const OctoModel *m, void *state,
               uint64_t *seed, int *epochs_done, RtErr *err);
 

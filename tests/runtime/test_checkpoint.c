@@ -1,12 +1,17 @@
 /* test_checkpoint.c: checkpoint round trip, and every refusal (corrupt byte,
- * truncation, foreign model, other tensor table, not a checkpoint) leaving
- * the caller's state untouched; failed saves leave the old file intact and
- * no temporary file behind. */
+ * truncation, trailing bytes, endless input, foreign model, other tensor
+ * table, not a checkpoint) leaving the caller's state untouched; failed
+ * saves leave the old file intact and no temporary file behind, and a save
+ * removes the temporary files of dead processes beside it. */
 #include <check.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "fixtures.h"
 #include "rt.h"
@@ -118,6 +123,115 @@ START_TEST(truncated_checkpoint_is_an_error) {
   fx_write_raw(ckpt, 0, raw, 12);
   check_msg(load_error(ckpt), ckpt, ": truncated (12 bytes)");
   free(raw);
+}
+END_TEST
+
+/* Bytes after the state block: with the size field and CRC patched to match
+ * (a crafted file) or not (bytes appended), the message counts them. */
+START_TEST(trailing_bytes_after_the_state_block_are_counted) {
+  save_ok(ckpt, &toy_model, 1);
+  size_t len;
+  char *raw = fx_slurp(ckpt, &len);
+  uint8_t *longer = calloc(len + 10, 1);
+  ck_assert_ptr_nonnull(longer);
+  memcpy(longer, raw, len - 4);
+  uint64_t total = len + 10;
+  for (int i = 0; i < 8; i++)
+    longer[16 + i] = (uint8_t)(total >> (8 * i));
+  uint32_t crc = (uint32_t)crc32_z(crc32(0L, Z_NULL, 0), longer, len + 6);
+  for (int i = 0; i < 4; i++)
+    longer[len + 6 + i] = (uint8_t)(crc >> (8 * i));
+  fx_write_raw(ckpt, 0, longer, len + 10);
+  check_msg(load_error(ckpt), ckpt, ": corrupt (10 trailing bytes after the state block)");
+  memcpy(longer, raw, len);
+  fx_write_raw(ckpt, 0, longer, len + 3);
+  check_msg(load_error(ckpt), ckpt, ": corrupt (3 trailing bytes after the state block)");
+  free(longer);
+  free(raw);
+}
+END_TEST
+
+/* Input that never ends is read only to the checkpoint's size: /dev/zero,
+ * and a FIFO that gives a whole checkpoint and then zeros forever. */
+START_TEST(endless_input_is_read_only_to_the_checkpoint_size) {
+  check_msg(load_error("/dev/zero"), "/dev/zero", ": not an Octo checkpoint");
+  save_ok(ckpt, &toy_model, 1);
+  size_t len;
+  char *raw = fx_slurp(ckpt, &len);
+  char *fifo = fx_path(dir, "endless");
+  ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+  pid_t child = fork();
+  ck_assert_int_ne(child, -1);
+  if (child == 0) {
+    signal(SIGPIPE, SIG_IGN);
+    int fd = open(fifo, O_WRONLY);
+    static const char zeros[4096];
+    if (fd < 0 || write(fd, raw, len) != (ssize_t)len)
+      _exit(1);
+    while (write(fd, zeros, sizeof zeros) > 0)
+      ;
+    _exit(0); /* the reader closed: EPIPE */
+  }
+  check_msg(load_error(fifo), fifo, ": corrupt (trailing bytes after the state block)");
+  int status;
+  ck_assert_int_eq(waitpid(child, &status, 0), child);
+  ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  free(fifo);
+  free(raw);
+}
+END_TEST
+
+/* The pid of a process that has exited and been reaped. */
+static long dead_pid(void) {
+  pid_t child = fork();
+  ck_assert_int_ne(child, -1);
+  if (child == 0)
+    _exit(0);
+  ck_assert_int_eq(waitpid(child, NULL, 0), child);
+  return (long)child;
+}
+
+static char *plant(const char *fmt, long pid) {
+  char name[128];
+  snprintf(name, sizeof name, fmt, pid);
+  char *p = fx_path(dir, name);
+  fx_write_raw(p, 0, "stale", 5);
+  return p;
+}
+
+/* Only FILE.tmp.<pid> of a dead process, a regular file beside FILE, goes;
+ * a live process's, other names and other kinds of file stay. */
+START_TEST(save_removes_temp_files_of_dead_processes_only) {
+  long dead = dead_pid(), dead_dir = dead_pid(), dead_link = dead_pid();
+  char *gone = plant("model.ckpt.tmp.%ld", dead);
+  char *keep[] = {
+      plant("model.ckpt.tmp.%ld", (long)getppid()), /* alive: the test runner */
+      plant("model.ckpt.tmp.0%ld", dead),           /* leading zero */
+      plant("model.ckpt.tmp.%ldx", dead),           /* not only digits */
+      plant("model.ckpt.tmp.-%ld", dead),           /* a sign */
+      plant("model.ckpt.tmp%ld", dead),             /* not the pattern */
+      plant("other.ckpt.tmp.%ld", dead),            /* another FILE */
+      plant("model.ckpt.tmp.%ld", 0),               /* kill(0) means the group */
+  };
+  char name[128];
+  snprintf(name, sizeof name, "model.ckpt.tmp.%ld", dead_dir);
+  char *as_dir = fx_path(dir, name);
+  ck_assert_int_eq(mkdir(as_dir, 0755), 0);
+  snprintf(name, sizeof name, "model.ckpt.tmp.%ld", dead_link);
+  char *as_link = fx_path(dir, name);
+  ck_assert_int_eq(symlink("model.ckpt", as_link), 0);
+  save_ok(ckpt, &toy_model, 1);
+  ck_assert_msg(!fx_exists(gone), "%s was not removed", gone);
+  for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) {
+    ck_assert_msg(fx_exists(keep[i]), "%s was removed", keep[i]);
+    free(keep[i]);
+  }
+  struct stat st;
+  ck_assert(stat(as_dir, &st) == 0 && S_ISDIR(st.st_mode));
+  ck_assert(lstat(as_link, &st) == 0 && S_ISLNK(st.st_mode));
+  free(gone);
+  free(as_dir);
+  free(as_link);
 }
 END_TEST
 
@@ -239,6 +353,9 @@ int main(void) {
   tcase_add_test(tc, file_starts_with_magic_version_and_size);
   tcase_add_test(tc, corrupted_byte_is_a_crc_error);
   tcase_add_test(tc, truncated_checkpoint_is_an_error);
+  tcase_add_test(tc, trailing_bytes_after_the_state_block_are_counted);
+  tcase_add_test(tc, endless_input_is_read_only_to_the_checkpoint_size);
+  tcase_add_test(tc, save_removes_temp_files_of_dead_processes_only);
   tcase_add_test(tc, foreign_model_hash_is_refused_with_both_names);
   tcase_add_test(tc, other_tensor_table_is_refused);
   tcase_add_test(tc, non_checkpoint_and_unknown_version_are_refused);

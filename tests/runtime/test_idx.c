@@ -113,6 +113,39 @@ START_TEST(truncated_gzip_stream_is_truncated_not_a_crash) {
 }
 END_TEST
 
+START_TEST(gzip_without_its_trailer_is_truncated) {
+  char *full = fx_path(dir, "full.gz"), *cut = fx_path(dir, "cut.gz");
+  uint32_t dims[2] = {3, 4};
+  uint8_t px[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+  fx_write_idx(full, 1, 2, dims, px, sizeof px);
+  size_t len;
+  char *raw = fx_slurp(full, &len);
+  const size_t cuts[3] = {8, 4, 1}; /* the whole trailer, its size, its last byte */
+  for (int i = 0; i < 3; i++) {
+    fx_write_raw(cut, 0, raw, len - cuts[i]);
+    check_msg(read_error(cut), cut, ": truncated: the gzip stream ends before its CRC trailer");
+  }
+  free(raw);
+  free(full);
+  free(cut);
+}
+END_TEST
+
+START_TEST(gzip_read_error_names_the_file_once) {
+  char *p = fx_path(dir, "crc.gz");
+  uint32_t dims[2] = {3, 4};
+  uint8_t px[12] = {0};
+  fx_write_idx(p, 1, 2, dims, px, sizeof px);
+  size_t len;
+  char *raw = fx_slurp(p, &len);
+  raw[len - 8] ^= 0x01; /* the CRC-32 of the trailer */
+  fx_write_raw(p, 0, raw, len);
+  check_msg(read_error(p), p, ": read error: incorrect data check");
+  free(raw);
+  free(p);
+}
+END_TEST
+
 START_TEST(trailing_garbage_is_an_error) {
   for (int gz = 0; gz < 2; gz++) {
     char *p = fx_path(dir, gz ? "t.gz" : "t");
@@ -168,13 +201,27 @@ START_TEST(overflowing_dimensions_are_an_error_not_an_allocation) {
   char *p = fx_path(dir, "huge");
   uint32_t dims[3] = {0xffffffffu, 0xffffffffu, 0xffffffffu};
   fx_write_idx(p, 0, 3, dims, NULL, 0);
-  check_msg(read_error(p), p,
-            ": dimensions 4294967295x4294967295x4294967295 are too large (more than 2^40 "
-            "elements)");
-  /* Large but representable: must report truncation, not try to allocate it. */
+  char rest[256];
+  snprintf(rest, sizeof rest,
+           ": dimensions 4294967295x4294967295x4294967295 are too large (more than %d GiB)",
+           sizeof(size_t) >= 8 ? 16 : 1);
+  check_msg(read_error(p), p, rest);
+  /* Past the maximum (1 TB) but representable: too large, before any read. */
   uint32_t big[2] = {0xffffffu, 0xffffu};
   fx_write_idx(p, 0, 2, big, (const uint8_t *)"abc", 3);
-  check_msg(read_error(p), p, ": truncated: expected 1099494785025 bytes of pixels, got 3");
+  snprintf(rest, sizeof rest, ": dimensions 16777215x65535 are too large (more than %d GiB)",
+           sizeof(size_t) >= 8 ? 16 : 1);
+  check_msg(read_error(p), p, rest);
+  /* Large but allowed (4 GiB of float32): must report truncation, not try
+   * to allocate it. */
+  uint8_t head[16] = {0, 0, 0x0d, 2, 0, 0, 0x80, 0, 0, 0, 0x80, 0};
+  fx_write_raw(p, 0, head, sizeof head);
+  if (sizeof(size_t) >= 8) {
+    IdxFile f;
+    RtErr err;
+    ck_assert_int_eq(idx_read_targets(p, &f, &err), -1);
+    check_msg(err.msg, p, ": truncated: expected 4294967296 bytes of targets, got 4");
+  }
   free(p);
 }
 END_TEST
@@ -352,6 +399,29 @@ START_TEST(float32_targets_read_back_exactly_and_images_refuse_them) {
 }
 END_TEST
 
+/* A header whose shape the model cannot take is refused before its payload
+ * is read: here there is none at all (a gzip bomb would be gigabytes). */
+START_TEST(dataset_checks_headers_before_any_payload) {
+  char *im = fx_path(dir, "im.gz"), *lb = fx_path(dir, "lb");
+  uint32_t bomb[3] = {1, 65536, 65536};
+  fx_write_idx(im, 1, 3, bomb, NULL, 0);
+  uint8_t labels[2] = {0, 1};
+  uint32_t ldims[1] = {2};
+  fx_write_idx(lb, 0, 1, ldims, labels, 2);
+  char want[1024];
+  snprintf(want, sizeof want, "model expects 1x28x28 samples but %s has 65536x65536", im);
+  ck_assert_str_eq(dataset_error(im, lb), want);
+  /* 60000 images declared, none there: the labels' count (2) disagrees,
+   * which their header shows before the images' payload is read. */
+  uint32_t many[3] = {60000, 28, 28};
+  fx_write_idx(im, 1, 3, many, NULL, 0);
+  snprintf(want, sizeof want, "%s has 60000 images but %s has 2 labels", im, lb);
+  ck_assert_str_eq(dataset_error(im, lb), want);
+  free(im);
+  free(lb);
+}
+END_TEST
+
 static Suite *idx_suite(void) {
   Suite *s = suite_create("idx");
   TCase *tc = tcase_create("idx");
@@ -361,6 +431,8 @@ static Suite *idx_suite(void) {
   tcase_add_test(tc, reads_gzip_detected_by_magic_not_by_name);
   tcase_add_test(tc, truncated_pixels_error_names_file_and_counts);
   tcase_add_test(tc, truncated_gzip_stream_is_truncated_not_a_crash);
+  tcase_add_test(tc, gzip_without_its_trailer_is_truncated);
+  tcase_add_test(tc, gzip_read_error_names_the_file_once);
   tcase_add_test(tc, trailing_garbage_is_an_error);
   tcase_add_test(tc, wrong_magic_is_an_error);
   tcase_add_test(tc, non_byte_element_type_is_an_error);
@@ -375,6 +447,7 @@ static Suite *idx_suite(void) {
   tcase_add_test(tc, dataset_label_out_of_range_is_an_error);
   tcase_add_test(tc, dataset_wrong_sample_shape_names_model_shape);
   tcase_add_test(tc, dataset_labels_must_be_one_dimensional);
+  tcase_add_test(tc, dataset_checks_headers_before_any_payload);
   tcase_add_test(tc, dataset_path_prefers_plain_then_gz_and_reports_missing);
   suite_add_tcase(s, tc);
   return s;

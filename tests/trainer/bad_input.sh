@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Bad input through real generated trainers (octoc --main): a dataset whose
-# image and label counts differ, images of the wrong shape, a truncated .gz, a
-# corrupt or truncated checkpoint, a checkpoint of another network, an
-# unwritable --save folder. Each must fail with exit status 1 and one
+# image and label counts differ, images of the wrong shape, a truncated .gz
+# (cut in half, or only its trailer missing), a .gz with a bad CRC (its path
+# named once), a corrupt or truncated checkpoint, one with trailing bytes, a
+# checkpoint of another network, an unwritable --save folder. Each must fail with exit status 1 and one
 # "PROG: error: ..." message naming the file, print no epoch line, and leave
 # the output folder exactly as it was: no --log file, no FILE.tmp.<pid>, and
 # the previous checkpoint byte for byte.
@@ -84,6 +85,28 @@ head -c $((size / 2)) "$d/train-images-idx3-ubyte.gz" > "$d/half" && mv "$d/half
 expect_error "truncated .gz" "$d/train-images-idx3-ubyte.gz" -- \
   "$tmp/mlp" --data "$d" --epochs 1 --save "$out/c.ckpt"
 
+# A .gz without its 8-byte trailer (CRC and size): the data is all there,
+# but the stream is cut short.
+d=$tmp/notrailer
+dataset "$d" 256 64
+gzip -n "$d/train-labels-idx1-ubyte"
+head -c -8 "$d/train-labels-idx1-ubyte.gz" > "$d/cut" && mv "$d/cut" "$d/train-labels-idx1-ubyte.gz"
+expect_error ".gz without its trailer" \
+  "$d/train-labels-idx1-ubyte.gz: truncated: the gzip stream ends before its CRC trailer" -- \
+  "$tmp/mlp" --data "$d" --epochs 1 --save "$out/c.ckpt"
+
+# A .gz whose CRC does not match: zlib's message, the path named once.
+d=$tmp/badcrc
+dataset "$d" 256 64
+gzip -n "$d/train-labels-idx1-ubyte"
+size=$(wc -c < "$d/train-labels-idx1-ubyte.gz")
+printf '\x00\x00\x00\x00' | dd of="$d/train-labels-idx1-ubyte.gz" bs=1 seek=$((size - 8)) conv=notrunc status=none
+expect_error ".gz with a bad CRC" \
+  "mlp: error: $d/train-labels-idx1-ubyte.gz: read error: incorrect data check" -- \
+  "$tmp/mlp" --data "$d" --epochs 1 --save "$out/c.ckpt"
+[ "$(grep -o "train-labels-idx1-ubyte.gz" "$tmp/stderr" | wc -l)" -eq 1 ] ||
+  fail ".gz with a bad CRC: the path is named more than once"
+
 # flip FILE OFFSET: inverts the bits of one byte in place.
 flip() {
   local b
@@ -105,6 +128,13 @@ done
 # A truncated checkpoint.
 head -c $((size - 100)) "$tmp/mlp.ckpt" > "$out/c.ckpt"
 expect_error "truncated checkpoint" "$out/c.ckpt: truncated" -- \
+  "$tmp/mlp" --data "$good" --epochs 2 --resume "$out/c.ckpt" --save "$out/c.ckpt"
+
+# A checkpoint with 5 bytes appended: the message counts them.
+cp "$tmp/mlp.ckpt" "$out/c.ckpt"
+printf 'extra' >> "$out/c.ckpt"
+expect_error "checkpoint with trailing bytes" \
+  "$out/c.ckpt: corrupt (5 trailing bytes after the state block)" -- \
   "$tmp/mlp" --data "$good" --epochs 2 --resume "$out/c.ckpt" --save "$out/c.ckpt"
 
 # The mlp checkpoint resumed (and saved over) by the lenet5 trainer.
