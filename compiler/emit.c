@@ -94,27 +94,6 @@ static const char *base_name(const char *path) {
   return slash ? slash + 1 : path;
 }
 
-/* The standalone trainer knows two kinds of targets: the dataset's labels,
- * and, for a model without a label, the normalised input itself (an
- * autoencoder; it computes the test loss against the input). A target the
- * network computes from its input (mse(p, relu(x))) it cannot score. */
-static bool main_trainer_fits(const Module *m) {
-  const Graph *g = m->graph;
-  const Value *loss = g && g->noutputs ? g->outputs[0] : NULL;
-  if (!loss || !loss->def || loss->def->op != OP_MSE || loss->def->nin < 2) return true;
-  const Value *target = loss->def->in[1];
-  if (target->kind == VAL_LABEL) return true;
-  while (target->kind == VAL_NODE && target->def &&
-         (target->def->op == OP_FLATTEN || target->def->op == OP_RESHAPE))
-    target = target->def->in[0];
-  if (target->kind == VAL_INPUT) return true;
-  diag_error(m->diag, loss->def->loc,
-             "--main: the standalone trainer scores a model without a label against its "
-             "input, but this mse target '%s' is computed from it; use --emit=c and your "
-             "own training loop", loss->def->in[1]->name);
-  return false;
-}
-
 /* The target's backend writes the code, the plan's API writer the header
  * and the standalone main. */
 static bool write_trainer(const Module *m, const EmitOptions *eo, bool with_main, FILE *code,
@@ -142,8 +121,7 @@ static bool write_c(const Options *o, const Module *m, const char *base) {
                        .input_std = m->recipe ? m->recipe->input.std : 1,
                        .real_double = o->real_double};
   Output c, h, mo;
-  bool ok = !o->emit_main || main_trainer_fits(m);
-  ok = ok && output_open(&c, c_path);
+  bool ok = output_open(&c, c_path);
   if (ok && !output_open(&h, h_path)) {
     output_abort(&c);
     ok = false;

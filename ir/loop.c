@@ -126,8 +126,16 @@ void lprog_call(LProgram *p, LEntryKind entry, LKernel *k) {
 }
 
 const char *lentry_name(LEntryKind k) {
-  static const char *const names[LENTRY_COUNT] = {"init", "train_step", "predict"};
+  static const char *const names[LENTRY_COUNT] = {"init", "train_step", "predict", "eval"};
   return k < LENTRY_COUNT ? names[k] : "?";
+}
+
+int lentry_results(const LProgram *p, LEntryKind e, const LBuffer *out[2]) {
+  int n = 0;
+  if (e == LENTRY_TRAIN_STEP && p->loss) out[n++] = p->loss;
+  if (e == LENTRY_EVAL && p->eval_loss) out[n++] = p->eval_loss;
+  if (e == LENTRY_EVAL && p->eval_correct) out[n++] = p->eval_correct;
+  return n;
 }
 
 static LExpr *new_expr(LProgram *p, LExprKind kind, DType type) {

@@ -134,7 +134,10 @@ typedef struct LKernel {
   LStmt *body;
 } LKernel;
 
-typedef enum { LENTRY_INIT, LENTRY_TRAIN_STEP, LENTRY_PREDICT, LENTRY_COUNT } LEntryKind;
+/* The API's entries as kernel sequences: init (state from a seed),
+ * train_step (one step; the loss), predict (inference), eval (inference on a
+ * labelled batch: the summed loss and the number correct). */
+typedef enum { LENTRY_INIT, LENTRY_TRAIN_STEP, LENTRY_PREDICT, LENTRY_EVAL, LENTRY_COUNT } LEntryKind;
 
 typedef struct LEntry {
   LEntryKind kind;
@@ -163,6 +166,9 @@ typedef struct LProgram {
   /* i32[] state the trainer sets before each epoch (NAME_set_epoch), read by
    * epoch-based learning-rate schedules; NULL when nothing reads it. */
   LBuffer *epoch;
+  /* What eval hands back: f32[] the loss summed over the n samples, and
+   * i32[] how many a classifier got right (NULL for a regression model). */
+  LBuffer *eval_loss, *eval_correct;
   int num_classes; /* 0 for float targets */
 } LProgram;
 
@@ -184,7 +190,11 @@ LVar *lprog_var(LProgram *p, const char *name, DType t, LVarKind kind);
 LVar *lprog_find_arg(const LProgram *p, const char *name);
 LKernel *lprog_kernel(LProgram *p, const char *name, const char *origin, SrcLoc loc);
 void lprog_call(LProgram *p, LEntryKind entry, LKernel *k);
-const char *lentry_name(LEntryKind k); /* "init", "train_step", "predict" */
+const char *lentry_name(LEntryKind k); /* "init", "train_step", "predict", "eval" */
+/* The buffers entry e reads after its last kernel to return them (train
+ * step: the loss; eval: the loss sum and the count): live to the end of
+ * the entry. Fills out[0..2), returns how many. */
+int lentry_results(const LProgram *p, LEntryKind e, const LBuffer *out[2]);
 
 /* Which buffers a kernel reads and writes: reads[b->id], writes[b->id] for
  * every buffer (arrays of p->nbuffers, filled by the call). The memory

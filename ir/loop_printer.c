@@ -450,9 +450,10 @@ static void print_buffer(FILE *out, const LBuffer *b) {
 }
 
 static void print_facts(FILE *out, const LProgram *p) {
-  const LBuffer *bufs[] = {p->loss, p->input, p->label, p->pred, p->epoch};
-  const char *words[] = {"loss", "input", "label", "pred", "epoch"};
-  for (int i = 0; i < 5; i++) {
+  const LBuffer *bufs[] = {p->loss, p->input, p->label, p->pred, p->epoch, p->eval_loss,
+                           p->eval_correct};
+  const char *words[] = {"loss", "input", "label", "pred", "epoch", "eval_loss", "eval_correct"};
+  for (int i = 0; i < 7; i++) {
     if (!bufs[i]) continue;
     fprintf(out, "  %s ", words[i]);
     print_ref(out, bufs[i]->name);

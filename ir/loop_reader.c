@@ -856,13 +856,13 @@ static void parse_kernel(Reader *r) {
 
 static void parse_entry(Reader *r) {
   SrcLoc loc = r->tok.loc;
-  const char *name = expect_kind(r, T_IDENT, "an entry name (init, train_step, predict)");
+  const char *name = expect_kind(r, T_IDENT, "an entry name (init, train_step, predict, eval)");
   if (!name) return;
   int kind = -1;
   for (int i = 0; i < LENTRY_COUNT; i++)
     if (strcmp(lentry_name((LEntryKind)i), name) == 0) kind = i;
   if (kind < 0) {
-    error_at(r, loc, "unknown entry '%s' (expected init, train_step or predict)", name);
+    error_at(r, loc, "unknown entry '%s' (expected init, train_step, predict or eval)", name);
     return;
   }
   if (r->entry_seen[kind]) {
@@ -915,6 +915,8 @@ static void parse_item(Reader *r) {
   else if (!strcmp(w, "label")) parse_buffer_fact(r, &p->label, "label");
   else if (!strcmp(w, "pred")) parse_buffer_fact(r, &p->pred, "pred");
   else if (!strcmp(w, "epoch")) parse_buffer_fact(r, &p->epoch, "epoch");
+  else if (!strcmp(w, "eval_loss")) parse_buffer_fact(r, &p->eval_loss, "eval_loss");
+  else if (!strcmp(w, "eval_correct")) parse_buffer_fact(r, &p->eval_correct, "eval_correct");
   else if (!strcmp(w, "num_classes")) {
     if (parse_int(r, 0, 1 << 30, &v)) p->num_classes = (int)v;
   } else if (!strcmp(w, "state_bytes")) parse_int(r, 0, INT64_MAX, &p->state_bytes);

@@ -568,6 +568,17 @@ static void check_program_facts(Ctx *c) {
     else if (p->loss->dtype != DT_F32 || shape_numel(&p->loss->shape) != 1)
       verr(c, p->loss->loc, "the loss buffer %%%s must be f32 with one element", p->loss->name);
   }
+  const LBuffer *scalars[] = {p->eval_loss, p->eval_correct};
+  const DType scalar_types[] = {DT_F32, DT_I32};
+  const char *scalar_names[] = {"eval_loss", "eval_correct"};
+  for (int i = 0; i < 2; i++) {
+    const LBuffer *b = scalars[i];
+    if (!b) continue;
+    if (!own_buffer(p, b)) verr(c, none, "the %s buffer is not in the program", scalar_names[i]);
+    else if (b->dtype != scalar_types[i] || shape_numel(&b->shape) != 1 || b->home != LBUF_WORK)
+      verr(c, b->loc, "the %s buffer %%%s must be a %s work buffer with one element",
+           scalar_names[i], b->name, dtype_name(scalar_types[i]));
+  }
   const LBuffer *args[] = {p->input, p->label, p->pred};
   const char *names[] = {"input", "label", "pred"};
   for (int i = 0; i < 3; i++)
@@ -598,7 +609,7 @@ static void check_kernels(Ctx *c) {
       if (k->name && p->kernels[j]->name && strcmp(p->kernels[j]->name, k->name) == 0)
         verr(c, k->loc, "duplicate kernel %s", k->name);
     c->k = k;
-    c->in_predict = called_from(p, LENTRY_PREDICT, k);
+    c->in_predict = called_from(p, LENTRY_PREDICT, k) || called_from(p, LENTRY_EVAL, k);
     c->nscope = 0;
     c->under_if = 0;
     check_block(c, k->body, (SrcLoc){0});

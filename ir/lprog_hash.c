@@ -176,6 +176,8 @@ uint64_t lprog_hash(const LProgram *p) {
   hint(&H, buf_id(p->input));
   hint(&H, buf_id(p->label));
   hint(&H, buf_id(p->pred));
+  hint(&H, buf_id(p->eval_loss));
+  hint(&H, buf_id(p->eval_correct));
   free(H.scope);
   return H.h;
 }

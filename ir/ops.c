@@ -40,6 +40,7 @@ static const DTypeSlot t3[] = {DTS_T, DTS_T, DTS_T};
 static const DTypeSlot t5[] = {DTS_T, DTS_T, DTS_T, DTS_T, DTS_T};
 static const DTypeSlot t_class[] = {DTS_T, DT_I32};
 static const DTypeSlot f32_1[] = {DT_F32};
+static const DTypeSlot u8_1[] = {DT_U8};
 static const DTypeSlot i32_1[] = {DT_I32};
 static const DTypeSlot i64_1[] = {DT_I64};
 static const DTypeSlot t_sgd[] = {DTS_T, DTS_T, DT_F32, DTS_T};
@@ -100,6 +101,10 @@ static const AttrSpec dropout_grad_attrs[] = {
 };
 static const AttrSpec input_size_attrs[] = {{"input_size", ATTR_INTS, 2, false, 0, 0, NULL, NULL}};
 static const AttrSpec reshape_attrs[] = {{"shape", ATTR_INTS, 0, false, 0, 0, NULL, NULL}};
+static const AttrSpec normalize_attrs[] = {
+    {"mean", ATTR_FLOAT, 0, false, 0, 0, NULL, NULL},
+    {"std", ATTR_FLOAT, 0, false, 0, 0, NULL, NULL},
+};
 static const AttrSpec leaky_attrs[] = {{"alpha", ATTR_FLOAT, 0, true, 0, 0.01, NULL, NULL}};
 static const AttrSpec lr_attrs[] = {
     {"lr", ATTR_FLOAT, 0, false, 0, 0, NULL, NULL},
@@ -149,6 +154,11 @@ static const OpInfo table[OP_COUNT] = {
                        .in_names = in_x, .nout = 1, .in_types = t1, .out_types = t1,
                        .elem_types = F32_ONLY, .attrs = leaky_attrs, .nattrs = N(leaky_attrs),
                        .shape = rule_same, .grad = grad_from_output, .lower = lower_leaky_relu},
+    /* Raw pixels to the network's floats: (p / 255 - mean) / std. */
+    [OP_NORMALIZE] = {.name = "normalize", .role = OPROLE_FORWARD, .min_in = 1, .max_in = 1,
+                      .in_names = in_x, .nout = 1, .in_types = u8_1, .out_types = f32_1,
+                      .attrs = normalize_attrs, .nattrs = N(normalize_attrs),
+                      .shape = rule_same, .lower = lower_normalize},
     [OP_MAXPOOL] = {.name = "maxpool", .role = OPROLE_FORWARD, .min_in = 1, .max_in = 1,
                     .in_names = in_x, .nout = 1, .in_types = t1, .out_types = t1,
                     .elem_types = F32_ONLY, .attrs = pool_attrs, .nattrs = N(pool_attrs),

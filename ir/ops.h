@@ -55,6 +55,7 @@ typedef enum {
   OP_STEP_INCREMENT,
   OP_LEAKY_RELU,
   OP_LEAKY_RELU_GRAD,
+  OP_NORMALIZE,
   OP_COUNT
 } OpKind;
 

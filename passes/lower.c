@@ -285,23 +285,56 @@ static const Value *find_step(const Graph *g) {
   return NULL;
 }
 
+/* Sets the local arg to the class of sample b: the first index of the
+ * largest of the k logits in row b. */
+static LStmt *argmax_row(Lower *L, const LBuffer *in, int64_t k, LVar *b, LVar *arg) {
+  LVar *c = lv_loop(L, "c"), *best = lv_local(L, "best", DT_F32);
+  LExpr *row = mul(L, ve(L, b), ci(L, k));
+  LExpr *x = ld(L, (LBuffer *)in, add(L, row, ve(L, c)));
+  LStmt *update = ls_if(L->p, le_bin(L->p, LB_GT, x, ve(L, best)),
+                        seq(ls_assign(L->p, best, ld(L, (LBuffer *)in, add(L, row, ve(L, c)))),
+                            ls_assign(L->p, arg, ve(L, c))),
+                        NULL);
+  return seq3(ls_let(L->p, best, ld(L, (LBuffer *)in, row)), ls_let(L->p, arg, ci(L, 0)),
+              ls_for(L->p, c, ci(L, 1), ci(L, k), 1, 0, update));
+}
+
 /* The predicted class per sample: argmax over the logits' last dimension. */
 static void lower_argmax(Lower *L, const Value *logits, unsigned entries) {
   lower_kernel(L, logits->def, "argmax", entries);
-  int64_t k = logits->type.shape.dim[1];
   LBuffer *in = vbuf(L, logits), *out = L->p->pred;
-  LVar *b = lv_loop(L, "b"), *c = lv_loop(L, "c");
-  LVar *best = lv_local(L, "best", DT_F32), *arg = lv_local(L, "arg", DT_I32);
-  LExpr *row = mul(L, ve(L, b), ci(L, k));
-  LExpr *x = ld(L, in, add(L, row, ve(L, c)));
-  LStmt *update = ls_if(L->p, le_bin(L->p, LB_GT, x, ve(L, best)),
-                        seq(ls_assign(L->p, best, ld(L, in, add(L, row, ve(L, c)))),
-                            ls_assign(L->p, arg, ve(L, c))),
-                        NULL);
-  LStmt *body = seq3(ls_let(L->p, best, ld(L, in, row)), ls_let(L->p, arg, ci(L, 0)),
-                     ls_for(L->p, c, ci(L, 1), ci(L, k), 1, 0, update));
+  LVar *b = lv_loop(L, "b"), *arg = lv_local(L, "arg", DT_I32);
+  LStmt *body = argmax_row(L, in, logits->type.shape.dim[1], b, arg);
   body = seq(body, ls_store(L->p, out, ve(L, b), ve(L, arg)));
   lower_kernel_body(L, loop(L, b, batch_n(L), 0, body));
+}
+
+/* eval's results: the loss summed over the n samples (the loss ops give
+ * the mean) and, for a classifier, how many samples' argmax is their label.
+ * The loss kernel and the inference kernels before it run first. */
+static void lower_eval_result(Lower *L, const Value *loss, const Value *logits, bool regression) {
+  LProgram *p = L->p;
+  int64_t one[1] = {1};
+  p->eval_loss = lprog_buffer(p, "eval.loss_sum", DT_F32, shape_of(0, one), LBUF_WORK,
+                              LROLE_NONE);
+  lower_kernel(L, NULL, "eval_result", 1u << LENTRY_EVAL);
+  LExpr *count = le_cast(p, DT_F32, batch_n(L));
+  LStmt *body = ls_store(p, p->eval_loss, ci(L, 0),
+                         le_bin(p, LB_MUL, ld(L, vbuf(L, loss), ci(L, 0)), count));
+  if (!regression) {
+    p->eval_correct = lprog_buffer(p, "eval.correct", DT_I32, shape_of(0, one), LBUF_WORK,
+                                   LROLE_NONE);
+    LVar *b = lv_loop(L, "b"), *arg = lv_local(L, "arg", DT_I32);
+    LVar *right = lv_local(L, "right", DT_I32);
+    LStmt *per = seq(argmax_row(L, vbuf(L, logits), logits->type.shape.dim[1], b, arg),
+                     ls_assign(p, right, add(L, ve(L, right),
+                                             le_bin(p, LB_EQ, ve(L, arg),
+                                                    ld(L, p->label, ve(L, b))))));
+    body = seq3(body, ls_let(p, right, ci(L, 0)),
+                seq(loop(L, b, batch_n(L), 0, per),
+                    ls_store(p, p->eval_correct, ci(L, 0), ve(L, right))));
+  }
+  lower_kernel_body(L, body);
 }
 
 /* A regression model's prediction per sample is the values themselves: the
@@ -346,26 +379,34 @@ static bool run_lower(Module *m) {
   for (int i = 0; i < g->nvalues && ok; i++)
     if (value_is_persistent(g->values[i])) ok = lower_init(&L, g->values[i]);
 
-  bool *predict = arena_alloc(m->arena, (size_t)(g->nnodes ? g->nnodes : 1) * sizeof(bool));
+  /* predict runs what the logits need, eval what the loss needs, both in
+   * inference mode; train_step runs everything in training mode. */
+  size_t nn = (size_t)(g->nnodes ? g->nnodes : 1);
+  bool *predict = arena_alloc(m->arena, nn * sizeof(bool));
+  bool *eval = arena_alloc(m->arena, nn * sizeof(bool));
   mark_ancestors(g, logits, predict);
-  const unsigned train = 1u << LENTRY_TRAIN_STEP, infer = 1u << LENTRY_PREDICT;
+  mark_ancestors(g, loss, eval);
+  const unsigned train = 1u << LENTRY_TRAIN_STEP;
   for (int i = 0; i < g->nnodes && ok; i++) {
     const Node *n = g->nodes[i];
-    if (predict[i] && mode_dependent(n->op)) {
+    unsigned infer = (predict[i] ? 1u << LENTRY_PREDICT : 0) | (eval[i] ? 1u << LENTRY_EVAL : 0);
+    if (infer && mode_dependent(n->op)) {
       L.entries = infer;
       ok = lower_node(&L, n, MODE_INFER);
       L.entries = train;
       ok = ok && lower_node(&L, n, MODE_TRAIN);
     } else {
-      L.entries = predict[i] ? train | infer : train;
+      L.entries = train | infer;
       ok = lower_node(&L, n, MODE_TRAIN);
     }
     if (ok && n->nout && n->out[0] == logits) {
-      if (regression) lower_output(&L, logits, train | infer);
-      else lower_argmax(&L, logits, train | infer);
+      unsigned both = train | 1u << LENTRY_PREDICT;
+      if (regression) lower_output(&L, logits, both);
+      else lower_argmax(&L, logits, both);
     }
   }
   if (!ok) return false;
+  lower_eval_result(&L, loss, logits, regression);
   m->loops = p;
   return true;
 }

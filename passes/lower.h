@@ -120,6 +120,7 @@ bool lower_dropout(Lower *L, const Node *n, LowerMode mode);
 bool lower_dropout_grad(Lower *L, const Node *n, LowerMode mode);
 bool lower_sum(Lower *L, const Node *n, LowerMode mode); /* and sum_product */
 bool lower_alias(Lower *L, const Node *n, LowerMode mode); /* flatten, reshape: no code */
+bool lower_normalize(Lower *L, const Node *n, LowerMode mode);
 /* Initializer of a parameter/state buffer, called from init. */
 bool lower_init(Lower *L, const Value *v);
 

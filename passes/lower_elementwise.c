@@ -230,6 +230,31 @@ bool lower_dropout_grad(Lower *L, const Node *n, LowerMode mode) {
   return map_op(L, n, mode, "dx", dropout_value);
 }
 
+/* (p / 255 - mean) / std for the 256 byte values, as the runtime computed
+ * them before the program did (mean and std as floats, the arithmetic in
+ * double): a table lookup per pixel gives the very same floats. */
+static LBuffer *normalize_table(Lower *L, const Node *n) {
+  const char *name = arena_printf(L->p->arena, "%s.table", n->out[0]->name);
+  LBuffer *t = lprog_find_buffer(L->p, name);
+  if (t) return t;
+  float lut[256];
+  double mean = (float)node_float(n, "mean", 0.5), sd = (float)node_float(n, "std", 0.5);
+  for (int v = 0; v < 256; v++) lut[v] = (float)(((double)v / 255.0 - mean) / sd);
+  int64_t dims[1] = {256};
+  return lprog_const_buffer(L->p, name, DT_F32, shape_of(1, dims), lut);
+}
+
+static LExpr *normalize_value(Lower *L, const Node *n, LowerMode mode, const Elem *e,
+                              LBlock *pre) {
+  (void)mode, (void)pre;
+  LExpr *pixel = le_cast(L->p, DT_I32, elem(L, n, 0, e));
+  return ld(L, normalize_table(L, n), pixel);
+}
+
+bool lower_normalize(Lower *L, const Node *n, LowerMode mode) {
+  return map_op(L, n, mode, "fwd", normalize_value);
+}
+
 /* flatten and reshape: the result aliases the operand (lower.c maps both to
  * one buffer), so there is no code. */
 bool lower_alias(Lower *L, const Node *n, LowerMode mode) {

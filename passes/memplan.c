@@ -79,9 +79,10 @@ static void live_compute(const LProgram *p, Live *lv) {
       for (int b = 0; b < n; b++)
         if (reads[b] || writes[b]) touch(lv, e, b, i);
     }
-    /* train_step returns the loss after its last kernel. */
-    if (e == LENTRY_TRAIN_STEP && p->loss && en->ncalls > 0)
-      touch(lv, e, p->loss->id, en->ncalls - 1);
+    /* An entry returns its results after its last kernel. */
+    const LBuffer *results[2];
+    int nr = en->ncalls > 0 ? lentry_results(p, (LEntryKind)e, results) : 0;
+    for (int i = 0; i < nr; i++) touch(lv, e, results[i]->id, en->ncalls - 1);
   }
   free(reads);
   free(writes);
@@ -403,7 +404,9 @@ static bool check_entry(const LProgram *p, LEntryKind e, char *err, size_t errle
     lkernel_accesses(p, en->calls[c], touched + c * n, writes);
     for (size_t b = 0; b < n; b++) touched[c * n + b] |= writes[b];
   }
-  if (e == LENTRY_TRAIN_STEP && p->loss) touched[(nc - 1) * n + (size_t)p->loss->id] = true;
+  const LBuffer *results[2];
+  for (int i = 0, nr = lentry_results(p, e, results); i < nr; i++)
+    touched[(nc - 1) * n + (size_t)results[i]->id] = true;
   bool *before = xcalloc(nc * n + 1, sizeof(bool)), *after = xcalloc(nc * n + 1, sizeof(bool));
   for (size_t c = 0; c < nc; c++)
     for (size_t b = 0; b < n; b++)

@@ -12,6 +12,7 @@
 #include "verify.h"
 
 /* Each pass lives in its own file, passes/<name>.c. */
+extern const Pass pass_normalize_input;
 extern const Pass pass_shape_infer;
 extern const Pass pass_autodiff;
 extern const Pass pass_optimizer;
@@ -29,6 +30,7 @@ static const Pass pass_verify = {
 
 /* The pipeline, in order. Adding a pass is one line here. */
 static const Pass *const registry[] = {
+    &pass_normalize_input, /* u8 inputs: the program normalises its pixels */
     &pass_shape_infer, /* graph IR: every shape from the inputs */
     &pass_autodiff,    /* + the backward graph */
     &pass_optimizer,   /* + the parameter updates */

@@ -3,10 +3,9 @@
  * The permutation of an epoch is a pure function of (seed, epoch): a
  * splitmix64 stream keyed by both drives a Fisher-Yates shuffle. A resumed
  * run therefore reproduces the order of every later epoch from the two
- * numbers in the checkpoint, with no RNG state to save. Pixels become floats
- * through a 256-entry table, so a batch costs one lookup per pixel. A
- * regression split copies its float targets alongside; rt_squared_error is
- * the test loss of such a model (the mse loss's sum, in double). */
+ * numbers in the checkpoint, with no RNG state to save. A batch is copies:
+ * the samples as the model takes them (it normalises pixels itself), the
+ * labels widened to int32, a regression split's float targets. */
 #include <string.h>
 
 #include "rt.h"
@@ -43,47 +42,18 @@ void batch_permutation(size_t *perm, size_t n, uint64_t seed, uint64_t epoch) {
   }
 }
 
-void normalize_table(float lut[256], float mean, float std) {
-  for (int p = 0; p < 256; p++)
-    lut[p] = (float)(((double)p / 255.0 - mean) / std);
-}
-
-/* Both fills: pixels into x, and class labels into y or float targets
- * into t (whichever is not NULL). */
-static int fill(const Dataset *ds, const size_t *order, size_t start, int batch,
-                const float lut[256], float *x, int32_t *y, float *t) {
+int batch_fill(const Dataset *ds, const size_t *order, size_t start, int batch, void *x,
+               int32_t *y, float *t) {
   size_t left = start < ds->count ? ds->count - start : 0;
   int n = left < (size_t)batch ? (int)left : batch;
-  size_t per = ds->target_size;
+  size_t per = ds->target_size, bytes = ds->sample_bytes;
   for (int i = 0; i < n; i++) {
     size_t s = order ? order[start + (size_t)i] : start + (size_t)i;
-    const uint8_t *px = ds->images.data + s * ds->sample_size;
-    float *dst = x + (size_t)i * ds->sample_size;
-    for (size_t k = 0; k < ds->sample_size; k++)
-      dst[k] = lut[px[k]];
+    memcpy((uint8_t *)x + (size_t)i * bytes, ds->inputs + s * bytes, bytes);
     if (y)
       y[i] = ds->labels.data[s];
     if (t && per)
       memcpy(t + (size_t)i * per, ds->targets + s * per, per * sizeof(float));
   }
   return n;
-}
-
-int batch_fill(const Dataset *ds, const size_t *order, size_t start, int batch,
-               const float lut[256], float *x, int32_t *y) {
-  return fill(ds, order, start, batch, lut, x, y, NULL);
-}
-
-int batch_fill_targets(const Dataset *ds, const size_t *order, size_t start, int batch,
-                       const float lut[256], float *x, float *t) {
-  return fill(ds, order, start, batch, lut, x, NULL, t);
-}
-
-double rt_squared_error(const float *p, const float *t, size_t count) {
-  double sum = 0;
-  for (size_t i = 0; i < count; i++) {
-    double d = (double)p[i] - (double)t[i];
-    sum += d * d;
-  }
-  return sum;
 }

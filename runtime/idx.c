@@ -238,9 +238,16 @@ static int shape_matches(int ra, const int64_t *a, int rb, const int64_t *b) {
 }
 
 /* The images of either kind of split: at least 2 dimensions, each sample
- * of the model's input shape; sets count and sample_size. */
+ * of the model's input shape and type; sets count and sample_size. */
 static int check_images(Dataset *ds, const char *images, const OctoModel *m, RtErr *err) {
   IdxFile *im = &ds->images;
+  if (m->input_dtype == OCTO_U8 && im->type == IDX_F32)
+    return rt_error(err, "%s holds float32 samples, but model '%s' takes bytes (its input is "
+                    "u8)", images, m->name);
+  if (m->input_dtype == OCTO_F32 && im->type != IDX_F32)
+    return rt_error(err, "%s holds bytes, but model '%s' takes float32 samples (declare its "
+                    "input u8 and it normalises pixels itself, or give float32 IDX samples)",
+                    images, m->name);
   if (im->ndims < 2)
     return rt_error(err, "%s: expected images with at least 2 dimensions, found %d", images,
                     im->ndims);
@@ -321,6 +328,29 @@ static int convert_targets(Dataset *ds, const char *targets, const OctoModel *m,
   return 0;
 }
 
+/* The samples as the model takes them: the bytes themselves, or float32
+ * samples converted to host floats (all finite). */
+static int convert_inputs(Dataset *ds, const char *images, const OctoModel *m, RtErr *err) {
+  IdxFile *im = &ds->images;
+  if (m->input_dtype == OCTO_U8) {
+    ds->inputs = im->data;
+    ds->sample_bytes = ds->sample_size;
+    return 0;
+  }
+  if (!(ds->floats = rt_malloc(im->size * sizeof(float), err)))
+    return -1;
+  for (size_t i = 0; i < im->size; i++) {
+    float v = idx_float(im, i);
+    if (!isfinite(v))
+      return rt_error(err, "%s: value %zu of sample %zu is %s (samples must be finite)", images,
+                      i % ds->sample_size, i / ds->sample_size, isnan(v) ? "nan" : "infinite");
+    ds->floats[i] = v;
+  }
+  ds->inputs = (const uint8_t *)ds->floats;
+  ds->sample_bytes = ds->sample_size * sizeof(float);
+  return 0;
+}
+
 /* Both headers are read and checked before either payload: a file whose
  * header disagrees with the model or with the other file is refused before
  * a byte of its data is read (or inflated). */
@@ -329,7 +359,7 @@ int dataset_load(Dataset *ds, const char *images, const char *labels, const Octo
   memset(ds, 0, sizeof *ds);
   int regression = rt_regression(m);
   IdxSource im = {0}, lb = {0};
-  int rc = idx_open(&im, images, 0, &ds->images, err);
+  int rc = idx_open(&im, images, m->input_dtype == OCTO_F32, &ds->images, err);
   if (rc == 0)
     rc = check_images(ds, images, m, err);
   if (rc == 0 && labels)
@@ -343,6 +373,8 @@ int dataset_load(Dataset *ds, const char *images, const char *labels, const Octo
     rc = read_payload(&lb, regression ? "targets" : "labels", &ds->labels, err);
   idx_close(&im);
   idx_close(&lb);
+  if (rc == 0)
+    rc = convert_inputs(ds, images, m, err);
   if (rc == 0 && labels)
     rc = regression ? convert_targets(ds, labels, m, err)
                     : check_label_values(ds, labels, m, err);
@@ -355,8 +387,10 @@ void dataset_free(Dataset *ds) {
   idx_free(&ds->images);
   idx_free(&ds->labels);
   free(ds->targets);
-  ds->targets = NULL;
-  ds->count = ds->sample_size = ds->target_size = 0;
+  free(ds->floats);
+  ds->targets = ds->floats = NULL;
+  ds->inputs = NULL;
+  ds->count = ds->sample_size = ds->sample_bytes = ds->target_size = 0;
 }
 
 int dataset_path(char *out, size_t outsz, const char *dir, const char *stem, RtErr *err) {

@@ -5,6 +5,7 @@
  * model's sizes, its tensor table and pointers to its generated functions, and
  * hands it to octo_main(), which does everything that is not the model's maths:
  * reading IDX datasets, shuffling, batching, checkpoints, progress and logs.
+ * The model does all the maths, input normalisation and test loss included.
  * Plain C99 so that any toolchain that builds the generated code can use it. */
 #ifndef OCTO_RUNTIME_H
 #define OCTO_RUNTIME_H
@@ -45,15 +46,20 @@ typedef struct {
   size_t offset, bytes;
 } OctoTensorInfo;
 
+/* A model as the trainer drives it. The runtime holds no maths: the
+ * model normalises its own input (it takes the dataset's bytes as they
+ * are), computes its own losses and counts what it classifies right; the
+ * runtime only moves data. Losses come back through void pointers in
+ * loss_dtype, so an integer-only model fits the same descriptor. */
 typedef struct {
   const char *name;
   int batch;                   /* the compiled batch size: n <= batch per call */
   int input_rank;              /* per sample, without the batch dimension */
   int64_t input_shape[4];      /* e.g. {1, 28, 28} */
-  int num_classes;
-  /* The trainer's default --normalize: a pixel p becomes (p/255 - mean) / std
-   * (the recipe's `input` key). std <= 0 means 0 and 1. */
-  float input_mean, input_std;
+  /* OCTO_U8: the IDX pixels as they are (the model normalises them);
+   * OCTO_F32: float32 IDX data. */
+  OctoDType input_dtype;
+  int num_classes;             /* a classifier: 1..256; a regression model: 0 */
   size_t state_bytes, work_bytes;
   size_t state_align;          /* alignment of both blocks: 16 or 64 */
   uint64_t hash;               /* of network + recipe: checkpoints of another model are refused */
@@ -61,30 +67,30 @@ typedef struct {
   int ntensors;                /* covers the whole state block */
   int epochs_default;
   uint64_t seed_default;
+  OctoDType loss_dtype;        /* what train_step and eval write losses as: OCTO_F32 */
   int (*init)(void *state, uint64_t seed);
-  /* Mean loss of the n <= batch samples; if pred != NULL also writes the
-   * argmax class of each sample (computed before the update). */
-  float (*train_step)(void *state, void *work, const float *x, const int32_t *y,
-                      int n, int32_t *pred);
-  int (*predict)(const void *state, void *work, const float *x, int32_t *cls, int n);
+  /* One training step on the n <= batch samples x (input_dtype) and y (a
+   * classifier: int32 classes; a regression model: label_size floats per
+   * sample, unused when label_size is 0). Writes the mean loss to *loss
+   * and, if pred != NULL, each sample's prediction before the update (a
+   * classifier's int32 class, a regression model's output_size floats).
+   * 0, or -1 for bad arguments. */
+  int (*train_step)(void *state, void *work, const void *x, const void *y, int n, void *pred,
+                    void *loss);
+  /* Inference on n labelled samples: the loss summed over them to
+   * *loss_sum, and how many a classifier gets right to *correct. 0, or -1
+   * for bad arguments. */
+  int (*eval)(const void *state, void *work, const void *x, const void *y, int n,
+              void *loss_sum, int32_t *correct);
   /* Optional (NULL when the model's learning rate does not depend on the
    * epoch): tells the model which epoch (0-based) the next steps belong to,
    * for learning-rate schedules. Called before each epoch. */
   void (*set_epoch)(void *state, int epoch);
-  /* Regression models (an mse loss; docs/trainer.md). Exactly one pair of
-   * entries is set: train_step/predict for a classifier (num_classes
-   * 1..256, the fields below 0), train_step_f32/predict_f32 for a
-   * regression model (num_classes 0). */
+  /* Regression models (an mse loss; docs/trainer.md). */
   int label_rank;              /* one target's shape, without the batch; 0: */
   int64_t label_shape[4];      /* no label (the target is the input itself) */
   int label_size;              /* floats per sample in y: the label_shape's product, or 0 */
-  int output_size;             /* floats per sample that predict writes */
-  /* Mean loss of the n <= batch samples; if pred != NULL also writes each
-   * sample's prediction (output_size floats, before the update). y is
-   * n * label_size targets, unused (may be NULL) when label_size is 0. */
-  float (*train_step_f32)(void *state, void *work, const float *x, const float *y, int n,
-                          float *pred);
-  int (*predict_f32)(const void *state, void *work, const float *x, float *out, int n);
+  int output_size;             /* floats per sample of pred */
 } OctoModel;
 
 /* The standalone trainer: parses argv (see --help or docs/trainer.md) and

@@ -12,7 +12,7 @@
 #include "octo_runtime.h"
 
 /* A regression model (float targets, mse) rather than a classifier. */
-static inline int rt_regression(const OctoModel *m) { return m->train_step_f32 != NULL; }
+static inline int rt_regression(const OctoModel *m) { return m->num_classes == 0; }
 
 /* --- error.c --- */
 
@@ -57,10 +57,15 @@ void idx_free(IdxFile *f);
  * the model. */
 typedef struct {
   IdxFile images, labels;
-  size_t count;       /* samples in use (after --limit) */
-  size_t sample_size; /* bytes (= floats) per sample */
-  float *targets;     /* regression: count x target_size floats (labels is freed) */
-  size_t target_size; /* floats per sample; 0 for a classifier or a model without label */
+  size_t count;        /* samples in use (after --limit) */
+  size_t sample_size;  /* elements per sample */
+  /* The samples as the model takes them (its input_dtype), sample_bytes
+   * each: the pixels themselves for u8 inputs, host floats for f32 ones. */
+  const uint8_t *inputs;
+  size_t sample_bytes;
+  float *floats;       /* f32 inputs: the converted images (freed with the split) */
+  float *targets;      /* regression: count x target_size floats (labels is freed) */
+  size_t target_size;  /* floats per sample; 0 for a classifier or a model without label */
 } Dataset;
 
 /* For a regression model, `labels` names the targets file, or is NULL when
@@ -77,19 +82,12 @@ int dataset_path(char *out, size_t outsz, const char *dir, const char *stem, RtE
 uint64_t rt_splitmix64(uint64_t *state);
 /* The order of epoch `epoch`, a pure function of (seed, epoch, n). */
 void batch_permutation(size_t *perm, size_t n, uint64_t seed, uint64_t epoch);
-/* pixel value -> float: (p/255 - mean) / std. */
-void normalize_table(float lut[256], float mean, float std);
-/* Fills up to `batch` samples order[start..] (identity if order == NULL);
- * returns how many (the last batch may be partial). */
-int batch_fill(const Dataset *ds, const size_t *order, size_t start, int batch,
-               const float lut[256], float *x, int32_t *y);
-/* The same for a regression split: targets to t (skipped when t is NULL). */
-int batch_fill_targets(const Dataset *ds, const size_t *order, size_t start, int batch,
-                       const float lut[256], float *x, float *t);
-/* Sum of (p[i] - t[i])^2 over count floats, in double. A split's test loss
- * is its sum over all samples / (samples x floats per sample): the mean of
- * the per-sample mean squared errors, as the mse loss of a batch. */
-double rt_squared_error(const float *p, const float *t, size_t count);
+/* Fills up to `batch` samples order[start..] (identity if order == NULL):
+ * their inputs as they are to x, a classifier's labels to y (as int32),
+ * a regression model's targets to t (skipped when NULL or the model has
+ * none). Returns how many (the last batch may be partial). */
+int batch_fill(const Dataset *ds, const size_t *order, size_t start, int batch, void *x,
+               int32_t *y, float *t);
 
 /* --- checkpoint.c --- */
 

@@ -7,9 +7,10 @@
  * behind the descriptor's function pointers; this file only moves data.
  * `--benchmark STEPS` takes a side road after parsing: no dataset, just timed
  * train_step calls on fixed pseudo-random data (see benchmark()).
- * A regression model (descriptor with train_step_f32) takes the same road
- * with float targets (train-targets.idx) instead of labels, and prints and
- * logs losses instead of accuracies.
+ * A regression model (num_classes 0) takes the same road with float targets
+ * (train-targets.idx) instead of labels, and prints and logs losses
+ * instead of accuracies. The test loss and accuracy are the model's own
+ * (its eval entry); the inputs go to the model as the dataset stores them.
  * Exit status: 0 ok, 1 runtime error, 2 usage error. */
 #include <errno.h>
 #include <math.h>
@@ -34,7 +35,6 @@ typedef struct {
   int seed_given;
   size_t limit, test_limit; /* 0: all samples */
   int quiet;
-  float mean, std;
   int benchmark; /* timed steps for --benchmark; 0: train normally */
 } Options;
 
@@ -45,11 +45,10 @@ typedef struct {
   Options opt;
   Dataset train, test;
   void *state, *work;
-  float *x;
+  void *x;        /* a batch of inputs, in the model's input_dtype */
   int32_t *y, *pred;
-  float *t, *out; /* regression: a batch of targets and of predictions */
+  float *t;       /* regression: a batch of targets */
   size_t *perm;
-  float lut[256];
   uint64_t seed;
   int done; /* epochs already trained */
   CsvLog log;
@@ -57,10 +56,6 @@ typedef struct {
 } Run;
 
 /* --- options --- */
-
-/* The model's own normalisation, or none for a descriptor without one. */
-static float default_mean(const OctoModel *m) { return m->input_std > 0 ? m->input_mean : 0.0f; }
-static float default_std(const OctoModel *m) { return m->input_std > 0 ? m->input_std : 1.0f; }
 
 static void usage(FILE *out, const OctoModel *m, const char *prog) {
   fprintf(out,
@@ -73,8 +68,6 @@ static void usage(FILE *out, const OctoModel *m, const char *prog) {
           "  --seed N            seed of initialization and shuffling (default %llu)\n"
           "  --limit N           train on the first N training samples only\n"
           "  --test-limit N      evaluate on the first N test samples only\n"
-          "  --normalize M,S     pixels become (p/255 - M) / S (default %g,%g, the\n"
-          "                      recipe's input normalisation)\n"
           "  --save FILE         write a checkpoint to FILE after every epoch\n"
           "  --resume FILE       continue from a checkpoint (same --data/--limit for the\n"
           "                      same results as an uninterrupted run)\n"
@@ -92,8 +85,8 @@ static void usage(FILE *out, const OctoModel *m, const char *prog) {
                               "                      t10k-targets.idx[.gz] (float32 targets)"
                             : "no labels (the model\n"
                               "                      reproduces its input)",
-          m->epochs_default, (unsigned long long)m->seed_default, (double)default_mean(m),
-          (double)default_std(m), rt_regression(m) ? "loss" : "accuracy");
+          m->epochs_default, (unsigned long long)m->seed_default,
+          rt_regression(m) ? "loss" : "accuracy");
 }
 
 static int parse_u64(const char *s, uint64_t max, uint64_t *out) {
@@ -108,23 +101,6 @@ static int parse_u64(const char *s, uint64_t max, uint64_t *out) {
   return 0;
 }
 
-static int parse_normalize(const char *s, Options *o) {
-  if (!s)
-    return -1;
-  char *end;
-  errno = 0;
-  float mean = strtof(s, &end);
-  if (end == s || *end != ',')
-    return -1;
-  const char *rest = end + 1;
-  float std = strtof(rest, &end);
-  if (end == rest || *end || errno || !isfinite(mean) || !(std > 0) || !isfinite(std))
-    return -1;
-  o->mean = mean;
-  o->std = std;
-  return 0;
-}
-
 /* Applies one option with its value; returns 0 or -1 (bad value). */
 static int set_option(Options *o, const char *name, const char *val) {
   uint64_t v;
@@ -136,8 +112,6 @@ static int set_option(Options *o, const char *name, const char *val) {
     return val && *val ? (o->resume = val, 0) : -1;
   if (!strcmp(name, "--log"))
     return val && *val ? (o->log = val, 0) : -1;
-  if (!strcmp(name, "--normalize"))
-    return parse_normalize(val, o);
   if (!strcmp(name, "--seed")) {
     o->seed_given = 1;
     return parse_u64(val, UINT64_MAX, &o->seed);
@@ -158,7 +132,7 @@ static int set_option(Options *o, const char *name, const char *val) {
 }
 
 static const char *const value_options[] = {"--data", "--epochs", "--seed", "--limit",
-                                            "--test-limit", "--normalize", "--save",
+                                            "--test-limit", "--save",
                                             "--resume", "--log", "--benchmark", NULL};
 
 static int takes_value(const char *name) {
@@ -182,8 +156,6 @@ static int parse_options(Run *r, int argc, char **argv) {
   o->data_dir = DEFAULT_DATA_DIR;
   o->epochs = r->m->epochs_default;
   o->seed = r->m->seed_default;
-  o->mean = default_mean(r->m);
-  o->std = default_std(r->m);
   for (int i = 1; i < argc; i++) {
     const char *arg = argv[i];
     if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
@@ -198,6 +170,9 @@ static int parse_options(Run *r, int argc, char **argv) {
       o->quiet = 1;
       continue;
     }
+    if (!strncmp(arg, "--normalize", 11))
+      return usage_error(r->prog, "no longer an option (the model normalises its input itself, "
+                         "as compiled: octoc --set input.mean=M --set input.std=S)", arg, NULL);
     char name[32];
     const char *eq = strchr(arg, '=');
     size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
@@ -222,23 +197,16 @@ static int parse_options(Run *r, int argc, char **argv) {
 
 /* --- setup --- */
 
-/* A classifier has train_step/predict and 1..256 classes; a regression
- * model train_step_f32/predict_f32, no classes, an output and a target
- * shape whose product is label_size (0: no label, then the target is the
- * input, so the output must have the input's size). */
-static int check_kind(const OctoModel *m, size_t input_size, RtErr *err) {
-  int cls = m->train_step || m->predict, reg = m->train_step_f32 || m->predict_f32;
-  if (cls == reg)
-    return rt_error(err, "invalid model descriptor: it needs either train_step and predict "
-                         "(a classifier) or train_step_f32 and predict_f32 (a regression "
-                         "model)");
-  if (cls)
-    return m->train_step && m->predict && m->num_classes >= 1 && m->num_classes <= 256
+/* A classifier has 1..256 classes; a regression model none, an output and
+ * a target shape whose product is label_size (0: no label; the model's
+ * loss then compares with something it computes from its input). */
+static int check_kind(const OctoModel *m, RtErr *err) {
+  if (!rt_regression(m))
+    return m->num_classes >= 1 && m->num_classes <= 256
                ? 0
-               : rt_error(err, "invalid model descriptor");
-  if (!m->train_step_f32 || !m->predict_f32 || m->num_classes != 0 || m->output_size < 1 ||
-      m->label_rank < 0 || m->label_rank > 4)
-    return rt_error(err, "invalid model descriptor: regression entries or sizes");
+               : rt_error(err, "invalid model descriptor: %d classes (1..256)", m->num_classes);
+  if (m->output_size < 1 || m->label_rank < 0 || m->label_rank > 4)
+    return rt_error(err, "invalid model descriptor: regression sizes");
   int64_t size = m->label_rank ? 1 : 0;
   for (int i = 0; i < m->label_rank; i++) {
     if (m->label_shape[i] < 1 || m->label_shape[i] > (1 << 24))
@@ -248,28 +216,23 @@ static int check_kind(const OctoModel *m, size_t input_size, RtErr *err) {
   if (size != m->label_size)
     return rt_error(err, "invalid model descriptor: label_size %d is not the target shape's %lld",
                     m->label_size, (long long)size);
-  if (m->label_size == 0 && (size_t)m->output_size != input_size)
-    return rt_error(err, "invalid model descriptor: a model without label must reproduce its "
-                         "input (%zu values per sample), not predict %d",
-                    input_size, m->output_size);
   return 0;
 }
 
 static int check_model(const OctoModel *m, RtErr *err) {
   if (!m->name || m->batch < 1 || m->input_rank < 1 || m->input_rank > 4 || !m->init ||
-      m->ntensors < 0 || (m->ntensors && !m->tensors))
+      !m->train_step || !m->eval || m->ntensors < 0 || (m->ntensors && !m->tensors))
     return rt_error(err, "invalid model descriptor");
-  if (m->input_std > 0 && (!isfinite(m->input_mean) || !isfinite(m->input_std)))
-    return rt_error(err, "invalid model descriptor: input normalisation");
+  if (m->input_dtype != OCTO_U8 && m->input_dtype != OCTO_F32)
+    return rt_error(err, "invalid model descriptor: inputs must be u8 or f32");
+  if (m->loss_dtype != OCTO_F32)
+    return rt_error(err, "invalid model descriptor: this runtime reads f32 losses");
   if (m->state_align < sizeof(void *) || (m->state_align & (m->state_align - 1)))
     return rt_error(err, "invalid model descriptor: state_align %zu", m->state_align);
-  size_t input_size = 1;
-  for (int i = 0; i < m->input_rank; i++) {
+  for (int i = 0; i < m->input_rank; i++)
     if (m->input_shape[i] < 1 || m->input_shape[i] > (1 << 24))
       return rt_error(err, "invalid model descriptor: input dimension %d", i);
-    input_size *= (size_t)m->input_shape[i];
-  }
-  if (check_kind(m, input_size, err) != 0)
+  if (check_kind(m, err) != 0)
     return -1;
   for (int i = 0; i < m->ntensors; i++) {
     const OctoTensorInfo *t = &m->tensors[i];
@@ -303,7 +266,6 @@ static int load_data(Run *r, RtErr *err) {
       load_split(&r->test, dir, "t10k-images-idx3-ubyte", test_labels, r->m, r->opt.test_limit,
                  err))
     return -1;
-  normalize_table(r->lut, r->opt.mean, r->opt.std);
   return 0;
 }
 
@@ -323,14 +285,12 @@ static int alloc_blocks(Run *r, RtErr *err) {
   size_t b = (size_t)m->batch;
   if (!(r->state = aligned_block(m->state_bytes, m->state_align, err)) ||
       !(r->work = aligned_block(m->work_bytes, m->state_align, err)) ||
-      !(r->x = rt_malloc(b * r->train.sample_size * sizeof(float), err)) ||
+      !(r->x = rt_malloc(b * r->train.sample_bytes, err)) ||
       !(r->y = rt_malloc(b * sizeof(int32_t), err)) ||
       !(r->pred = rt_malloc(b * sizeof(int32_t), err)) ||
       !(r->perm = rt_malloc(r->train.count * sizeof(size_t), err)))
     return -1;
-  if (rt_regression(m) &&
-      (!(r->t = rt_malloc(b * ((size_t)m->label_size + 1) * sizeof(float), err)) ||
-       !(r->out = rt_malloc(b * (size_t)m->output_size * sizeof(float), err))))
+  if (rt_regression(m) && !(r->t = rt_malloc(b * ((size_t)m->label_size + 1) * sizeof(float), err)))
     return -1;
   return 0;
 }
@@ -354,21 +314,34 @@ static int init_or_resume(Run *r, RtErr *err) {
 
 /* --- training --- */
 
+/* The labels or targets a batch passes as y: NULL for a model without. */
+static const void *batch_y(const Run *r) {
+  if (!rt_regression(r->m))
+    return r->y;
+  return r->m->label_size ? r->t : NULL;
+}
+
+/* One epoch of training; a classifier's predictions before each update
+ * count towards the training accuracy. */
 static int train_epoch(Run *r, int epoch, double *loss_sum, size_t *correct, RtErr *err) {
   const OctoModel *m = r->m;
+  int reg = rt_regression(m);
   size_t n = r->train.count;
   batch_permutation(r->perm, n, r->seed, (uint64_t)epoch);
-  if (r->m->set_epoch) r->m->set_epoch(r->state, epoch);
+  if (m->set_epoch)
+    m->set_epoch(r->state, epoch);
   *loss_sum = 0;
   *correct = 0;
   for (size_t start = 0; start < n; start += (size_t)m->batch) {
-    int k = batch_fill(&r->train, r->perm, start, m->batch, r->lut, r->x, r->y);
-    float loss = m->train_step(r->state, r->work, r->x, r->y, k, r->pred);
+    int k = batch_fill(&r->train, r->perm, start, m->batch, r->x, reg ? NULL : r->y, r->t);
+    float loss;
+    if (m->train_step(r->state, r->work, r->x, batch_y(r), k, reg ? NULL : r->pred, &loss) != 0)
+      return rt_error(err, "the model refused a training batch");
     if (!isfinite(loss))
       return rt_error(err, "training diverged: loss is %g in epoch %d at sample %zu", loss,
                       epoch + 1, start);
     *loss_sum += (double)loss * k;
-    for (int i = 0; i < k; i++)
+    for (int i = 0; !reg && i < k; i++)
       *correct += r->pred[i] == r->y[i];
     progress_update(&r->progress, epoch + 1, r->opt.epochs, start + (size_t)k, *loss_sum,
                     *correct);
@@ -376,57 +349,25 @@ static int train_epoch(Run *r, int epoch, double *loss_sum, size_t *correct, RtE
   return 0;
 }
 
-/* A regression epoch: float targets (none without a label), no accuracy. */
-static int train_epoch_f32(Run *r, int epoch, double *loss_sum, RtErr *err) {
+/* The model's own evaluation of the test split: the mean loss per sample
+ * and the accuracy in percent (a classifier). -1 with err set. */
+static int evaluate(Run *r, double *test_loss, double *test_acc, RtErr *err) {
   const OctoModel *m = r->m;
-  size_t n = r->train.count;
-  batch_permutation(r->perm, n, r->seed, (uint64_t)epoch);
-  if (m->set_epoch) m->set_epoch(r->state, epoch);
-  *loss_sum = 0;
-  for (size_t start = 0; start < n; start += (size_t)m->batch) {
-    int k = batch_fill_targets(&r->train, r->perm, start, m->batch, r->lut, r->x, r->t);
-    float loss = m->train_step_f32(r->state, r->work, r->x, m->label_size ? r->t : NULL, k, NULL);
-    if (!isfinite(loss))
-      return rt_error(err, "training diverged: loss is %g in epoch %d at sample %zu", loss,
-                      epoch + 1, start);
-    *loss_sum += (double)loss * k;
-    progress_update(&r->progress, epoch + 1, r->opt.epochs, start + (size_t)k, *loss_sum, 0);
-  }
-  return 0;
-}
-
-/* Test loss of a regression model: the mean over the test samples of each
- * one's mean squared error, from predict's outputs (the mse loss's
- * definition). Without a label the target is the normalised input. -1 with
- * err set on failure. */
-static double evaluate_loss(Run *r, RtErr *err) {
-  const OctoModel *m = r->m;
+  int reg = rt_regression(m);
   double sum = 0;
+  size_t right = 0;
   for (size_t start = 0; start < r->test.count; start += (size_t)m->batch) {
-    int k = batch_fill_targets(&r->test, NULL, start, m->batch, r->lut, r->x, r->t);
-    if (m->predict_f32(r->state, r->work, r->x, r->out, k) != 0)
-      return rt_error(err, "prediction failed");
-    const float *target = m->label_size ? r->t : r->x;
-    sum += rt_squared_error(r->out, target, (size_t)k * (size_t)m->output_size);
+    int k = batch_fill(&r->test, NULL, start, m->batch, r->x, reg ? NULL : r->y, r->t);
+    float loss_sum;
+    int32_t correct = 0;
+    if (m->eval(r->state, r->work, r->x, batch_y(r), k, &loss_sum, &correct) != 0)
+      return rt_error(err, "evaluation failed");
+    sum += (double)loss_sum;
+    right += (size_t)correct;
   }
-  return sum / ((double)r->test.count * m->output_size);
-}
-
-/* Test accuracy in percent (a classifier) or test loss (a regression
- * model), or -1 with err set. */
-static double evaluate(Run *r, RtErr *err) {
-  if (rt_regression(r->m))
-    return evaluate_loss(r, err);
-  const OctoModel *m = r->m;
-  size_t correct = 0;
-  for (size_t start = 0; start < r->test.count; start += (size_t)m->batch) {
-    int k = batch_fill(&r->test, NULL, start, m->batch, r->lut, r->x, r->y);
-    if (m->predict(r->state, r->work, r->x, r->pred, k) != 0)
-      return rt_error(err, "prediction failed");
-    for (int i = 0; i < k; i++)
-      correct += r->pred[i] == r->y[i];
-  }
-  return 100.0 * (double)correct / (double)r->test.count;
+  *test_loss = sum / (double)r->test.count;
+  *test_acc = 100.0 * (double)right / (double)r->test.count;
+  return 0;
 }
 
 /* One epoch; *test is the test accuracy or, for regression, the test loss. */
@@ -437,20 +378,16 @@ static int run_epoch(Run *r, int epoch, double *test, RtErr *err) {
   size_t correct = 0;
   progress_epoch_start(&r->progress);
   double t0 = rt_now();
-  if ((reg ? train_epoch_f32(r, epoch, &loss_sum, err)
-           : train_epoch(r, epoch, &loss_sum, &correct, err)) != 0)
+  if (train_epoch(r, epoch, &loss_sum, &correct, err) != 0)
     return -1;
   double train_time = rt_now() - t0;
-  if ((*test = evaluate(r, err)) < 0)
+  if (evaluate(r, &s.test_loss, &s.test_acc, err) != 0)
     return -1;
+  *test = reg ? s.test_loss : s.test_acc;
   s.seconds = rt_now() - t0;
   s.loss = loss_sum / (double)r->train.count;
-  if (reg) {
-    s.test_loss = *test;
-  } else {
+  if (!reg)
     s.train_acc = 100.0 * (double)correct / (double)r->train.count;
-    s.test_acc = *test;
-  }
   s.samples_per_s = train_time > 0 ? (double)r->train.count / train_time : 0;
   progress_epoch_end(&r->progress, &s);
   if (r->opt.log && csvlog_row(&r->log, &s, err) != 0)
@@ -474,8 +411,12 @@ static int train(Run *r, RtErr *err) {
   for (int e = r->done; e < r->opt.epochs; e++)
     if (run_epoch(r, e, &test, err) != 0)
       return -1;
-  if (test < 0 && (test = evaluate(r, err)) < 0)
-    return -1;
+  if (test < 0) {
+    double loss, acc;
+    if (evaluate(r, &loss, &acc, err) != 0)
+      return -1;
+    test = reg ? loss : acc;
+  }
   if (reg)
     printf("final test loss: %.6f\n", test);
   else
@@ -491,13 +432,18 @@ static int train(Run *r, RtErr *err) {
 
 enum { BENCH_WARMUP = 3 }; /* untimed steps: page faults, caches, branch predictors */
 
-/* Fixed pseudo-random batch: pixels uniform in [0, 1) like p/255, labels
+/* Fixed pseudo-random batch: random bytes (or floats in [0, 1)), labels
  * uniform over the classes (regression targets uniform in [0, 1)); the
  * same for every run of a given seed. */
 static void bench_fill(Run *r, size_t numel) {
   uint64_t s = r->opt.seed ^ 0xbe7c4a11u;
-  for (size_t i = 0; i < numel; i++)
-    r->x[i] = (float)(rt_splitmix64(&s) >> 40) / (float)(1 << 24);
+  for (size_t i = 0; i < numel; i++) {
+    uint64_t z = rt_splitmix64(&s);
+    if (r->m->input_dtype == OCTO_U8)
+      ((uint8_t *)r->x)[i] = (uint8_t)(z >> 56);
+    else
+      ((float *)r->x)[i] = (float)(z >> 40) / (float)(1 << 24);
+  }
   if (rt_regression(r->m)) {
     size_t nt = (size_t)r->m->batch * (size_t)r->m->label_size;
     for (size_t i = 0; i < nt; i++)
@@ -509,11 +455,10 @@ static void bench_fill(Run *r, size_t numel) {
 }
 
 static float bench_step(Run *r) {
-  const OctoModel *m = r->m;
-  if (rt_regression(m))
-    return m->train_step_f32(r->state, r->work, r->x, m->label_size ? r->t : NULL, m->batch,
-                             NULL);
-  return m->train_step(r->state, r->work, r->x, r->y, m->batch, NULL);
+  float loss;
+  if (r->m->train_step(r->state, r->work, r->x, batch_y(r), r->m->batch, NULL, &loss) != 0)
+    return NAN;
+  return loss;
 }
 
 static int bench_steps(Run *r, int steps, RtErr *err) {
@@ -535,7 +480,7 @@ static int benchmark(Run *r, RtErr *err) {
   size_t numel = sample * (size_t)m->batch;
   if (!(r->state = aligned_block(m->state_bytes, m->state_align, err)) ||
       !(r->work = aligned_block(m->work_bytes, m->state_align, err)) ||
-      !(r->x = rt_malloc(numel * sizeof(float), err)) ||
+      !(r->x = rt_malloc(numel * (m->input_dtype == OCTO_U8 ? 1 : sizeof(float)), err)) ||
       !(r->y = rt_malloc((size_t)m->batch * sizeof(int32_t), err)) ||
       !(r->t = rt_malloc((size_t)m->batch * ((size_t)m->label_size + 1) * sizeof(float), err)))
     return -1;
@@ -569,7 +514,6 @@ static void run_free(Run *r) {
   free(r->y);
   free(r->pred);
   free(r->t);
-  free(r->out);
   free(r->perm);
 }
 

@@ -75,37 +75,39 @@ static void write_sizes(FILE *out, const ProgramPlan *plan) {
 }
 
 /* The classifier's entries: int32 class indices in y, classes out. */
-static void write_classifier_api(FILE *out, const ProgramPlan *plan, const char *R) {
+static void write_classifier_api(FILE *out, const ProgramPlan *plan, const char *R,
+                                 const char *X) {
   const char *P = plan->PREFIX, *f = plan->prefix;
   fprintf(out, "/* One training step on n samples: the mean loss, or NAN for bad arguments\n"
                " * (a NULL pointer, n outside 1..%s_BATCH). _pred also writes each sample's\n"
                " * predicted class (before the update) to pred, unless pred is NULL. */\n", P);
   fprintf(out, "%s %s_train_step(void *state, void *work, const %s *x, const int32_t *y, "
-               "int n);\n", R, f, R);
+               "int n);\n", R, f, X);
   fprintf(out, "%s %s_train_step_pred(void *state, void *work, const %s *x, const int32_t *y, "
                "int n,\n"
-               "      int32_t *pred);\n", R, f, R);
+               "      int32_t *pred);\n", R, f, X);
   fprintf(out, "/* Classes of n samples into cls; the state is only read. 0, or -1 for bad "
                "arguments. */\n");
   fprintf(out, "int %s_predict(const void *state, void *work, const %s *x, int32_t *cls, "
-               "int n);\n", f, R);
+               "int n);\n", f, X);
 }
 
 /* The regression entries: float targets in y, the prediction out. */
-static void write_regression_api(FILE *out, const ProgramPlan *plan, const char *R) {
+static void write_regression_api(FILE *out, const ProgramPlan *plan, const char *R,
+                                 const char *X) {
   const char *P = plan->PREFIX, *f = plan->prefix;
   fprintf(out, "/* One training step on n samples: the mean loss, or NAN for bad arguments\n"
                " * (a NULL pointer%s, n outside 1..%s_BATCH). _pred also writes each\n"
                " * sample's prediction (before the update; %s_OUTPUT_SIZE %ss) to pred,\n"
                " * unless pred is NULL. */\n", plan->p->label ? "" : " other than y", P, P, R);
   fprintf(out, "%s %s_train_step(void *state, void *work, const %s *x, const %s *y, int n);\n",
-          R, f, R, R);
+          R, f, X, R);
   fprintf(out, "%s %s_train_step_pred(void *state, void *work, const %s *x, const %s *y, int n,\n"
-               "      %s *pred);\n", R, f, R, R, R);
+               "      %s *pred);\n", R, f, X, R, R);
   fprintf(out, "/* Predictions of n samples into out (n x %s_OUTPUT_SIZE %ss); the state is\n"
                " * only read. 0, or -1 for bad arguments. */\n", P, R);
   fprintf(out, "int %s_predict(const void *state, void *work, const %s *x, %s *out, int n);\n",
-          f, R, R);
+          f, X, R);
 }
 
 bool api_write_header(FILE *out, const ProgramPlan *plan, const EmitOptions *o) {
@@ -121,7 +123,8 @@ bool api_write_header(FILE *out, const ProgramPlan *plan, const EmitOptions *o) 
                " * optimizer state, kept between calls) and a work arena of %s_WORK_BYTES\n"
                " * (one call's scratch), both aligned to %s_STATE_ALIGN bytes and never\n"
                " * shared between two threads at once. x holds n samples of\n"
-               " * %s_INPUT_SIZE %ss, ", P, P, P, P, R);
+               " * %s_INPUT_SIZE %ss, ", P, P, P, P,
+          plan->input_dtype == DT_U8 ? "raw byte (uint8_t)" : R);
   if (!plan->regression)
     fprintf(out, "y n class indices; 1 <= n <= %s_BATCH.\n", P);
   else if (p->label)
@@ -156,8 +159,13 @@ bool api_write_header(FILE *out, const ProgramPlan *plan, const EmitOptions *o) 
   fprintf(out, "#define %s_INPUT_SIZE %lld\n", P, (long long)(in ? size : 0));
   fprintf(out, "#define %s_NUM_CLASSES %d\n", P, p->num_classes);
   if (plan->regression) write_sizes(out, plan);
-  fprintf(out, "/* The input the model was trained on (recipe key `input`): a pixel p in\n"
-               " * 0..255 reaches x as (p / 255 - %s_INPUT_MEAN) / %s_INPUT_STD. */\n", P, P);
+  if (plan->input_dtype == DT_U8)
+    fprintf(out, "/* The model normalises its input itself: a pixel p in 0..255 reaches the\n"
+                 " * network as (p / 255 - %s_INPUT_MEAN) / %s_INPUT_STD (recipe key\n"
+                 " * `input`). */\n", P, P);
+  else
+    fprintf(out, "/* The input the model was trained on (recipe key `input`): a pixel p in\n"
+                 " * 0..255 reaches x as (p / 255 - %s_INPUT_MEAN) / %s_INPUT_STD. */\n", P, P);
   fprintf(out, "#define %s_INPUT_MEAN ", P);
   c_float(out, given ? (float)o->input_mean : 0.0f, dbl);
   fprintf(out, "\n#define %s_INPUT_STD ", P);
@@ -165,8 +173,21 @@ bool api_write_header(FILE *out, const ProgramPlan *plan, const EmitOptions *o) 
   fprintf(out, "\n\n");
   fprintf(out, "/* Zeroes the state, then initialises it from seed. 0, or -1 if state is NULL. */\n");
   fprintf(out, "int %s_init(void *state, uint64_t seed);\n", f);
-  if (plan->regression) write_regression_api(out, plan, R);
-  else write_classifier_api(out, plan, R);
+  const char *X = c_type(plan->input_dtype, dbl);
+  if (plan->regression) write_regression_api(out, plan, R, X);
+  else write_classifier_api(out, plan, R, X);
+  if (plan->entries[ENTRY_EVAL].exists) {
+  fprintf(out, "#define %s_HAS_EVAL 1\n", P);
+  fprintf(out, "/* Inference on n labelled samples, for a test set: *loss_sum gets the loss\n"
+               " * summed over the n samples (the train step's loss is their mean) and,\n"
+               " * unless correct is NULL, *correct how many %s. The\n"
+               " * state is only read. 0, or -1 for bad arguments. */\n",
+          plan->regression ? "(always 0: a regression model has no classes)"
+                           : "the model classifies right");
+  fprintf(out, "int %s_eval(const void *state, void *work, const %s *x, const %s *y, int n,\n"
+               "    %s *loss_sum, int32_t *correct);\n",
+          f, X, plan->regression ? R : "int32_t", R);
+  }
   if (plan->entries[ENTRY_SET_EPOCH].exists)
     fprintf(out, "/* Tells the learning-rate schedule which epoch (0-based) the next steps\n"
                  " * belong to; call it before each epoch. */\n"
@@ -197,25 +218,20 @@ __attribute__((format(printf, 2, 3))) static bool refuse(const EmitOptions *o, c
   return false;
 }
 
-/* What the runtime needs of a model: inputs of rank 4 at most (IDX files),
- * regression targets of rank 4 at most, and without a label an output the
- * size of the input, since the trainer's target is then the input itself
- * (an autoencoder). */
+/* What the runtime needs of a model: the eval entry (its test loss and
+ * accuracy), inputs and regression targets of rank 4 at most (IDX files). */
 static bool runtime_can_train(const ProgramPlan *plan, const EmitOptions *o) {
   const LProgram *p = plan->p;
   int rank = p->input ? p->input->shape.rank - 1 : 0;
   if (o && o->real_double)
     return refuse(o, "the standalone trainer runs float builds only, not --emit-real=double");
+  if (!plan->entries[ENTRY_EVAL].exists)
+    return refuse(o, "the program has no eval entry, which the trainer tests with");
   if (rank > 4) return refuse(o, "the runtime takes inputs of rank 4 at most, not %d", rank);
   if (!plan->regression || !p->input) return true;
   int label_rank = p->label ? p->label->shape.rank - 1 : 0;
-  int64_t in = plan_sample_numel(p->input), outn = plan_sample_numel(p->pred);
   if (label_rank > 4)
     return refuse(o, "the runtime takes targets of rank 4 at most, not %d", label_rank);
-  if (!p->label && outn != in)
-    return refuse(o, "a model without label is trained to reproduce its input, but its "
-                  "prediction has %lld values per sample and the input %lld",
-                  (long long)outn, (long long)in);
   return true;
 }
 
@@ -228,37 +244,47 @@ bool api_write_main(FILE *out, const ProgramPlan *plan, const EmitOptions *o) {
   c_comment_text(out, p->name);
   fprintf(out, "', generated by octoc.\n"
                " * Link with %s.c and the Octo runtime (pkg-config octo-runtime). */\n", f);
-  fprintf(out, "#include <stddef.h>\n#include <stdint.h>\n\n#include \"octo_runtime.h\"\n#include ");
+  fprintf(out, "#include <stddef.h>\n#include <stdint.h>\n#include <string.h>\n\n"
+               "#include \"octo_runtime.h\"\n#include ");
   if (header) c_string(out, header);
   else fprintf(out, "\"%s.h\"", f);
   fprintf(out, "\n\n");
   fprintf(out, "static const OctoTensorInfo tensors[] = {\n");
   api_write_tensor_rows(out, plan, true, false);
   fprintf(out, "  {NULL, OCTO_F32, OCTO_TENSOR_INTERNAL, 0, {0, 0, 0, 0, 0, 0}, 0, 0},\n};\n\n");
+  /* The runtime drives every model through one descriptor with untyped
+   * batches; these adapters are the typed API underneath. */
+  const char *X = c_type(plan->input_dtype, false);
+  const char *Y = plan->regression ? "float" : "int32_t";
+  fprintf(out, "/* The descriptor's entries: the typed API with untyped batches. */\n");
+  fprintf(out, "static int train_step(void *state, void *work, const void *x, const void *y, int n,\n"
+               "                      void *pred, void *loss) {\n"
+               "  float l = %s_train_step_pred(state, work, (const %s *)x, (const %s *)y, n,\n"
+               "                                 (%s *)pred);\n"
+               "  memcpy(loss, &l, sizeof l);\n  return 0;\n}\n\n", f, X, Y, Y);
+  fprintf(out, "static int eval(const void *state, void *work, const void *x, const void *y, int n,\n"
+               "                void *loss_sum, int32_t *correct) {\n"
+               "  return %s_eval(state, work, (const %s *)x, (const %s *)y, n, (float *)loss_sum,\n"
+               "                 correct);\n}\n\n", f, X, Y);
   fprintf(out, "int main(int argc, char **argv) {\n  static const OctoModel model = {\n");
   fprintf(out, "    .name = ");
   c_string(out, p->name);
   fprintf(out, ",\n    .batch = %s_BATCH,\n    .input_rank = %s_INPUT_RANK,\n", P, P);
-  fprintf(out, "    .input_shape = %s_INPUT_SHAPE,\n    .num_classes = %s_NUM_CLASSES,\n", P, P);
+  fprintf(out, "    .input_shape = %s_INPUT_SHAPE,\n    .input_dtype = %s,\n", P,
+          plan->input_dtype == DT_U8 ? "OCTO_U8" : "OCTO_F32");
+  fprintf(out, "    .num_classes = %s_NUM_CLASSES,\n", P);
   fprintf(out, "    .state_bytes = %s_STATE_BYTES,\n    .work_bytes = %s_WORK_BYTES,\n", P, P);
   fprintf(out, "    .state_align = %s_STATE_ALIGN,\n    .hash = %s_HASH,\n", P, P);
   fprintf(out, "    .tensors = tensors,\n    .ntensors = %d,\n", plan->ntensors);
-  fprintf(out, "    .input_mean = %s_INPUT_MEAN,\n    .input_std = %s_INPUT_STD,\n", P, P);
   fprintf(out, "    .epochs_default = %d,\n    .seed_default = UINT64_C(%llu),\n",
           o ? o->epochs_default : 0, (unsigned long long)(o ? o->seed_default : 0));
-  if (plan->regression) {
-    fprintf(out, "    .init = %s_init,\n    .train_step = NULL,\n    .predict = NULL,\n", f);
-  } else {
-    fprintf(out, "    .init = %s_init,\n    .train_step = %s_train_step_pred,\n", f, f);
-    fprintf(out, "    .predict = %s_predict,\n", f);
-  }
+  fprintf(out, "    .loss_dtype = OCTO_F32,\n    .init = %s_init,\n", f);
+  fprintf(out, "    .train_step = train_step,\n    .eval = eval,\n");
   if (plan->entries[ENTRY_SET_EPOCH].exists) fprintf(out, "    .set_epoch = %s_set_epoch,\n", f);
   else fprintf(out, "    .set_epoch = NULL,\n");
   if (plan->regression) {
     fprintf(out, "    .label_rank = %s_LABEL_RANK,\n    .label_shape = %s_LABEL_SHAPE,\n", P, P);
     fprintf(out, "    .label_size = %s_LABEL_SIZE,\n    .output_size = %s_OUTPUT_SIZE,\n", P, P);
-    fprintf(out, "    .train_step_f32 = %s_train_step_pred,\n    .predict_f32 = %s_predict,\n", f,
-            f);
   }
   fprintf(out, "  };\n  return octo_main(&model, argc, argv);\n}\n");
   if (fflush(out) != 0 || ferror(out)) {

@@ -938,9 +938,9 @@ static void emit_train_step(Emit *E) {
   const EntryPlan *e = &E->plan->entries[ENTRY_TRAIN_STEP];
   const char *R = ctype(E, DT_F32);
   /* y: class indices, or a regression's float targets; pred likewise. */
-  const char *Y = E->plan->regression ? R : "int32_t";
+  const char *Y = E->plan->regression ? R : "int32_t", *X = ctype(E, E->plan->input_dtype);
   out(E, "%s %s_train_step_pred(void *state, void *work, const %s *x, const %s *y, "
-         "int n,\n      %s *pred) {\n", R, E->pfx, R, Y, Y);
+         "int n,\n      %s *pred) {\n", R, E->pfx, X, Y, Y);
   if (e->pred == PRED_SCRATCH)
     out(E, "  %s pred_scratch[%lld];\n", Y, (long long)shape_numel(&p->pred->shape));
   out(E, "  if (!state || (!work && %s_WORK_BYTES > 0) || !x || %sn < 1 || n > %s_BATCH)\n"
@@ -959,7 +959,7 @@ static void emit_train_step(Emit *E) {
   out(E, "  return ((const %s *)(%s + %lld))[0];\n}\n\n", R,
       p->loss->home == LBUF_STATE ? "st" : "wk", bytes_out(E, p->loss->offset));
   out(E, "%s %s_train_step(void *state, void *work, const %s *x, const %s *y, int n) {\n"
-         "  return %s_train_step_pred(state, work, x, y, n, NULL);\n}\n\n", R, E->pfx, R, Y, E->pfx);
+         "  return %s_train_step_pred(state, work, x, y, n, NULL);\n}\n\n", R, E->pfx, X, Y, E->pfx);
 }
 
 static void emit_predict(Emit *E) {
@@ -969,7 +969,7 @@ static void emit_predict(Emit *E) {
    * prediction to out. */
   const char *cls = reg ? "out" : "cls";
   out(E, "int %s_predict(const void *state, void *work, const %s *x, %s *%s, int n) {\n", E->pfx,
-      ctype(E, DT_F32), reg ? ctype(E, DT_F32) : "int32_t", cls);
+      ctype(E, E->plan->input_dtype), reg ? ctype(E, DT_F32) : "int32_t", cls);
   out(E, "  if (!state || (!work && %s_WORK_BYTES > 0) || !x || %sn < 1 || n > %s_BATCH)\n"
          "    return -1;\n", E->PFX, e->uses_pred ? (reg ? "!out || " : "!cls || ") : "", E->PFX);
   /* predict's kernels only read state (checked), so const stays honest. */
@@ -979,6 +979,32 @@ static void emit_predict(Emit *E) {
   if (!e->uses_pred) out(E, "  (void)%s;\n", cls);
   if (!e->uses_n) out(E, "  (void)n;\n");
   emit_calls(E, e);
+  out(E, "  return 0;\n}\n\n");
+}
+
+/* Inference on a labelled batch: the summed loss and, for a classifier,
+ * the number correct (0 for a regression model). */
+static void emit_eval(Emit *E) {
+  const ProgramPlan *plan = E->plan;
+  const EntryPlan *e = &plan->entries[ENTRY_EVAL];
+  if (!e->exists) return;
+  const char *R = ctype(E, DT_F32), *Y = plan->regression ? R : "int32_t";
+  out(E, "int %s_eval(const void *state, void *work, const %s *x, const %s *y, int n,\n"
+         "    %s *loss_sum, int32_t *correct) {\n", E->pfx, ctype(E, plan->input_dtype), Y, R);
+  out(E, "  if (!state || (!work && %s_WORK_BYTES > 0) || !x || %s!loss_sum || n < 1 ||\n"
+         "      n > %s_BATCH)\n    return -1;\n", E->PFX, e->y_required ? "!y || " : "", E->PFX);
+  if (e->uses_state) out(E, "  const unsigned char *st = (const unsigned char *)state;\n");
+  if (e->uses_work) out(E, "  unsigned char *wk = (unsigned char *)work;\n");
+  if (!e->uses_x) out(E, "  (void)x;\n");
+  if (!e->uses_y) out(E, "  (void)y;\n");
+  emit_calls(E, e);
+  out(E, "  *loss_sum = ((const %s *)(wk + %lld))[0];\n", R,
+      bytes_out(E, plan->eval_loss->offset));
+  if (plan->eval_correct)
+    out(E, "  if (correct) *correct = ((const int32_t *)(wk + %lld))[0];\n",
+        bytes_out(E, plan->eval_correct->offset));
+  else
+    out(E, "  if (correct) *correct = 0;\n");
   out(E, "  return 0;\n}\n\n");
 }
 
@@ -1135,6 +1161,7 @@ static bool emit_code(const ProgramPlan *plan, const EmitOptions *o, FILE *c_out
     emit_init(&E);
     emit_train_step(&E);
     emit_predict(&E);
+    emit_eval(&E);
     emit_set_epoch(&E);
   }
   if (fclose(E.out) != 0) fail(&E, NULL, "memory stream error");

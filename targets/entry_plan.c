@@ -134,6 +134,8 @@ static void check_buffer(Builder *B, const LKernel *k, EntryKind ek, const LBuff
       fail(B, k, "init uses ARG buffer %%%s (init has no batch arguments)", b->name);
     else if (ek == ENTRY_PREDICT && b == p->label)
       fail(B, k, "predict reads the labels %%%s", b->name);
+    else if (ek == ENTRY_EVAL && b == p->pred)
+      fail(B, k, "eval uses pred %%%s (it returns the loss sum and the count)", b->name);
     else if (writes && b != p->pred)
       fail(B, k, "writes the read-only argument %%%s", b->name);
     return;
@@ -148,8 +150,8 @@ static void check_buffer(Builder *B, const LKernel *k, EntryKind ek, const LBuff
          dtype_name(b->dtype));
   if (ek == ENTRY_INIT && b->home == LBUF_WORK)
     fail(B, k, "init uses work buffer %%%s (init has no work arena)", b->name);
-  if (ek == ENTRY_PREDICT && b->home == LBUF_STATE && writes)
-    fail(B, k, "predict writes state buffer %%%s", b->name);
+  if ((ek == ENTRY_PREDICT || ek == ENTRY_EVAL) && b->home == LBUF_STATE && writes)
+    fail(B, k, "%s writes state buffer %%%s", ek == ENTRY_EVAL ? "eval" : "predict", b->name);
 }
 
 static void check_call(Builder *B, EntryKind ek, const KernelPlan *kp) {
@@ -207,8 +209,9 @@ static void check_program(Builder *B) {
     const EntryPlan *e = &B->plan->entries[ek];
     for (int c = 0; c < e->ncalls; c++) check_call(B, (EntryKind)ek, e->calls[c].kp);
   }
-  if (p->input && (p->input->dtype != DT_F32 || p->input->home != LBUF_ARG))
-    fail(B, NULL, "input %%%s must be an f32 ARG buffer", p->input->name);
+  if (p->input && ((p->input->dtype != DT_F32 && p->input->dtype != DT_U8) ||
+                   p->input->home != LBUF_ARG))
+    fail(B, NULL, "input %%%s must be an f32 or u8 ARG buffer", p->input->name);
   check_targets(B);
   if (!p->loss) {
     fail(B, NULL, "the program has no loss buffer");
@@ -217,6 +220,18 @@ static void check_program(Builder *B) {
   } else {
     check_buffer(B, NULL, ENTRY_TRAIN_STEP, p->loss, false);
   }
+  /* eval is optional (hand-written programs may have none); lowering
+   * always makes it. */
+  if (p->eval_loss && (p->eval_loss->dtype != DT_F32 || p->eval_loss->home != LBUF_WORK))
+    fail(B, NULL, "eval's loss sum %%%s must be an f32 work buffer", p->eval_loss->name);
+  else if (p->eval_loss)
+    check_buffer(B, NULL, ENTRY_EVAL, p->eval_loss, false);
+  if (p->eval_correct && !p->eval_loss)
+    fail(B, NULL, "eval's count %%%s without its loss sum", p->eval_correct->name);
+  if (p->eval_correct && (p->eval_correct->dtype != DT_I32 || p->eval_correct->home != LBUF_WORK))
+    fail(B, NULL, "eval's count %%%s must be an i32 work buffer", p->eval_correct->name);
+  else if (p->eval_correct)
+    check_buffer(B, NULL, ENTRY_EVAL, p->eval_correct, false);
   if (p->epoch && (p->epoch->dtype != DT_I32 || p->epoch->home != LBUF_STATE))
     fail(B, NULL, "epoch %%%s must be an i32 state buffer", p->epoch->name);
   else if (p->epoch)
@@ -232,8 +247,12 @@ static void check_program(Builder *B) {
 /* --- entries --- */
 
 static LEntryKind program_entry(EntryKind ek) {
-  return ek == ENTRY_INIT ? LENTRY_INIT : ek == ENTRY_TRAIN_STEP ? LENTRY_TRAIN_STEP
-                                                                 : LENTRY_PREDICT;
+  switch (ek) {
+  case ENTRY_INIT: return LENTRY_INIT;
+  case ENTRY_TRAIN_STEP: return LENTRY_TRAIN_STEP;
+  case ENTRY_EVAL: return LENTRY_EVAL;
+  default: return LENTRY_PREDICT;
+  }
 }
 
 /* Whether every train_step kernel that touches pred only writes it and
@@ -261,7 +280,8 @@ static void plan_entry(Builder *B, EntryKind ek) {
   const LProgram *p = B->p;
   EntryPlan *e = &plan->entries[ek];
   e->kind = ek;
-  e->exists = ek != ENTRY_SET_EPOCH || p->epoch;
+  e->exists = ek == ENTRY_SET_EPOCH ? p->epoch != NULL : ek == ENTRY_EVAL ? p->eval_loss != NULL
+                                                                           : true;
   if (ek == ENTRY_SET_EPOCH) {
     e->uses_state = e->exists;
     return;
@@ -287,9 +307,12 @@ static void plan_entry(Builder *B, EntryKind ek) {
     }
   }
   /* A regression model without a label ignores y: NULL is fine then. */
-  e->y_required = ek == ENTRY_TRAIN_STEP && (!plan->regression || p->label);
-  if (ek == ENTRY_TRAIN_STEP && p->loss && p->loss->home == LBUF_STATE) e->uses_state = true;
-  if (ek == ENTRY_TRAIN_STEP && p->loss && p->loss->home == LBUF_WORK) e->uses_work = true;
+  e->y_required = (ek == ENTRY_TRAIN_STEP || ek == ENTRY_EVAL) && (!plan->regression || p->label);
+  const LBuffer *results[2];
+  for (int i = 0, n = lentry_results(p, program_entry(ek), results); i < n; i++) {
+    if (results[i]->home == LBUF_STATE) e->uses_state = true;
+    if (results[i]->home == LBUF_WORK) e->uses_work = true;
+  }
   if (!e->uses_pred) e->pred = PRED_UNUSED;
   else if (ek == ENTRY_PREDICT || !p->pred->optional) e->pred = PRED_REQUIRED;
   else if (plan->regression && pred_only_kernels(plan, e)) e->pred = PRED_SKIP;
@@ -326,6 +349,7 @@ bool plan_build(ProgramPlan *plan, const LProgram *p, const char *who, FILE *err
   plan->prefix = plan_ident(a, p->name);
   plan->PREFIX = upper(a, plan->prefix);
   plan->regression = p->pred && p->pred->dtype == DT_F32;
+  plan->input_dtype = p->input && p->input->dtype == DT_U8 ? DT_U8 : DT_F32;
   Builder B = {plan, p, who, err ? err : stderr, true, NULL, NULL, NULL};
   B.reads = arena_alloc(a, (size_t)p->nbuffers + 1);
   B.writes = arena_alloc(a, (size_t)p->nbuffers + 1);
@@ -344,6 +368,9 @@ bool plan_build(ProgramPlan *plan, const LProgram *p, const char *who, FILE *err
   for (int ek = 0; ek < ENTRY_COUNT; ek++) plan_entry(&B, (EntryKind)ek);
   check_program(&B);
   plan_tensors(plan);
+  plan->loss = p->loss;
+  plan->eval_loss = p->eval_loss;
+  plan->eval_correct = p->eval_correct;
   plan->hash = lprog_hash(p);
   return B.ok;
 }

@@ -25,6 +25,7 @@ typedef enum {
   ENTRY_INIT,       /* int NAME_init(void *state, uint64_t seed) */
   ENTRY_TRAIN_STEP, /* NAME_train_step_pred (and NAME_train_step, pred = NULL) */
   ENTRY_PREDICT,    /* int NAME_predict(const void *state, void *work, x, out, n) */
+  ENTRY_EVAL,       /* int NAME_eval(const void *state, void *work, x, y, n, loss_sum, correct) */
   ENTRY_SET_EPOCH,  /* void NAME_set_epoch(void *state, int epoch): a store, no kernel */
   ENTRY_COUNT
 } EntryKind;
@@ -80,10 +81,13 @@ typedef struct ProgramPlan {
   const char *prefix; /* symbol prefix: the program name as a C identifier (lenet5) */
   const char *PREFIX; /* macro prefix (LENET5) */
   bool regression;    /* float targets and predictions, else a classifier */
+  DType input_dtype;  /* x: f32, or u8 raw pixels the program normalises */
   KernelPlan *kernels; /* called kernels, in kernel order */
   int nkernels;
   const KernelPlan **kernel_of; /* by kernel id: its plan, NULL if never called */
   EntryPlan entries[ENTRY_COUNT];
+  /* What train_step and eval return, read after their last kernel. */
+  const LBuffer *loss, *eval_loss, *eval_correct;
   const LBuffer **tensors; /* the state block's buffers in offset order: the tensor table */
   int ntensors;
   uint64_t hash;

@@ -23,14 +23,15 @@
 
 #define STRICT "-std=c99 -Wall -Wextra -Werror -pedantic -O2"
 
-/* Emits t.c, t.h and t_main.c into dir. */
+/* Emits t.c, t.h and, for a program with an eval entry (the standalone
+ * trainer needs it), t_main.c into dir. */
 static void emit_to(LProgram *p, const char *dir) {
   char *cp = fmt("%s/t.c", dir), *hp = fmt("%s/t.h", dir), *mp = fmt("%s/t_main.c", dir);
   FILE *c = fopen(cp, "w"), *h = fopen(hp, "w"), *m = fopen(mp, "w");
   ck_assert(c && h && m);
   EmitOptions o = {.header_name = "t.h", .with_main = true, .epochs_default = 3, .seed_default = 7};
   ck_assert(c_emit(p, &o, c, h));
-  ck_assert(c_emit_main(p, &o, m));
+  if (p->eval_loss) ck_assert(c_emit_main(p, &o, m));
   ck_assert_int_eq(fclose(c) | fclose(h) | fclose(m), 0);
   free(cp), free(hp), free(mp);
 }
@@ -175,11 +176,13 @@ END_TEST
 
 /* ---- the standalone trainer main ------------------------------------ */
 
-/* An IDX file: magic 0x0000 08 NDIMS (u8 data), big-endian dims, bytes. */
-static void write_idx(const char *path, int ndims, const uint32_t *dims, const uint8_t *data, size_t n) {
+/* An IDX file: magic 0x0000 TYPE NDIMS (0x08 bytes, 0x0D big-endian
+ * float32), big-endian dims, n bytes of data as given. */
+static void write_idx(const char *path, int type, int ndims, const uint32_t *dims,
+                      const uint8_t *data, size_t n) {
   FILE *f = fopen(path, "wb");
   ck_assert_ptr_nonnull(f);
-  uint8_t head[4] = {0, 0, 8, (uint8_t)ndims};
+  uint8_t head[4] = {0, 0, (uint8_t)type, (uint8_t)ndims};
   ck_assert_int_eq(fwrite(head, 1, 4, f), 4);
   for (int i = 0; i < ndims; i++) {
     uint8_t d[4] = {(uint8_t)(dims[i] >> 24), (uint8_t)(dims[i] >> 16), (uint8_t)(dims[i] >> 8),
@@ -190,18 +193,23 @@ static void write_idx(const char *path, int ndims, const uint32_t *dims, const u
   ck_assert_int_eq(fclose(f), 0);
 }
 
-/* Separable 4-feature samples: feature `label` is 255, the others below 60. */
+/* Separable 4-feature samples: feature `label` is 1, the others below
+ * 0.25, as float32 samples (the model's input is f32). */
 static void write_split(const char *dir, const char *prefix, uint32_t count, int64_t seed) {
-  uint8_t px[256 * SM_D], lb[256];
+  uint8_t px[256 * SM_D * 4], lb[256];
   ck_assert_uint_le(count, 256);
   for (uint32_t s = 0; s < count; s++) {
     lb[s] = (uint8_t)(ref_hash_uniform(seed, s) * SM_C);
-    for (int k = 0; k < SM_D; k++)
-      px[s * SM_D + k] = k == lb[s] ? 255 : (uint8_t)(ref_hash_uniform(seed + 1, s * SM_D + k) * 60);
+    for (int k = 0; k < SM_D; k++) {
+      float v = k == lb[s] ? 1.0f : ref_hash_uniform(seed + 1, s * SM_D + k) * 0.25f;
+      uint32_t bits;
+      memcpy(&bits, &v, 4);
+      for (int b = 0; b < 4; b++) px[(s * SM_D + k) * 4 + b] = (uint8_t)(bits >> (24 - 8 * b));
+    }
   }
   char *ip = fmt("%s/%s-images-idx3-ubyte", dir, prefix), *lp = fmt("%s/%s-labels-idx1-ubyte", dir, prefix);
-  write_idx(ip, 2, (uint32_t[]){count, SM_D}, px, (size_t)count * SM_D);
-  write_idx(lp, 1, (uint32_t[]){count}, lb, count);
+  write_idx(ip, 0x0D, 2, (uint32_t[]){count, SM_D}, px, (size_t)count * SM_D * 4);
+  write_idx(lp, 0x08, 1, (uint32_t[]){count}, lb, count);
   free(ip), free(lp);
 }
 
@@ -228,7 +236,8 @@ START_TEST(main_fills_octo_model_and_links_with_runtime) {
   emit_to(prog_softmax(a), dir);
   char *m = fmt("%s/t_main.c", dir);
   char *text = read_text(m);
-  const char *want[] = {"#include \"octo_runtime.h\"", ".train_step = t_train_step_pred,",
+  const char *want[] = {"#include \"octo_runtime.h\"", ".train_step = train_step,",
+                        ".eval = eval,", ".input_dtype = OCTO_F32,",
                         ".hash = T_HASH,", ".epochs_default = 3,", ".seed_default = UINT64_C(7),",
                         "{\"fc.weight\", OCTO_F32, OCTO_TENSOR_PARAM, 2, {3, 4, 0, 0, 0, 0}, 0, 48},",
                         "return octo_main(&model, argc, argv);"};

@@ -308,6 +308,43 @@ START_TEST(predict_reads_state_only_and_matches_argmax) {
 }
 END_TEST
 
+/* eval: inference on a labelled batch gives the summed cross-entropy of the
+ * reference and how many argmaxes hit their label, and leaves the state. */
+START_TEST(eval_sums_the_loss_and_counts_the_right_classes) {
+  Arena *a = arena_new();
+  const char *dir = build_program(a, prog_softmax(a), "softmax");
+  Ref r;
+  ref_init(&r, 5);
+  float x[SM_BATCH * SM_D], lg[SM_BATCH * SM_C];
+  int32_t y[SM_BATCH];
+  make_batch(4, 7, x, y);
+  ref_logits(&r, x, 7, lg);
+  double want = 0;
+  int right = 0;
+  for (int s = 0; s < 7; s++) {
+    const float *z = lg + s * SM_C;
+    double mx = z[argmax(z)], sum = 0;
+    for (int c = 0; c < SM_C; c++) sum += exp(z[c] - mx);
+    want += mx + log(sum) - z[y[s]];
+    right += argmax(z) == y[s];
+  }
+  char *script = fmt("init 5\neval 7");
+  script = batch_text(script, x, y, 7);
+  script = append(script, "get step\n");
+  char *out = run_driver(dir, script);
+  double v[4];
+  ck_assert_int_eq(numbers(out, "eval", v, 4), 3);
+  ck_assert_int_eq((int)v[0], 0);
+  ck_assert_msg(fabs(v[1] - want) <= 1e-5 * fabs(want), "eval loss sum %.9g, reference %.9g",
+                v[1], want);
+  ck_assert_int_eq((int)v[2], right);
+  ck_assert_int_eq(numbers(out, "step", v, 1), 1);
+  ck_assert_int_eq((int)v[0], 0);
+  free(script), free(out);
+  arena_free(a);
+}
+END_TEST
+
 START_TEST(train_step_without_pred_equals_train_step_pred) {
   Arena *a = arena_new();
   const char *dir = build_program(a, prog_softmax(a), "softmax");
@@ -556,6 +593,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, softmax_trains_like_the_reference);
   tcase_add_test(tc, softmax_loss_falls_over_20_steps);
   tcase_add_test(tc, predict_reads_state_only_and_matches_argmax);
+  tcase_add_test(tc, eval_sums_the_loss_and_counts_the_right_classes);
   tcase_add_test(tc, train_step_without_pred_equals_train_step_pred);
   tcase_add_test(tc, bad_arguments_return_nan_or_minus_one);
   tcase_add_test(tc, intops_exact_for_every_type);

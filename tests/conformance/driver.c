@@ -11,6 +11,7 @@
  *   step N WITHPRED x... y...  t_train_step_pred (or t_train_step when
  *                            WITHPRED is 0); prints "loss L" and "pred ..."
  *   predict N x...           prints "predict RET" and "cls ..."
+ *   eval N x... y...         t_eval: prints "eval RET LOSS_SUM CORRECT"
  *   bad                      calls each entry with bad arguments
  */
 #include <inttypes.h>
@@ -116,6 +117,22 @@ static void predict(void) {
   print_preds("cls", n);
 }
 
+/* eval: the summed loss and the number right of a labelled batch (a
+ * program without the entry prints "eval none"). */
+static void eval(void) {
+  int n;
+  if (scanf("%d", &n) != 1) exit(2);
+  read_batch(n, 1);
+#ifdef T_HAS_EVAL
+  float sum = -1;
+  int32_t correct = -1;
+  int rc = t_eval(state, work, xs, ys, n, &sum, &correct);
+  printf("eval %d %.9g %" PRId32 "\n", rc, (double)sum, correct);
+#else
+  printf("eval none\n");
+#endif
+}
+
 static void bad(void) {
   printf("bad n=0 %d\n", isnan(t_train_step(state, work, xs, ys, 0)) != 0);
   printf("bad n>batch %d\n", isnan(t_train_step(state, work, xs, ys, T_BATCH + 1)) != 0);
@@ -161,6 +178,7 @@ int main(void) {
     else if (strcmp(cmd, "get") == 0) get();
     else if (strcmp(cmd, "step") == 0) step();
     else if (strcmp(cmd, "predict") == 0) predict();
+    else if (strcmp(cmd, "eval") == 0) eval();
     else if (strcmp(cmd, "bad") == 0) bad();
     else {
       fprintf(stderr, "driver: unknown command %s\n", cmd);

@@ -99,8 +99,8 @@ static LKernel *sm_forward(Sm *s) {
   return k;
 }
 
-/* pred[s] = argmax_c logits[s,c]; m and am are the running max and index. */
-static LStmt *sm_argmax(Sm *s, LVar *si, LVar *m, LVar *am) {
+/* am = argmax_c logits[s,c]; m and am are the running max and index. */
+static LStmt *sm_argmax_of(Sm *s, LVar *si, LVar *m, LVar *am) {
   LProgram *p = s->p;
   LVar *ci = loopvar(p, "c");
   LExpr *lv = le_load(p, s->logits, idx2(p, si, SM_C, var(p, ci)));
@@ -110,8 +110,12 @@ static LStmt *sm_argmax(Sm *s, LVar *si, LVar *m, LVar *am) {
                      NULL);
   LStmt *init = seq(ls_let(p, m, le_load(p, s->logits, idx2(p, si, SM_C, i32(p, 0)))),
                     ls_let(p, am, i32(p, 0)));
-  return seq(init, seq(loop(p, ci, 1, i32(p, SM_C), 0, upd),
-                       ls_store(p, s->c.pred, var(p, si), var(p, am))));
+  return seq(init, loop(p, ci, 1, i32(p, SM_C), 0, upd));
+}
+
+/* ... and pred[s] = am. */
+static LStmt *sm_argmax(Sm *s, LVar *si, LVar *m, LVar *am) {
+  return seq(sm_argmax_of(s, si, m, am), ls_store(s->p, s->c.pred, var(s->p, si), var(s->p, am)));
 }
 
 static LKernel *sm_predict(Sm *s) {
@@ -147,6 +151,34 @@ static LKernel *sm_loss(Sm *s) {
   k->body = seq(ls_let(p, total, le_f32(p, 0.0f)),
                 seq(loop(p, si, 0, var(p, s->c.n), 0, body),
                     ls_store(p, s->c.loss, i32(p, 0), le_bin(p, LB_DIV, var(p, total), nf))));
+  return k;
+}
+
+/* eval: the summed cross-entropy (logsumexp - logit[y]) and the number of
+ * samples whose argmax is their label. */
+static LKernel *sm_eval(Sm *s) {
+  LProgram *p = s->p;
+  LKernel *k = lprog_kernel(p, "sce_eval", "eval", (SrcLoc){"model.net", 4, 3});
+  LVar *si = loopvar(p, "s"), *c1 = loopvar(p, "c");
+  LVar *total = local(p, "total", DT_F32), *m = local(p, "m", DT_F32);
+  LVar *am = local(p, "am", DT_I32), *sum = local(p, "sum", DT_F32);
+  LVar *right = local(p, "right", DT_I32);
+  LExpr *yv = le_load(p, s->c.y, var(p, si));
+  LExpr *e1 = le_un(p, LU_EXP, le_bin(p, LB_SUB, le_load(p, s->logits, idx2(p, si, SM_C, var(p, c1))), var(p, m)));
+  LStmt *sum_loop = loop(p, c1, 0, i32(p, SM_C), 0, ls_assign(p, sum, add(p, var(p, sum), e1)));
+  LExpr *lse = add(p, var(p, m), le_un(p, LU_LOG, var(p, sum)));
+  LExpr *ly = le_load(p, s->logits, idx2(p, si, SM_C, yv));
+  LStmt *body = seq(sm_argmax_of(s, si, m, am),
+                    seq(ls_let(p, sum, le_f32(p, 0.0f)),
+                        seq(sum_loop,
+                            seq(ls_assign(p, total, add(p, var(p, total), le_bin(p, LB_SUB, lse, ly))),
+                                ls_assign(p, right, add(p, var(p, right),
+                                                        le_bin(p, LB_EQ, var(p, am),
+                                                               le_load(p, s->c.y, var(p, si)))))))));
+  k->body = seq(seq(ls_let(p, total, le_f32(p, 0.0f)), ls_let(p, right, i32(p, 0))),
+                seq(loop(p, si, 0, var(p, s->c.n), 0, body),
+                    seq(ls_store(p, p->eval_loss, i32(p, 0), var(p, total)),
+                        ls_store(p, p->eval_correct, i32(p, 0), var(p, right)))));
   return k;
 }
 
@@ -197,8 +229,11 @@ LProgram *prog_softmax(Arena *a) {
   s.dlogits = lprog_buffer(p, "logits.grad", DT_F32, shape2(SM_BATCH, SM_C), LBUF_WORK, LROLE_NONE);
   s.dw = lprog_buffer(p, "fc.weight.grad", DT_F32, shape2(SM_C, SM_D), LBUF_WORK, LROLE_NONE);
   s.db = lprog_buffer(p, "fc.bias.grad", DT_F32, shape1(SM_C), LBUF_WORK, LROLE_NONE);
+  p->eval_loss = lprog_buffer(p, "eval.loss_sum", DT_F32, scalar(), LBUF_WORK, LROLE_NONE);
+  p->eval_correct = lprog_buffer(p, "eval.correct", DT_I32, scalar(), LBUF_WORK, LROLE_NONE);
   LKernel *init = sm_init(&s), *fwd = sm_forward(&s), *loss = sm_loss(&s);
   LKernel *grads = sm_grads(&s), *sgd = sm_sgd(&s), *pred = sm_predict(&s);
+  LKernel *eval = sm_eval(&s);
   lprog_call(p, LENTRY_INIT, init);
   lprog_call(p, LENTRY_TRAIN_STEP, fwd);
   lprog_call(p, LENTRY_TRAIN_STEP, loss);
@@ -206,6 +241,8 @@ LProgram *prog_softmax(Arena *a) {
   lprog_call(p, LENTRY_TRAIN_STEP, sgd);
   lprog_call(p, LENTRY_PREDICT, fwd);
   lprog_call(p, LENTRY_PREDICT, pred);
+  lprog_call(p, LENTRY_EVAL, fwd);
+  lprog_call(p, LENTRY_EVAL, eval);
   plan_offsets(p);
   return p;
 }

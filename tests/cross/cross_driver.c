@@ -52,8 +52,9 @@ static FILE *open_idx(const char *path, int rank, uint32_t rows, uint32_t cols,
   return f;
 }
 
-/* Reads n samples: pixels become p/255 in x, labels go to y. */
-static int load(const char *ipath, const char *lpath, size_t n, float *x, int32_t *y) {
+/* Reads n samples: the pixels as they are to x (lenet5 takes bytes and
+ * normalises them itself), labels to y. */
+static int load(const char *ipath, const char *lpath, size_t n, uint8_t *x, int32_t *y) {
   uint32_t ni, nl;
   FILE *fi = open_idx(ipath, 3, 28, 28, &ni);
   if (!fi)
@@ -72,8 +73,7 @@ static int load(const char *ipath, const char *lpath, size_t n, float *x, int32_
   } else if (fread(buf, SAMPLE, n, fi) != n) {
     fprintf(stderr, "%s: truncated pixels\n", ipath);
   } else {
-    for (size_t i = 0; i < n * SAMPLE; i++)
-      x[i] = (float)buf[i] / 255.0f;
+    memcpy(x, buf, n * SAMPLE);
     if (fread(buf, 1, n, fl) != n) {
       fprintf(stderr, "%s: truncated labels\n", lpath);
     } else {
@@ -100,7 +100,7 @@ static size_t round_up(size_t bytes) {
 
 /* init(seed 1), steps consecutive batches in file order, one line per loss;
  * then predict on the first batch with the trained state. */
-static int train(size_t steps, const float *x, const int32_t *y) {
+static int train(size_t steps, const uint8_t *x, const int32_t *y) {
   void *state = aligned_alloc(LENET5_STATE_ALIGN, round_up(LENET5_STATE_BYTES));
   void *work = aligned_alloc(LENET5_STATE_ALIGN, round_up(LENET5_WORK_BYTES));
   int rc = 1;
@@ -144,7 +144,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   size_t n = (size_t)steps * BATCH;
-  float *x = malloc(n * SAMPLE * sizeof *x);
+  uint8_t *x = malloc(n * SAMPLE * sizeof *x);
   int32_t *y = malloc(n * sizeof *y);
   int rc = 1;
   if (!x || !y)

@@ -74,6 +74,7 @@ START_TEST(small_program_prints_the_documented_format) {
                      "  entry init {}\n"
                      "  entry train_step { k }\n"
                      "  entry predict {}\n"
+                     "  entry eval {}\n"
                      "}\n";
   ck_assert_str_eq(text, want);
   free(text);

@@ -2,24 +2,26 @@
  * compiles linear.net (f32[8] -> f32[2], mse against a float label) and
  * autoenc.net (no label) to C, the system compiler makes shared objects
  * (tests/gradcheck/gc_model.c), and the tests call NAME_train_step_pred and
- * NAME_predict: training on y = A x + b reaches a loss an untrained or
- * broken model cannot; predict's outputs are train_step_pred's; the loss
- * is the runtime's test-loss formula (rt_squared_error) on the same data;
- * n < BATCH touches only n rows; bad arguments are refused. */
+ * NAME_predict and NAME_eval: training on y = A x + b reaches a loss an
+ * untrained or broken model cannot; predict's outputs are train_step_pred's;
+ * the loss is the mean squared error of those outputs and eval's loss sum
+ * is it times n (the standalone trainer's test loss is eval's); n < BATCH
+ * touches only n rows; bad arguments are refused. */
 #include <check.h>
 #include <dlfcn.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gc_model.h"
-#include "rt.h"
 
 enum { BATCH = 32, IN = 8, OUT = 2, TRAIN = 512, TEST = 128 };
 
 typedef float StepPred(void *, void *, const float *, const float *, int, float *);
 typedef int Predict(const void *, void *, const float *, float *, int);
+typedef int Eval(const void *, void *, const float *, const float *, int, float *, int32_t *);
 
 /* A model built from tests/regression/NAME.net and its two entries. */
 typedef struct Reg {
@@ -27,6 +29,7 @@ typedef struct Reg {
   char *dir;
   StepPred *step;
   Predict *predict;
+  Eval *eval;
   void *state;
 } Reg;
 
@@ -43,10 +46,13 @@ static void reg_open(Reg *r, const char *file, const char *prefix) {
   void *s = dlsym(r->m.so, name);
   snprintf(name, sizeof name, "%s_predict", prefix);
   void *p = dlsym(r->m.so, name);
-  ck_assert(s && p);
+  snprintf(name, sizeof name, "%s_eval", prefix);
+  void *e = dlsym(r->m.so, name);
+  ck_assert(s && p && e);
   /* POSIX guarantees data and function pointers convert through dlsym. */
   memcpy(&r->step, &s, sizeof s);
   memcpy(&r->predict, &p, sizeof p);
+  memcpy(&r->eval, &e, sizeof e);
   r->state = gc_alloc(r->m.state_bytes);
   ck_assert_int_eq(r->m.init(r->state, 7), 0);
 }
@@ -85,16 +91,34 @@ static void linear_data(float *x, float *y, int n, uint64_t seed) {
   }
 }
 
-/* The test loss as the trainer computes it, from predict's outputs. */
+/* Sum of (p[i] - t[i])^2 over count floats, in double: the test's own
+ * reference of the mse loss. */
+static double squared_error(const float *p, const float *t, size_t count) {
+  double sum = 0;
+  for (size_t i = 0; i < count; i++) sum += ((double)p[i] - t[i]) * ((double)p[i] - t[i]);
+  return sum;
+}
+
+/* The test loss as the standalone trainer computes it: eval's sums over
+ * the batches, per sample. Each sum agrees with the mse of predict's
+ * outputs, which the reference recomputes. */
 static double test_loss(Reg *r, const float *x, const float *y, int n) {
   float out[BATCH * OUT];
   double sum = 0;
   for (int s = 0; s < n; s += BATCH) {
     int k = n - s < BATCH ? n - s : BATCH;
+    float loss_sum;
+    int32_t correct = -1;
+    ck_assert_int_eq(r->eval(r->state, r->m.work, x + s * IN, y + s * OUT, k, &loss_sum,
+                             &correct), 0);
+    ck_assert_int_eq(correct, 0); /* no classes */
     ck_assert_int_eq(r->predict(r->state, r->m.work, x + s * IN, out, k), 0);
-    sum += rt_squared_error(out, y + s * OUT, (size_t)k * OUT);
+    double mine = squared_error(out, y + s * OUT, (size_t)k * OUT) / OUT;
+    ck_assert_msg(fabs(loss_sum - mine) <= 1e-5 * mine + 1e-7, "eval %.9g, predict's %.9g",
+                  loss_sum, mine);
+    sum += loss_sum;
   }
-  return sum / ((double)n * OUT);
+  return sum / n;
 }
 
 START_TEST(regression_learns_linear_targets_below_an_untrained_models_loss) {
@@ -125,7 +149,7 @@ START_TEST(predict_outputs_equal_train_step_preds_and_loss_is_the_trainers_formu
   float loss = r.step(r.state, r.m.work, x, y, BATCH, pred);
   /* pred is computed before the update, by the same forward kernels. */
   for (int i = 0; i < BATCH * OUT; i++) ck_assert_float_eq(pred[i], out[i]);
-  double formula = rt_squared_error(pred, y, BATCH * OUT) / (BATCH * OUT);
+  double formula = squared_error(pred, y, BATCH * OUT) / (BATCH * OUT);
   ck_assert_msg(fabs(loss - formula) <= 1e-6 * formula, "loss %.9g, formula %.9g", loss, formula);
   /* The update changed the state: predict now differs. */
   ck_assert_int_eq(r.predict(r.state, r.m.work, x, out, BATCH), 0);
@@ -144,7 +168,7 @@ START_TEST(partial_batch_writes_n_rows_and_matches_the_full_batch) {
   for (int i = 0; i < BATCH * OUT; i++) part[i] = pred[i] = -12345.0f;
   ck_assert_int_eq(r.predict(r.state, r.m.work, x, part, N), 0);
   float loss = r.step(r.state, r.m.work, x, y, N, pred);
-  double formula = rt_squared_error(pred, y, N * OUT) / (N * OUT);
+  double formula = squared_error(pred, y, N * OUT) / (N * OUT);
   ck_assert_msg(fabs(loss - formula) <= 1e-6 * formula, "loss %.9g, formula %.9g", loss, formula);
   for (int i = 0; i < BATCH * OUT; i++) {
     float want = i < N * OUT ? full[i] : -12345.0f;
@@ -164,6 +188,11 @@ START_TEST(bad_arguments_give_nan_and_minus_one) {
   ck_assert(isnan(r.step(r.state, r.m.work, x, y, BATCH + 1, NULL)));
   ck_assert_int_eq(r.predict(r.state, r.m.work, x, NULL, BATCH), -1);
   ck_assert_int_eq(r.predict(r.state, r.m.work, x, out, BATCH + 1), -1);
+  float sum;
+  ck_assert_int_eq(r.eval(r.state, r.m.work, x, NULL, BATCH, &sum, NULL), -1);
+  ck_assert_int_eq(r.eval(r.state, r.m.work, x, y, BATCH, NULL, NULL), -1);
+  ck_assert_int_eq(r.eval(r.state, r.m.work, x, y, 0, &sum, NULL), -1);
+  ck_assert_int_eq(r.eval(r.state, r.m.work, x, y, BATCH, &sum, NULL), 0);
   reg_close(&r);
 }
 END_TEST
@@ -177,12 +206,12 @@ START_TEST(model_without_label_trains_with_null_y_towards_its_input) {
   uint64_t s = 5;
   for (int i = 0; i < BATCH * D; i++) x[i] = uniform(&s);
   ck_assert_int_eq(r.predict(r.state, r.m.work, x, out, BATCH), 0);
-  double before = rt_squared_error(out, x, BATCH * D) / (BATCH * D);
+  double before = squared_error(out, x, BATCH * D) / (BATCH * D);
   float first = r.step(r.state, r.m.work, x, NULL, BATCH, NULL);
   ck_assert_msg(fabs(first - before) <= 1e-6 * before, "loss %g, predict's mse %g", first, before);
   for (int i = 0; i < 300; i++) ck_assert(isfinite(r.step(r.state, r.m.work, x, NULL, BATCH, NULL)));
   ck_assert_int_eq(r.predict(r.state, r.m.work, x, out, BATCH), 0);
-  double after = rt_squared_error(out, x, BATCH * D) / (BATCH * D);
+  double after = squared_error(out, x, BATCH * D) / (BATCH * D);
   printf("autoenc: reconstruction %.6f before, %.6f after\n", before, after);
   ck_assert_msg(after < before / 2, "reconstruction %g, untrained %g", after, before);
   reg_close(&r);

@@ -340,12 +340,14 @@ START_TEST(octo_main_in_process_returns_status_without_exiting) {
 }
 END_TEST
 
-static float nan_step(void *state, void *work, const float *x, const int32_t *y, int n,
-                      int32_t *pred) {
+static int nan_step(void *state, void *work, const void *x, const void *y, int n, void *pred,
+                    void *loss) {
   (void)state, (void)work, (void)x, (void)y;
   for (int i = 0; i < n; i++)
-    pred[i] = 0;
-  return NAN;
+    ((int32_t *)pred)[i] = 0;
+  float nan = NAN;
+  memcpy(loss, &nan, sizeof nan);
+  return 0;
 }
 
 static void silence(void) {
@@ -372,7 +374,10 @@ START_TEST(invalid_descriptor_exits_1) {
   silence();
   ck_assert_int_eq(octo_main(&m, 3, argv), 1);
   m = toy_model;
-  m.predict = NULL;
+  m.eval = NULL;
+  ck_assert_int_eq(octo_main(&m, 3, argv), 1);
+  m = toy_model;
+  m.loss_dtype = OCTO_I32; /* this runtime reads f32 losses */
   ck_assert_int_eq(octo_main(&m, 3, argv), 1);
 }
 END_TEST
@@ -436,25 +441,27 @@ END_TEST
  * identical data (the inputs are fixed, not redrawn per step). */
 typedef struct {
   int calls, bad;
-  float first_x;
+  uint8_t first_x;
   int32_t first_y;
 } StepLog;
 static StepLog step_log;
 
-static float counting_step(void *state, void *work, const float *x, const int32_t *y, int n,
-                           int32_t *pred) {
+static int counting_step(void *state, void *work, const void *xv, const void *yv, int n,
+                         void *pred, void *loss) {
   (void)state, (void)work, (void)pred;
+  const uint8_t *x = xv;
+  const int32_t *y = yv;
   if (step_log.calls++ == 0) {
     step_log.first_x = x[0];
     step_log.first_y = y[0];
   }
   if (n != TOY_BATCH || x[0] != step_log.first_x || y[0] != step_log.first_y)
     step_log.bad++;
-  for (int i = 0; i < n * TOY_IN; i++)
-    step_log.bad += !(x[i] >= 0 && x[i] < 1);
   for (int i = 0; i < n; i++)
     step_log.bad += y[i] < 0 || y[i] >= TOY_CLASSES;
-  return 1.0f;
+  float one = 1.0f;
+  memcpy(loss, &one, sizeof one);
+  return 0;
 }
 
 START_TEST(benchmark_calls_train_step_steps_plus_warmup_times_on_fixed_batches) {
@@ -470,11 +477,13 @@ START_TEST(benchmark_calls_train_step_steps_plus_warmup_times_on_fixed_batches) 
 END_TEST
 
 /* The benchmark passes pred = NULL, which the API allows. */
-static float nan_step_no_pred(void *state, void *work, const float *x, const int32_t *y, int n,
-                              int32_t *pred) {
+static int nan_step_no_pred(void *state, void *work, const void *x, const void *y, int n,
+                            void *pred, void *loss) {
   (void)state, (void)work, (void)x, (void)y, (void)n;
   ck_assert_ptr_null(pred);
-  return NAN;
+  float nan = NAN;
+  memcpy(loss, &nan, sizeof nan);
+  return 0;
 }
 
 START_TEST(benchmark_diverging_model_exits_1) {

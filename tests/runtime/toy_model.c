@@ -1,8 +1,9 @@
 /* toy_model.c: test fixture. Softmax regression (logits = W x + b) trained by
- * plain minibatch SGD on the mean cross-entropy. State layout, like a
- * generated model's: weight f32[10,784] at 0, bias f32[10] at 31360, step
- * counter i64 at 31400. Work: gradients and one sample's logits. Written
- * simply; it only needs to learn and to be deterministic. */
+ * plain minibatch SGD on the mean cross-entropy, on bytes it normalises to
+ * p/255 itself. State layout, like a generated model's: weight f32[10,784]
+ * at 0, bias f32[10] at 31360, step counter i64 at 31400. Work: gradients,
+ * one sample's logits and its normalised pixels. Written simply; it only
+ * needs to learn and to be deterministic. */
 #include <math.h>
 #include <string.h>
 
@@ -13,7 +14,7 @@ enum {
   B_OFF = TOY_CLASSES * TOY_IN * 4,
   STEP_OFF = B_OFF + TOY_CLASSES * 4,
   STATE_BYTES = STEP_OFF + 8,
-  WORK_BYTES = (TOY_CLASSES * TOY_IN + 2 * TOY_CLASSES) * 4,
+  WORK_BYTES = (TOY_CLASSES * TOY_IN + 2 * TOY_CLASSES + TOY_IN) * 4,
 };
 
 static const float lr = 0.1f;
@@ -47,14 +48,24 @@ static int logits_argmax(const float *w, const float *b, const float *x, float *
   return best;
 }
 
-static float toy_train_step(void *state, void *work, const float *x, const int32_t *y,
-                            int n, int32_t *pred) {
+/* Sample s of the bytes x as the floats p/255. */
+static const float *pixels(const uint8_t *x, int s, float *xs) {
+  for (int i = 0; i < TOY_IN; i++) xs[i] = (float)((double)x[(size_t)s * TOY_IN + i] / 255.0);
+  return xs;
+}
+
+static int toy_train_step(void *state, void *work, const void *xv, const void *yv, int n,
+                          void *predv, void *lossv) {
+  const uint8_t *x = xv;
+  const int32_t *y = yv;
+  int32_t *pred = predv;
   float *w = (float *)((char *)state + W_OFF), *b = (float *)((char *)state + B_OFF);
   float *gw = work, *gb = gw + TOY_CLASSES * TOY_IN, *z = gb + TOY_CLASSES;
+  float *xbuf = z + TOY_CLASSES;
   memset(gw, 0, (TOY_CLASSES * TOY_IN + TOY_CLASSES) * 4);
   double loss = 0;
   for (int s = 0; s < n; s++) {
-    const float *xs = x + (size_t)s * TOY_IN;
+    const float *xs = pixels(x, s, xbuf);
     int best = logits_argmax(w, b, xs, z);
     if (pred)
       pred[s] = best;
@@ -77,15 +88,32 @@ static float toy_train_step(void *state, void *work, const float *x, const int32
   memcpy(&step, (char *)state + STEP_OFF, 8);
   step++;
   memcpy((char *)state + STEP_OFF, &step, 8);
-  return (float)(loss / n);
+  float mean = (float)(loss / n);
+  memcpy(lossv, &mean, sizeof mean);
+  return 0;
 }
 
-static int toy_predict(const void *state, void *work, const float *x, int32_t *cls, int n) {
+/* The summed cross-entropy and the number right of n labelled samples. */
+static int toy_eval(const void *state, void *work, const void *xv, const void *yv, int n,
+                    void *loss_sum, int32_t *correct) {
   const float *w = (const float *)((const char *)state + W_OFF);
   const float *b = (const float *)((const char *)state + B_OFF);
-  float *z = (float *)work;
-  for (int s = 0; s < n; s++)
-    cls[s] = logits_argmax(w, b, x + (size_t)s * TOY_IN, z);
+  const int32_t *y = yv;
+  float *z = (float *)work, *xbuf = z + TOY_CLASSES;
+  double loss = 0;
+  int32_t right = 0;
+  for (int s = 0; s < n; s++) {
+    int best = logits_argmax(w, b, pixels(xv, s, xbuf), z);
+    right += best == y[s];
+    float zmax = z[best], sum = 0;
+    for (int c = 0; c < TOY_CLASSES; c++)
+      sum += expf(z[c] - zmax);
+    loss += -log(expf(z[y[s]] - zmax) / sum);
+  }
+  float total = (float)loss;
+  memcpy(loss_sum, &total, sizeof total);
+  if (correct)
+    *correct = right;
   return 0;
 }
 
@@ -100,6 +128,7 @@ const OctoModel toy_model = {
     .batch = TOY_BATCH,
     .input_rank = 3,
     .input_shape = {1, 28, 28},
+    .input_dtype = OCTO_U8,
     .num_classes = TOY_CLASSES,
     .state_bytes = STATE_BYTES,
     .work_bytes = WORK_BYTES,
@@ -109,7 +138,8 @@ const OctoModel toy_model = {
     .ntensors = 3,
     .epochs_default = 3,
     .seed_default = 1,
+    .loss_dtype = OCTO_F32,
     .init = toy_init,
     .train_step = toy_train_step,
-    .predict = toy_predict,
+    .eval = toy_eval,
 };
