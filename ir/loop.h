@@ -145,10 +145,16 @@ typedef struct LEntry {
   int ncalls, cap_calls;
 } LEntry;
 
+/* What the program learns, decided once by the lowering: a classifier
+ * (i32 class labels, pred the argmax class) or a regression model (float
+ * targets or none, pred the prediction itself). */
+typedef enum { LPROG_CLASSIFIER, LPROG_REGRESSION } LProgKind;
+
 typedef struct LProgram {
   Arena *arena;
   const char *name;
   int batch;
+  LProgKind kind;
   LBuffer **buffers;
   int nbuffers, cap_buffers;
   LVar **vars; /* every variable; ARG ones are the entries' scalar arguments */

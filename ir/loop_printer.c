@@ -459,6 +459,7 @@ static void print_facts(FILE *out, const LProgram *p) {
     print_ref(out, bufs[i]->name);
     fputc('\n', out);
   }
+  fprintf(out, "  kind %s\n", p->kind == LPROG_REGRESSION ? "regression" : "classifier");
   fprintf(out, "  num_classes %d\n", p->num_classes);
   fprintf(out, "  state_bytes %lld\n", (long long)p->state_bytes);
   fprintf(out, "  work_bytes %lld\n", (long long)p->work_bytes);

@@ -57,6 +57,7 @@ typedef struct Reader {
   Binding *declared; /* every variable declared in this kernel */
   int ndeclared, cap_declared;
   bool entry_seen[LENTRY_COUNT];
+  bool kind_seen; /* else the kind follows pred's dtype (texts before `kind`) */
 } Reader;
 
 static void error_at(Reader *r, SrcLoc loc, const char *fmt, ...)
@@ -917,7 +918,14 @@ static void parse_item(Reader *r) {
   else if (!strcmp(w, "epoch")) parse_buffer_fact(r, &p->epoch, "epoch");
   else if (!strcmp(w, "eval_loss")) parse_buffer_fact(r, &p->eval_loss, "eval_loss");
   else if (!strcmp(w, "eval_correct")) parse_buffer_fact(r, &p->eval_correct, "eval_correct");
-  else if (!strcmp(w, "num_classes")) {
+  else if (!strcmp(w, "kind")) {
+    SrcLoc kloc = r->tok.loc;
+    const char *k = expect_kind(r, T_IDENT, "a program kind (classifier or regression)");
+    if (k && !strcmp(k, "regression")) p->kind = LPROG_REGRESSION;
+    else if (k && !strcmp(k, "classifier")) p->kind = LPROG_CLASSIFIER;
+    else if (k) error_at(r, kloc, "unknown program kind '%s' (classifier or regression)", k);
+    r->kind_seen = true;
+  } else if (!strcmp(w, "num_classes")) {
     if (parse_int(r, 0, 1 << 30, &v)) p->num_classes = (int)v;
   } else if (!strcmp(w, "state_bytes")) parse_int(r, 0, INT64_MAX, &p->state_bytes);
   else if (!strcmp(w, "work_bytes")) parse_int(r, 0, INT64_MAX, &p->work_bytes);
@@ -950,6 +958,7 @@ static LProgram *parse_program(Reader *r) {
   if (r->failed) return NULL;
   next(r);
   if (r->tok.kind != T_EOF) error_expected(r, "end of file after the program");
+  if (!r->kind_seen && r->p->pred && r->p->pred->dtype == DT_F32) r->p->kind = LPROG_REGRESSION;
   return r->failed ? NULL : r->p;
 }
 

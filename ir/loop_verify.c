@@ -568,6 +568,13 @@ static void check_program_facts(Ctx *c) {
     else if (p->loss->dtype != DT_F32 || shape_numel(&p->loss->shape) != 1)
       verr(c, p->loss->loc, "the loss buffer %%%s must be f32 with one element", p->loss->name);
   }
+  if (p->kind == LPROG_REGRESSION && p->num_classes != 0)
+    verr(c, none, "a regression program has no classes (num_classes %d)", p->num_classes);
+  if (p->pred && (p->pred->dtype == DT_F32) != (p->kind == LPROG_REGRESSION))
+    verr(c, p->pred->loc, "a %s's pred %%%s is %s, not %s",
+         p->kind == LPROG_REGRESSION ? "regression program" : "classifier", p->pred->name,
+         p->kind == LPROG_REGRESSION ? "its f32 prediction" : "its i32 classes",
+         dtype_name(p->pred->dtype));
   const LBuffer *scalars[] = {p->eval_loss, p->eval_correct};
   const DType scalar_types[] = {DT_F32, DT_I32};
   const char *scalar_names[] = {"eval_loss", "eval_correct"};

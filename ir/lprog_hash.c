@@ -146,6 +146,7 @@ uint64_t lprog_hash(const LProgram *p) {
   hstr(&H, "octo-lprog-2");
   hint(&H, p->batch);
   hint(&H, p->num_classes);
+  hint(&H, p->kind);
   hint(&H, p->state_bytes);
   hint(&H, p->work_bytes);
   hint(&H, p->nbuffers);

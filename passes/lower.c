@@ -367,7 +367,10 @@ static bool run_lower(Module *m) {
   /* What predict returns: the second output, else the loss's prediction.
    * An mse loss makes a regression model: pred is the prediction itself. */
   const Value *logits = g->noutputs > 1 ? g->outputs[1] : loss->def->in[0];
+  /* The program's kind is decided here, once: an mse loss makes a
+   * regression model (pred is the prediction), anything else a classifier. */
   bool regression = loss->def->op == OP_MSE;
+  p->kind = regression ? LPROG_REGRESSION : LPROG_CLASSIFIER;
   map_buffers(&L, logits, regression);
   const Value *step = find_step(g);
   L.step = step ? vbuf(&L, step) : NULL;

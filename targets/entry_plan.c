@@ -173,10 +173,10 @@ static bool batch_shaped(const LProgram *p, const LBuffer *b) {
          b->shape.dim[0] == p->batch;
 }
 
-/* The two kinds of program: a classifier (label i32 [batch] class indices,
- * pred i32 [batch] classes) and a regression model (label f32 [batch, ...]
- * or none, pred f32 [batch, ...]: the prediction itself). pred's dtype
- * decides the kind; the label must agree with it. */
+/* The two kinds of program (LProgram.kind): a classifier (label i32
+ * [batch] class indices, pred i32 [batch] classes) and a regression model
+ * (label f32 [batch, ...] or none, pred f32 [batch, ...]: the prediction
+ * itself). Label and pred must agree with the kind. */
 static void check_targets(Builder *B) {
   const LProgram *p = B->p;
   const LBuffer *y = p->label, *pr = p->pred;
@@ -348,7 +348,7 @@ bool plan_build(ProgramPlan *plan, const LProgram *p, const char *who, FILE *err
   plan->p = p;
   plan->prefix = plan_ident(a, p->name);
   plan->PREFIX = upper(a, plan->prefix);
-  plan->regression = p->pred && p->pred->dtype == DT_F32;
+  plan->regression = p->kind == LPROG_REGRESSION;
   plan->input_dtype = p->input && p->input->dtype == DT_U8 ? DT_U8 : DT_F32;
   Builder B = {plan, p, who, err ? err : stderr, true, NULL, NULL, NULL};
   B.reads = arena_alloc(a, (size_t)p->nbuffers + 1);

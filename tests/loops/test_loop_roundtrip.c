@@ -59,6 +59,7 @@ START_TEST(small_program_prints_the_documented_format) {
                      "  buffer %x : f32[4,8] arg readonly\n"
                      "  buffer %y : f32[4,8] work @0\n"
                      "  input %x\n"
+                     "  kind classifier\n"
                      "  num_classes 0\n"
                      "  state_bytes 0\n"
                      "  work_bytes 128\n"

@@ -63,6 +63,22 @@ static LProgram *from_text(Arena *a, const char *body) {
   END_TEST
 #define TEXT_REJECTS(name, body, want) REJECTS(from_text, name, body, want)
 
+/* The program kind and pred's dtype must agree: a regression program's pred
+ * is its f32 prediction, a classifier's its i32 classes. */
+static LProgram *regression_with_class_pred(Arena *a, const char *body) {
+  return read_program(a, "v.loops",
+                      "  arg %n : i32\n"
+                      "  buffer %pr : i32[4] arg optional\n"
+                      "  buffer %y : f32[4,8] work @0\n"
+                      "  pred %pr\n"
+                      "  kind regression\n"
+                      "  work_bytes 128\n",
+                      body);
+}
+REJECTS(regression_with_class_pred, regression_kind_needs_an_f32_pred,
+        "    store %y[0] = 1.0",
+        "a regression program's pred %pr is its f32 prediction, not i32")
+
 START_TEST(sample_and_small_programs_verify_clean) {
   Arena *a = arena_new();
   assert_clean(kit_sample_program(a));
@@ -403,6 +419,7 @@ int main(void) {
   tcase_add_test(tc, float_load_index_is_rejected);
   tcase_add_test(tc, exp_of_an_integer_is_rejected);
   tcase_add_test(tc, hash_uniform_needs_i64_arguments);
+  tcase_add_test(tc, regression_kind_needs_an_f32_pred);
   tcase_add_test(tc, select_condition_must_be_i32);
   tcase_add_test(tc, if_condition_must_be_i32);
   tcase_add_test(tc, shift_of_floats_is_rejected);
