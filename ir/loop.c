@@ -306,3 +306,30 @@ void lkernel_accesses(const LProgram *p, const LKernel *k, bool *reads, bool *wr
   memset(writes, 0, (size_t)p->nbuffers * sizeof(bool));
   stmt_accesses(k->body, reads, writes);
 }
+
+static void vars_expr(bool *used, const LExpr *e) {
+  if (!e) return;
+  if (e->kind == LE_VAR) used[e->var->id] = true;
+  vars_expr(used, e->a);
+  vars_expr(used, e->b);
+  vars_expr(used, e->c);
+}
+
+static void stmt_vars(const LStmt *s, bool *mentioned, bool *read) {
+  for (; s; s = s->next) {
+    if (s->var) mentioned[s->var->id] = true;
+    const LExpr *exprs[] = {s->lo, s->hi, s->value, s->index, s->cond};
+    for (int i = 0; i < 5; i++) {
+      vars_expr(mentioned, exprs[i]);
+      vars_expr(read, exprs[i]);
+    }
+    stmt_vars(s->body, mentioned, read);
+    stmt_vars(s->else_body, mentioned, read);
+  }
+}
+
+void lkernel_vars(const LProgram *p, const LKernel *k, bool *mentioned, bool *read) {
+  memset(mentioned, 0, (size_t)p->nvars * sizeof(bool));
+  memset(read, 0, (size_t)p->nvars * sizeof(bool));
+  stmt_vars(k->body, mentioned, read);
+}

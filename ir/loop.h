@@ -206,6 +206,9 @@ int lentry_results(const LProgram *p, LEntryKind e, const LBuffer *out[2]);
  * every buffer (arrays of p->nbuffers, filled by the call). The memory
  * planner's liveness and the verifier use it. */
 void lkernel_accesses(const LProgram *p, const LKernel *k, bool *reads, bool *writes);
+/* Which variables a kernel mentions (declared, assigned or read: any
+ * position) and which its expressions read: arrays of p->nvars, filled. */
+void lkernel_vars(const LProgram *p, const LKernel *k, bool *mentioned, bool *read);
 
 /* Expression constructors (types follow C rules; the verifier checks). */
 LExpr *le_int(LProgram *p, DType t, int64_t v);

@@ -614,52 +614,14 @@ static void block(Emit *E, const LKernel *k, const LStmt *s, int depth) {
 
 /* ---- kernels -------------------------------------------------------- */
 
-static void mark_vars_expr(bool *used, const LExpr *e) {
-  if (!e) return;
-  if (e->kind == LE_VAR) used[e->var->id] = true;
-  mark_vars_expr(used, e->a);
-  mark_vars_expr(used, e->b);
-  mark_vars_expr(used, e->c);
-}
-
-/* Every variable a statement list mentions (declared, assigned or read). */
-static void mark_vars(bool *used, const LStmt *s) {
-  for (; s; s = s->next) {
-    if (s->var) used[s->var->id] = true;
-    mark_vars_expr(used, s->lo);
-    mark_vars_expr(used, s->hi);
-    mark_vars_expr(used, s->value);
-    mark_vars_expr(used, s->index);
-    mark_vars_expr(used, s->cond);
-    mark_vars(used, s->body);
-    mark_vars(used, s->else_body);
-  }
-}
-
-/* Only the variables read in expressions: a local that is never read gets
- * a (void) cast, since -Wunused-variable would stop a -Werror build of a
- * legal program. */
-static void mark_reads(bool *read, const LStmt *s) {
-  for (; s; s = s->next) {
-    mark_vars_expr(read, s->lo);
-    mark_vars_expr(read, s->hi);
-    mark_vars_expr(read, s->value);
-    mark_vars_expr(read, s->index);
-    mark_vars_expr(read, s->cond);
-    mark_reads(read, s->body);
-    mark_reads(read, s->else_body);
-  }
-}
-
 /* Fills E->reads/writes/var_used for kernel k and names its buffers and
  * variables in E->sc. */
 static void kernel_scope(Emit *E, const LKernel *k) {
   const LProgram *p = E->p;
   lkernel_accesses(p, k, E->reads, E->writes);
-  memset(E->var_used, 0, (size_t)p->nvars * sizeof(bool));
-  memset(E->var_read, 0, (size_t)p->nvars * sizeof(bool));
-  mark_vars(E->var_used, k->body);
-  mark_reads(E->var_read, k->body);
+  /* A local that is never read gets a (void) cast: -Wunused-variable would
+   * stop a -Werror build of a legal program. */
+  lkernel_vars(p, k, E->var_used, E->var_read);
   E->sc.ntaken = 0;
   for (int i = 0; i < p->nbuffers; i++)
     E->sc.buf_name[i] =

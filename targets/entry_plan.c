@@ -13,7 +13,7 @@ typedef struct Builder {
   const char *who;
   FILE *err;
   bool ok;
-  bool *reads, *writes, *scalar; /* scratch for one kernel */
+  bool *reads, *writes, *scalar, *scalar_read; /* scratch for one kernel */
 } Builder;
 
 __attribute__((format(printf, 3, 4))) static void fail(Builder *B, const LKernel *k,
@@ -72,34 +72,11 @@ ArgBase plan_arg_base(const ProgramPlan *plan, const LBuffer *b) {
 
 /* --- what a kernel touches --- */
 
-static void scalars_expr(bool *used, const LExpr *e) {
-  if (!e) return;
-  if (e->kind == LE_VAR && e->var->kind == LVAR_ARG) used[e->var->id] = true;
-  scalars_expr(used, e->a);
-  scalars_expr(used, e->b);
-  scalars_expr(used, e->c);
-}
-
-/* The scalar arguments a statement list mentions, in any position. */
-static void scalars(bool *used, const LStmt *s) {
-  for (; s; s = s->next) {
-    if (s->var && s->var->kind == LVAR_ARG) used[s->var->id] = true;
-    scalars_expr(used, s->lo);
-    scalars_expr(used, s->hi);
-    scalars_expr(used, s->value);
-    scalars_expr(used, s->index);
-    scalars_expr(used, s->cond);
-    scalars(used, s->body);
-    scalars(used, s->else_body);
-  }
-}
-
 static void plan_kernel(Builder *B, KernelPlan *kp, const LKernel *k) {
   const LProgram *p = B->p;
   Arena *a = p->arena;
   lkernel_accesses(p, k, B->reads, B->writes);
-  memset(B->scalar, 0, (size_t)p->nvars * sizeof(bool));
-  scalars(B->scalar, k->body);
+  lkernel_vars(p, k, B->scalar, B->scalar_read);
   kp->kernel = k;
   kp->bufs = arena_alloc(a, (size_t)(p->nbuffers + 1) * sizeof(LBuffer *));
   kp->reads = arena_alloc(a, (size_t)(p->nbuffers + 1) * sizeof(bool));
@@ -112,7 +89,7 @@ static void plan_kernel(Builder *B, KernelPlan *kp, const LKernel *k) {
     }
   kp->scalars = arena_alloc(a, (size_t)(p->nvars + 1) * sizeof(LVar *));
   for (int i = 0; i < p->nvars; i++)
-    if (B->scalar[i]) kp->scalars[kp->nscalars++] = p->vars[i];
+    if (B->scalar[i] && p->vars[i]->kind == LVAR_ARG) kp->scalars[kp->nscalars++] = p->vars[i];
 }
 
 /* --- the ABI checks --- */
@@ -350,10 +327,11 @@ bool plan_build(ProgramPlan *plan, const LProgram *p, const char *who, FILE *err
   plan->PREFIX = upper(a, plan->prefix);
   plan->regression = p->kind == LPROG_REGRESSION;
   plan->input_dtype = p->input && p->input->dtype == DT_U8 ? DT_U8 : DT_F32;
-  Builder B = {plan, p, who, err ? err : stderr, true, NULL, NULL, NULL};
+  Builder B = {plan, p, who, err ? err : stderr, true, NULL, NULL, NULL, NULL};
   B.reads = arena_alloc(a, (size_t)p->nbuffers + 1);
   B.writes = arena_alloc(a, (size_t)p->nbuffers + 1);
   B.scalar = arena_alloc(a, (size_t)p->nvars + 1);
+  B.scalar_read = arena_alloc(a, (size_t)p->nvars + 1);
   plan->kernel_of = arena_alloc(a, (size_t)(p->nkernels + 1) * sizeof(KernelPlan *));
   plan->kernels = arena_alloc(a, (size_t)(p->nkernels + 1) * sizeof(KernelPlan));
   bool *called = arena_alloc(a, (size_t)p->nkernels + 1);
