@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "api_writer.h"
@@ -167,6 +168,31 @@ static bool add_opt_flags(Command *cmd, const Options *o, const TargetConfig *tc
   return true;
 }
 
+/* Copies the compiler's output into -o's file the way every output is
+ * written (files.c: a device or FIFO directly, a symlink's target, a
+ * regular file through a temporary name), executable for a trainer. */
+static bool place_output(const char *built, const char *out, bool executable) {
+  size_t len;
+  char *bytes = read_file(built, &len);
+  if (!bytes) {
+    fprintf(stderr, "octoc: error: cannot read the compiler's output: %s\n", strerror(errno));
+    return false;
+  }
+  Output h;
+  bool ok = output_open(&h, out);
+  if (ok) {
+    ok = fwrite(bytes, 1, len, h.f) == len;
+    if (ok && executable && h.tmp) {
+      mode_t mask = umask(0);
+      umask(mask);
+      ok = fchmod(fileno(h.f), 0777 & ~mask) == 0;
+    }
+    ok = ok ? output_commit(&h) : (output_abort(&h), false);
+  }
+  free(bytes);
+  return ok;
+}
+
 /* Compiles the C for an object (plus the header beside it) or links a
  * standalone trainer with the runtime. */
 static bool build_binary(const Options *o, const Module *m, const char *out) {
@@ -186,7 +212,7 @@ static bool build_binary(const Options *o, const Module *m, const char *out) {
   Options copy = *o;
   copy.emit_main = o->emit == EMIT_EXE;
   bool ok = write_c(&copy, m, base);
-  char *result = join(out, ".tmp");
+  char *result = join(base, ".out"); /* in the private folder, placed at the end */
   char *c_file = join(base, ".c"), *main_file = join(base, "_main.c");
   if (ok) {
     Command cmd = {0};
@@ -212,8 +238,11 @@ static bool build_binary(const Options *o, const Module *m, const char *out) {
     }
     ok = ok && cmd_run(&cmd, o->verbose);
   }
-  if (ok && o->emit == EMIT_OBJ) {
-    /* The header goes beside the object: out.o → out.h. */
+  struct stat out_st;
+  bool out_special = stat(out, &out_st) == 0 && !S_ISREG(out_st.st_mode);
+  if (ok && o->emit == EMIT_OBJ && !out_special) {
+    /* The header goes beside the object: out.o → out.h (not beside a
+     * device or FIFO: there is no "beside" /dev/null). */
     char *stem = strip_ext(out), *h_dst = join(stem, ".h"), *h_src = join(base, ".h");
     size_t len;
     char *text = read_file(h_src, &len);
@@ -228,11 +257,7 @@ static bool build_binary(const Options *o, const Module *m, const char *out) {
     free(h_dst);
     free(h_src);
   }
-  if (ok && rename(result, out) != 0) {
-    fprintf(stderr, "octoc: error: cannot write '%s': %s\n", out, strerror(errno));
-    ok = false;
-  }
-  if (!ok) remove(result);
+  ok = ok && place_output(result, out, o->emit == EMIT_EXE);
   free(result);
   free(c_file);
   free(main_file);

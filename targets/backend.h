@@ -19,8 +19,8 @@ typedef struct EmitOptions {
   bool with_main;          /* a standalone main is written too (informative) */
   int epochs_default;      /* for the standalone trainer's OctoModel */
   uint64_t seed_default;
-  /* The recipe's input normalisation, printed as NAME_INPUT_MEAN/_STD and
-   * the trainer's --normalize default. std <= 0: not given, 0 and 1. */
+  /* The recipe's input normalisation, printed as NAME_INPUT_MEAN/_STD (a
+   * u8-input model computes it itself). std <= 0: not given, 0 and 1. */
   double input_mean, input_std;
   FILE *errors;            /* where refusals are reported; NULL: stderr */
   /* C backend only: print every f32 as double (types, constants, math

@@ -108,5 +108,26 @@ else
   fail "not writing /dev/null: a scratch FIFO or device was replaced"
 fi
 
+# The C compiler's outputs (a trainer, an object) go the same way: through a
+# symlink to its target (executable for a trainer), into a FIFO directly.
+mkdir "$tmp/c"
+ln -s ../b/trainer "$tmp/c/trainer-link"
+"$OCTOC" "$model" --main -o "$tmp/c/trainer-link" 2> "$tmp/err" || fail "--main through a symlink: exit $?: $(cat "$tmp/err")"
+[ -L "$tmp/c/trainer-link" ] || fail "--main: the symlink was replaced"
+[ -x "$tmp/b/trainer" ] && "$tmp/c/trainer-link" --help > /dev/null &&
+  echo "ok: a trainer is written through a symlink, executable" ||
+  fail "--main: the link's target is not a working trainer"
+mkfifo "$tmp/c/obj-fifo"
+timeout 60 cat "$tmp/c/obj-fifo" > "$tmp/c/from-fifo" &
+reader=$!
+timeout 60 "$OCTOC" "$model" --emit=obj -o "$tmp/c/obj-fifo" 2> "$tmp/err" || fail "--emit=obj to a FIFO: exit $?: $(cat "$tmp/err")"
+[ -p "$tmp/c/obj-fifo" ] || kill "$reader" 2> /dev/null
+wait "$reader"
+reader=
+[ -p "$tmp/c/obj-fifo" ] && [ -s "$tmp/c/from-fifo" ] && echo "ok: an object is written into a FIFO" ||
+  fail "--emit=obj: the FIFO was replaced or got nothing"
+[ -e "$tmp/c/obj-fifo.h" ] && fail "--emit=obj to a FIFO wrote a header beside it"
+no_temp "compiler outputs"
+
 echo "$fails failure(s)"
 [ "$fails" -eq 0 ]
