@@ -89,6 +89,7 @@ typedef struct Decl {
 } Decl;
 
 typedef struct Program {
+  const char *file; /* the source's name, for errors about the whole file */
   Decl *decls;
   Decl **tail; /* append point, so long files build in linear time */
 } Program;

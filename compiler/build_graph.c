@@ -1112,7 +1112,7 @@ static bool collect_decls(Lower *L) {
     ok &= check_block(L, d);
   }
   if (!L->network) {
-    SrcLoc loc = {NULL, 0, 0};
+    SrcLoc loc = {L->prog->file, 0, 0}; /* the whole file: no line */
     diag_error(L->d, loc, "no network in this file (write `network NAME { ... }`)");
     ok = false;
   }

@@ -31,6 +31,7 @@ Program *net_parse(Arena *a, Diag *d, const char *file, const char *text, size_t
     /* Scanner errors (bad characters, huge literals) count too. */
     return NULL;
   }
+  st->prog.file = file;
   return &st->prog;
 }
 

@@ -66,5 +66,11 @@ ls "$tmp"/ok.ir.tmp* >/dev/null 2>&1 && { echo "FAIL: temp file left"; fails=$((
 "$OCTOC" "$tmp/bad.net" 2>"$tmp/err"
 grep -q "bad.net:3:7: error:" "$tmp/err" || { echo "FAIL: no file:line:col in: $(head -1 "$tmp/err")"; fails=$((fails + 1)); }
 
+# A file without a network is an error naming the file (issue 10 item 2).
+: > "$tmp/empty.net"
+expect 1 "empty .net" -- "$OCTOC" "$tmp/empty.net" --emit=none
+grep -q "^$tmp/empty.net: error: no network in this file" "$tmp/err" ||
+  { echo "FAIL: empty.net: file not named in: $(head -1 "$tmp/err")"; fails=$((fails + 1)); }
+
 echo "$fails failure(s)"
 [ "$fails" -eq 0 ]

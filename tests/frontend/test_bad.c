@@ -109,8 +109,8 @@ static void expect_error(Result r, const char *want) {
 }
 
 START_TEST(empty_input_is_no_network) {
-  expect_error(compile_bytes("gen.net", "", 0), "error: no network in this file");
-  expect_error(compile_bytes("gen.net", NULL, 0), "error: no network in this file");
+  expect_error(compile_bytes("gen.net", "", 0), "gen.net: error: no network in this file");
+  expect_error(compile_bytes("gen.net", NULL, 0), "gen.net: error: no network in this file");
 }
 END_TEST
 
