@@ -198,6 +198,25 @@ bool output_open(Output *o, const char *path) {
   return true;
 }
 
+bool output_folder_exists(const char *path) {
+  struct stat st;
+  if (!path || strcmp(path, "-") == 0 || lstat(path, &st) == 0) return true;
+  const char *slash = strrchr(path, '/');
+  char *dir;
+  if (!slash) {
+    dir = copy_string(".");
+  } else {
+    size_t n = slash == path ? 1 : (size_t)(slash - path); /* "/x": the root */
+    dir = xmalloc(n + 1);
+    memcpy(dir, path, n);
+    dir[n] = 0;
+  }
+  int err = stat(dir, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+  free(dir);
+  if (err) fprintf(stderr, "octoc: error: cannot write '%s': %s\n", path, strerror(err));
+  return err == 0;
+}
+
 /* Drops the names, untracking the temporary file. */
 static void forget(Output *o) {
   if (o->tmp) track(o->tmp, false);

@@ -32,6 +32,11 @@ typedef struct Output {
  * symlink), a character device or FIFO directly. A folder or any other
  * kind of file is an error naming path. */
 bool output_open(Output *o, const char *path);
+/* Before any work: true when path (NULL or "-": stdout) names something
+ * that exists or a new name in an existing folder. Otherwise reports
+ * "cannot write 'path': ..." on stderr and returns false, so a compilation
+ * whose output has nowhere to go stops before the C compiler runs. */
+bool output_folder_exists(const char *path);
 /* Flushes, checks for write errors, renames into place. Reports errors on
  * stderr and removes the temporary file. */
 bool output_commit(Output *o);

@@ -330,6 +330,7 @@ int main(int argc, char **argv) {
     return EXIT_USAGE;
   }
   if (!emit_resolve(&o)) return EXIT_USAGE;
+  if (o.emit != EMIT_NONE && !output_folder_exists(o.output)) return EXIT_INPUT;
   Command probe = {0}; /* the C compiler must be able to take -mcpu/-mattr */
   if ((o.emit == EMIT_OBJ || o.emit == EMIT_EXE) && !target_cc_flags(&target, &probe))
     return EXIT_USAGE;

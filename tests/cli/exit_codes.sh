@@ -72,5 +72,29 @@ expect 1 "empty .net" -- "$OCTOC" "$tmp/empty.net" --emit=none
 grep -q "^$tmp/empty.net: error: no network in this file" "$tmp/err" ||
   { echo "FAIL: empty.net: file not named in: $(head -1 "$tmp/err")"; fails=$((fails + 1)); }
 
+# A file without a network is an error naming the file (issue 10 item 2).
+: > "$tmp/empty.net"
+expect 1 "empty .net" -- "$OCTOC" "$tmp/empty.net" --emit=none
+grep -q "^$tmp/empty.net: error: no network in this file" "$tmp/err" ||
+  { echo "FAIL: empty.net: file not named in: $(head -1 "$tmp/err")"; fails=$((fails + 1)); }
+
+# An -o in a missing folder is refused before any work, naming -o, for every
+# output kind (issue 10 item 17): one line, no C compiler run (-v would print
+# its command), nothing left behind.
+for args in "-o missing-dir/t.c" "-o missing-dir/t.o" "--main -o missing-dir/t" \
+            "-o missing-dir/t.ir" "-o missing-dir/t.loops"; do
+  out=${args##* }
+  # shellcheck disable=SC2086 # args is a word list
+  expect 1 "missing output folder: $args" -- "$OCTOC" "$MODELS/mlp.net" -v $args
+  if [ "$(cat "$tmp/err")" != "octoc: error: cannot write '$out': No such file or directory" ]; then
+    echo "FAIL: $args: stderr was:"; sed 's/^/  /' "$tmp/err" | head -5; fails=$((fails + 1))
+  fi
+done
+: > "$tmp/plain"
+expect 1 "output folder is a file" -- "$OCTOC" "$MODELS/mlp.net" -o "$tmp/plain/t.c"
+grep -q "cannot write '$tmp/plain/t.c': Not a directory" "$tmp/err" ||
+  { echo "FAIL: plain/t.c: $(head -1 "$tmp/err")"; fails=$((fails + 1)); }
+[ ! -e "$tmp/missing-dir" ] || { echo "FAIL: missing-dir was created"; fails=$((fails + 1)); }
+
 echo "$fails failure(s)"
 [ "$fails" -eq 0 ]
