@@ -129,7 +129,33 @@ static const char *range_str(ErrorSink *s, Range r) {
                       r.hi_open ? ')' : ']');
 }
 
-/* A VALUE_F32: a finite decimal within r, kept as the double it reads as. */
+/* The trainer computes in f32 and the C backend prints these numbers as f32
+ * constants: a number the double range check accepts must still be itself
+ * there, not a 0 (lr=1e-50 trains nothing), an infinity (1e39), or the
+ * excluded end of its range (betas [0.9, 0.99999999999] become 1.0f and the
+ * bias correction divides by 0). */
+static bool check_as_f32(ErrorSink *s, const YNode *v, Place p, Range r, double x) {
+  float f = (float)x;
+  const char *became, *why;
+  if (isinf(f)) {
+    became = "infinity";
+    why = "; the largest f32 is about 3.4e38";
+  } else if (x != 0 && f == 0) {
+    became = "0";
+    why = "; the smallest f32 above 0 is about 1.4e-45";
+  } else if (!in_range((double)f, r)) {
+    became = arena_printf(s->a, "%.9g", (double)f);
+    why = arena_printf(s->a, ", and it must be %s", range_str(s, r));
+  } else {
+    return true;
+  }
+  sink_error(s, v->loc, "'%s' is %s, which is %s in f32 (the precision the trainer computes "
+                        "in)%s", p.path, shown(s, v->text), became, why);
+  return false;
+}
+
+/* A VALUE_F32: a finite decimal within r whose f32 is too (check_as_f32),
+ * kept as the double it reads as. */
 static bool check_f32(ErrorSink *s, const YNode *v, Place p, Range r, double *out) {
   if (!want_scalar(s, v, p, "a number")) return false;
   if (v->plain && nonfinite_syntax(v->text)) {
@@ -150,8 +176,7 @@ static bool check_f32(ErrorSink *s, const YNode *v, Place p, Range r, double *ou
     sink_error(s, v->loc, "'%s' must be %s, got %s", p.path, range_str(s, r), shown(s, v->text));
     return false;
   }
-  *out = x;
-  return true;
+  return check_as_f32(s, v, p, r, x) && (*out = x, true);
 }
 
 /* [a, b]: both numbers are stored, or neither. */

@@ -96,5 +96,15 @@ grep -q "cannot write '$tmp/plain/t.c': Not a directory" "$tmp/err" ||
   { echo "FAIL: plain/t.c: $(head -1 "$tmp/err")"; fails=$((fails + 1)); }
 [ ! -e "$tmp/missing-dir" ] || { echo "FAIL: missing-dir was created"; fails=$((fails + 1)); }
 
+# Recipe numbers on the command line are checked as the f32 the trainer
+# uses (issue 10 item 8), naming the flag.
+expect 2 "--lr that is 0 in f32" -- "$OCTOC" "$MODELS/mlp.net" --emit=none --lr 1e-50
+grep -q "^octoc: error: --lr 1e-50: 'optimizer.lr' is 1e-50, which is 0 in f32" "$tmp/err" ||
+  { echo "FAIL: --lr 1e-50: $(head -1 "$tmp/err")"; fails=$((fails + 1)); }
+expect 2 "--set betas that are 1 in f32" -- "$OCTOC" "$MODELS/mlp.net" --emit=none \
+  --set optimizer.type=adam --set "optimizer.betas=[0.9, 0.99999999999]"
+grep -q "'optimizer.betas\[1\]' is 0.99999999999, which is 1 in f32" "$tmp/err" ||
+  { echo "FAIL: --set betas: $(head -1 "$tmp/err")"; fails=$((fails + 1)); }
+
 echo "$fails failure(s)"
 [ "$fails" -eq 0 ]
