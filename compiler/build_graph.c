@@ -403,15 +403,37 @@ typedef struct AttrVal {
 } AttrVal;
 
 static bool check_range(Lower *L, const BuiltinAttr *spec, SrcLoc loc, double v) {
-  bool low = v < spec->min;
-  bool high = spec->max_exclusive ? v >= spec->max : v > spec->max;
+  bool low = spec->ends == RANGE_OPEN ? v <= spec->min : v < spec->min;
+  bool high = spec->ends == RANGE_CLOSED ? v > spec->max : v >= spec->max;
   if (!low && !high) return true;
-  if (spec->max_exclusive)
+  if (spec->ends == RANGE_OPEN)
+    diag_error(L->d, loc, "%s=%g is out of range (must be > %g and < %g)", spec->name, v,
+               spec->min, spec->max);
+  else if (spec->ends == RANGE_MAX_OPEN)
     diag_error(L->d, loc, "%s=%g is out of range (must be >= %g and < %g)", spec->name, v,
                spec->min, spec->max);
   else
     diag_error(L->d, loc, "%s=%g is out of range (must be between %g and %g)", spec->name, v,
                spec->min, spec->max);
+  return false;
+}
+
+/* The generated code holds float attributes as f32: eps=1e-50 would be 0
+ * there and momentum=0.999999999 would be 1, both outside the range just
+ * checked in double. */
+static bool check_f32(Lower *L, const BuiltinAttr *spec, SrcLoc loc, double v) {
+  float f = (float)v;
+  if (v != 0 && f == 0) {
+    diag_error(L->d, loc, "%s=%g is 0 in f32 (the precision the trainer computes in)", spec->name,
+               v);
+    return false;
+  }
+  if (f == v) return true;
+  int errors = diag_error_count(L->d);
+  if (check_range(L, spec, loc, (double)f)) return true;
+  if (diag_error_count(L->d) > errors)
+    diag_note(L->d, loc, "%s=%.15g is %.9g in f32 (the precision the trainer computes in)",
+              spec->name, v, (double)f);
   return false;
 }
 
@@ -445,7 +467,8 @@ static bool eval_init(Lower *L, Scope *s, StmtCtx *ctx, const BuiltinAttr *spec,
   if (e->kind == EX_CALL && strcmp(e->name, "normal") == 0 && e->nargs == 1 && !e->args->key) {
     Lv v = eval(L, s, ctx, e->args->value);
     if (v.kind == LV_ERROR) return false;
-    if (!lv_is_number(&v) || lv_as_double(&v) <= 0 || lv_as_double(&v) > 1e6) {
+    /* std is an f32 in the generated code: it must be > 0 there too. */
+    if (!lv_is_number(&v) || (float)lv_as_double(&v) <= 0 || lv_as_double(&v) > 1e6) {
       diag_error(L->d, e->args->value->loc, "normal(std) needs a number std > 0");
       return false;
     }
@@ -468,7 +491,12 @@ static bool eval_attr(Lower *L, Scope *s, StmtCtx *ctx, const BuiltinAttr *spec,
     }
     if (spec->type == BA_NAME && (e->kind == EX_NAME || e->kind == EX_STR) && e->name[0]) {
       out->s = e->name;
-      return true;
+      /* Kernel names (C functions) start with the layer name. */
+      char c = e->name[0];
+      if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_') return true;
+      diag_error(L->d, e->loc, "layer name '%s' must start with a letter or '_' (the generated "
+                               "C functions are named after it)", e->name);
+      return false;
     }
     diag_error(L->d, e->loc, "attribute '%s' must be %s", spec->name,
                builtin_type_name(spec->type));
@@ -495,7 +523,7 @@ static bool eval_attr(Lower *L, Scope *s, StmtCtx *ctx, const BuiltinAttr *spec,
   case BA_FLOAT:
     if (!lv_is_number(&v)) return attr_type_error(L, s, spec, e, &v);
     out->f = lv_as_double(&v);
-    return check_range(L, spec, e->loc, out->f);
+    return check_range(L, spec, e->loc, out->f) && check_f32(L, spec, e->loc, out->f);
   default: return false;
   }
 }
@@ -506,7 +534,7 @@ static bool eval_attrs(Lower *L, Scope *s, StmtCtx *ctx, const Expr *call, const
   bool ok = true;
   const Arg *seen[16] = {0};
   const Arg *seen_name = NULL;
-  static const BuiltinAttr name_spec = {"name", BA_NAME, DEF_NONE, 0, NULL, 0, 0, false, ""};
+  static const BuiltinAttr name_spec = {"name", BA_NAME, DEF_NONE, 0, NULL, 0, 0, RANGE_CLOSED, ""};
   for (const Arg *p = call->args; p; p = p->next) {
     if (!p->key) continue;
     if (strcmp(p->key, "name") == 0) {

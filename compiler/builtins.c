@@ -15,48 +15,48 @@ static const char *const ops_ce[] = {"logits", "label"};
 static const char *const ops_mse[] = {"prediction", "target"};
 
 static const BuiltinAttr conv2d_attrs[] = {
-    {"filters", BA_INT, DEF_REQUIRED, 0, NULL, 1, BIG, false, "output channels"},
-    {"kernel", BA_INT2, DEF_REQUIRED, 0, NULL, 1, BIG, false, "kernel extent, k or [kh, kw]"},
-    {"stride", BA_INT2, DEF_VALUE, 1, NULL, 1, BIG, false, "step, s or [sh, sw]"},
-    {"pad", BA_INT2, DEF_VALUE, 0, NULL, 0, BIG, false, "zero padding on each side"},
-    {"groups", BA_INT, DEF_VALUE, 1, NULL, 1, BIG, false, "channel groups (depthwise: = channels)"},
-    {"bias", BA_BOOL, DEF_VALUE, 1, NULL, 0, 0, false, "add a learned bias per filter"},
-    {"init", BA_INIT, DEF_VALUE, INIT_HE, NULL, 0, 0, false, "weight initializer"},
-    {"in_channels", BA_INT, DEF_NONE, 0, NULL, 1, BIG, false, "input channels, if known"},
+    {"filters", BA_INT, DEF_REQUIRED, 0, NULL, 1, BIG, RANGE_CLOSED, "output channels"},
+    {"kernel", BA_INT2, DEF_REQUIRED, 0, NULL, 1, BIG, RANGE_CLOSED, "kernel extent, k or [kh, kw]"},
+    {"stride", BA_INT2, DEF_VALUE, 1, NULL, 1, BIG, RANGE_CLOSED, "step, s or [sh, sw]"},
+    {"pad", BA_INT2, DEF_VALUE, 0, NULL, 0, BIG, RANGE_CLOSED, "zero padding on each side"},
+    {"groups", BA_INT, DEF_VALUE, 1, NULL, 1, BIG, RANGE_CLOSED, "channel groups (depthwise: = channels)"},
+    {"bias", BA_BOOL, DEF_VALUE, 1, NULL, 0, 0, RANGE_CLOSED, "add a learned bias per filter"},
+    {"init", BA_INIT, DEF_VALUE, INIT_HE, NULL, 0, 0, RANGE_CLOSED, "weight initializer"},
+    {"in_channels", BA_INT, DEF_NONE, 0, NULL, 1, BIG, RANGE_CLOSED, "input channels, if known"},
 };
 
 static const BuiltinAttr dense_attrs[] = {
-    {"units", BA_INT, DEF_REQUIRED, 0, NULL, 1, BIG, false, "output features"},
-    {"bias", BA_BOOL, DEF_VALUE, 1, NULL, 0, 0, false, "add a learned bias per unit"},
-    {"init", BA_INIT, DEF_VALUE, INIT_HE, NULL, 0, 0, false, "weight initializer"},
-    {"in_features", BA_INT, DEF_NONE, 0, NULL, 1, BIG, false, "input features, if known"},
+    {"units", BA_INT, DEF_REQUIRED, 0, NULL, 1, BIG, RANGE_CLOSED, "output features"},
+    {"bias", BA_BOOL, DEF_VALUE, 1, NULL, 0, 0, RANGE_CLOSED, "add a learned bias per unit"},
+    {"init", BA_INIT, DEF_VALUE, INIT_HE, NULL, 0, 0, RANGE_CLOSED, "weight initializer"},
+    {"in_features", BA_INT, DEF_NONE, 0, NULL, 1, BIG, RANGE_CLOSED, "input features, if known"},
 };
 
 static const BuiltinAttr leaky_relu_attrs[] = {
-    {"alpha", BA_FLOAT, DEF_VALUE, 0.01, NULL, 0, 1, true, "slope for x < 0"},
+    {"alpha", BA_FLOAT, DEF_VALUE, 0.01, NULL, 0, 1, RANGE_MAX_OPEN, "slope for x < 0"},
 };
 
 static const BuiltinAttr pool_attrs[] = {
-    {"kernel", BA_INT2, DEF_REQUIRED, 0, NULL, 1, BIG, false, "window extent, k or [kh, kw]"},
-    {"stride", BA_INT2, DEF_SAME_AS, 0, "kernel", 1, BIG, false, "step (default: the kernel)"},
-    {"pad", BA_INT2, DEF_VALUE, 0, NULL, 0, BIG, false, "padding on each side"},
+    {"kernel", BA_INT2, DEF_REQUIRED, 0, NULL, 1, BIG, RANGE_CLOSED, "window extent, k or [kh, kw]"},
+    {"stride", BA_INT2, DEF_SAME_AS, 0, "kernel", 1, BIG, RANGE_CLOSED, "step (default: the kernel)"},
+    {"pad", BA_INT2, DEF_VALUE, 0, NULL, 0, BIG, RANGE_CLOSED, "padding on each side"},
 };
 
 static const BuiltinAttr bn_attrs[] = {
-    {"eps", BA_FLOAT, DEF_VALUE, 1e-5, NULL, 0, 1, true, "added to the variance"},
-    {"momentum", BA_FLOAT, DEF_VALUE, 0.1, NULL, 0, 1, false, "running-statistics update rate"},
+    {"eps", BA_FLOAT, DEF_VALUE, 1e-5, NULL, 0, 1, RANGE_OPEN, "added to the variance"},
+    {"momentum", BA_FLOAT, DEF_VALUE, 0.1, NULL, 0, 1, RANGE_MAX_OPEN, "running-statistics update rate"},
 };
 
 static const BuiltinAttr dropout_attrs[] = {
-    {"rate", BA_FLOAT, DEF_VALUE, 0.5, NULL, 0, 1, true, "probability of zeroing an element"},
+    {"rate", BA_FLOAT, DEF_VALUE, 0.5, NULL, 0, 1, RANGE_MAX_OPEN, "probability of zeroing an element"},
 };
 
 static const BuiltinAttr scale_attrs[] = {
-    {"init", BA_FLOAT, DEF_VALUE, 1.0, NULL, -1e30, 1e30, false, "initial multiplier"},
+    {"init", BA_FLOAT, DEF_VALUE, 1.0, NULL, -1e30, 1e30, RANGE_CLOSED, "initial multiplier"},
 };
 
 static const BuiltinAttr bias_attrs[] = {
-    {"init", BA_FLOAT, DEF_VALUE, 0.0, NULL, -1e30, 1e30, false, "initial offset"},
+    {"init", BA_FLOAT, DEF_VALUE, 0.0, NULL, -1e30, 1e30, RANGE_CLOSED, "initial offset"},
 };
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))

@@ -26,6 +26,15 @@ typedef enum {
   DEF_NONE,     /* optional without a value: absent means "unknown" */
 } DefaultKind;
 
+/* Which ends of [min, max] a numeric attribute may take: the graph
+ * verifier (ir/verify.c) refuses eps = 0 and momenta or rates of 1, so the
+ * front end does too, at the attribute. */
+typedef enum {
+  RANGE_CLOSED,   /* min <= v <= max */
+  RANGE_MAX_OPEN, /* min <= v < max */
+  RANGE_OPEN,     /* min < v < max */
+} RangeEnds;
+
 typedef struct BuiltinAttr {
   const char *name;
   BuiltinAttrType type;
@@ -33,7 +42,7 @@ typedef struct BuiltinAttr {
   double dflt;
   const char *same_as;
   double min, max;    /* allowed numeric range (BA_INT, BA_INT2, BA_FLOAT) */
-  bool max_exclusive; /* the range is [min, max) */
+  RangeEnds ends;      /* which ends of the range are allowed */
   const char *doc;
 } BuiltinAttr;
 
