@@ -175,6 +175,25 @@ static bool check_precision(const Recipe *r, const Options *o, bool generating) 
   return !generating;
 }
 
+/* The standalone trainer (--main) reads IDX labels, which are bytes: a
+ * classifier with more than 256 classes would build and then refuse every
+ * run. The library API takes i32 labels, so only --main is refused. */
+enum { MAIN_MAX_CLASSES = 256 };
+
+static bool check_main_labels(const Options *o, const Graph *g, Diag *d) {
+  if (!o->emit_main || (o->emit != EMIT_C && o->emit != EMIT_EXE)) return true;
+  bool ok = true;
+  for (int i = 0; i < g->nvalues; i++) {
+    const Value *v = g->values[i];
+    if (v->kind != VAL_LABEL || v->classes <= MAIN_MAX_CLASSES) continue;
+    diag_error(d, v->loc, "label '%s' has %lld classes; the standalone trainer (--main) reads "
+                          "IDX labels, which are bytes, so it takes at most %d (the library API "
+                          "has no such limit)", v->name, (long long)v->classes, MAIN_MAX_CLASSES);
+    ok = false;
+  }
+  return ok;
+}
+
 /* How many passes of the pipeline to run: the graph passes only (through
  * "verify") for graph-level outputs, all of them when loop IR is needed. */
 static int pipeline_length(const Options *o) {
@@ -264,6 +283,7 @@ static int compile(const Options *o, const TargetConfig *target) {
     if (!g) status = EXIT_INPUT;
   }
   if (status == EXIT_OK && !check_layer_overrides(&recipe, g, d)) status = EXIT_INPUT;
+  if (status == EXIT_OK && !check_main_labels(o, g, d)) status = EXIT_INPUT;
   if (status == EXIT_OK && !check_precision(&recipe, o, emit_needs_loops(o->emit)))
     status = EXIT_INPUT;
   Module m = {.arena = a, .diag = d, .graph = g, .recipe = &recipe, .target = target};

@@ -106,5 +106,15 @@ expect 2 "--set betas that are 1 in f32" -- "$OCTOC" "$MODELS/mlp.net" --emit=no
 grep -q "'optimizer.betas\[1\]' is 0.99999999999, which is 1 in f32" "$tmp/err" ||
   { echo "FAIL: --set betas: $(head -1 "$tmp/err")"; fails=$((fails + 1)); }
 
+# More than 256 classes: refused for the standalone trainer, whose IDX labels
+# are bytes (issue 10 item 16), at the label's declaration; the library API
+# (no --main) takes them.
+sed 's/class\[10\]/class[300]/; s/units=10)/units=300)/' "$MODELS/mlp.net" > "$tmp/c300.net"
+expect 1 "class[300] with --main" -- "$OCTOC" "$tmp/c300.net" --main --emit=c -o "$tmp/c300.c"
+grep -q "c300.net:5:9: error: label 'digit' has 300 classes; the standalone trainer (--main) reads IDX labels, which are bytes, so it takes at most 256" "$tmp/err" ||
+  { echo "FAIL: class[300] --main: $(head -1 "$tmp/err")"; fails=$((fails + 1)); }
+[ ! -e "$tmp/c300_main.c" ] || { echo "FAIL: class[300] wrote a main"; fails=$((fails + 1)); }
+expect 0 "class[300] without --main" -- "$OCTOC" "$tmp/c300.net" --emit=c -o "$tmp/c300.c"
+
 echo "$fails failure(s)"
 [ "$fails" -eq 0 ]
