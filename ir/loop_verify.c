@@ -1,11 +1,14 @@
 /* Checks a loop-IR program (rules in docs/loops.md): types with no implicit
  * conversion, variable scopes, buffer homes and the memory plan, entries,
- * and the bounds of loads and stores whose index is affine in loop
- * variables. Bounds are best effort: an index is checked when it is a
+ * the bounds of loads and stores whose index is affine in loop variables,
+ * that index arithmetic stays within its type, and (ir/loop_overlap.c) that
+ * no two buffers share bytes while both hold values. Bounds are best effort: an index is checked when it is a
  * linear combination of loop variables whose ranges are known (constant or
  * affine bounds, %n counted as the batch) and the access is not under an
  * `if` (conditions often guard padding, which this analysis cannot see). */
 #include "loop_verify.h"
+
+#include "loop_overlap.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -732,6 +735,7 @@ bool lprog_verify(const LProgram *p, Diag *d) {
   check_program_facts(&c);
   for (int i = 0; i < p->nbuffers; i++) check_buffer(&c, p->buffers[i], i);
   check_kernels(&c);
+  if (c.ok && !lprog_check_overlaps(p, d)) c.ok = false;
   free(c.range);
   free(c.scope);
   return c.ok;
