@@ -1,11 +1,14 @@
 /* Checks a loop-IR program (rules in docs/loops.md): types with no implicit
  * conversion, variable scopes, buffer homes and the memory plan, entries,
- * and the bounds of loads and stores whose index is affine in loop
- * variables. Bounds are best effort: an index is checked when it is a
+ * the bounds of loads and stores whose index is affine in loop variables,
+ * that index arithmetic stays within its type, and (ir/loop_overlap.c) that
+ * no two buffers share bytes while both hold values. Bounds are best effort: an index is checked when it is a
  * linear combination of loop variables whose ranges are known (constant or
  * affine bounds, %n counted as the batch) and the access is not under an
  * `if` (conditions often guard padding, which this analysis cannot see). */
 #include "loop_verify.h"
+
+#include "loop_overlap.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -83,12 +86,14 @@ static void push_scope(Ctx *c, const LVar *v) {
 
 enum { MAX_TERMS = 16 };
 
-/* c0 + sum coef[i] * var[i] */
+/* lo..hi + sum coef[i] * var[i]: the constant part is an interval so that
+ * a cast whose operand does not fit its type (it wraps) can stand for every
+ * value of that type while the loop variables stay exact. */
 typedef struct Lin {
   int n;
   const LVar *var[MAX_TERMS];
   int64_t coef[MAX_TERMS];
-  int64_t c0;
+  int64_t lo, hi;
 } Lin;
 
 static bool lin_add_term(Lin *l, const LVar *v, int64_t coef) {
@@ -100,10 +105,19 @@ static bool lin_add_term(Lin *l, const LVar *v, int64_t coef) {
   return true;
 }
 
+/* [lo, hi] * k, as an interval. */
+static bool scale_interval(int64_t *lo, int64_t *hi, int64_t k) {
+  int64_t a, b;
+  if (__builtin_mul_overflow(*lo, k, &a) || __builtin_mul_overflow(*hi, k, &b)) return false;
+  *lo = a < b ? a : b;
+  *hi = a < b ? b : a;
+  return true;
+}
+
 static bool lin_scale(Lin *l, int64_t k) {
   for (int i = 0; i < l->n; i++)
     if (__builtin_mul_overflow(l->coef[i], k, &l->coef[i])) return false;
-  return !__builtin_mul_overflow(l->c0, k, &l->c0);
+  return scale_interval(&l->lo, &l->hi, k);
 }
 
 static bool lin_add(Lin *l, const Lin *m, int64_t sign) {
@@ -112,37 +126,111 @@ static bool lin_add(Lin *l, const Lin *m, int64_t sign) {
     if (__builtin_mul_overflow(m->coef[i], sign, &coef) || !lin_add_term(l, m->var[i], coef))
       return false;
   }
-  int64_t c0;
-  return !__builtin_mul_overflow(m->c0, sign, &c0) && !__builtin_add_overflow(l->c0, c0, &l->c0);
+  int64_t lo = m->lo, hi = m->hi;
+  return scale_interval(&lo, &hi, sign) && !__builtin_add_overflow(l->lo, lo, &l->lo) &&
+         !__builtin_add_overflow(l->hi, hi, &l->hi);
 }
 
 static bool is_n(const LVar *v) { return v->kind == LVAR_ARG && strcmp(v->name, "n") == 0; }
+
+static Range lin_range(const Ctx *c, const Lin *l);
+
+/* A cast keeps its operand's value only when every value the operand can
+ * take fits the cast's type; otherwise it wraps, and the result is any
+ * value of that type. */
+static bool lin_cast(const Ctx *c, DType t, Lin *l) {
+  int64_t lo, hi;
+  if (!dtype_int_range(t, &lo, &hi)) return false;
+  Range r = lin_range(c, l);
+  if (!r.known) return false;
+  if (r.lo >= lo && r.hi <= hi) return true;
+  memset(l, 0, sizeof *l);
+  l->lo = lo;
+  l->hi = hi;
+  return true;
+}
+
+/* Arithmetic in i32 and i64 is exact where it is defined (check_fits
+ * refuses what may overflow); in the narrower and unsigned types it wraps. */
+static bool lin_wrap(const Ctx *c, DType t, Lin *l) {
+  return t == DT_I32 || t == DT_I64 || lin_cast(c, t, l);
+}
+
+/* The values of a op b for the operators that are not linear, as an
+ * interval (the loop variables' identities are lost): division and
+ * remainder by a positive constant, min and max. */
+static bool lin_interval(const Ctx *c, const LExpr *e, Lin *out, Range a, Range b) {
+  if (!a.known || !b.known) return false;
+  int64_t lo, hi;
+  switch (e->bop) {
+  case LB_DIV: /* truncation is monotonic in a */
+    if (b.lo != b.hi || b.lo <= 0) return false;
+    lo = a.lo / b.lo;
+    hi = a.hi / b.lo;
+    break;
+  case LB_REM:
+    if (b.lo != b.hi || b.lo <= 0) return false;
+    lo = a.lo >= 0 ? 0 : -(b.lo - 1);
+    hi = a.hi <= 0 ? 0 : b.lo - 1;
+    if (a.lo >= 0 && a.hi < b.lo) lo = a.lo, hi = a.hi;
+    break;
+  case LB_MIN:
+    lo = a.lo < b.lo ? a.lo : b.lo;
+    hi = a.hi < b.hi ? a.hi : b.hi;
+    break;
+  case LB_MAX:
+    lo = a.lo > b.lo ? a.lo : b.lo;
+    hi = a.hi > b.hi ? a.hi : b.hi;
+    break;
+  default: return false;
+  }
+  memset(out, 0, sizeof *out);
+  out->lo = lo;
+  out->hi = hi;
+  return lin_wrap(c, e->type, out);
+}
 
 /* e as a linear form over loop vars (and %n); false if it is not one. */
 static bool linearize(const Ctx *c, const LExpr *e, Lin *out) {
   memset(out, 0, sizeof *out);
   if (!e || !is_int(e->type)) return false;
   switch (e->kind) {
-  case LE_CONST: out->c0 = e->i; return true;
+  case LE_CONST: out->lo = out->hi = e->i; return true;
   case LE_VAR:
     if (!e->var || !(e->var->kind == LVAR_LOOP || is_n(e->var))) return false;
     return lin_add_term(out, e->var, 1);
-  case LE_CAST: return e->a && is_int(e->a->type) && linearize(c, e->a, out);
-  case LE_UNARY: return e->uop == LU_NEG && linearize(c, e->a, out) && lin_scale(out, -1);
+  case LE_CAST:
+    return e->a && is_int(e->a->type) && linearize(c, e->a, out) && lin_cast(c, e->type, out);
+  case LE_UNARY:
+    return e->uop == LU_NEG && linearize(c, e->a, out) && lin_scale(out, -1) &&
+           lin_wrap(c, e->type, out);
   case LE_BINARY: {
     Lin b;
     if (!linearize(c, e->a, out) || !linearize(c, e->b, &b)) return false;
-    if (e->bop == LB_ADD) return lin_add(out, &b, 1);
-    if (e->bop == LB_SUB) return lin_add(out, &b, -1);
-    if (e->bop != LB_MUL) return false;
-    if (b.n == 0) return lin_scale(out, b.c0);
-    if (out->n == 0) {
-      int64_t k = out->c0;
+    if (e->bop == LB_ADD) return lin_add(out, &b, 1) && lin_wrap(c, e->type, out);
+    if (e->bop == LB_SUB) return lin_add(out, &b, -1) && lin_wrap(c, e->type, out);
+    if (e->bop != LB_MUL) return lin_interval(c, e, out, lin_range(c, out), lin_range(c, &b));
+    if (b.n == 0 && b.lo == b.hi) return lin_scale(out, b.lo) && lin_wrap(c, e->type, out);
+    if (out->n == 0 && out->lo == out->hi) {
+      int64_t k = out->lo;
       *out = b;
-      return lin_scale(out, k);
+      return lin_scale(out, k) && lin_wrap(c, e->type, out);
     }
     return false;
   }
+  case LE_SELECT: {
+    Lin b;
+    if (!linearize(c, e->b, out) || !linearize(c, e->c, &b)) return false;
+    Range x = lin_range(c, out), y = lin_range(c, &b);
+    if (!x.known || !y.known) return false;
+    memset(out, 0, sizeof *out);
+    out->lo = x.lo < y.lo ? x.lo : y.lo;
+    out->hi = x.hi > y.hi ? x.hi : y.hi;
+    return true;
+  }
+  case LE_LOAD: /* a stored i8/u8/i16/u16: any value of its type (a wider
+                   one is data the analysis cannot bound: unchecked) */
+    return dtype_size(e->type) < 4 && dtype_int_range(e->type, &out->lo, &out->hi);
   default: return false;
   }
 }
@@ -154,19 +242,11 @@ static Range var_range(const Ctx *c, const LVar *v) {
 
 /* The minimum and maximum of l over the ranges of its variables. */
 static Range lin_range(const Ctx *c, const Lin *l) {
-  Range r = {true, l->c0, l->c0};
+  Range r = {true, l->lo, l->hi};
   for (int i = 0; i < l->n; i++) {
     Range v = var_range(c, l->var[i]);
-    int64_t a, b;
-    if (!v.known || __builtin_mul_overflow(l->coef[i], v.lo, &a) ||
-        __builtin_mul_overflow(l->coef[i], v.hi, &b))
-      return (Range){0};
-    if (a > b) {
-      int64_t t = a;
-      a = b;
-      b = t;
-    }
-    if (__builtin_add_overflow(r.lo, a, &r.lo) || __builtin_add_overflow(r.hi, b, &r.hi))
+    if (!v.known || !scale_interval(&v.lo, &v.hi, l->coef[i]) ||
+        __builtin_add_overflow(r.lo, v.lo, &r.lo) || __builtin_add_overflow(r.hi, v.hi, &r.hi))
       return (Range){0};
   }
   return r;
@@ -175,6 +255,20 @@ static Range lin_range(const Ctx *c, const Lin *l) {
 static Range expr_range(const Ctx *c, const LExpr *e) {
   Lin l;
   return linearize(c, e, &l) ? lin_range(c, &l) : (Range){0};
+}
+
+/* Signed integer arithmetic that overflows is undefined in C (and wraps in
+ * LLVM only with the wrong flags): an affine expression (index arithmetic,
+ * loop bounds) whose values can leave its type is refused. Unsigned types
+ * wrap by definition (the hash arithmetic relies on it). */
+static void check_fits(Ctx *c, const LExpr *e, SrcLoc loc) {
+  if (e->type != DT_I32 && e->type != DT_I64) return;
+  int64_t lo, hi;
+  Range r = expr_range(c, e);
+  if (!r.known || !dtype_int_range(e->type, &lo, &hi)) return;
+  if (r.lo < lo || r.hi > hi)
+    verr(c, loc, "%s arithmetic may overflow: its value ranges over %lld .. %lld", tn(e->type),
+         (long long)r.lo, (long long)r.hi);
 }
 
 /* The access reaches elements index .. index + extra (extra 3: a dot4
@@ -273,6 +367,7 @@ static void check_binary(Ctx *c, const LExpr *e, SrcLoc loc) {
          tn(e->a->type), tn(e->b->type));
     return;
   }
+  if (e->bop == LB_ADD || e->bop == LB_SUB || e->bop == LB_MUL) check_fits(c, e, loc);
   if (int_only(e->bop) && !is_int(e->a->type))
     verr(c, loc, "operator needs integer operands, not %s", tn(e->a->type));
   if ((e->bop == LB_LAND || e->bop == LB_LOR) && e->a->type != DT_I32)
@@ -640,6 +735,7 @@ bool lprog_verify(const LProgram *p, Diag *d) {
   check_program_facts(&c);
   for (int i = 0; i < p->nbuffers; i++) check_buffer(&c, p->buffers[i], i);
   check_kernels(&c);
+  if (c.ok && !lprog_check_overlaps(p, d)) c.ok = false;
   free(c.range);
   free(c.scope);
   return c.ok;

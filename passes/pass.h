@@ -1,5 +1,6 @@
 /* The pass manager: a named list of passes over a Module, run in order, with
- * the verifier between passes (debug builds) and LLVM-style dumps:
+ * the verifier between passes (every pass in debug builds; in every build
+ * after the passes that build or change the loop IR) and LLVM-style dumps:
  * --print-before=P, --print-after=P, --print-after-all (to the dump stream). */
 #ifndef OCTO_PASSES_PASS_H
 #define OCTO_PASSES_PASS_H
@@ -38,7 +39,7 @@ typedef struct PassOptions {
   const char *const *print_after;
   int nprint_after;
   bool print_before_all, print_after_all;
-  bool verify_each; /* run graph_verify after every pass */
+  bool verify_each; /* verify after every pass (the loop IR always is) */
   FILE *dump;       /* where dumps go: stderr in the driver */
 } PassOptions;
 
@@ -46,7 +47,9 @@ typedef struct PassOptions {
 const Pass *const *pass_registry(int *count);
 const Pass *pass_lookup(const char *name);
 /* Runs passes[0..n) in order. Stops at the first pass that fails or leaves
- * errors in m->diag. Returns true when all ran cleanly. */
+ * errors in m->diag, or (with verify_each, and after every pass once there
+ * is loop IR) leaves IR the verifier refuses: an internal error naming the
+ * pass. Returns true when all ran cleanly. */
 bool pass_run(Module *m, const Pass *const *passes, int n, const PassOptions *opt);
 
 #endif

@@ -1,7 +1,11 @@
 /* The pass manager: the pipeline as one table, read top to bottom (QBE's
  * main.c in data form), and the loop that runs it with LLVM-style dumps
  * (--print-before/--print-after/--print-after-all) and, on request, the
- * verifier after every pass so a broken pass is caught where it broke. */
+ * verifier after every pass so a broken pass is caught where it broke.
+ * Whatever is requested, invalid IR never reaches a backend: the pipeline's
+ * own `verify` pass checks the graph after the graph passes, and the loop IR
+ * is verified after every pass that builds or changes it (lower, memplan),
+ * so a release build (no verify-each) refuses it too. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,11 +115,18 @@ bool pass_run(Module *m, const Pass *const *passes, int n, const PassOptions *op
     if (opt->print_before_all || name_in(p->name, opt->print_before, opt->nprint_before))
       dump(opt, "Before", p, m);
     int errors = diag_error_count(m->diag);
-    if (!p->run(m) || diag_error_count(m->diag) > errors) return false;
+    if (!p->run(m) || diag_error_count(m->diag) > errors) {
+      if (p == &pass_verify && !opt->verify_each) {
+        SrcLoc none = {0};
+        diag_error(m->diag, none, "internal error: a pass before '%s' produced invalid IR "
+                   "(--verify-each names it)", p->name);
+      }
+      return false;
+    }
     if (p == &pass_shape_infer) shapes = true;
     if (opt->print_after_all || name_in(p->name, opt->print_after, opt->nprint_after))
       dump(opt, "After", p, m);
-    if (opt->verify_each && !verify_after(m, p, shapes)) return false;
+    if ((opt->verify_each || m->loops) && !verify_after(m, p, shapes)) return false;
   }
   return true;
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "loop.h"
 #include "testkit.h"
 
 extern const Pass pass_shape_infer;
@@ -59,10 +60,23 @@ static bool break_structure_run(Module *m) {
   return true;
 }
 
+/* Moves a state buffer past the end of the state block: only the loop-IR
+ * verifier can see it. */
+static bool break_loops_run(Module *m) {
+  LProgram *p = m->loops;
+  for (int i = 0; i < p->nbuffers; i++)
+    if (p->buffers[i]->home == LBUF_STATE) {
+      p->buffers[i]->offset = p->state_bytes;
+      break;
+    }
+  return true;
+}
+
 static const Pass count_pass = {"count", "appends + to the graph name", count_run};
 static const Pass fail_pass = {"fail", "fails", fail_run};
 static const Pass error_pass = {"error", "reports an error", error_run};
 static const Pass break_shapes_pass = {"break-shapes", "corrupts a shape", break_shapes_run};
+static const Pass break_loops_pass = {"break-loops", "misplaces a buffer", break_loops_run};
 static const Pass break_structure_pass = {"break-structure", "drops attributes",
                                           break_structure_run};
 
@@ -240,6 +254,41 @@ START_TEST(without_verify_each_a_broken_pass_goes_unnoticed) {
 }
 END_TEST
 
+/* What a release build runs (no verify-each, octoc's default under NDEBUG):
+ * the loop IR is still verified before anything can reach a backend. */
+START_TEST(without_verify_each_a_pass_that_breaks_loop_ir_is_caught) {
+  Kit k;
+  kit_init(&k, "lenet5");
+  kit_lenet(&k);
+  int n = 0;
+  const Pass *const *all = pass_registry(&n);
+  const Pass *p[16];
+  ck_assert_int_lt(n, 16);
+  for (int i = 0; i < n; i++) p[i] = all[i];
+  p[n] = &break_loops_pass;
+  PassOptions opt = {.verify_each = false};
+  ck_assert(!pass_run(&k.m, p, n + 1, &opt));
+  ck_assert_msg(kit_contains(&k, "internal error: pass 'break-loops' produced invalid IR"), "%s",
+                kit_messages(&k));
+  ck_assert(!kit_contains(&k, "internal error: pass 'memplan'"));
+  kit_free(&k);
+}
+END_TEST
+
+/* The graph verifier is a pass of the pipeline; without verify-each its
+ * failure is an internal error too (it cannot name the pass that broke). */
+START_TEST(without_verify_each_the_verify_pass_reports_an_internal_error) {
+  Kit k;
+  kit_init(&k, "g");
+  kit_lenet(&k);
+  const Pass *p[] = {&pass_shape_infer, &break_shapes_pass, pass_lookup("verify")};
+  ck_assert(!pass_run(&k.m, p, 3, NULL));
+  ck_assert_msg(kit_contains(&k, "internal error: a pass before 'verify' produced invalid IR"),
+                "%s", kit_messages(&k));
+  kit_free(&k);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("pass_manager");
   TCase *t = tcase_create("run");
@@ -255,6 +304,8 @@ static Suite *suite(void) {
   tcase_add_test(t, verify_each_catches_a_pass_that_breaks_shapes);
   tcase_add_test(t, verify_each_checks_structure_before_shape_inference);
   tcase_add_test(t, without_verify_each_a_broken_pass_goes_unnoticed);
+  tcase_add_test(t, without_verify_each_a_pass_that_breaks_loop_ir_is_caught);
+  tcase_add_test(t, without_verify_each_the_verify_pass_reports_an_internal_error);
   suite_add_tcase(s, t);
   return s;
 }
