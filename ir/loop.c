@@ -30,15 +30,19 @@ LBuffer *lprog_buffer(LProgram *p, const char *name, DType t, Shape shape, LBufH
   b->home = home;
   b->role = role;
   b->offset = -1;
+  strmap_put(p->arena, &p->buffer_names, b->name, b);
   arena_push(p->arena, (void ***)&p->buffers, &p->nbuffers, &p->cap_buffers, b);
   return b;
 }
 
-/* Programs have a few hundred buffers at most; a linear search is enough. */
+/* A program may have a million buffers and kernels (200,000 layers): names
+ * are looked up in maps. */
 LBuffer *lprog_find_buffer(const LProgram *p, const char *name) {
-  for (int i = 0; i < p->nbuffers; i++)
-    if (strcmp(p->buffers[i]->name, name) == 0) return p->buffers[i];
-  return NULL;
+  return strmap_get(&p->buffer_names, name);
+}
+
+LKernel *lprog_find_kernel(const LProgram *p, const char *name) {
+  return strmap_get(&p->kernel_names, name);
 }
 
 LBuffer *lprog_const_buffer(LProgram *p, const char *name, DType t, Shape shape,
@@ -116,6 +120,9 @@ LKernel *lprog_kernel(LProgram *p, const char *name, const char *origin, SrcLoc 
   k->name = arena_strdup(p->arena, name);
   k->origin = origin ? arena_strdup(p->arena, origin) : NULL;
   k->loc = loc;
+  /* Names should be unique (the verifier says so when they are not); a
+   * lookup finds the first kernel of a name. */
+  if (!lprog_find_kernel(p, k->name)) strmap_put(p->arena, &p->kernel_names, k->name, k);
   arena_push(p->arena, (void ***)&p->kernels, &p->nkernels, &p->cap_kernels, k);
   return k;
 }
@@ -332,4 +339,86 @@ void lkernel_vars(const LProgram *p, const LKernel *k, bool *mentioned, bool *re
   memset(mentioned, 0, (size_t)p->nvars * sizeof(bool));
   memset(read, 0, (size_t)p->nvars * sizeof(bool));
   stmt_vars(k->body, mentioned, read);
+}
+
+/* ---- the same analyses as lists (LUses) ---- */
+
+void luses_init(LUses *u, int universe) {
+  u->universe = universe;
+  u->n = 0;
+  u->ids = xcalloc((size_t)universe + 1, sizeof(int));
+  u->a = xcalloc((size_t)universe + 1, sizeof(bool));
+  u->b = xcalloc((size_t)universe + 1, sizeof(bool));
+}
+
+void luses_free(LUses *u) {
+  free(u->ids);
+  free(u->a);
+  free(u->b);
+  *u = (LUses){0};
+}
+
+/* Sets flag a and/or b of id, listing the id when it had neither. */
+static void use(LUses *u, int id, bool a, bool b) {
+  if (!u->a[id] && !u->b[id] && (a || b)) u->ids[u->n++] = id;
+  u->a[id] |= a;
+  u->b[id] |= b;
+}
+
+static void uses_clear(LUses *u) {
+  for (int i = 0; i < u->n; i++) u->a[u->ids[i]] = u->b[u->ids[i]] = false;
+  u->n = 0;
+}
+
+static int int_cmp(const void *x, const void *y) {
+  int a = *(const int *)x, b = *(const int *)y;
+  return a < b ? -1 : a > b;
+}
+
+static void expr_buffer_uses(const LExpr *e, LUses *u) {
+  for (; e; e = e->c) { /* the third operand iteratively: select chains */
+    if (e->kind == LE_LOAD) use(u, e->buf->id, true, false);
+    expr_buffer_uses(e->a, u);
+    expr_buffer_uses(e->b, u);
+  }
+}
+
+static void stmt_buffer_uses(const LStmt *s, LUses *u) {
+  for (; s; s = s->next) {
+    const LExpr *exprs[] = {s->lo, s->hi, s->value, s->index, s->cond};
+    for (int i = 0; i < 5; i++) expr_buffer_uses(exprs[i], u);
+    if (s->kind == LS_STORE) use(u, s->buf->id, false, true);
+    stmt_buffer_uses(s->body, u);
+    stmt_buffer_uses(s->else_body, u);
+  }
+}
+
+void lkernel_buffer_uses(const LKernel *k, LUses *u) {
+  uses_clear(u);
+  stmt_buffer_uses(k->body, u);
+  qsort(u->ids, (size_t)u->n, sizeof(int), int_cmp);
+}
+
+static void expr_var_uses(const LExpr *e, LUses *u) {
+  for (; e; e = e->c) {
+    if (e->kind == LE_VAR) use(u, e->var->id, true, true);
+    expr_var_uses(e->a, u);
+    expr_var_uses(e->b, u);
+  }
+}
+
+static void stmt_var_uses(const LStmt *s, LUses *u) {
+  for (; s; s = s->next) {
+    if (s->var) use(u, s->var->id, true, false);
+    const LExpr *exprs[] = {s->lo, s->hi, s->value, s->index, s->cond};
+    for (int i = 0; i < 5; i++) expr_var_uses(exprs[i], u);
+    stmt_var_uses(s->body, u);
+    stmt_var_uses(s->else_body, u);
+  }
+}
+
+void lkernel_var_uses(const LKernel *k, LUses *u) {
+  uses_clear(u);
+  stmt_var_uses(k->body, u);
+  qsort(u->ids, (size_t)u->n, sizeof(int), int_cmp);
 }

@@ -17,6 +17,7 @@
 #include "arena.h"
 #include "diag.h"
 #include "intrinsics.h"
+#include "strmap.h"
 #include "types.h"
 
 /* Where a buffer lives. STATE and WORK buffers have a byte offset into the
@@ -176,12 +177,14 @@ typedef struct LProgram {
    * i32[] how many a classifier got right (NULL for a regression model). */
   LBuffer *eval_loss, *eval_correct;
   int num_classes; /* 0 for float targets */
+  StrMap buffer_names, kernel_names; /* name -> LBuffer / LKernel */
 } LProgram;
 
 LProgram *lprog_new(Arena *a, const char *name, int batch);
 LBuffer *lprog_buffer(LProgram *p, const char *name, DType t, Shape shape, LBufHome home,
                       LBufRole role);
 LBuffer *lprog_find_buffer(const LProgram *p, const char *name);
+LKernel *lprog_find_kernel(const LProgram *p, const char *name);
 /* A CONST buffer holding a copy of data (numel(shape) elements of t's C
  * type; NULL: zeros). The shape must be known. */
 LBuffer *lprog_const_buffer(LProgram *p, const char *name, DType t, Shape shape,
@@ -209,6 +212,24 @@ void lkernel_accesses(const LProgram *p, const LKernel *k, bool *reads, bool *wr
 /* Which variables a kernel mentions (declared, assigned or read: any
  * position) and which its expressions read: arrays of p->nvars, filled. */
 void lkernel_vars(const LProgram *p, const LKernel *k, bool *mentioned, bool *read);
+
+/* The same two analyses as lists, for passes that walk every kernel of a
+ * large program: ids[0..n) are the distinct buffer (or variable) ids the
+ * kernel touches, ascending, and a[id], b[id] their two flags (reads and
+ * writes, or mentioned and read), false at every id not listed. One LUses
+ * serves kernel after kernel: each fill clears only what the previous fill
+ * set, so a pass over K kernels costs their size, not K times the number of
+ * buffers. */
+typedef struct LUses {
+  int universe; /* the flag arrays' length: p->nbuffers or p->nvars */
+  int *ids;
+  int n;
+  bool *a, *b;
+} LUses;
+void luses_init(LUses *u, int universe);
+void luses_free(LUses *u);
+void lkernel_buffer_uses(const LKernel *k, LUses *u); /* a: reads, b: writes */
+void lkernel_var_uses(const LKernel *k, LUses *u);    /* a: mentioned, b: read */
 
 /* Expression constructors (types follow C rules; the verifier checks). */
 LExpr *le_int(LProgram *p, DType t, int64_t v);

@@ -829,11 +829,10 @@ static void parse_kernel(Reader *r) {
   SrcLoc loc = r->tok.loc;
   const char *name = expect_kind(r, T_IDENT, "a kernel name");
   if (!name) return;
-  for (int i = 0; i < r->p->nkernels; i++)
-    if (strcmp(r->p->kernels[i]->name, name) == 0) {
-      error_at(r, loc, "duplicate kernel %s", name);
-      return;
-    }
+  if (lprog_find_kernel(r->p, name)) {
+    error_at(r, loc, "duplicate kernel %s", name);
+    return;
+  }
   const char *origin = NULL;
   SrcLoc src = {0};
   if (is_word(r, "from")) {
@@ -879,9 +878,7 @@ static void parse_entry(Reader *r) {
     SrcLoc kloc = r->tok.loc;
     const char *kname = expect_kind(r, T_IDENT, "a kernel name");
     if (!kname) break;
-    LKernel *k = NULL;
-    for (int i = 0; i < r->p->nkernels; i++)
-      if (strcmp(r->p->kernels[i]->name, kname) == 0) k = r->p->kernels[i];
+    LKernel *k = lprog_find_kernel(r->p, kname);
     if (!k) {
       error_at(r, kloc, "unknown kernel %s", kname);
       break;

@@ -693,29 +693,40 @@ static void check_program_facts(Ctx *c) {
   }
 }
 
-static bool called_from(const LProgram *p, LEntryKind e, const LKernel *k) {
-  for (int i = 0; i < p->entries[e].ncalls; i++)
-    if (p->entries[e].calls[i] == k) return true;
-  return false;
+/* Per kernel position: called from predict or eval. One pass over the
+ * calls (a program may have hundreds of thousands of kernels). */
+static bool *inference_kernels(const LProgram *p) {
+  bool *in = xcalloc((size_t)p->nkernels + 1, sizeof(bool));
+  LEntryKind es[] = {LENTRY_PREDICT, LENTRY_EVAL};
+  for (int e = 0; e < 2; e++)
+    for (int i = 0; i < p->entries[es[e]].ncalls; i++) {
+      const LKernel *k = p->entries[es[e]].calls[i];
+      if (k && k->id >= 0 && k->id < p->nkernels && p->kernels[k->id] == k) in[k->id] = true;
+    }
+  return in;
 }
 
 static void check_kernels(Ctx *c) {
   const LProgram *p = c->p;
+  bool *in_predict = inference_kernels(p);
+  Arena *names_arena = arena_new();
+  StrMap names = {0};
   for (int i = 0; i < p->nkernels && !diag_too_many(c->d); i++) {
     const LKernel *k = p->kernels[i];
     c->k = NULL;
     if (k->id != i || !valid_ident(k->name))
       verr(c, k->loc, "kernel %d ('%s') has a bad id or name (want [A-Za-z_][A-Za-z0-9_]*)", i,
            k->name);
-    for (int j = 0; j < i; j++)
-      if (k->name && p->kernels[j]->name && strcmp(p->kernels[j]->name, k->name) == 0)
-        verr(c, k->loc, "duplicate kernel %s", k->name);
+    if (k->name && strmap_put(names_arena, &names, k->name, (void *)k))
+      verr(c, k->loc, "duplicate kernel %s", k->name);
     c->k = k;
-    c->in_predict = called_from(p, LENTRY_PREDICT, k) || called_from(p, LENTRY_EVAL, k);
+    c->in_predict = in_predict[i];
     c->nscope = 0;
     c->under_if = 0;
     check_block(c, k->body, (SrcLoc){0});
   }
+  free(in_predict);
+  arena_free(names_arena);
   c->k = NULL;
   for (int e = 0; e < LENTRY_COUNT; e++)
     for (int i = 0; i < p->entries[e].ncalls; i++) {

@@ -27,13 +27,8 @@ LKernel *lower_kernel(Lower *L, const Node *n, const char *suffix, unsigned entr
   /* Kernel names are unique: add a counter when taken. */
   char unique[300];
   snprintf(unique, sizeof unique, "%s", name);
-  for (int i = 1;; i++) {
-    bool taken = false;
-    for (int j = 0; j < L->p->nkernels && !taken; j++)
-      taken = strcmp(L->p->kernels[j]->name, unique) == 0;
-    if (!taken) break;
+  for (int i = 1; lprog_find_kernel(L->p, unique); i++)
     snprintf(unique, sizeof unique, "%s_%d", name, i);
-  }
   if (n)
     snprintf(origin, sizeof origin, "%s %s", op_name(n->op), n->name ? n->name : "");
   else

@@ -64,28 +64,27 @@ static void touch(Live *lv, int e, int b, int call) {
   lv->last[e][b] = call;
 }
 
+/* One walk over every call's buffer list: linear in the program's size. */
 static void live_compute(const LProgram *p, Live *lv) {
   int n = p->nbuffers;
   lv->n = n;
-  bool *reads = xcalloc((size_t)n + 1, sizeof(bool));
-  bool *writes = xcalloc((size_t)n + 1, sizeof(bool));
+  LUses u;
+  luses_init(&u, n);
   for (int e = 0; e < LENTRY_COUNT; e++) {
     lv->first[e] = xmalloc(((size_t)n + 1) * sizeof(int));
     lv->last[e] = xmalloc(((size_t)n + 1) * sizeof(int));
     for (int b = 0; b < n; b++) lv->first[e][b] = lv->last[e][b] = -1;
     const LEntry *en = &p->entries[e];
     for (int i = 0; i < en->ncalls; i++) {
-      lkernel_accesses(p, en->calls[i], reads, writes);
-      for (int b = 0; b < n; b++)
-        if (reads[b] || writes[b]) touch(lv, e, b, i);
+      lkernel_buffer_uses(en->calls[i], &u);
+      for (int j = 0; j < u.n; j++) touch(lv, e, u.ids[j], i);
     }
     /* An entry returns its results after its last kernel. */
     const LBuffer *results[2];
     int nr = en->ncalls > 0 ? lentry_results(p, (LEntryKind)e, results) : 0;
     for (int i = 0; i < nr; i++) touch(lv, e, results[i]->id, en->ncalls - 1);
   }
-  free(reads);
-  free(writes);
+  luses_free(&u);
 }
 
 static void live_free(Live *lv) {
@@ -93,10 +92,6 @@ static void live_free(Live *lv) {
     free(lv->first[e]);
     free(lv->last[e]);
   }
-}
-
-static bool live_at(const Live *lv, int e, int b, int call) {
-  return lv->first[e][b] >= 0 && lv->first[e][b] <= call && call <= lv->last[e][b];
 }
 
 static bool conflict(const Live *lv, int a, int b) {
@@ -188,12 +183,12 @@ static int work_order(const LProgram *p, const Live *lv, const int64_t *size,
 
 /* Lowest aligned offset for buffer b that overlaps no conflicting buffer in
  * placed[0..np), which is sorted by offset. */
-static int64_t lowest_offset(const bool *conf, int nb, int b, const int *placed, int np,
+static int64_t lowest_offset(const Live *lv, int b, const int *placed, int np,
                              const int64_t *size, const int64_t *off) {
   int64_t at = 0;
   for (int j = 0; j < np; j++) {
     int q = placed[j];
-    if (!conf[(size_t)b * (size_t)nb + (size_t)q] || size[q] == 0) continue;
+    if (size[q] == 0 || !conflict(lv, b, q)) continue;
     if (at + size[b] <= off[q]) break; /* fits in the gap before q */
     int64_t end = align_up(off[q] + size[q]);
     if (end > at) at = end;
@@ -202,13 +197,13 @@ static int64_t lowest_offset(const bool *conf, int nb, int b, const int *placed,
 }
 
 /* Places ids[0..n) in that order; returns the arena size. */
-static int64_t place(const bool *conf, int nb, const int *ids, int n, const int64_t *size,
+static int64_t place(const Live *lv, const int *ids, int n, const int64_t *size,
                      int64_t *off) {
   int *placed = xcalloc((size_t)n + 1, sizeof(int));
   int64_t bytes = 0;
   for (int i = 0; i < n; i++) {
     int b = ids[i];
-    off[b] = lowest_offset(conf, nb, b, placed, i, size, off);
+    off[b] = lowest_offset(lv, b, placed, i, size, off);
     if (off[b] + size[b] > bytes) bytes = off[b] + size[b];
     int j = i; /* insert keeping placed[] sorted by offset */
     while (j > 0 && off[placed[j - 1]] > off[b]) {
@@ -222,7 +217,148 @@ static int64_t place(const bool *conf, int nb, const int *ids, int n, const int6
 }
 
 static const char *strategy_name(MemPlanStrategy how) {
-  return how == MEMPLAN_GREEDY_BY_SIZE ? "greedy-by-size" : "first-fit-by-use";
+  switch (how) {
+  case MEMPLAN_GREEDY_BY_SIZE: return "greedy-by-size";
+  case MEMPLAN_FIRST_FIT_BY_USE: return "first-fit-by-use";
+  case MEMPLAN_SWEEP: return "sweep";
+  case MEMPLAN_BEST: break;
+  }
+  return "best";
+}
+
+/* ---- the sweep, for large programs ---- */
+
+static int count_work(const LProgram *p) {
+  int n = 0;
+  for (int i = 0; i < p->nbuffers; i++) n += p->buffers[i]->home == LBUF_WORK;
+  return n;
+}
+
+/* A buffer's lifetime on one timeline: the entries' calls one after the
+ * other (init, train_step, predict, eval), from its first call in its first
+ * entry to its last call in its last entry. It covers every per-entry
+ * interval, so buffers whose timeline spans do not meet conflict nowhere. */
+typedef struct Span {
+  int64_t start, end; /* end < 0: never touched */
+  int id;
+} Span;
+
+static int span_by_start(const void *x, const void *y) {
+  const Span *a = x, *b = y;
+  if (a->start != b->start) return a->start < b->start ? -1 : 1;
+  return a->id < b->id ? -1 : a->id > b->id;
+}
+
+static int span_by_end(const void *x, const void *y) {
+  const Span *a = x, *b = y;
+  if (a->end != b->end) return a->end < b->end ? -1 : 1;
+  return a->id < b->id ? -1 : a->id > b->id;
+}
+
+/* Free space below the arena's high-water mark: holes sorted by offset,
+ * never adjacent (freeing merges neighbours). Offsets and lengths are
+ * multiples of MEMPLAN_ALIGN. */
+typedef struct Holes {
+  int64_t *off, *len;
+  int n, cap;
+  int64_t top; /* everything from top up is free */
+} Holes;
+
+/* The lowest aligned offset with `bytes` free (first fit). */
+static int64_t holes_take(Holes *h, int64_t bytes) {
+  for (int i = 0; i < h->n; i++) {
+    if (h->len[i] < bytes && !(i == h->n - 1 && h->off[i] + h->len[i] == h->top)) continue;
+    int64_t at = h->off[i];
+    if (h->len[i] < bytes) { /* the last hole touches top: grow through it */
+      h->top = at + bytes;
+      h->len[i] = bytes;
+    }
+    h->off[i] += bytes;
+    h->len[i] -= bytes;
+    if (h->len[i] == 0) {
+      memmove(h->off + i, h->off + i + 1, (size_t)(h->n - i - 1) * sizeof(int64_t));
+      memmove(h->len + i, h->len + i + 1, (size_t)(h->n - i - 1) * sizeof(int64_t));
+      h->n--;
+    }
+    return at;
+  }
+  int64_t at = h->top;
+  h->top += bytes;
+  return at;
+}
+
+static void holes_give(Holes *h, int64_t at, int64_t bytes) {
+  int lo = 0, hi = h->n; /* first hole after `at` */
+  while (lo < hi) {
+    int mid = (lo + hi) / 2;
+    if (h->off[mid] < at) lo = mid + 1;
+    else hi = mid;
+  }
+  bool joins_prev = lo > 0 && h->off[lo - 1] + h->len[lo - 1] == at;
+  bool joins_next = lo < h->n && at + bytes == h->off[lo];
+  if (joins_prev && joins_next) {
+    h->len[lo - 1] += bytes + h->len[lo];
+    memmove(h->off + lo, h->off + lo + 1, (size_t)(h->n - lo - 1) * sizeof(int64_t));
+    memmove(h->len + lo, h->len + lo + 1, (size_t)(h->n - lo - 1) * sizeof(int64_t));
+    h->n--;
+  } else if (joins_prev) {
+    h->len[lo - 1] += bytes;
+  } else if (joins_next) {
+    h->off[lo] = at;
+    h->len[lo] += bytes;
+  } else {
+    if (h->n == h->cap) {
+      h->cap = h->cap ? h->cap * 2 : 64;
+      h->off = xrealloc(h->off, (size_t)h->cap * sizeof(int64_t));
+      h->len = xrealloc(h->len, (size_t)h->cap * sizeof(int64_t));
+    }
+    memmove(h->off + lo + 1, h->off + lo, (size_t)(h->n - lo) * sizeof(int64_t));
+    memmove(h->len + lo + 1, h->len + lo, (size_t)(h->n - lo) * sizeof(int64_t));
+    h->off[lo] = at;
+    h->len[lo] = bytes;
+    h->n++;
+  }
+}
+
+/* Linear-scan placement: walk the spans by start; a buffer takes the lowest
+ * free aligned offset when it starts and gives it back once the sweep is
+ * past its end (closed intervals: a buffer ending at call t still blocks one
+ * starting at t). A buffer never touched, or of no bytes, goes to 0. */
+static int64_t sweep(const LProgram *p, const Live *lv, const int64_t *size, int64_t *off) {
+  Span *by_start = xcalloc((size_t)p->nbuffers + 1, sizeof(Span));
+  int n = 0;
+  for (int i = 0; i < p->nbuffers; i++) {
+    if (p->buffers[i]->home != LBUF_WORK) continue;
+    Span s = {-1, -1, i};
+    int64_t base = 0;
+    for (int e = 0; e < LENTRY_COUNT; e++) {
+      if (lv->first[e][i] >= 0) {
+        if (s.start < 0) s.start = base + lv->first[e][i];
+        s.end = base + lv->last[e][i];
+      }
+      base += p->entries[e].ncalls;
+    }
+    off[i] = 0;
+    if (s.end >= 0 && size[i] > 0) by_start[n++] = s;
+  }
+  Span *by_end = xcalloc((size_t)n + 1, sizeof(Span));
+  memcpy(by_end, by_start, (size_t)n * sizeof(Span));
+  qsort(by_start, (size_t)n, sizeof(Span), span_by_start);
+  qsort(by_end, (size_t)n, sizeof(Span), span_by_end);
+  Holes h = {0};
+  int64_t bytes = 0;
+  for (int i = 0, j = 0; i < n; i++) {
+    for (; j < n && by_end[j].end < by_start[i].start; j++)
+      holes_give(&h, off[by_end[j].id], align_up(size[by_end[j].id]));
+    int b = by_start[i].id;
+    off[b] = holes_take(&h, align_up(size[b]));
+    if (off[b] + size[b] > bytes) bytes = off[b] + size[b];
+  }
+  free(h.off);
+  free(h.len);
+  free(by_start);
+  free(by_end);
+  return bytes;
 }
 
 /* ---- statistics ---- */
@@ -237,50 +373,51 @@ static void stats_fill(const LProgram *p, const Live *lv, const int64_t *size, M
   s->peak_entry = NULL;
   s->peak_kernel = -1;
   for (int e = 0; e < LENTRY_COUNT; e++) {
-    for (int c = 0; c < p->entries[e].ncalls; c++) {
-      int64_t live = 0;
-      for (int i = 0; i < p->nbuffers; i++)
-        if (p->buffers[i]->home == LBUF_WORK && live_at(lv, e, i, c)) live += size[i];
+    /* delta[c]: bytes that become live at call c minus those that died
+     * after call c-1; the running sum is the live bytes at c. */
+    int nc = p->entries[e].ncalls;
+    int64_t *delta = xcalloc((size_t)nc + 1, sizeof(int64_t));
+    for (int i = 0; i < p->nbuffers; i++) {
+      if (p->buffers[i]->home != LBUF_WORK || lv->first[e][i] < 0) continue;
+      delta[lv->first[e][i]] += size[i];
+      delta[lv->last[e][i] + 1] -= size[i];
+    }
+    int64_t live = 0;
+    for (int c = 0; c < nc; c++) {
+      live += delta[c];
       if (live > s->peak_live_bytes) {
         s->peak_live_bytes = live;
         s->peak_entry = lentry_name((LEntryKind)e);
         s->peak_kernel = c;
       }
     }
+    free(delta);
   }
-}
-
-static bool *conflict_matrix(const LProgram *p, const Live *lv) {
-  int n = p->nbuffers;
-  bool *conf = xcalloc((size_t)n * (size_t)n + 1, sizeof(bool));
-  for (int a = 0; a < n; a++) {
-    if (p->buffers[a]->home != LBUF_WORK) continue;
-    for (int b = a + 1; b < n; b++) {
-      if (p->buffers[b]->home != LBUF_WORK || !conflict(lv, a, b)) continue;
-      conf[(size_t)a * (size_t)n + (size_t)b] = conf[(size_t)b * (size_t)n + (size_t)a] = true;
-    }
-  }
-  return conf;
 }
 
 /* ---- the pass ---- */
 
 /* Places the work buffers with `how` (BEST tries both) into off[]; returns
- * the arena size and the strategy kept in *kept. */
+ * the arena size and the strategy kept in *kept. Past MEMPLAN_SWEEP_FROM work
+ * buffers the greedy placement (quadratic: each buffer looks at every one
+ * placed before it) gives way to the sweep. */
 static int64_t plan_work(const LProgram *p, const Live *lv, const int64_t *size,
                          MemPlanStrategy how, int64_t *off, MemPlanStrategy *kept) {
   int nb = p->nbuffers;
-  bool *conf = conflict_matrix(p, lv);
+  if (count_work(p) > MEMPLAN_SWEEP_FROM) {
+    *kept = MEMPLAN_SWEEP;
+    return sweep(p, lv, size, off);
+  }
   int *ids = xcalloc((size_t)nb + 1, sizeof(int));
   MemPlanStrategy first = how == MEMPLAN_BEST ? MEMPLAN_GREEDY_BY_SIZE : how;
   int n = work_order(p, lv, size, first, ids);
-  int64_t bytes = place(conf, nb, ids, n, size, off);
+  int64_t bytes = place(lv, ids, n, size, off);
   *kept = first;
   if (how == MEMPLAN_BEST) {
     int64_t *alt = xcalloc((size_t)nb + 1, sizeof(int64_t));
     memcpy(alt, off, (size_t)nb * sizeof(int64_t));
     work_order(p, lv, size, MEMPLAN_FIRST_FIT_BY_USE, ids);
-    int64_t alt_bytes = place(conf, nb, ids, n, size, alt);
+    int64_t alt_bytes = place(lv, ids, n, size, alt);
     if (alt_bytes < bytes) {
       memcpy(off, alt, (size_t)nb * sizeof(int64_t));
       bytes = alt_bytes;
@@ -289,7 +426,6 @@ static int64_t plan_work(const LProgram *p, const Live *lv, const int64_t *size,
     free(alt);
   }
   free(ids);
-  free(conf);
   return bytes;
 }
 

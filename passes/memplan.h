@@ -31,7 +31,13 @@ typedef enum {
   MEMPLAN_GREEDY_BY_SIZE,   /* largest first, ties by buffer id (TFLite Micro) */
   MEMPLAN_FIRST_FIT_BY_USE, /* by first use (entry, then call), ties by id */
   MEMPLAN_BEST,             /* run both, keep the smaller arena (greedy on ties) */
+  MEMPLAN_SWEEP,            /* what any strategy becomes past MEMPLAN_SWEEP_FROM work
+                               buffers: linear-scan first fit (docs/memory.md) */
 } MemPlanStrategy;
+
+/* Programs with more work buffers than this are placed by the sweep: the
+ * greedy orders cost time quadratic in the number of buffers. */
+enum { MEMPLAN_SWEEP_FROM = 4096 };
 
 typedef struct MemPlanStats {
   int64_t state_bytes;      /* persistent block */

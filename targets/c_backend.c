@@ -61,8 +61,7 @@ static const char *const sat_from_names[SAT_COUNT] = {"i32", "i64", "f32"};
 typedef struct Scope {
   const char **buf_name; /* p->nbuffers */
   const char **var_name; /* p->nvars */
-  const char **taken;
-  int ntaken, cap_taken;
+  StrMap taken; /* the C names given out, each to itself */
 } Scope;
 
 typedef struct Emit {
@@ -81,9 +80,8 @@ typedef struct Emit {
   char *consts;            /* their definitions, printed before the prologue */
   const char **kname; /* per kernel id: emitted function name */
   Scope sc;
-  bool *reads, *writes; /* scratch for lkernel_accesses */
-  bool *var_used;       /* scratch: variables a kernel mentions */
-  bool *var_read;       /* scratch: variables an expression of the kernel reads */
+  LUses bufs; /* the kernel's buffers: a = reads, b = writes */
+  LUses vars; /* its variables: a = mentioned, b = read by an expression */
 } Emit;
 
 static void fail(Emit *E, const LKernel *k, const char *fmt, ...)
@@ -157,20 +155,10 @@ static bool is_reserved(const char *s) {
   return is_sat_helper(s);
 }
 
-static bool scope_taken(const Scope *sc, const char *s) {
-  for (int i = 0; i < sc->ntaken; i++)
-    if (strcmp(sc->taken[i], s) == 0) return true;
-  return false;
-}
+static bool scope_taken(const Scope *sc, const char *s) { return strmap_get(&sc->taken, s); }
 
 static void scope_take(Emit *E, Scope *sc, const char *s) {
-  if (sc->ntaken == sc->cap_taken) {
-    int nc = sc->cap_taken ? sc->cap_taken * 2 : 32;
-    sc->taken = arena_grow(E->arena, sc->taken, (size_t)sc->cap_taken * sizeof(char *),
-                           (size_t)nc * sizeof(char *));
-    sc->cap_taken = nc;
-  }
-  sc->taken[sc->ntaken++] = s;
+  strmap_put(E->arena, &sc->taken, s, (void *)s);
 }
 
 /* `base`, or `base_2`, `base_3`, ... whichever is free and not reserved. */
@@ -571,7 +559,7 @@ static void stmt(Emit *E, const LKernel *k, const LStmt *s, int depth) {
     out(E, "%s %s = ", ctype(E, s->var->dtype), E->sc.var_name[s->var->id]);
     expr(E, k, s->value);
     out(E, ";\n");
-    if (!E->var_read[s->var->id]) {
+    if (!E->vars.b[s->var->id]) {
       indent(E, depth);
       out(E, "(void)%s; /* never read */\n", E->sc.var_name[s->var->id]);
     }
@@ -614,23 +602,24 @@ static void block(Emit *E, const LKernel *k, const LStmt *s, int depth) {
 
 /* ---- kernels -------------------------------------------------------- */
 
-/* Fills E->reads/writes/var_used for kernel k and names its buffers and
- * variables in E->sc. */
+/* Fills E->bufs and E->vars for kernel k and names its buffers and
+ * variables in E->sc (buffers first, each list in id order). The previous
+ * kernel's names are cleared first: only what a kernel uses has a name. */
 static void kernel_scope(Emit *E, const LKernel *k) {
   const LProgram *p = E->p;
-  lkernel_accesses(p, k, E->reads, E->writes);
+  for (int j = 0; j < E->bufs.n; j++) E->sc.buf_name[E->bufs.ids[j]] = NULL;
+  for (int j = 0; j < E->vars.n; j++) E->sc.var_name[E->vars.ids[j]] = NULL;
+  lkernel_buffer_uses(k, &E->bufs);
   /* A local that is never read gets a (void) cast: -Wunused-variable would
    * stop a -Werror build of a legal program. */
-  lkernel_vars(p, k, E->var_used, E->var_read);
-  E->sc.ntaken = 0;
-  for (int i = 0; i < p->nbuffers; i++)
-    E->sc.buf_name[i] =
-        E->reads[i] || E->writes[i] ? scope_unique(E, &E->sc, p->buffers[i]->name) : NULL;
-  for (int i = 0; i < p->nvars; i++) {
-    const LVar *v = p->vars[i];
-    if (!E->var_used[i]) E->sc.var_name[i] = NULL;
-    else if (v->kind == LVAR_ARG) E->sc.var_name[i] = v->name; /* n, seed: checked */
-    else E->sc.var_name[i] = scope_unique(E, &E->sc, v->name);
+  lkernel_var_uses(k, &E->vars);
+  E->sc.taken = (StrMap){0};
+  for (int j = 0; j < E->bufs.n; j++)
+    E->sc.buf_name[E->bufs.ids[j]] = scope_unique(E, &E->sc, p->buffers[E->bufs.ids[j]]->name);
+  for (int j = 0; j < E->vars.n; j++) {
+    const LVar *v = p->vars[E->vars.ids[j]];
+    if (v->kind == LVAR_ARG) E->sc.var_name[v->id] = v->name; /* n, seed: checked */
+    else E->sc.var_name[v->id] = scope_unique(E, &E->sc, v->name);
   }
 }
 
@@ -670,15 +659,16 @@ static void list_item(Emit *E, int *col, bool first, const char *item) {
 static void kernel_params(Emit *E, int col) {
   const LProgram *p = E->p;
   bool any = false;
-  for (int i = 0; i < p->nbuffers; i++) {
-    if (!E->sc.buf_name[i]) continue;
+  for (int j = 0; j < E->bufs.n; j++) {
+    int i = E->bufs.ids[j];
     list_item(E, &col, !any,
-              arena_printf(E->arena, "%s%s *restrict %s", E->writes[i] ? "" : "const ",
+              arena_printf(E->arena, "%s%s *restrict %s", E->bufs.b[i] ? "" : "const ",
                            ctype(E, p->buffers[i]->dtype), E->sc.buf_name[i]));
     any = true;
   }
-  for (int i = 0; i < p->nvars; i++) {
-    if (!E->var_used[i] || p->vars[i]->kind != LVAR_ARG) continue;
+  for (int j = 0; j < E->vars.n; j++) {
+    int i = E->vars.ids[j];
+    if (p->vars[i]->kind != LVAR_ARG) continue;
     list_item(E, &col, !any,
               arena_printf(E->arena, "%s %s", ctype(E, p->vars[i]->dtype), p->vars[i]->name));
     any = true;
@@ -1093,10 +1083,8 @@ static void emit_init_state(Emit *E, const ProgramPlan *plan, const EmitOptions 
   E->sc.var_name = arena_alloc(p->arena, (size_t)(p->nvars + 1) * sizeof(char *));
   E->kname = arena_alloc(p->arena, (size_t)(p->nkernels + 1) * sizeof(char *));
   E->const_name = arena_alloc(p->arena, (size_t)(p->nbuffers + 1) * sizeof(char *));
-  E->reads = arena_alloc(p->arena, (size_t)(p->nbuffers + 1));
-  E->writes = arena_alloc(p->arena, (size_t)(p->nbuffers + 1));
-  E->var_used = arena_alloc(p->arena, (size_t)(p->nvars + 1));
-  E->var_read = arena_alloc(p->arena, (size_t)(p->nvars + 1));
+  luses_init(&E->bufs, p->nbuffers);
+  luses_init(&E->vars, p->nvars);
 }
 
 /* The C backend's part: NAME.c, the kernels and entries of the plan. */
@@ -1107,7 +1095,11 @@ static bool emit_code(const ProgramPlan *plan, const EmitOptions *o, FILE *c_out
       o && o->header_name ? o->header_name : arena_printf(E.arena, "%s.h", E.pfx);
   name_kernels(&E);
   emit_consts(&E);
-  if (!E.ok) return false;
+  if (!E.ok) {
+    luses_free(&E.bufs);
+    luses_free(&E.vars);
+    return false;
+  }
   /* Kernels and entries go to memory first: they decide which helpers and
    * headers the prologue needs. */
   char *text = NULL;
@@ -1116,9 +1108,13 @@ static bool emit_code(const ProgramPlan *plan, const EmitOptions *o, FILE *c_out
   if (!E.out) {
     fail(&E, NULL, "cannot open a memory stream");
     free(E.consts);
+    luses_free(&E.bufs);
+    luses_free(&E.vars);
     return false;
   }
   for (int i = 0; i < plan->nkernels && E.ok; i++) emit_kernel(&E, plan->kernels[i].kernel);
+  luses_free(&E.bufs);
+  luses_free(&E.vars);
   if (E.ok) {
     emit_init(&E);
     emit_train_step(&E);

@@ -13,7 +13,7 @@ typedef struct Builder {
   const char *who;
   FILE *err;
   bool ok;
-  bool *reads, *writes, *scalar, *scalar_read; /* scratch for one kernel */
+  LUses bufs, vars; /* scratch for one kernel */
 } Builder;
 
 __attribute__((format(printf, 3, 4))) static void fail(Builder *B, const LKernel *k,
@@ -75,21 +75,22 @@ ArgBase plan_arg_base(const ProgramPlan *plan, const LBuffer *b) {
 static void plan_kernel(Builder *B, KernelPlan *kp, const LKernel *k) {
   const LProgram *p = B->p;
   Arena *a = p->arena;
-  lkernel_accesses(p, k, B->reads, B->writes);
-  lkernel_vars(p, k, B->scalar, B->scalar_read);
+  LUses *bu = &B->bufs, *vu = &B->vars;
+  lkernel_buffer_uses(k, bu);
+  lkernel_var_uses(k, vu);
   kp->kernel = k;
-  kp->bufs = arena_alloc(a, (size_t)(p->nbuffers + 1) * sizeof(LBuffer *));
-  kp->reads = arena_alloc(a, (size_t)(p->nbuffers + 1) * sizeof(bool));
-  kp->writes = arena_alloc(a, (size_t)(p->nbuffers + 1) * sizeof(bool));
-  for (int i = 0; i < p->nbuffers; i++)
-    if (B->reads[i] || B->writes[i]) {
-      kp->bufs[kp->nbufs] = p->buffers[i];
-      kp->reads[kp->nbufs] = B->reads[i];
-      kp->writes[kp->nbufs++] = B->writes[i];
-    }
-  kp->scalars = arena_alloc(a, (size_t)(p->nvars + 1) * sizeof(LVar *));
-  for (int i = 0; i < p->nvars; i++)
-    if (B->scalar[i] && p->vars[i]->kind == LVAR_ARG) kp->scalars[kp->nscalars++] = p->vars[i];
+  kp->bufs = arena_alloc(a, (size_t)(bu->n + 1) * sizeof(LBuffer *));
+  kp->reads = arena_alloc(a, (size_t)(bu->n + 1) * sizeof(bool));
+  kp->writes = arena_alloc(a, (size_t)(bu->n + 1) * sizeof(bool));
+  for (int j = 0; j < bu->n; j++) {
+    int i = bu->ids[j];
+    kp->bufs[kp->nbufs] = p->buffers[i];
+    kp->reads[kp->nbufs] = bu->a[i];
+    kp->writes[kp->nbufs++] = bu->b[i];
+  }
+  kp->scalars = arena_alloc(a, (size_t)(vu->n + 1) * sizeof(LVar *));
+  for (int j = 0; j < vu->n; j++)
+    if (p->vars[vu->ids[j]]->kind == LVAR_ARG) kp->scalars[kp->nscalars++] = p->vars[vu->ids[j]];
 }
 
 /* --- the ABI checks --- */
@@ -327,11 +328,9 @@ bool plan_build(ProgramPlan *plan, const LProgram *p, const char *who, FILE *err
   plan->PREFIX = upper(a, plan->prefix);
   plan->regression = p->kind == LPROG_REGRESSION;
   plan->input_dtype = p->input && p->input->dtype == DT_U8 ? DT_U8 : DT_F32;
-  Builder B = {plan, p, who, err ? err : stderr, true, NULL, NULL, NULL, NULL};
-  B.reads = arena_alloc(a, (size_t)p->nbuffers + 1);
-  B.writes = arena_alloc(a, (size_t)p->nbuffers + 1);
-  B.scalar = arena_alloc(a, (size_t)p->nvars + 1);
-  B.scalar_read = arena_alloc(a, (size_t)p->nvars + 1);
+  Builder B = {plan, p, who, err ? err : stderr, true, {0}, {0}};
+  luses_init(&B.bufs, p->nbuffers);
+  luses_init(&B.vars, p->nvars);
   plan->kernel_of = arena_alloc(a, (size_t)(p->nkernels + 1) * sizeof(KernelPlan *));
   plan->kernels = arena_alloc(a, (size_t)(p->nkernels + 1) * sizeof(KernelPlan));
   bool *called = arena_alloc(a, (size_t)p->nkernels + 1);
@@ -343,6 +342,8 @@ bool plan_build(ProgramPlan *plan, const LProgram *p, const char *who, FILE *err
     plan_kernel(&B, kp, p->kernels[i]);
     plan->kernel_of[i] = kp;
   }
+  luses_free(&B.bufs);
+  luses_free(&B.vars);
   for (int ek = 0; ek < ENTRY_COUNT; ek++) plan_entry(&B, (EntryKind)ek);
   check_program(&B);
   plan_tensors(plan);

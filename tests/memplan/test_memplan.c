@@ -556,6 +556,71 @@ START_TEST(greedy_by_size_lenet5_is_peak_live_plus_padding) {
 }
 END_TEST
 
+/* memplan_check for large programs (it costs calls x buffers^2): with the
+ * per-entry intervals from lkernel_accesses, every pair of work buffers
+ * that shares bytes must be live at no common call. */
+static void check_large_plan(const LProgram *p) {
+  int n = p->nbuffers;
+  int *first = xcalloc((size_t)n * LENTRY_COUNT, sizeof(int));
+  int *last = xcalloc((size_t)n * LENTRY_COUNT, sizeof(int));
+  bool *r = xcalloc((size_t)n, sizeof(bool)), *w = xcalloc((size_t)n, sizeof(bool));
+  for (int i = 0; i < n * LENTRY_COUNT; i++) first[i] = last[i] = -1;
+  for (int e = 0; e < LENTRY_COUNT; e++)
+    for (int c = 0; c < p->entries[e].ncalls; c++) {
+      lkernel_accesses(p, p->entries[e].calls[c], r, w);
+      for (int b = 0; b < n; b++) {
+        if (!r[b] && !w[b]) continue;
+        if (first[b * LENTRY_COUNT + e] < 0) first[b * LENTRY_COUNT + e] = c;
+        last[b * LENTRY_COUNT + e] = c;
+      }
+    }
+  for (int a = 0; a < n; a++)
+    for (int b = a + 1; b < n; b++) {
+      const LBuffer *x = p->buffers[a], *y = p->buffers[b];
+      if (x->home != LBUF_WORK || y->home != LBUF_WORK || !kit_overlap(x, y)) continue;
+      for (int e = 0; e < LENTRY_COUNT; e++) {
+        int fa = first[a * LENTRY_COUNT + e], fb = first[b * LENTRY_COUNT + e];
+        bool both = fa >= 0 && fb >= 0 && fa <= last[b * LENTRY_COUNT + e] &&
+                    fb <= last[a * LENTRY_COUNT + e];
+        ck_assert_msg(!both, "%%%s and %%%s share bytes and are live together in %s", x->name,
+                      y->name, lentry_name((LEntryKind)e));
+      }
+    }
+  free(first);
+  free(last);
+  free(r);
+  free(w);
+}
+
+/* Past MEMPLAN_SWEEP_FROM work buffers the planner sweeps the buffers'
+ * timeline spans (linear scan) instead of the quadratic greedy orders: the
+ * plan must still keep live buffers apart and stay near the peak of live
+ * bytes. */
+START_TEST(large_programs_are_swept_and_stay_near_peak_live) {
+  enum { LAYERS = 1600 };
+  int64_t act[LAYERS + 1], par[LAYERS + 1];
+  for (int i = 0; i <= LAYERS; i++) {
+    act[i] = 16 + (i * 37) % 200; /* varied sizes leave holes to reuse */
+    par[i] = i == 0 ? 0 : (i % 3 == 0 ? 0 : 64);
+  }
+  Kit k;
+  kit_init(&k, "deep");
+  kit_layered_model(&k, LAYERS, act, par);
+  int nwork = 0;
+  for (int i = 0; i < k.p->nbuffers; i++) nwork += k.p->buffers[i]->home == LBUF_WORK;
+  ck_assert_int_gt(nwork, MEMPLAN_SWEEP_FROM);
+  MemPlanStats s;
+  ck_assert_msg(memplan_run(k.p, k.diag, &s), "%s", kit_messages(&k));
+  ck_assert_str_eq(s.strategy, "sweep");
+  check_large_plan(k.p);
+  printf("deep: %d work buffers, peak-live %lld, swept arena %lld, naive %lld\n", nwork,
+         (long long)s.peak_live_bytes, (long long)s.work_bytes, (long long)s.naive_work_bytes);
+  ck_assert_int_ge(s.work_bytes, s.peak_live_bytes);
+  ck_assert_int_le(s.work_bytes, s.peak_live_bytes + s.peak_live_bytes / 4);
+  kit_free(&k);
+}
+END_TEST
+
 /* ---- report ---- */
 
 START_TEST(print_lists_offsets_lifetimes_and_totals) {
@@ -628,9 +693,11 @@ static Suite *memplan_suite(void) {
   tcase_add_test(rand, plan_is_deterministic);
   suite_add_tcase(s, rand);
   TCase *models = tcase_create("models");
+  tcase_set_timeout(models, 60); /* the swept program: thousands of buffers */
   tcase_add_test(models, greedy_places_largest_first_first_fit_by_first_use);
   tcase_add_test(models, best_is_min_of_both_orders_on_layered_models);
   tcase_add_test(models, greedy_by_size_lenet5_is_peak_live_plus_padding);
+  tcase_add_test(models, large_programs_are_swept_and_stay_near_peak_live);
   tcase_add_test(models, print_lists_offsets_lifetimes_and_totals);
   suite_add_tcase(s, models);
   return s;
