@@ -12,6 +12,7 @@
 
 #include "api_writer.h"
 #include "c_backend.h"
+#include "cleanup.h"
 #include "dot.h"
 #include "files.h"
 #include "loop_printer.h"
@@ -211,9 +212,13 @@ static bool build_binary(const Options *o, const Module *m, const char *out) {
   sprintf(base, "%s/%s", dir, prefix);
   Options copy = *o;
   copy.emit_main = o->emit == EMIT_EXE;
-  bool ok = write_c(&copy, m, base);
   char *result = join(base, ".out"); /* in the private folder, placed at the end */
-  char *c_file = join(base, ".c"), *main_file = join(base, "_main.c");
+  char *c_file = join(base, ".c"), *main_file = join(base, "_main.c"), *h_file = join(base, ".h");
+  /* What the folder will hold, removed if octoc is stopped (the table has
+   * room: octoc writes nothing else meanwhile). */
+  const char *made[] = {c_file, main_file, h_file, result};
+  for (int i = 0; i < 4; i++) cleanup_add_file(made[i]);
+  bool ok = write_c(&copy, m, base);
   if (ok) {
     Command cmd = {0};
     cmd_add(&cmd, cc);
@@ -243,9 +248,9 @@ static bool build_binary(const Options *o, const Module *m, const char *out) {
   if (ok && o->emit == EMIT_OBJ && !out_special) {
     /* The header goes beside the object: out.o → out.h (not beside a
      * device or FIFO: there is no "beside" /dev/null). */
-    char *stem = strip_ext(out), *h_dst = join(stem, ".h"), *h_src = join(base, ".h");
+    char *stem = strip_ext(out), *h_dst = join(stem, ".h");
     size_t len;
-    char *text = read_file(h_src, &len);
+    char *text = read_file(h_file, &len);
     Output h;
     ok = text && output_open(&h, h_dst);
     if (ok) {
@@ -255,14 +260,15 @@ static bool build_binary(const Options *o, const Module *m, const char *out) {
     free(text);
     free(stem);
     free(h_dst);
-    free(h_src);
   }
   ok = ok && place_output(result, out, o->emit == EMIT_EXE);
+  tmpdir_remove(dir);
+  for (int i = 0; i < 4; i++) cleanup_drop_file(made[i]);
+  free(h_file);
   free(result);
   free(c_file);
   free(main_file);
   free(base);
-  tmpdir_remove(dir);
   return ok;
 }
 

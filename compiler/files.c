@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "cleanup.h"
 
 char *read_file(const char *path, size_t *len) {
   FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
@@ -47,65 +48,6 @@ char *read_file(const char *path, size_t *len) {
   buf[n] = 0;
   *len = n;
   return buf;
-}
-
-/* Temporary files being written, removed at exit if still there (a fatal
- * error such as out of memory exits from deep inside a pass) and on
- * SIGINT, SIGTERM and SIGHUP: a stopped compilation leaves nothing behind.
- * octoc writes at most a few at a time. The signal handler reads the table,
- * so it changes only while those signals are blocked. */
-enum { MAX_PENDING = 16 };
-static char *pending[MAX_PENDING];
-static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP};
-enum { NSTOP = sizeof stop_signals / sizeof stop_signals[0] };
-static struct sigaction previous[NSTOP];
-
-static void remove_pending(void) {
-  for (int i = 0; i < MAX_PENDING; i++)
-    if (pending[i]) remove(pending[i]);
-}
-
-/* Async-signal-safe: unlink, then the signal again with the action it had
- * before (by default, ending the process with it, so the exit status says
- * which signal stopped octoc). */
-static void remove_pending_and_reraise(int sig) {
-  for (int i = 0; i < MAX_PENDING; i++)
-    if (pending[i]) unlink(pending[i]);
-  for (int i = 0; i < NSTOP; i++)
-    if (stop_signals[i] == sig) sigaction(sig, &previous[i], NULL);
-  raise(sig);
-}
-
-/* Once: the exit and signal cleanup. A signal that was ignored when octoc
- * started (nohup, a background job) stays ignored. */
-static void install_cleanup(void) {
-  static bool installed;
-  if (installed) return;
-  installed = true;
-  atexit(remove_pending);
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = remove_pending_and_reraise;
-  sigemptyset(&sa.sa_mask);
-  for (int i = 0; i < NSTOP; i++) sigaddset(&sa.sa_mask, stop_signals[i]);
-  for (int i = 0; i < NSTOP; i++)
-    if (sigaction(stop_signals[i], NULL, &previous[i]) == 0 &&
-        previous[i].sa_handler != SIG_IGN)
-      sigaction(stop_signals[i], &sa, NULL);
-}
-
-static void track(char *tmp, bool on) {
-  install_cleanup();
-  sigset_t block, old;
-  sigemptyset(&block);
-  for (int i = 0; i < NSTOP; i++) sigaddset(&block, stop_signals[i]);
-  sigprocmask(SIG_BLOCK, &block, &old);
-  for (int i = 0; i < MAX_PENDING; i++)
-    if (on ? !pending[i] : pending[i] == tmp) {
-      pending[i] = on ? tmp : NULL;
-      break;
-    }
-  sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
 static char *copy_string(const char *s) {
@@ -158,6 +100,7 @@ static char *follow_links(const char *path) {
 
 static bool open_failed(Output *o, int err) {
   fprintf(stderr, "octoc: error: cannot write '%s': %s\n", o->path, strerror(err));
+  if (o->tmp) cleanup_drop_file(o->tmp);
   free(o->target);
   free(o->tmp);
   o->target = o->tmp = NULL;
@@ -192,9 +135,10 @@ bool output_open(Output *o, const char *path) {
   size_t n = strlen(o->target) + 32;
   o->tmp = xmalloc(n);
   snprintf(o->tmp, n, "%s.tmp.%ld", o->target, (long)getpid());
+  /* Tracked before it exists: a signal in between leaves nothing. */
+  if (!cleanup_add_file(o->tmp)) return open_failed(o, EMFILE);
   o->f = fopen(o->tmp, "wb");
   if (!o->f) return open_failed(o, errno);
-  track(o->tmp, true);
   return true;
 }
 
@@ -219,7 +163,7 @@ bool output_folder_exists(const char *path) {
 
 /* Drops the names, untracking the temporary file. */
 static void forget(Output *o) {
-  if (o->tmp) track(o->tmp, false);
+  if (o->tmp) cleanup_drop_file(o->tmp);
   free(o->tmp);
   free(o->target);
   o->tmp = o->target = NULL;

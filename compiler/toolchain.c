@@ -8,9 +8,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "arena.h"
+#include "cleanup.h"
 
 void cmd_add(Command *c, const char *arg) {
   if (c->argc < TOOL_MAX_ARGS) c->argv[c->argc++] = arg;
@@ -22,6 +24,15 @@ static void print_command(const Command *c) {
   fputc('\n', stderr);
 }
 
+/* The C compiler runs in its own process group, so that stopping octoc can
+ * stop the compiler processes its driver started too — unless a terminal
+ * with `stty tostop` would then stop the group for writing a diagnostic
+ * (it is not the terminal's foreground group), which would hang octoc. */
+static bool may_lead_group(void) {
+  struct termios tio;
+  return !(tcgetattr(STDERR_FILENO, &tio) == 0 && (tio.c_lflag & TOSTOP));
+}
+
 bool cmd_run(const Command *c, bool verbose) {
   if (c->argc == 0 || c->argc >= TOOL_MAX_ARGS) {
     fputs("octoc: internal error: bad command line\n", stderr);
@@ -30,22 +41,33 @@ bool cmd_run(const Command *c, bool verbose) {
   if (verbose) print_command(c);
   fflush(stdout);
   fflush(stderr);
+  bool own_group = may_lead_group();
+  sigset_t old;
+  cleanup_hold(&old);
   pid_t pid = fork();
   if (pid < 0) {
+    cleanup_release(&old);
     fprintf(stderr, "octoc: error: cannot run %s: %s\n", c->argv[0], strerror(errno));
     return false;
   }
   if (pid == 0) {
+    if (own_group) setpgid(0, 0);
+    cleanup_release(&old);
     execvp(c->argv[0], (char *const *)c->argv);
     fprintf(stderr, "octoc: error: cannot run %s: %s\n", c->argv[0], strerror(errno));
     _exit(127);
   }
+  if (own_group) setpgid(pid, pid); /* also here: whichever runs first */
+  cleanup_set_child(pid, own_group);
+  cleanup_release(&old);
   int status;
   while (waitpid(pid, &status, 0) < 0)
     if (errno != EINTR) {
       fprintf(stderr, "octoc: error: waiting for %s: %s\n", c->argv[0], strerror(errno));
+      cleanup_set_child(0, false);
       return false;
     }
+  cleanup_set_child(0, false);
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return true;
   if (WIFEXITED(status) && WEXITSTATUS(status) == 127) return false; /* reported by the child */
   fprintf(stderr, "octoc: error: %s failed (%s %d)\n", c->argv[0],
@@ -171,6 +193,7 @@ char *tmpdir_create(void) {
     free(dir);
     return NULL;
   }
+  cleanup_set_folder(dir);
   return dir;
 }
 
@@ -190,5 +213,6 @@ void tmpdir_remove(char *dir) {
     closedir(d);
   }
   rmdir(dir);
+  cleanup_set_folder(NULL);
   free(dir);
 }
