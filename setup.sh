@@ -13,6 +13,10 @@ cd "$(dirname "$0")"
 job=${1:-build}
 build=${OCTO_BUILD:-build}
 
+# Every tool, header and library the suite and octoc use must come from this
+# list or what it depends on (with --no-install-recommends below):
+# tests/setup/packages.sh checks that, and octoc names the package of a
+# missing compiler or C library (compiler/toolchain.c).
 packages=(
   build-essential pkg-config meson ninja-build flex bison
   libyaml-dev zlib1g-dev check

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "arena.h"
@@ -24,13 +23,68 @@ static void print_command(const Command *c) {
   fputc('\n', stderr);
 }
 
-/* The C compiler runs in its own process group, so that stopping octoc can
- * stop the compiler processes its driver started too — unless a terminal
- * with `stty tostop` would then stop the group for writing a diagnostic
- * (it is not the terminal's foreground group), which would hang octoc. */
-static bool may_lead_group(void) {
-  struct termios tio;
-  return !(tcgetattr(STDERR_FILENO, &tio) == 0 && (tio.c_lflag & TOSTOP));
+/* The Debian packages that give each C compiler octoc runs, and its C
+ * library's headers, beside the target table (targets/target.c names the
+ * cross compilers). setup.sh installs all of them; tests/setup checks that. */
+static const struct {
+  const char *tool, *package, *libc;
+} tool_packages[] = {
+    {"cc", "gcc", "libc6-dev"},
+    {"gcc", "gcc", "libc6-dev"},
+    {"clang-19", "clang-19", "libc6-dev"},
+    {"arm-linux-gnueabihf-gcc", "gcc-arm-linux-gnueabihf", "libc6-dev-armhf-cross"},
+    {"aarch64-linux-gnu-gcc", "gcc-aarch64-linux-gnu", "libc6-dev-arm64-cross"},
+    {"riscv64-linux-gnu-gcc", "gcc-riscv64-linux-gnu", "libc6-dev-riscv64-cross"},
+};
+
+/* The row of a command's program (by its last path component), or -1. */
+static int tool_row(const char *program) {
+  const char *slash = strrchr(program, '/');
+  const char *name = slash ? slash + 1 : program;
+  for (size_t i = 0; i < sizeof tool_packages / sizeof tool_packages[0]; i++)
+    if (strcmp(tool_packages[i].tool, name) == 0) return (int)i;
+  return -1;
+}
+
+/* The compiler's error output, kept to find a missing header in it. Its
+ * first part is enough: the compiler stops at the first missing header. */
+enum { KEPT_OUTPUT = 1 << 16 };
+
+/* Copies the child's stderr (the pipe fd) through to ours, keeping the
+ * first KEPT_OUTPUT bytes in kept (NUL-terminated). */
+static void pass_through(int fd, char *kept) {
+  size_t n = 0;
+  char buf[4096];
+  for (;;) {
+    ssize_t k = read(fd, buf, sizeof buf);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) break;
+    fwrite(buf, 1, (size_t)k, stderr);
+    size_t room = KEPT_OUTPUT - 1 - n;
+    size_t take = (size_t)k < room ? (size_t)k : room;
+    memcpy(kept + n, buf, take);
+    n += take;
+  }
+  kept[n] = 0;
+}
+
+/* The header a compiler said it could not find: gcc's "fatal error:
+ * NAME.h: No such file or directory" or clang's "fatal error: 'NAME.h'
+ * file not found". Copies NAME.h into name; false when there is none. */
+static bool missing_header(const char *text, char *name, size_t size) {
+  static const char *const fatal = "fatal error: ";
+  for (const char *p = strstr(text, fatal); p; p = strstr(p + 1, fatal)) {
+    const char *start = p + strlen(fatal);
+    bool quoted = *start == '\'';
+    if (quoted) start++;
+    const char *end = start + strcspn(start, quoted ? "'\n" : ":\n");
+    const char *rest = quoted ? "' file not found" : ": No such file or directory";
+    if (end - start < 3 || strncmp(end - 2, ".h", 2) != 0 || strncmp(end, rest, strlen(rest)) != 0)
+      continue;
+    snprintf(name, size, "%.*s", (int)(end - start), start);
+    return true;
+  }
+  return false;
 }
 
 bool cmd_run(const Command *c, bool verbose) {
@@ -41,35 +95,68 @@ bool cmd_run(const Command *c, bool verbose) {
   if (verbose) print_command(c);
   fflush(stdout);
   fflush(stderr);
-  bool own_group = may_lead_group();
+  int row = tool_row(c->argv[0]);
+  int err_pipe[2];
+  if (pipe(err_pipe) != 0) {
+    fprintf(stderr, "octoc: error: cannot run %s: %s\n", c->argv[0], strerror(errno));
+    return false;
+  }
+  /* The compiler leads its own process group, so that stopping octoc
+   * stops the processes the compiler's driver started too (gcc's driver
+   * stopped alone leaves cc1 running). Its diagnostics go to the pipe, so
+   * a terminal's `stty tostop` cannot stop it for writing to the terminal. */
   sigset_t old;
   cleanup_hold(&old);
   pid_t pid = fork();
   if (pid < 0) {
     cleanup_release(&old);
     fprintf(stderr, "octoc: error: cannot run %s: %s\n", c->argv[0], strerror(errno));
+    close(err_pipe[0]);
+    close(err_pipe[1]);
     return false;
   }
   if (pid == 0) {
-    if (own_group) setpgid(0, 0);
+    setpgid(0, 0);
     cleanup_release(&old);
+    close(err_pipe[0]);
+    if (dup2(err_pipe[1], 2) < 0) _exit(127);
+    close(err_pipe[1]);
     execvp(c->argv[0], (char *const *)c->argv);
-    fprintf(stderr, "octoc: error: cannot run %s: %s\n", c->argv[0], strerror(errno));
+    int e = errno;
+    if (e == ENOENT && row >= 0)
+      fprintf(stderr, "octoc: error: cannot run %s: %s (Debian: apt install %s %s)\n",
+              c->argv[0], strerror(e), tool_packages[row].package, tool_packages[row].libc);
+    else
+      fprintf(stderr, "octoc: error: cannot run %s: %s\n", c->argv[0], strerror(e));
     _exit(127);
   }
-  if (own_group) setpgid(pid, pid); /* also here: whichever runs first */
-  cleanup_set_child(pid, own_group);
+  setpgid(pid, pid); /* also here: whichever runs first */
+  cleanup_set_child(pid, true);
   cleanup_release(&old);
+  close(err_pipe[1]);
+  char *kept = xmalloc(KEPT_OUTPUT);
+  pass_through(err_pipe[0], kept);
+  close(err_pipe[0]);
   int status;
+  bool waited = true;
   while (waitpid(pid, &status, 0) < 0)
     if (errno != EINTR) {
       fprintf(stderr, "octoc: error: waiting for %s: %s\n", c->argv[0], strerror(errno));
-      cleanup_set_child(0, false);
-      return false;
+      waited = false;
+      break;
     }
   cleanup_set_child(0, false);
+  char header[256];
+  bool no_header = waited && row >= 0 && missing_header(kept, header, sizeof header);
+  free(kept);
+  if (!waited) return false;
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return true;
   if (WIFEXITED(status) && WEXITSTATUS(status) == 127) return false; /* reported by the child */
+  if (no_header) {
+    fprintf(stderr, "octoc: error: %s failed: the C library header '%s' is missing (Debian: "
+                    "apt install %s)\n", c->argv[0], header, tool_packages[row].libc);
+    return false;
+  }
   fprintf(stderr, "octoc: error: %s failed (%s %d)\n", c->argv[0],
           WIFEXITED(status) ? "exit status" : "signal",
           WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
