@@ -347,6 +347,22 @@ static void lower_output(Lower *L, const Value *prediction, unsigned entries) {
   lower_kernel_body(L, loop(L, i, extent(L, prediction), LHINT_VECTORIZE, copy));
 }
 
+/* A model with dropout keeps init's seed in the state (after every other
+ * state buffer, so models without dropout keep their layout): the masks
+ * mix it in, so they follow the run's seed like the initialisation. */
+static void lower_dropout_seed(Lower *L) {
+  bool dropout = false;
+  for (int i = 0; i < L->g->nnodes; i++) dropout |= L->g->nodes[i]->op == OP_DROPOUT;
+  if (!dropout) return;
+  LProgram *p = L->p;
+  L->dropout_seed = lprog_buffer(p, "dropout.seed", DT_I64, shape_of(0, NULL), LBUF_STATE,
+                                 LROLE_INTERNAL);
+  L->entries = 1u << LENTRY_INIT;
+  lower_kernel(L, NULL, "init_dropout_seed", L->entries);
+  L->k->origin = "init dropout.seed";
+  lower_kernel_body(L, ls_store(p, L->dropout_seed, ci(L, 0), ve(L, L->seed)));
+}
+
 static bool run_lower(Module *m) {
   Graph *g = m->graph;
   const Value *loss = g->noutputs ? g->outputs[0] : NULL;
@@ -381,6 +397,7 @@ static bool run_lower(Module *m) {
   bool ok = true;
   for (int i = 0; i < g->nvalues && ok; i++)
     if (value_is_persistent(g->values[i])) ok = lower_init(&L, g->values[i]);
+  lower_dropout_seed(&L);
 
   /* predict runs what the logits need, eval what the loss needs, both in
    * inference mode; train_step runs everything in training mode. */
