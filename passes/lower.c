@@ -6,6 +6,7 @@
  * on into predict (in inference mode: batch-norm running statistics, no
  * dropout), and the initializers into init. The op families live in
  * lower_*.c; this file only sequences them. */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -342,6 +343,63 @@ static void lower_output(Lower *L, const Value *prediction, unsigned entries) {
   lower_kernel_body(L, loop(L, i, extent(L, prediction), LHINT_VECTORIZE, copy));
 }
 
+/* The generated code indexes every buffer with 32-bit integers (loop
+ * variables and index arithmetic are i32), so a tensor of more than
+ * INT32_MAX elements is refused at its layer, before anything is lowered,
+ * instead of overflowing an index (issue 10 item 3; the loop verifier
+ * refuses any index arithmetic that could still overflow). On a 32-bit
+ * target no buffer can exceed INT32_MAX bytes either. */
+static bool check_index_limits(const Graph *g, Diag *d, const TargetConfig *target) {
+  bool narrow = target && target->target &&
+                (target->target->arch == ARCH_ARM || target->target->arch == ARCH_RISCV32);
+  for (int i = 0; i < g->nvalues; i++) {
+    const Value *v = g->values[i];
+    int64_t numel = shape_numel(&v->type.shape), bytes;
+    if (numel < 0) continue;
+    bool too_many = numel > INT32_MAX;
+    bool too_big = narrow && (__builtin_mul_overflow(numel, (int64_t)dtype_size(v->type.dtype),
+                                                     &bytes) || bytes > INT32_MAX);
+    if (!too_many && !too_big) continue;
+    const Node *n = v->def;
+    SrcLoc loc = v->loc.file || !n ? v->loc : n->loc;
+    char what[300];
+    if (n)
+      snprintf(what, sizeof what, "%s '%s': its result %%%s", op_name(n->op),
+               n->name ? n->name : "", v->name);
+    else
+      snprintf(what, sizeof what, "%s '%s'",
+               v->kind == VAL_INPUT ? "input" : v->kind == VAL_LABEL ? "label"
+               : v->kind == VAL_PARAM ? "parameter" : "state", v->name);
+    if (too_many)
+      diag_error(d, loc, "%s has %lld elements at batch %d, more than the %d that 32-bit indices "
+                 "reach; use a smaller batch or layer", what, (long long)numel, g->batch,
+                 INT32_MAX);
+    else
+      diag_error(d, loc, "%s needs %lld bytes at batch %d, more than a buffer can have on the "
+                 "32-bit target %s (%d bytes); use a smaller batch or layer", what,
+                 (long long)numel * (long long)dtype_size(v->type.dtype), g->batch,
+                 target->target->name, INT32_MAX);
+    return false;
+  }
+  return true;
+}
+
+/* A model with dropout keeps init's seed in the state (after every other
+ * state buffer, so models without dropout keep their layout): the masks
+ * mix it in, so they follow the run's seed like the initialisation. */
+static void lower_dropout_seed(Lower *L) {
+  bool dropout = false;
+  for (int i = 0; i < L->g->nnodes; i++) dropout |= L->g->nodes[i]->op == OP_DROPOUT;
+  if (!dropout) return;
+  LProgram *p = L->p;
+  L->dropout_seed = lprog_buffer(p, "dropout.seed", DT_I64, shape_of(0, NULL), LBUF_STATE,
+                                 LROLE_INTERNAL);
+  L->entries = 1u << LENTRY_INIT;
+  lower_kernel(L, NULL, "init_dropout_seed", L->entries);
+  L->k->origin = "init dropout.seed";
+  lower_kernel_body(L, ls_store(p, L->dropout_seed, ci(L, 0), ve(L, L->seed)));
+}
+
 static bool run_lower(Module *m) {
   Graph *g = m->graph;
   const Value *loss = g->noutputs ? g->outputs[0] : NULL;
@@ -354,6 +412,7 @@ static bool run_lower(Module *m) {
                  "target %s has no FPU: this fp32 trainer will compute every float in software "
                  "(slow); integer-only trainers come with the EOQ precision",
                  m->target->target->name);
+  if (!check_index_limits(g, m->diag, m->target)) return false;
   LProgram *p = lprog_new(m->arena, g->name, g->batch);
   Lower L = {.p = p, .g = g, .d = m->diag, .recipe = m->recipe};
   L.buf = arena_alloc(m->arena, (size_t)(g->nvalues ? g->nvalues : 1) * sizeof(LBuffer *));
@@ -376,6 +435,7 @@ static bool run_lower(Module *m) {
   bool ok = true;
   for (int i = 0; i < g->nvalues && ok; i++)
     if (value_is_persistent(g->values[i])) ok = lower_init(&L, g->values[i]);
+  lower_dropout_seed(&L);
 
   /* predict runs what the logits need, eval what the loss needs, both in
    * inference mode; train_step runs everything in training mode. */

@@ -24,6 +24,10 @@ struct Lower {
   LVar *n;       /* the %n argument: samples in this step */
   LVar *seed;    /* the %seed argument of init */
   LBuffer *step; /* i64[] state: steps taken (RNG streams, Adam) */
+  /* i64[] state: the seed init received, for the dropout masks (so they
+   * follow the run's seed and a checkpoint carries it); NULL without
+   * dropout. */
+  LBuffer *dropout_seed;
   LBuffer *epoch; /* i32[] state: set by the trainer each epoch (lr schedules) */
   /* The kernel being built, a counter for unique var names, and the
    * entries (1 << LEntryKind) new kernels are called from. */

@@ -66,13 +66,17 @@ static LExpr *load_local(Lower *L, const Node *n, int k, const Elem *e, LBlock *
   return ve(L, v);
 }
 
-/* hash_uniform(stream ^ step, i) >= rate: the dropout keep mask. */
+/* hash_uniform(hash_bits(stream ^ seed, step), i) >= rate: the dropout
+ * keep mask. A new mask every step and for every seed: the run's seed
+ * (kept in the state by init) picks the stream, hash_bits mixes in the
+ * step (XOR, not arithmetic: no signed overflow; splitmix64 scrambles
+ * the bits, so seed s at step t shares no mask with seed s' at step t'). */
 static LExpr *keep_mask(Lower *L, const char *stream, double rate, LVar *i) {
   LProgram *p = L->p;
   LExpr *key = le_int(p, DT_I64, name_key(stream));
-  /* A new mask every step: the key mixes in the step counter (XOR: no
-   * signed overflow; hash_uniform scrambles the bits). */
-  if (L->step) key = le_bin(p, LB_XOR, key, le_load(p, L->step, ci(L, 0)));
+  if (L->dropout_seed) key = le_bin(p, LB_XOR, key, le_load(p, L->dropout_seed, ci(L, 0)));
+  LExpr *step = L->step ? le_load(p, L->step, ci(L, 0)) : le_int(p, DT_I64, 0);
+  key = le_cast(p, DT_I64, le_call(p, LI_HASH_BITS, key, step));
   LExpr *u = le_call(p, LI_HASH_UNIFORM, key, le_cast(p, DT_I64, ve(L, i)));
   return le_bin(p, LB_GE, u, cf(L, (float)rate));
 }

@@ -126,13 +126,21 @@ bool api_write_header(FILE *out, const ProgramPlan *plan, const EmitOptions *o) 
                " * %s_INPUT_SIZE %ss, ", P, P, P, P,
           plan->input_dtype == DT_U8 ? "raw byte (uint8_t)" : R);
   if (!plan->regression)
-    fprintf(out, "y n class indices; 1 <= n <= %s_BATCH.\n", P);
+    fprintf(out, "y n class indices\n"
+                 " * (0 .. %s_NUM_CLASSES-1); 1 <= n <= %s_BATCH. A misaligned pointer (state\n"
+                 " * and work: %s_STATE_ALIGN; the others: their element type) or a label out\n"
+                 " * of range is a bad argument: the entry returns its error value (NAN or\n"
+                 " * -1) and touches nothing.\n", P, P, P);
   else if (p->label)
     fprintf(out, "y n targets of\n"
                  " * %s_LABEL_SIZE %ss each; 1 <= n <= %s_BATCH.\n", P, R, P);
   else
     fprintf(out, "y is unused (the model has no label: its\n"
                  " * target is the input) and may be NULL; 1 <= n <= %s_BATCH.\n", P);
+  if (plan->regression)
+    fprintf(out, " * A misaligned pointer (state and work: %s_STATE_ALIGN; the others: their\n"
+                 " * element type) is a bad argument: the entry returns its error value (NAN\n"
+                 " * or -1) and touches nothing.\n", P);
   fprintf(out, " * Tensor table: dtype 0 f32, 1 i8, 2 i16, 3 i32, 4 i64, 5 u8, 6 u16,\n"
                " * 7 u32; role 0 parameter, 1 optimizer state, 2 buffer, 3 internal\n"
                " * (OctoDType and OctoTensorKind of octo_runtime.h). See docs/c-backend.md. */\n");

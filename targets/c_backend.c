@@ -131,7 +131,7 @@ static const char *const reserved[] = {
     "octo_shl_i64", "octo_shr_i32", "octo_shr_i64", "octo_main", "octo_min_u32",
     "octo_max_u32", "octo_shr_round_i32", "octo_shr_round_i64", "octo_clamp_i32",
     "octo_clamp_i64", "octo_clamp_u32", "octo_clamp_f32", "octo_dot4_i8", "octo_dot4_u8i8",
-    "octo_hash_bits",
+    "octo_hash_bits", "octo_misaligned", "octo_bad_labels",
 };
 
 /* octo_sat_T_FROM, the saturating-cast helpers. */
@@ -874,10 +874,37 @@ static void emit_calls(Emit *E, const EntryPlan *e) {
   }
 }
 
+/* What the header promises the caller and an entry relies on, checked
+ * before anything is touched (a bad argument): state and work aligned to
+ * STATE_ALIGN, the other pointers to their element type (strict-alignment
+ * cores fault on a misaligned load), and a classifier's labels in
+ * 0 .. classes-1 (the loss would read another sample's logits). ptrs: the
+ * entry's pointer arguments other than state and work. */
+static void emit_arg_checks(Emit *E, const EntryPlan *e, bool work, const char *const *ptrs,
+                            int nptrs, const char *fail) {
+  const char *items[8];
+  int n = 0;
+  items[n++] = arena_printf(E->arena, "octo_misaligned(state, %s_STATE_ALIGN)", E->PFX);
+  if (work) items[n++] = arena_printf(E->arena, "octo_misaligned(work, %s_STATE_ALIGN)", E->PFX);
+  for (int i = 0; i < nptrs && n < 7; i++)
+    items[n++] = arena_printf(E->arena, "octo_misaligned(%s, sizeof *%s)", ptrs[i], ptrs[i]);
+  if (e->label_classes > 0)
+    items[n++] = arena_printf(E->arena, "octo_bad_labels(y, n, %d)", e->label_classes);
+  out(E, "  if (%s", items[0]);
+  int col = 6 + (int)strlen(items[0]);
+  for (int i = 1; i < n; i++) {
+    bool wrap = col + 4 + (int)strlen(items[i]) > 96;
+    out(E, wrap ? " ||\n      %s" : " || %s", items[i]);
+    col = (wrap ? 6 : col + 4) + (int)strlen(items[i]);
+  }
+  out(E, ")\n    return %s;\n", fail);
+}
+
 static void emit_init(Emit *E) {
   const EntryPlan *e = &E->plan->entries[ENTRY_INIT];
   out(E, "int %s_init(void *state, uint64_t seed) {\n", E->pfx);
   out(E, "  if (!state) return -1;\n");
+  emit_arg_checks(E, e, false, NULL, 0, "-1");
   out(E, "  memset(state, 0, %s_STATE_BYTES);\n", E->PFX);
   if (e->uses_state) out(E, "  unsigned char *st = (unsigned char *)state;\n");
   if (!e->uses_seed) out(E, "  (void)seed;\n");
@@ -897,6 +924,8 @@ static void emit_train_step(Emit *E) {
     out(E, "  %s pred_scratch[%lld];\n", Y, (long long)shape_numel(&p->pred->shape));
   out(E, "  if (!state || (!work && %s_WORK_BYTES > 0) || !x || %sn < 1 || n > %s_BATCH)\n"
          "    return octo_nan();\n", E->PFX, e->y_required ? "!y || " : "", E->PFX);
+  const char *ptrs[] = {"x", "y", "pred"};
+  emit_arg_checks(E, e, true, ptrs, 3, "octo_nan()");
   switch (e->pred) {
   case PRED_SKIP: break; /* the pred kernels are called under if (pred) */
   case PRED_SCRATCH: out(E, "  if (!pred) pred = pred_scratch;\n"); break;
@@ -924,6 +953,8 @@ static void emit_predict(Emit *E) {
       ctype(E, E->plan->input_dtype), reg ? ctype(E, DT_F32) : "int32_t", cls);
   out(E, "  if (!state || (!work && %s_WORK_BYTES > 0) || !x || %sn < 1 || n > %s_BATCH)\n"
          "    return -1;\n", E->PFX, e->uses_pred ? (reg ? "!out || " : "!cls || ") : "", E->PFX);
+  const char *ptrs[] = {"x", cls};
+  emit_arg_checks(E, e, true, ptrs, 2, "-1");
   /* predict's kernels only read state (checked), so const stays honest. */
   if (e->uses_state) out(E, "  const unsigned char *st = (const unsigned char *)state;\n");
   if (e->uses_work) out(E, "  unsigned char *wk = (unsigned char *)work;\n");
@@ -945,6 +976,8 @@ static void emit_eval(Emit *E) {
          "    %s *loss_sum, int32_t *correct) {\n", E->pfx, ctype(E, plan->input_dtype), Y, R);
   out(E, "  if (!state || (!work && %s_WORK_BYTES > 0) || !x || %s!loss_sum || n < 1 ||\n"
          "      n > %s_BATCH)\n    return -1;\n", E->PFX, e->y_required ? "!y || " : "", E->PFX);
+  const char *ptrs[] = {"x", "y", "loss_sum", "correct"};
+  emit_arg_checks(E, e, true, ptrs, 4, "-1");
   if (e->uses_state) out(E, "  const unsigned char *st = (const unsigned char *)state;\n");
   if (e->uses_work) out(E, "  unsigned char *wk = (unsigned char *)work;\n");
   if (!e->uses_x) out(E, "  (void)x;\n");
@@ -965,9 +998,9 @@ static void emit_eval(Emit *E) {
 static void emit_set_epoch(Emit *E) {
   if (!E->plan->entries[ENTRY_SET_EPOCH].exists) return;
   out(E, "void %s_set_epoch(void *state, int epoch) {\n"
-         "  if (!state) return;\n"
+         "  if (!state || octo_misaligned(state, %s_STATE_ALIGN)) return;\n"
          "  ((int32_t *)((unsigned char *)state + %lld))[0] = (int32_t)epoch;\n}\n\n",
-      E->pfx, bytes_out(E, E->p->epoch->offset));
+      E->pfx, E->PFX, bytes_out(E, E->p->epoch->offset));
 }
 
 /* The CONST buffers the called kernels read become file-scope arrays,
@@ -1056,6 +1089,16 @@ static void emit_source(Emit *E, FILE *c_out, const char *header, const char *ke
     out(E, "/* NAN without <math.h>, for integer-only trainers. */\n"
            "static float octo_nan(void) {\n  uint32_t bits = UINT32_C(0x7fc00000);\n  float f;\n"
            "  memcpy(&f, &bits, sizeof f);\n  return f;\n}\n\n");
+  out(E, "/* Whether p is not a multiple of align bytes (NULL is aligned). */\n"
+         "static inline int octo_misaligned(const void *p, size_t align) {\n"
+         "  return (uintptr_t)p %% align != 0;\n}\n\n");
+  if (E->plan->entries[ENTRY_TRAIN_STEP].label_classes > 0 ||
+      E->plan->entries[ENTRY_EVAL].label_classes > 0)
+    out(E, "/* Whether a label of y[0..n) is not a class (0 .. classes-1). */\n"
+           "static inline int octo_bad_labels(const int32_t *y, int n, int32_t classes) {\n"
+           "  for (int i = 0; i < n; i++)\n"
+           "    if (y[i] < 0 || y[i] >= classes) return 1;\n"
+           "  return 0;\n}\n\n");
   for (int h = 0; h < H_COUNT; h++)
     if (E->need[h] && helper(E, h)) out(E, "%s", helper(E, h));
   for (int t = 0; t < DT_COUNT; t++)

@@ -286,6 +286,7 @@ static void plan_entry(Builder *B, EntryKind ek) {
   }
   /* A regression model without a label ignores y: NULL is fine then. */
   e->y_required = (ek == ENTRY_TRAIN_STEP || ek == ENTRY_EVAL) && (!plan->regression || p->label);
+  if (e->y_required && !plan->regression && p->num_classes > 0) e->label_classes = p->num_classes;
   const LBuffer *results[2];
   for (int i = 0, n = lentry_results(p, program_entry(ek), results); i < n; i++) {
     if (results[i]->home == LBUF_STATE) e->uses_state = true;

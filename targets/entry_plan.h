@@ -73,6 +73,10 @@ typedef struct EntryPlan {
   /* What its kernels use: unused arguments are only checked or ignored. */
   bool uses_state, uses_work, uses_x, uses_y, uses_pred, uses_n, uses_seed;
   bool y_required; /* a NULL y is a bad argument (false: a model without label) */
+  /* A classifier's train_step and eval refuse a batch with a label outside
+   * 0 .. label_classes-1 (a bad argument) before touching anything; 0: no
+   * check (regression, other entries). */
+  int label_classes;
   PredUse pred;
 } EntryPlan;
 

@@ -370,7 +370,14 @@ START_TEST(bad_arguments_return_nan_or_minus_one) {
   char *out = run_driver(dir, "init 1\nbad\nget step\n");
   const char *want[] = {"bad n=0 1\n", "bad n>batch 1\n", "bad x=NULL 1\n", "bad y=NULL 1\n",
                         "bad state=NULL 1\n", "bad predict n=0 -1\n",
-                        "bad predict state=NULL -1\n", "bad init NULL -1\n", "step 0\n"};
+                        "bad predict state=NULL -1\n", "bad init NULL -1\n",
+                        "bad label 3 1 eval -1 state same\n",
+                        "bad label 200 1 eval -1 state same\n",
+                        "bad label -1 1 eval -1 state same\n",
+                        "bad label 1000000 1 eval -1 state same\n",
+                        "bad label -2147483648 1 eval -1 state same\n",
+                        "bad misaligned state 1 work 1 x 1 y 1 predict -1 init -1 state same\n",
+                        "step 0\n"};
   for (size_t i = 0; i < sizeof want / sizeof *want; i++)
     ck_assert_msg(strstr(out, want[i]) != NULL, "no '%s' in:\n%s", want[i], out);
   free(out);

@@ -142,6 +142,33 @@ static void bad(void) {
   printf("bad predict n=0 %d\n", t_predict(state, work, xs, preds, 0));
   printf("bad predict state=NULL %d\n", t_predict(NULL, work, xs, preds, 1));
   printf("bad init NULL %d\n", t_init(NULL, 1));
+  /* Labels outside 0..classes-1 and misaligned pointers: refused, and the
+   * state is exactly as before (snapshot compared byte for byte). */
+  unsigned char *before = malloc(T_STATE_BYTES + 1);
+  if (!before) exit(2);
+  memcpy(before, state, T_STATE_BYTES);
+  const int32_t labels[] = {T_NUM_CLASSES, 200, -1, 1000000, INT32_MIN};
+  for (size_t i = 0; i < sizeof labels / sizeof *labels; i++) {
+    for (int k = 0; k < T_BATCH; k++) ys[k] = k % T_NUM_CLASSES;
+    ys[T_BATCH - 1] = labels[i];
+    float loss = t_train_step_pred(state, work, xs, ys, T_BATCH, preds);
+    printf("bad label %" PRId32 " %d", labels[i], isnan(loss) != 0);
+#ifdef T_HAS_EVAL
+    float sum = 0;
+    printf(" eval %d", t_eval(state, work, xs, ys, T_BATCH, &sum, NULL));
+#endif
+    printf(" state %s\n", memcmp(before, state, T_STATE_BYTES) ? "changed" : "same");
+  }
+  for (int k = 0; k < T_BATCH; k++) ys[k] = k % T_NUM_CLASSES;
+  /* One byte off: state+1 is misaligned; the real state stays untouched. */
+  printf("bad misaligned state %d", isnan(t_train_step(state + 1, work, xs, ys, 1)) != 0);
+  printf(" work %d", isnan(t_train_step(state, work + 1, xs, ys, 1)) != 0);
+  printf(" x %d", isnan(t_train_step(state, work, (const float *)((char *)xs + 1), ys, 1)) != 0);
+  printf(" y %d", isnan(t_train_step(state, work, xs, (const int32_t *)((char *)ys + 2), 1)) != 0);
+  printf(" predict %d", t_predict(state + 8, work, xs, preds, 1));
+  printf(" init %d", t_init(state + 16, 1));
+  printf(" state %s\n", memcmp(before, state, T_STATE_BYTES) ? "changed" : "same");
+  free(before);
 }
 
 static void meta(void) {
