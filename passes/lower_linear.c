@@ -276,21 +276,27 @@ static void valid_range(int64_t k, int64_t size, int64_t pad, int64_t s, int64_t
 
 /* Where col holds element (rowb + kw, oh*OW + o): row-major [rows x P], or
  * transposed [P x rows] (the layout the weight gradient reads). */
-static LExpr *col_at(Lower *L, const Conv *g, bool transposed, LVar *rowb, int64_t kw, LExpr *oh,
+static LExpr *col_at(Lower *L, const Conv *g, bool transposed, LVar *rowb, LExpr *kw, LExpr *oh,
                      LExpr *o) {
-  LExpr *row = add(L, ve(L, rowb), ci(L, kw));
+  LExpr *row = add(L, ve(L, rowb), kw);
   LExpr *pos = add(L, mul(L, oh, ci(L, g->ow)), o);
   if (transposed) return add(L, mul(L, pos, ci(L, g->c * g->kh * g->kw)), row);
   return add(L, mul(L, row, ci(L, g->p)), pos);
 }
 
-/* col[row, oh*OW + o] = 0 for o in [lo, hi) (constants; nothing if empty). */
+/* col[row, oh*OW + o] = 0 for o in [lo, hi). */
+static LStmt *zero_span(Lower *L, const Conv *g, LBuffer *col, bool transposed, LVar *rowb,
+                        LExpr *kw, LExpr *oh, LExpr *lo, LExpr *hi) {
+  LVar *o = lv_loop(L, "z");
+  LStmt *st = ls_store(L->p, col, col_at(L, g, transposed, rowb, kw, oh, ve(L, o)), cf(L, 0));
+  return range(L, o, lo, hi, LHINT_VECTORIZE, st);
+}
+
+/* The same for a constant tap and bounds; nothing if empty. */
 static LStmt *zero_run(Lower *L, const Conv *g, LBuffer *col, bool transposed, LVar *rowb,
                        int64_t kw, LExpr *oh, int64_t lo, int64_t hi) {
   if (lo >= hi) return NULL;
-  LVar *o = lv_loop(L, "z");
-  LStmt *st = ls_store(L->p, col, col_at(L, g, transposed, rowb, kw, oh, ve(L, o)), cf(L, 0));
-  return range(L, o, ci(L, lo), ci(L, hi), LHINT_VECTORIZE, st);
+  return zero_span(L, g, col, transposed, rowb, ci(L, kw), oh, ci(L, lo), ci(L, hi));
 }
 
 /* One column row of the im2col walk: tap (kh, kw) of channel c, kw a
@@ -311,7 +317,7 @@ static LStmt *im2col_tap(Lower *L, const Conv *g, LBuffer *x, LExpr *xoff, LBuff
     LExpr *ih = add(L, sub(L, mul(L, ve(L, oh), ci(L, g->sh)), ci(L, g->ph)), ve(L, kh));
     LExpr *iw = add(L, mul(L, ve(L, ow), ci(L, g->sw)), ci(L, kw - g->pw));
     LExpr *xi = add(L, xoff, add(L, mul(L, add(L, mul(L, ve(L, c), ci(L, g->h)), ih), ci(L, g->w)), iw));
-    LExpr *ci_ = col_at(L, g, transposed, rowb, kw, ve(L, oh), ve(L, ow));
+    LExpr *ci_ = col_at(L, g, transposed, rowb, ci(L, kw), ve(L, oh), ve(L, ow));
     LStmt *inner = scatter ? ls_store(p, x, xi, fadd(L, ld(L, x, xi), ld(L, col, ci_)))
                            : ls_store(p, col, ci_, ld(L, x, xi));
     line = range(L, ow, ci(L, lo), ci(L, hi), LHINT_VECTORIZE, inner);
@@ -333,6 +339,48 @@ static LStmt *im2col_tap(Lower *L, const Conv *g, LBuffer *x, LExpr *xoff, LBuff
   return lines;
 }
 
+/* Kernels wider than TAP_LOOP_FROM taps per row are not unrolled: the kw
+ * taps become a loop (compile time and C size stay linear in the kernel,
+ * not in kernel x code per tap). Every shipped model is far below. */
+enum { TAP_LOOP_FROM = 64 };
+
+/* im2col_tap for a tap kw that is a loop variable: the same stores in the
+ * same order, the valid ow range [owlo, owhi) and the zero runs computed at
+ * run time (owlo clamped at OW, so an empty range zeroes the whole line). */
+static LStmt *im2col_tap_loop(Lower *L, const Conv *g, LBuffer *x, LExpr *xoff, LBuffer *col,
+                              bool transposed, bool scatter, LVar *c, LVar *kh, LVar *rowb,
+                              LVar *ohlo, LVar *ohhi, LVar *kw) {
+  LProgram *p = L->p;
+  LVar *owlo = lv_local(L, "owlo", DT_I32), *owhi = lv_local(L, "owhi", DT_I32);
+  LStmt *bounds = seq(ls_let(p, owlo, imin(L, ci(L, g->ow), valid_lo(L, ve(L, kw), g->pw, g->sw))),
+                      ls_let(p, owhi, valid_hi(L, ve(L, kw), g->w, g->pw, g->sw, g->ow)));
+  LVar *oh = lv_loop(L, "oh"), *ow = lv_loop(L, "ow");
+  LExpr *ih = add(L, sub(L, mul(L, ve(L, oh), ci(L, g->sh)), ci(L, g->ph)), ve(L, kh));
+  LExpr *iw = sub(L, add(L, mul(L, ve(L, ow), ci(L, g->sw)), ve(L, kw)), ci(L, g->pw));
+  LExpr *xi = add(L, xoff, add(L, mul(L, add(L, mul(L, ve(L, c), ci(L, g->h)), ih), ci(L, g->w)), iw));
+  LExpr *ci_ = col_at(L, g, transposed, rowb, ve(L, kw), ve(L, oh), ve(L, ow));
+  LStmt *inner = scatter ? ls_store(p, x, xi, fadd(L, ld(L, x, xi), ld(L, col, ci_)))
+                         : ls_store(p, col, ci_, ld(L, x, xi));
+  LStmt *line = range(L, ow, ve(L, owlo), ve(L, owhi), LHINT_VECTORIZE, inner);
+  if (!scatter && g->pw)
+    line = seq3(zero_span(L, g, col, transposed, rowb, ve(L, kw), ve(L, oh), ci(L, 0), ve(L, owlo)),
+                line,
+                zero_span(L, g, col, transposed, rowb, ve(L, kw), ve(L, oh),
+                          imax(L, ve(L, owlo), ve(L, owhi)), ci(L, g->ow)));
+  LStmt *lines = range(L, oh, ve(L, ohlo), ve(L, ohhi), 0, line);
+  if (!scatter && g->ph) {
+    LVar *o1 = lv_loop(L, "oz"), *o2 = lv_loop(L, "oz");
+    LStmt *top = range(L, o1, ci(L, 0), ve(L, ohlo), 0,
+                       zero_span(L, g, col, transposed, rowb, ve(L, kw), ve(L, o1), ci(L, 0),
+                                 ci(L, g->ow)));
+    LStmt *bottom = range(L, o2, ve(L, ohhi), ci(L, g->oh), 0,
+                          zero_span(L, g, col, transposed, rowb, ve(L, kw), ve(L, o2), ci(L, 0),
+                                    ci(L, g->ow)));
+    lines = seq3(top, lines, bottom);
+  }
+  return seq(bounds, lines);
+}
+
 /* The im2col traversal of one sample (its input at x[xoff..]): for every
  * column row (c, kh, kw), row = (c*KH + kh)*KW + kw, and output position
  * (oh, ow), the input element x[c, oh*sh - ph + kh, ow*sw - pw + kw] or
@@ -350,7 +398,13 @@ static LStmt *im2col(Lower *L, const Conv *g, LBuffer *x, LExpr *xoff, LBuffer *
   lblock_add(&per, ls_let(p, rowb, mul(L, add(L, mul(L, ve(L, c), ci(L, g->kh)), ve(L, kh)), ci(L, g->kw))));
   lblock_add(&per, ls_let(p, ohlo, valid_lo(L, ve(L, kh), g->ph, g->sh)));
   lblock_add(&per, ls_let(p, ohhi, valid_hi(L, ve(L, kh), g->h, g->ph, g->sh, g->oh)));
-  for (int64_t kw = 0; kw < g->kw; kw++) {
+  if (g->kw > TAP_LOOP_FROM) {
+    LVar *kw = lv_loop(L, "kw");
+    lblock_add(&per, loop(L, kw, ci(L, g->kw), 0,
+                          im2col_tap_loop(L, g, x, xoff, col, transposed, scatter, c, kh, rowb,
+                                          ohlo, ohhi, kw)));
+  }
+  for (int64_t kw = 0; kw < g->kw && g->kw <= TAP_LOOP_FROM; kw++) {
     LStmt *tap = im2col_tap(L, g, x, xoff, col, transposed, scatter, c, kh, rowb, ohlo, ohhi, kw);
     if (tap) lblock_add(&per, tap);
   }

@@ -58,6 +58,25 @@ static void tap_columns(const Pool *g, int64_t kw, int64_t *lo, int64_t *hi) {
   *hi = last < g->ow ? last : g->ow;
 }
 
+/* Windows wider than TAP_LOOP_FROM taps per row are not unrolled: the kw
+ * taps become a loop whose column range is computed at run time (compile
+ * time and C size stay linear in the kernel). The same taps in the same
+ * order, so the same results bit for bit. */
+enum { TAP_LOOP_FROM = 64 };
+
+/* tap_columns for a tap kw that is a loop variable: lo and hi declared with
+ * the same truncating divisions at run time. */
+static LStmt *tap_columns_at(Lower *L, const Pool *g, LVar *kw, LVar *lo, LVar *hi) {
+  LExpr *first = sub(L, ci(L, g->pw + g->sw - 1), ve(L, kw));
+  LExpr *last = sub(L, ci(L, g->w - 1 + g->pw), ve(L, kw));
+  if (g->sw != 1) {
+    first = fbin(L, LB_DIV, first, ci(L, g->sw));
+    last = fbin(L, LB_DIV, last, ci(L, g->sw));
+  }
+  return seq(ls_let(L->p, lo, fbin(L, LB_MAX, ci(L, 0), first)),
+             ls_let(L->p, hi, fbin(L, LB_MIN, add(L, last, ci(L, 1)), ci(L, g->ow))));
+}
+
 /* The taps of output position o (along one axis: window k, stride st, pad
  * pd, input extent len) that land inside the input:
  * [max(0, pd - o*st), min(k, len + pd - o*st)). Never empty: pad < window
@@ -141,7 +160,18 @@ static bool lower_pool_fwd(Lower *L, const Node *n, bool is_max) {
   LBlock taps = {0};
   lblock_add(&taps, ls_let(p, xr, add(L, mul(L, ve(L, pl), ci(L, g.h * g.w)),
                                      mul(L, input_row(L, &g, oh, kh), ci(L, g.w)))));
-  for (int64_t kw = 0; kw < g.kw; kw++) {
+  if (g.kw > TAP_LOOP_FROM) {
+    LVar *kw = lv_loop(L, "kw"), *o = lv_loop(L, "ow");
+    LVar *lo = lv_local(L, "owlo", DT_I32), *hi = lv_local(L, "owhi", DT_I32);
+    LExpr *xi = sub(L, add(L, add(L, ve(L, xr), mul(L, ve(L, o), ci(L, g.sw))), ve(L, kw)),
+                    ci(L, g.pw));
+    LExpr *val = fbin(L, is_max ? LB_MAX : LB_ADD, ld(L, y, add(L, ve(L, yr), ve(L, o))),
+                      ld(L, x, xi));
+    LStmt *run = range(L, o, ve(L, lo), ve(L, hi), LHINT_VECTORIZE,
+                       ls_store(p, y, add(L, ve(L, yr), ve(L, o)), val));
+    lblock_add(&taps, loop(L, kw, ci(L, g.kw), 0, seq(tap_columns_at(L, &g, kw, lo, hi), run)));
+  }
+  for (int64_t kw = 0; kw < g.kw && g.kw <= TAP_LOOP_FROM; kw++) {
     int64_t lo, hi;
     tap_columns(&g, kw, &lo, &hi);
     if (lo >= hi) continue;
@@ -310,7 +340,19 @@ bool lower_avgpool_grad(Lower *L, const Node *n, LowerMode mode) {
 
   LBlock taps = {0};
   lblock_add(&taps, ls_let(p, xr, add(L, ve(L, base), mul(L, input_row(L, &g, oh, kh), ci(L, g.w)))));
-  for (int64_t kw = 0; kw < g.kw; kw++) {
+  if (g.kw > TAP_LOOP_FROM) {
+    LVar *kw = lv_loop(L, "kw"), *o = lv_loop(L, "ow");
+    LVar *lo = lv_local(L, "owlo", DT_I32), *hi = lv_local(L, "owhi", DT_I32);
+    LExpr *at[2];
+    for (int i = 0; i < 2; i++)
+      at[i] = sub(L, add(L, add(L, ve(L, xr), mul(L, ve(L, o), ci(L, g.sw))), ve(L, kw)),
+                  ci(L, g.pw));
+    LExpr *contrib = fbin(L, LB_MUL, ld(L, dy, add(L, ve(L, yr), ve(L, o))), cf(L, inv));
+    LStmt *run = range(L, o, ve(L, lo), ve(L, hi), LHINT_VECTORIZE,
+                       ls_store(p, dx, at[0], fbin(L, LB_ADD, ld(L, dx, at[1]), contrib)));
+    lblock_add(&taps, loop(L, kw, ci(L, g.kw), 0, seq(tap_columns_at(L, &g, kw, lo, hi), run)));
+  }
+  for (int64_t kw = 0; kw < g.kw && g.kw <= TAP_LOOP_FROM; kw++) {
     int64_t lo, hi;
     tap_columns(&g, kw, &lo, &hi);
     if (lo >= hi) continue;

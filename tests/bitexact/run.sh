@@ -3,7 +3,8 @@
 # model, compiled by this octoc, runs 100 train steps through harness.c; the
 # losses (as bits), a predict checksum and the final state's checksum must
 # equal expected/NAME.txt, recorded from the compiler before the "make room"
-# refactor of issue 9. `run.sh --record` rewrites the table (only when a
+# refactor of issue 9 (wide_taps: recorded from ba436f3, whose lowering still
+# unrolled every tap, issue 10 item 11). `run.sh --record` rewrites the table (only when a
 # change is meant to change the numbers; say so in the commit).
 # Environment: OCTOC, CC (default cc), SRC (project root).
 set -euo pipefail
