@@ -114,6 +114,24 @@ START_TEST(empty_input_is_no_network) {
 }
 END_TEST
 
+/* The f32 check of float attributes refuses only what lands on an excluded
+ * end (eps 0, momentum 1): init=1e30 is 1.00000002e30 in f32, past the
+ * closed end of its range, and stays accepted, as are values at the ends. */
+START_TEST(f32_rounding_past_a_closed_end_is_accepted) {
+  static const char *const ok[] = {"bias(x, init=1e30)", "scale(x, init=-1e30)",
+                                   "batchnorm(x, eps=0.9999999)", "dropout(x, rate=0)"};
+  for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+    char src[512];
+    snprintf(src, sizeof src, "network n {\n  input x: f32[1, 4, 4];\n  label y: class[3];\n"
+                              "  h = %s;\n  loss = softmax_cross_entropy(dense(flatten(h), "
+                              "units=3), y);\n}\n", ok[i]);
+    Result r = compile_str(src);
+    ck_assert_msg(r.g != NULL && r.errors == 0, "%s refused:\n%s", ok[i], r.text);
+    free(r.text);
+  }
+}
+END_TEST
+
 START_TEST(nul_bytes_are_errors_not_terminators) {
   static const char src[] = "network n {\0 x = relu(y); }";
   expect_error(compile_bytes("gen.net", src, sizeof src - 1), "gen.net:1:12: error: unexpected byte 0x00");
@@ -303,6 +321,7 @@ int main(int argc, char **argv) {
   tcase_set_timeout(gen, 60);
   tcase_add_test(gen, empty_input_is_no_network);
   tcase_add_test(gen, nul_bytes_are_errors_not_terminators);
+  tcase_add_test(gen, f32_rounding_past_a_closed_end_is_accepted);
   tcase_add_test(gen, one_megabyte_line_is_handled);
   tcase_add_test(gen, one_megabyte_argument_list_is_handled);
   tcase_add_test(gen, deep_parentheses_are_a_nesting_error);

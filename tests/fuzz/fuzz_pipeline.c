@@ -44,10 +44,24 @@ static bool small_enough(const Graph *g) {
   return true;
 }
 
-/* The diagnostics so far, as text. */
+/* True when a diagnostic so far is an internal error: a message line
+ * ("octoc: error: internal error: ..." or "fuzz.net:L:C: error: internal
+ * error: ..."), not a quoted source line (those start with spaces), which
+ * may hold any text. */
 static bool says_internal(FILE *diag_out, char **text) {
   fflush(diag_out);
-  return *text && strstr(*text, "internal error");
+  for (const char *line = *text; line && *line;) {
+    const char *end = strchr(line, '\n');
+    size_t n = end ? (size_t)(end - line) : strlen(line);
+    static const char *const marks[] = {"octoc: error: internal error", "error: internal error"};
+    if (strncmp(line, marks[0], strlen(marks[0])) == 0) return true;
+    if (strncmp(line, "fuzz.net:", 9) == 0) {
+      const char *hit = strstr(line, marks[1]);
+      if (hit && (size_t)(hit - line) < n) return true;
+    }
+    line = end ? end + 1 : NULL;
+  }
+  return false;
 }
 
 /* A finding: print what the pipeline said, then abort for libFuzzer. */
