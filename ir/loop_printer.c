@@ -366,10 +366,24 @@ static void print_block(FILE *out, Names *n, const LStmt *s, int depth) {
   n->nscope = mark;
 }
 
-static void print_kernel(FILE *out, const LProgram *p, const LKernel *k, int depth) {
-  Names n = {0};
+/* The program's scalar arguments (n, seed) in variable order: every kernel
+ * sees them. Collected once per program, not once per kernel (a program
+ * may have a million variables and hundreds of thousands of kernels). */
+typedef struct Args {
+  const LVar **vars;
+  int n;
+} Args;
+
+static Args args_of(const LProgram *p) {
+  Args a = {xcalloc((size_t)p->nvars + 1, sizeof(LVar *)), 0};
   for (int i = 0; i < p->nvars; i++)
-    if (p->vars[i]->kind == LVAR_ARG) bind(&n, p->vars[i], pick_name(&n, p->vars[i]));
+    if (p->vars[i]->kind == LVAR_ARG) a.vars[a.n++] = p->vars[i];
+  return a;
+}
+
+static void print_kernel(FILE *out, const Args *args, const LKernel *k, int depth) {
+  Names n = {0};
+  for (int i = 0; i < args->n; i++) bind(&n, args->vars[i], pick_name(&n, args->vars[i]));
   indent(out, depth);
   fprintf(out, "kernel %s", k->name);
   if (k->origin) {
@@ -388,7 +402,11 @@ static void print_kernel(FILE *out, const LProgram *p, const LKernel *k, int dep
   names_free(&n);
 }
 
-void lkernel_print(FILE *out, const LProgram *p, const LKernel *k) { print_kernel(out, p, k, 0); }
+void lkernel_print(FILE *out, const LProgram *p, const LKernel *k) {
+  Args args = args_of(p);
+  print_kernel(out, &args, k, 0);
+  free(args.vars);
+}
 
 /* ---- the program ---- */
 
@@ -485,10 +503,12 @@ void lprog_print(FILE *out, const LProgram *p) {
     }
   for (int i = 0; i < p->nbuffers; i++) print_buffer(out, p->buffers[i]);
   print_facts(out, p);
+  Args args = args_of(p);
   for (int i = 0; i < p->nkernels; i++) {
     fputc('\n', out);
-    print_kernel(out, p, p->kernels[i], 1);
+    print_kernel(out, &args, p->kernels[i], 1);
   }
+  free(args.vars);
   fputc('\n', out);
   for (int i = 0; i < LENTRY_COUNT; i++) print_entry(out, &p->entries[i]);
   fputs("}\n", out);
