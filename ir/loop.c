@@ -105,13 +105,15 @@ LVar *lprog_var(LProgram *p, const char *name, DType t, LVarKind kind) {
   v->dtype = t;
   v->kind = kind;
   arena_push(p->arena, (void ***)&p->vars, &p->nvars, &p->cap_vars, v);
+  /* A lookup finds the first argument of a name (the reader refuses a
+   * second one). */
+  if (kind == LVAR_ARG && !lprog_find_arg(p, v->name))
+    strmap_put(p->arena, &p->arg_names, v->name, v);
   return v;
 }
 
 LVar *lprog_find_arg(const LProgram *p, const char *name) {
-  for (int i = 0; i < p->nvars; i++)
-    if (p->vars[i]->kind == LVAR_ARG && strcmp(p->vars[i]->name, name) == 0) return p->vars[i];
-  return NULL;
+  return strmap_get(&p->arg_names, name);
 }
 
 LKernel *lprog_kernel(LProgram *p, const char *name, const char *origin, SrcLoc loc) {

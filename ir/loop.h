@@ -178,6 +178,7 @@ typedef struct LProgram {
   LBuffer *eval_loss, *eval_correct;
   int num_classes; /* 0 for float targets */
   StrMap buffer_names, kernel_names; /* name -> LBuffer / LKernel */
+  StrMap arg_names;                  /* name -> LVar of kind LVAR_ARG */
 } LProgram;
 
 LProgram *lprog_new(Arena *a, const char *name, int batch);
