@@ -29,14 +29,18 @@ awk -v n="$layers" 'BEGIN {
   print "}"
 }' > "$tmp/chain.net"
 
-start=$SECONDS
-bash -c "$limit exec \"\$0\" \"\$1\" --emit=c -o \"\$2\"" "$OCTOC" "$tmp/chain.net" \
-  "$tmp/chain.c" 2> "$tmp/err"
-status=$?
-if [ "$status" -ne 0 ]; then
-  echo "FAIL: $layers layers${limit:+ ($limit)}: exit status $status: $(head -c 300 "$tmp/err")"
+# limited WHAT COMMAND...: runs octoc's COMMAND under the limit, or fails
+# the test saying WHAT failed.
+limited() {
+  local what=$1
+  shift
+  bash -c "$limit exec \"\$@\"" octoc "$OCTOC" "$@" 2> "$tmp/err" && return 0
+  echo "FAIL: $what${limit:+ ($limit)}: exit status $?: $(head -c 300 "$tmp/err")"
   exit 1
-fi
+}
+
+start=$SECONDS
+limited "$layers layers" "$tmp/chain.net" --emit=c -o "$tmp/chain.c"
 if ! grep -q "chain_k_h${layers}_fwd" "$tmp/chain.c"; then
   echo "FAIL: $layers layers: no kernel for the last layer in the C"
   exit 1
@@ -50,13 +54,8 @@ echo "ok: $layers relu layers compiled to $(wc -c < "$tmp/chain.c") bytes of C" 
 # reported, not asserted).
 mkdir "$tmp/back"
 start=$SECONDS
-bash -c "$limit \"\$0\" \"\$1\" --emit=loops -o \"\$2\" && exec \"\$0\" \"\$2\" --emit=c -o \"\$3\"" \
-  "$OCTOC" "$tmp/chain.net" "$tmp/chain.loops" "$tmp/back/chain.c" 2> "$tmp/err"
-status=$?
-if [ "$status" -ne 0 ]; then
-  echo "FAIL: $layers layers read back from loop IR: exit status $status: $(head -c 300 "$tmp/err")"
-  exit 1
-fi
+limited "$layers layers to loop IR" "$tmp/chain.net" --emit=loops -o "$tmp/chain.loops"
+limited "$layers layers read back from loop IR" "$tmp/chain.loops" --emit=c -o "$tmp/back/chain.c"
 if ! cmp -s "$tmp/chain.c" "$tmp/back/chain.c"; then
   echo "FAIL: $layers layers: the C from the loop IR differs from the C from the .net"
   exit 1
