@@ -350,8 +350,7 @@ static void lower_output(Lower *L, const Value *prediction, unsigned entries) {
  * refuses any index arithmetic that could still overflow). On a 32-bit
  * target no buffer can exceed INT32_MAX bytes either. */
 static bool check_index_limits(const Graph *g, Diag *d, const TargetConfig *target) {
-  bool narrow = target && target->target &&
-                (target->target->arch == ARCH_ARM || target->target->arch == ARCH_RISCV32);
+  bool narrow = target && target->target && target_is_32bit(target->target);
   for (int i = 0; i < g->nvalues; i++) {
     const Value *v = g->values[i];
     int64_t numel = shape_numel(&v->type.shape), bytes;

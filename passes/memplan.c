@@ -16,10 +16,12 @@
 #include "memplan.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pass.h"
+#include "target.h"
 
 /* Per entry, per buffer: the first and last call index that touches it, -1
  * when the entry never touches it. */
@@ -468,7 +470,30 @@ static bool run_pass(Module *m) {
     diag_error(m->diag, (SrcLoc){0}, "memory plan: no loop program (lower to loop IR first)");
     return false;
   }
-  return memplan_run(m->loops, m->diag, NULL);
+  if (!memplan_run(m->loops, m->diag, NULL)) return false;
+  /* lower refused every buffer too large for a 32-bit target; the blocks
+   * that hold them can still be. */
+  const Target *t = m->target ? m->target->target : NULL;
+  if (t && target_is_32bit(t)) {
+    const struct {
+      const char *what;
+      int64_t bytes;
+    } blocks[] = {{"state block", m->loops->state_bytes}, {"work arena", m->loops->work_bytes}};
+    /* At the network's first input: the batch scales it. */
+    SrcLoc where = {0};
+    for (int i = 0; m->graph && i < m->graph->nvalues && !where.file; i++)
+      if (m->graph->values[i]->kind == VAL_INPUT) where = m->graph->values[i]->loc;
+    for (int i = 0; i < 2; i++)
+      if (blocks[i].bytes > INT32_MAX) {
+        diag_error(m->diag, where,
+                   "the %s needs %lld bytes at batch %d, more than the 32-bit target %s can "
+                   "address in one block (%d bytes); use a smaller batch or model",
+                   blocks[i].what, (long long)blocks[i].bytes, m->loops->batch, t->name,
+                   INT32_MAX);
+        return false;
+      }
+  }
+  return true;
 }
 
 const Pass pass_memplan = {

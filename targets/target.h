@@ -29,6 +29,11 @@ typedef struct Target {
 } Target;
 
 const Target *target_default(void);
+/* 32-bit pointers (armv7, Cortex-M, riscv32): no buffer, state block or
+ * work arena of more than INT32_MAX bytes can exist there. */
+static inline bool target_is_32bit(const Target *t) {
+  return t->arch == ARCH_ARM || t->arch == ARCH_RISCV32;
+}
 /* By short name ("armv7") or by triple ("armv7-linux-gnueabihf"); NULL if unknown. */
 const Target *target_lookup(const char *name);
 void target_list(FILE *out);
