@@ -980,14 +980,8 @@ static bool check_fresh(Lower *L, Scope *s, const Stmt *st, const char *what) {
   return false;
 }
 
-static void lower_decl_stmt(Lower *L, Scope *s, Stmt *st) {
-  bool is_label = st->kind == ST_LABEL;
-  if (s->block) {
-    diag_error(L->d, st->loc, "%s declarations belong in the network, not in a block",
-               is_label ? "label" : "input");
-    return;
-  }
-  if (!check_fresh(L, s, st, is_label ? "label" : "input")) return;
+/* The input or label a declaration makes, or NULL after reporting why. */
+static Value *declare_input(Lower *L, Scope *s, Stmt *st, bool is_label) {
   int64_t dims[MAX_RANK] = {0};
   TensorType t = {DT_F32, {0}};
   int64_t classes = 0;
@@ -995,12 +989,12 @@ static void lower_decl_stmt(Lower *L, Scope *s, Stmt *st) {
   if (is_label && strcmp(st->type, "class") == 0) {
     if (st->ndims != 1) {
       diag_error(L->d, st->type_loc, "class labels take one extent: class[N]");
-      return;
+      return NULL;
     }
-    if (!eval_dims(L, s, st, &classes, 1)) return;
+    if (!eval_dims(L, s, st, &classes, 1)) return NULL;
     if (classes < 2) {
       diag_error(L->d, st->dims->value->loc, "class[%" PRId64 "] needs at least 2 classes", classes);
-      return;
+      return NULL;
     }
     t.dtype = DT_I32;
     t.shape = shape_of(1, dims);
@@ -1011,21 +1005,38 @@ static void lower_decl_stmt(Lower *L, Scope *s, Stmt *st) {
     if (!dtype_ok) {
       diag_error(L->d, st->type_loc, "unknown %s type '%s' (use %s)", is_label ? "label" : "input",
                  st->type, is_label ? "class[N] or f32[...]" : "f32, u8 or i8");
-      return;
+      return NULL;
     }
     if (st->ndims == 0) {
       diag_error(L->d, st->type_loc, "give the per-sample shape, e.g. %s[1, 28, 28]", st->type);
-      return;
+      return NULL;
     }
-    if (!eval_dims(L, s, st, dims + 1, MAX_RANK - 1)) return;
+    if (!eval_dims(L, s, st, dims + 1, MAX_RANK - 1)) return NULL;
     t.shape = shape_of(st->ndims + 1, dims);
   }
   Value *v = graph_add_input(L->g, graph_unique_name(L->g, st->name),
                              is_label ? VAL_LABEL : VAL_INPUT, t, st->loc);
   v->classes = classes;
+  return v;
+}
+
+
+static void lower_decl_stmt(Lower *L, Scope *s, Stmt *st) {
+  bool is_label = st->kind == ST_LABEL;
+  if (s->block) {
+    diag_error(L->d, st->loc, "%s declarations belong in the network, not in a block",
+               is_label ? "label" : "input");
+    return;
+  }
+  if (!check_fresh(L, s, st, is_label ? "label" : "input")) return;
+  /* Bound even on error (to the error value), so later uses do not
+   * cascade into "undefined name". */
+  Value *v = declare_input(L, s, st, is_label);
   Lv lv = lv_error;
-  lv.kind = LV_TENSOR;
-  lv.t = v;
+  if (v) {
+    lv.kind = LV_TENSOR;
+    lv.t = v;
+  }
   scope_bind(L, s, st->name, is_label ? BIND_LABEL : BIND_INPUT, lv, st->loc, st);
 }
 
