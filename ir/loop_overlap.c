@@ -72,30 +72,12 @@ static bool check_state(const LProgram *p, Diag *d) {
 
 typedef struct Lifetimes {
   int *first, *last; /* by buffer id; -1: not touched in this entry */
+  LUses uses;        /* one call's buffers */
 } Lifetimes;
 
-static void touch(const LProgram *p, Lifetimes *lt, const LBuffer *b, int call) {
-  if (!b || b->id < 0 || b->id >= p->nbuffers || p->buffers[b->id] != b) return;
-  if (lt->first[b->id] < 0) lt->first[b->id] = call;
-  lt->last[b->id] = call;
-}
-
-static void touch_expr(const LProgram *p, Lifetimes *lt, const LExpr *e, int call) {
-  for (; e; e = e->c) { /* c: the third operand, the rarest: iterate */
-    if (e->kind == LE_LOAD) touch(p, lt, e->buf, call);
-    touch_expr(p, lt, e->a, call);
-    touch_expr(p, lt, e->b, call);
-  }
-}
-
-static void touch_block(const LProgram *p, Lifetimes *lt, const LStmt *s, int call) {
-  for (; s; s = s->next) {
-    if (s->kind == LS_STORE) touch(p, lt, s->buf, call);
-    const LExpr *exprs[] = {s->lo, s->hi, s->value, s->index, s->cond};
-    for (int i = 0; i < 5; i++) touch_expr(p, lt, exprs[i], call);
-    touch_block(p, lt, s->body, call);
-    touch_block(p, lt, s->else_body, call);
-  }
+static void touch(Lifetimes *lt, int id, int call) {
+  if (lt->first[id] < 0) lt->first[id] = call;
+  lt->last[id] = call;
 }
 
 /* ---- the live work buffers, by start offset ---- */
@@ -167,11 +149,13 @@ static bool check_entry(const LProgram *p, Diag *d, LEntryKind e, const LBuffer 
   const LEntry *en = &p->entries[e];
   if (en->ncalls == 0) return true;
   for (int i = 0; i < p->nbuffers; i++) lt->first[i] = lt->last[i] = -1;
-  for (int c = 0; c < en->ncalls; c++)
-    if (en->calls[c]) touch_block(p, lt, en->calls[c]->body, c);
+  for (int c = 0; c < en->ncalls; c++) {
+    lkernel_buffer_uses(en->calls[c], &lt->uses);
+    for (int j = 0; j < lt->uses.n; j++) touch(lt, lt->uses.ids[j], c);
+  }
   const LBuffer *results[2];
   for (int i = 0, nr = lentry_results(p, e, results); i < nr; i++)
-    touch(p, lt, results[i], en->ncalls - 1); /* read after the last call */
+    touch(lt, results[i]->id, en->ncalls - 1); /* read after the last call */
   Keyed *enter = xcalloc((size_t)nwork + 1, sizeof *enter);
   Keyed *leave = xcalloc((size_t)nwork + 1, sizeof *leave);
   int n = 0;
@@ -228,12 +212,14 @@ bool lprog_check_overlaps(const LProgram *p, Diag *d) {
   t.end = xcalloc((size_t)t.size * 2, sizeof *t.end);
   t.who = xcalloc((size_t)t.size * 2, sizeof *t.who);
   Lifetimes lt = {xcalloc((size_t)p->nbuffers + 1, sizeof(int)),
-                  xcalloc((size_t)p->nbuffers + 1, sizeof(int))};
+                  xcalloc((size_t)p->nbuffers + 1, sizeof(int)), {0}};
+  luses_init(&lt.uses, p->nbuffers);
   bool ok = true;
   for (int e = 0; e < LENTRY_COUNT && ok; e++)
     ok = check_entry(p, d, (LEntryKind)e, work, nwork, &t, &lt);
   free(lt.first);
   free(lt.last);
+  luses_free(&lt.uses);
   free(t.end);
   free(t.who);
   free(starts);

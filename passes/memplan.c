@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "loop_overlap.h"
 #include "pass.h"
 #include "target.h"
 
@@ -465,35 +466,37 @@ bool memplan_run(LProgram *p, Diag *d, MemPlanStats *stats) {
   return memplan_run_strategy(p, d, MEMPLAN_BEST, stats);
 }
 
+/* lower refused every buffer too large for a 32-bit target; the blocks
+ * that hold them can still be. The error is at the network's first input:
+ * the batch scales it. */
+static bool blocks_fit_target(Module *m) {
+  const Target *t = m->target ? m->target->target : NULL;
+  if (!t || !target_is_32bit(t)) return true;
+  const struct {
+    const char *what;
+    int64_t bytes;
+  } blocks[] = {{"state block", m->loops->state_bytes}, {"work arena", m->loops->work_bytes}};
+  SrcLoc where = {0};
+  for (int i = 0; m->graph && i < m->graph->nvalues && !where.file; i++)
+    if (m->graph->values[i]->kind == VAL_INPUT) where = m->graph->values[i]->loc;
+  for (int i = 0; i < 2; i++)
+    if (blocks[i].bytes > INT32_MAX) {
+      diag_error(m->diag, where,
+                 "the %s needs %lld bytes at batch %d, more than the 32-bit target %s can "
+                 "address in one block (%d bytes); use a smaller batch or model",
+                 blocks[i].what, (long long)blocks[i].bytes, m->loops->batch, t->name,
+                 INT32_MAX);
+      return false;
+    }
+  return true;
+}
+
 static bool run_pass(Module *m) {
   if (!m->loops) {
     diag_error(m->diag, (SrcLoc){0}, "memory plan: no loop program (lower to loop IR first)");
     return false;
   }
-  if (!memplan_run(m->loops, m->diag, NULL)) return false;
-  /* lower refused every buffer too large for a 32-bit target; the blocks
-   * that hold them can still be. */
-  const Target *t = m->target ? m->target->target : NULL;
-  if (t && target_is_32bit(t)) {
-    const struct {
-      const char *what;
-      int64_t bytes;
-    } blocks[] = {{"state block", m->loops->state_bytes}, {"work arena", m->loops->work_bytes}};
-    /* At the network's first input: the batch scales it. */
-    SrcLoc where = {0};
-    for (int i = 0; m->graph && i < m->graph->nvalues && !where.file; i++)
-      if (m->graph->values[i]->kind == VAL_INPUT) where = m->graph->values[i]->loc;
-    for (int i = 0; i < 2; i++)
-      if (blocks[i].bytes > INT32_MAX) {
-        diag_error(m->diag, where,
-                   "the %s needs %lld bytes at batch %d, more than the 32-bit target %s can "
-                   "address in one block (%d bytes); use a smaller batch or model",
-                   blocks[i].what, (long long)blocks[i].bytes, m->loops->batch, t->name,
-                   INT32_MAX);
-        return false;
-      }
-  }
-  return true;
+  return memplan_run(m->loops, m->diag, NULL) && blocks_fit_target(m);
 }
 
 const Pass pass_memplan = {
@@ -512,10 +515,6 @@ static bool fail(char *err, size_t errlen, const char *fmt, ...) {
     va_end(ap);
   }
   return false;
-}
-
-static bool overlap(const LBuffer *a, int64_t sa, const LBuffer *b, int64_t sb) {
-  return sa > 0 && sb > 0 && a->offset < b->offset + sb && b->offset < a->offset + sa;
 }
 
 /* Each planned buffer: known size, planned, aligned, inside its block. */
@@ -538,75 +537,25 @@ static bool check_fits(const LProgram *p, char *err, size_t errlen) {
   return true;
 }
 
-/* State is persistent: no two state buffers may share a byte. */
-static bool check_state(const LProgram *p, char *err, size_t errlen) {
-  for (int i = 0; i < p->nbuffers; i++) {
-    const LBuffer *a = p->buffers[i];
-    if (a->home != LBUF_STATE) continue;
-    for (int j = i + 1; j < p->nbuffers; j++) {
-      const LBuffer *b = p->buffers[j];
-      if (b->home != LBUF_STATE) continue;
-      if (overlap(a, memplan_buffer_bytes(a), b, memplan_buffer_bytes(b)))
-        return fail(err, errlen, "state buffers %%%s and %%%s overlap", a->name, b->name);
-    }
-  }
-  return true;
-}
-
-/* One entry: a buffer is live at call c iff some call <= c and some call
- * >= c touch it (prefix and suffix sets); live buffers must be disjoint. */
-static bool check_entry(const LProgram *p, LEntryKind e, char *err, size_t errlen) {
-  const LEntry *en = &p->entries[e];
-  size_t n = (size_t)p->nbuffers, nc = (size_t)en->ncalls;
-  if (nc == 0) return true;
-  bool *touched = xcalloc(nc * n + 1, sizeof(bool));
-  bool *writes = xcalloc(n + 1, sizeof(bool));
-  for (size_t c = 0; c < nc; c++) {
-    lkernel_accesses(p, en->calls[c], touched + c * n, writes);
-    for (size_t b = 0; b < n; b++) touched[c * n + b] |= writes[b];
-  }
-  const LBuffer *results[2];
-  for (int i = 0, nr = lentry_results(p, e, results); i < nr; i++)
-    touched[(nc - 1) * n + (size_t)results[i]->id] = true;
-  bool *before = xcalloc(nc * n + 1, sizeof(bool)), *after = xcalloc(nc * n + 1, sizeof(bool));
-  for (size_t c = 0; c < nc; c++)
-    for (size_t b = 0; b < n; b++)
-      before[c * n + b] = touched[c * n + b] || (c > 0 && before[(c - 1) * n + b]);
-  for (size_t c = nc; c-- > 0;)
-    for (size_t b = 0; b < n; b++)
-      after[c * n + b] = touched[c * n + b] || (c + 1 < nc && after[(c + 1) * n + b]);
-  bool ok = true;
-  for (size_t c = 0; c < nc && ok; c++) {
-    for (size_t i = 0; i < n && ok; i++) {
-      const LBuffer *a = p->buffers[i];
-      if (a->home != LBUF_WORK || !before[c * n + i] || !after[c * n + i]) continue;
-      for (size_t j = i + 1; j < n && ok; j++) {
-        const LBuffer *b = p->buffers[j];
-        if (b->home != LBUF_WORK || !before[c * n + j] || !after[c * n + j]) continue;
-        int64_t sa = memplan_buffer_bytes(a), sb = memplan_buffer_bytes(b);
-        if (!overlap(a, sa, b, sb)) continue;
-        ok = fail(err, errlen,
-                  "work buffers %%%s [%lld, %lld) and %%%s [%lld, %lld) overlap while both are "
-                  "live at %s call %zu (%s)",
-                  a->name, (long long)a->offset, (long long)(a->offset + sa), b->name,
-                  (long long)b->offset, (long long)(b->offset + sb), lentry_name(e), c,
-                  en->calls[c]->name);
-      }
-    }
-  }
-  free(touched);
-  free(writes);
-  free(before);
-  free(after);
+/* The overlap rule is the loop verifier's (ir/loop_overlap.c, which knows
+ * nothing of how the plan was made); its message goes into err. */
+static bool check_overlaps(const LProgram *p, char *err, size_t errlen) {
+  char *text = NULL;
+  size_t len = 0;
+  FILE *out = open_memstream(&text, &len);
+  if (!out) return fail(err, errlen, "out of memory");
+  Diag *d = diag_new(out);
+  bool ok = lprog_check_overlaps(p, d);
+  diag_free(d);
+  fclose(out);
+  if (!ok) fail(err, errlen, "%s", text ? text : "");
+  free(text);
   return ok;
 }
 
 bool memplan_check(const LProgram *p, char *err, size_t errlen) {
   if (err && errlen > 0) err[0] = '\0';
-  if (!check_fits(p, err, errlen) || !check_state(p, err, errlen)) return false;
-  for (int e = 0; e < LENTRY_COUNT; e++)
-    if (!check_entry(p, (LEntryKind)e, err, errlen)) return false;
-  return true;
+  return check_fits(p, err, errlen) && check_overlaps(p, err, errlen);
 }
 
 /* ---- the report ---- */

@@ -59,9 +59,10 @@ bool memplan_run(LProgram *p, Diag *d, MemPlanStats *stats);
 /* The same with a chosen strategy (tests and docs/memory.md compare them). */
 bool memplan_run_strategy(LProgram *p, Diag *d, MemPlanStrategy how, MemPlanStats *stats);
 
-/* Independent checker: true iff no two WORK buffers that are live at the same
- * call of some entry overlap in bytes, every planned buffer fits its block,
- * STATE buffers do not overlap, and alignment holds. Writes the first
+/* Checker, independent of how the plan was made: true iff every planned
+ * buffer fits its block and is aligned, and no two buffers share bytes while
+ * both hold values (the loop verifier's rule: STATE ever, WORK at one call
+ * of some entry). Writes the first
  * violation to err (always NUL-terminated when errlen > 0). */
 bool memplan_check(const LProgram *p, char *err, size_t errlen);
 
