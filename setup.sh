@@ -23,6 +23,8 @@ packages=(
   llvm-19-dev llvm-19-tools clang-19 libclang-rt-19-dev
   gcc-arm-linux-gnueabihf gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu qemu-user
   libc6-dev-armhf-cross libc6-dev-arm64-cross libc6-dev-riscv64-cross
+  gcc-arm-none-eabi picolibc-arm-none-eabi gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf
+  qemu-system-arm qemu-system-misc
   dataset-fashion-mnist graphviz gnuplot-nox
 )
 

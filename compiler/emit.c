@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "api_writer.h"
+#include "baremetal.h"
 #include "c_backend.h"
 #include "cleanup.h"
 #include "dot.h"
@@ -302,12 +303,28 @@ static bool emit_text(const Options *o, const Module *m) {
   return output_commit(&out);
 }
 
+bool emit_write_c_files(const Options *o, const Module *m, const char *base) {
+  return write_c(o, m, base);
+}
+
+bool emit_place_built(const char *built, const char *out, bool executable) {
+  return place_output(built, out, executable);
+}
+
 bool emit_output(const Options *o, const Module *m) {
+  const Target *t = m->target ? m->target->target : target_default();
+  if (!baremetal_check_options(o, t)) return false;
+  /* A bare-metal trainer: its own sources (--emit=c) or image. */
+  bool bare = o->emit_main && board_for(t);
   switch (o->emit) {
   case EMIT_NONE: return true;
   case EMIT_C: {
     char *base = o->output ? strip_ext(o->output) : join(c_prefix(m->loops), "");
-    bool ok = write_c(o, m, base);
+    bool ok = !bare || baremetal_write_sources(o, m, base);
+    if (ok && !write_c(o, m, base)) {
+      if (bare) baremetal_remove_sources(base);
+      ok = false;
+    }
     free(base);
     return ok;
   }
@@ -315,7 +332,8 @@ bool emit_output(const Options *o, const Module *m) {
   case EMIT_EXE: {
     const char *prefix = c_prefix(m->loops);
     char *def = o->emit == EMIT_OBJ ? join(prefix, ".o") : join(prefix, "");
-    bool ok = build_binary(o, m, o->output ? o->output : def);
+    const char *out = o->output ? o->output : def;
+    bool ok = bare && o->emit == EMIT_EXE ? baremetal_build(o, m, out) : build_binary(o, m, out);
     free(def);
     return ok;
   }

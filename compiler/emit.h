@@ -23,4 +23,10 @@ bool emit_needs_graph(EmitKind k);
 /* Writes the output. False after an error message. */
 bool emit_output(const Options *o, const Module *m);
 
+/* For the bare-metal image (baremetal.c), which builds like an executable
+ * with other tools: writes BASE.c, BASE.h and (with o->emit_main)
+ * BASE_main.c; and places a built file at out as every output is placed. */
+bool emit_write_c_files(const Options *o, const Module *m, const char *base);
+bool emit_place_built(const char *built, const char *out, bool executable);
+
 #endif

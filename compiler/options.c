@@ -44,6 +44,10 @@ void options_help(FILE *out) {
       "  --main                a standalone trainer: with -o NAME (no extension), a\n"
       "                        ready-to-run executable linked with the Octo runtime;\n"
       "                        with --emit=c, also NAME_main.c\n"
+      "  --data DIR, --samples N  a bare-metal trainer (-target cortex-m4|riscv32):\n"
+      "                        the first N (default 256) samples of DIR's train-*-ubyte\n"
+      "                        files (default $OCTO_DATA or Debian's Fashion-MNIST)\n"
+      "                        compiled into the image\n"
       "  --emit-real=float|double  testing aid: with double, the C backend prints every\n"
       "                        f32 as double (and doubles every size and offset), the\n"
       "                        same program computed wider, e.g. as the reference of a\n"
@@ -159,6 +163,8 @@ bool options_parse(Options *o, int argc, char **argv, FILE *err) {
     else if ((v = value_of(a, "--seed", argc, argv, &i, &missing))) o->seed = v;
     else if ((v = value_of(a, "--lr", argc, argv, &i, &missing))) o->lr = v;
     else if ((v = value_of(a, "--precision", argc, argv, &i, &missing))) o->precision = v;
+    else if ((v = value_of(a, "--data", argc, argv, &i, &missing))) o->data_dir = v;
+    else if ((v = value_of(a, "--samples", argc, argv, &i, &missing))) o->samples = v;
     else if ((v = value_of(a, "--set", argc, argv, &i, &missing))) {
       if (o->nsets == MAX_LIST_OPTIONS) {
         fprintf(err, "octoc: error: too many --set options\n");

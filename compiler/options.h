@@ -42,6 +42,9 @@ typedef struct Options {
   bool print_before_all, print_after_all;
   int verify_each; /* -1 = default for the build type */
   bool emit_main;  /* --main */
+  /* A bare-metal image's samples (docs/baremetal.md): --data DIR (IDX
+   * files), --samples N (the first N); NULL when not given. */
+  const char *data_dir, *samples;
   bool real_double; /* --emit-real=double: the C backend's double-precision build */
   bool verbose;    /* -v */
   bool help, version, list_passes, list_targets;

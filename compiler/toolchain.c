@@ -35,6 +35,9 @@ static const struct {
     {"arm-linux-gnueabihf-gcc", "gcc-arm-linux-gnueabihf", "libc6-dev-armhf-cross"},
     {"aarch64-linux-gnu-gcc", "gcc-aarch64-linux-gnu", "libc6-dev-arm64-cross"},
     {"riscv64-linux-gnu-gcc", "gcc-riscv64-linux-gnu", "libc6-dev-riscv64-cross"},
+    /* bare-metal boards (compiler/baremetal.c): picolibc is their C library */
+    {"arm-none-eabi-gcc", "gcc-arm-none-eabi", "picolibc-arm-none-eabi"},
+    {"riscv64-unknown-elf-gcc", "gcc-riscv64-unknown-elf", "picolibc-riscv64-unknown-elf"},
 };
 
 /* The row of a command's program (by its last path component), or -1. */
@@ -85,6 +88,17 @@ static bool missing_header(const char *text, char *name, size_t size) {
     return true;
   }
   return false;
+}
+
+/* gcc's "cannot read spec file 'NAME'": a C library that comes as a specs
+ * file (picolibc.specs) is not installed. */
+static bool missing_specs(const char *text, char *name, size_t size) {
+  static const char *const what = "cannot read spec file '";
+  const char *p = strstr(text, what);
+  if (!p) return false;
+  p += strlen(what);
+  snprintf(name, size, "%.*s", (int)strcspn(p, "'\n"), p);
+  return true;
 }
 
 bool cmd_run(const Command *c, bool verbose) {
@@ -148,6 +162,8 @@ bool cmd_run(const Command *c, bool verbose) {
   cleanup_set_child(0, false);
   char header[256];
   bool no_header = waited && row >= 0 && missing_header(kept, header, sizeof header);
+  char specs[256];
+  bool no_specs = waited && row >= 0 && !no_header && missing_specs(kept, specs, sizeof specs);
   free(kept);
   if (!waited) return false;
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return true;
@@ -155,6 +171,11 @@ bool cmd_run(const Command *c, bool verbose) {
   if (no_header) {
     fprintf(stderr, "octoc: error: %s failed: the C library header '%s' is missing (Debian: "
                     "apt install %s)\n", c->argv[0], header, tool_packages[row].libc);
+    return false;
+  }
+  if (no_specs) {
+    fprintf(stderr, "octoc: error: %s failed: the C library's '%s' is missing (Debian: apt "
+                    "install %s)\n", c->argv[0], specs, tool_packages[row].libc);
     return false;
   }
   fprintf(stderr, "octoc: error: %s failed (%s %d)\n", c->argv[0],

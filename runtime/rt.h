@@ -77,6 +77,15 @@ void dataset_free(Dataset *ds);
 /* DIR/STEM if it exists, else DIR/STEM.gz; error if neither. */
 int dataset_path(char *out, size_t outsz, const char *dir, const char *stem, RtErr *err);
 
+/* --- subset.c --- */
+
+/* Writes NAME_data.c of a bare-metal image (runtime/baremetal/
+ * octo_baremetal.h's OctoSubset): the first count samples of an IDX image
+ * file and its label file, both read and checked first. *bytes: the size
+ * of the two arrays in the image. */
+int subset_write_c(FILE *out, const char *images, const char *labels, size_t count,
+                   size_t *bytes, RtErr *err);
+
 /* --- batch.c --- */
 
 uint64_t rt_splitmix64(uint64_t *state);

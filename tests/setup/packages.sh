@@ -66,7 +66,8 @@ export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 # tests' commands (cross runs under qemu, plots, the FileCheck tests).
 tools="cc gcc clang-19 llvm-config-19 flex bison meson ninja pkg-config python3
        arm-linux-gnueabihf-gcc aarch64-linux-gnu-gcc riscv64-linux-gnu-gcc
-       qemu-arm qemu-aarch64 qemu-riscv64 gnuplot dot gzip cmp diff awk sed timeout mkfifo od"
+       qemu-arm qemu-aarch64 qemu-riscv64 gnuplot dot gzip cmp diff awk sed timeout mkfifo od
+       arm-none-eabi-gcc riscv64-unknown-elf-gcc qemu-system-arm qemu-system-riscv32"
 for t in $tools; do
   path=$(command -v "$t") || { missing "$t is not installed"; continue; }
   item "$t" "$path"
@@ -97,6 +98,14 @@ if cc -E "$tmp/libs.c" -o /dev/null 2>"$tmp/err"; then
 else
   missing "cc cannot read check.h, yaml.h or zlib.h: $(grep -m1 error "$tmp/err")"
 fi
+# The bare-metal boards' C library: picolibc's specs file, which each
+# cross gcc finds in its own folder (compiler/baremetal.c).
+for cc in arm-none-eabi-gcc riscv64-unknown-elf-gcc; do
+  command -v "$cc" >/dev/null || continue # reported above
+  path=$("$cc" -print-file-name=picolibc.specs)
+  [ "$path" != picolibc.specs ] || { missing "$cc has no picolibc.specs (picolibc)"; continue; }
+  item "$cc's picolibc.specs" "$path"
+done
 # The libraries octoc links a trainer with (-lz -lm) and the suite links.
 for lib in libz.so libm.so libyaml.so libcheck.a; do
   path=$(cc -print-file-name="$lib")
