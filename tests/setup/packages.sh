@@ -98,13 +98,15 @@ if cc -E "$tmp/libs.c" -o /dev/null 2>"$tmp/err"; then
 else
   missing "cc cannot read check.h, yaml.h or zlib.h: $(grep -m1 error "$tmp/err")"
 fi
-# The bare-metal boards' C library: picolibc's specs file, which each
-# cross gcc finds in its own folder (compiler/baremetal.c).
+# The bare-metal boards' C library, picolibc (compiler/baremetal.c): each
+# cross gcc finds a copy of its specs file in its own folder (made by the
+# package's postinst, so owned by no package); the package's own file is
+# the one to trace.
 for cc in arm-none-eabi-gcc riscv64-unknown-elf-gcc; do
   command -v "$cc" >/dev/null || continue # reported above
-  path=$("$cc" -print-file-name=picolibc.specs)
-  [ "$path" != picolibc.specs ] || { missing "$cc has no picolibc.specs (picolibc)"; continue; }
-  item "$cc's picolibc.specs" "$path"
+  [ "$("$cc" -print-file-name=picolibc.specs)" != picolibc.specs ] ||
+    { missing "$cc has no picolibc.specs (picolibc)"; continue; }
+  item "$cc's picolibc" "/usr/lib/picolibc/${cc%-gcc}/picolibc.specs"
 done
 # The libraries octoc links a trainer with (-lz -lm) and the suite links.
 for lib in libz.so libm.so libyaml.so libcheck.a; do
