@@ -55,5 +55,5 @@ for row in "${rows[@]}"; do
   read -r insns loss < <(awk '$1 == "step" { if ($2 > 1) { s += $8; n++ } l = $4 }
     END { printf "%.0f %s\n", n ? s / n : 0, l }' "$tmp/out")
   printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n" "$board" "$model" "$batch" "$state" "$work" \
-    "$sizes" "$(printf "%'d" "$insns")" "$loss"
+    "$sizes" "$insns" "$loss"
 done
