@@ -217,7 +217,51 @@ static bool board_command(Command *cmd, const Options *o, const Module *m, const
   return true;
 }
 
+/* The image's C files: the trainer's code first (what a backend that
+ * writes objects itself would replace), then NAME_main.c, NAME_board.c,
+ * NAME_data.c, the no-OS runtime and the board's counter. */
 enum { NSOURCES = 6 };
+
+/* Compile step: each C file to its object with the board's cross gcc. */
+static bool compile_objects(const Options *o, const Module *m, const Board *b,
+                            char *const *src, char *const *obj, const char *const incs[3]) {
+  for (int i = 0; i < NSOURCES; i++) {
+    Command cmd = {0};
+    if (!board_command(&cmd, o, m, b)) return false;
+    cmd_add(&cmd, "-std=c99");
+    for (int k = 0; k < 3; k++) {
+      cmd_add(&cmd, "-I");
+      cmd_add(&cmd, incs[k]);
+    }
+    cmd_add(&cmd, "-c");
+    cmd_add(&cmd, "-o");
+    cmd_add(&cmd, obj[i]);
+    cmd_add(&cmd, src[i]);
+    if (!cmd_run(&cmd, o->verbose)) return false;
+  }
+  return true;
+}
+
+/* Link step: the objects, picolibc with semihosting (its crt0 gives main
+ * the command line, its exit ends QEMU with the status), the board's map. */
+static bool link_image(const Options *o, const Module *m, const Board *b, char *const *obj,
+                       const char *lds, const char *image) {
+  Command cmd = {0};
+  if (!board_command(&cmd, o, m, b)) return false;
+  cmd_add(&cmd, "--oslib=semihost");
+  cmd_add(&cmd, "--crt0=semihost");
+  cmd_add(&cmd, "-T");
+  cmd_add(&cmd, lds);
+  cmd_add(&cmd, "-o");
+  cmd_add(&cmd, image);
+  for (int i = 0; i < NSOURCES; i++) cmd_add(&cmd, obj[i]);
+  cmd_add(&cmd, "-lm");
+  if (cmd_run(&cmd, o->verbose)) return true;
+  fprintf(stderr, "octoc: note: if ld says \"region `ram' overflowed\", the model's blocks do "
+                  "not fit the board's RAM (%s): lower --batch; `flash': the samples and code "
+                  "do not fit: lower --samples\n", b->ldscript);
+  return false;
+}
 
 bool baremetal_build(const Options *o, const Module *m, const char *out) {
   const Board *b = board_for(m->target->target);
@@ -229,12 +273,12 @@ bool baremetal_build(const Options *o, const Module *m, const char *out) {
   const char *prefix = c_prefix(m->loops);
   char *base = xmalloc(strlen(dir) + strlen(prefix) + 2);
   sprintf(base, "%s/%s", dir, prefix);
-  char *src[NSOURCES] = {join(base, ".c"), join(base, "_main.c"), join(base, "_board.c"),
-                         join(base, "_data.c"), join(rtdir, "/baremetal_main.c"), NULL};
-  char *board_c = join(rtdir, "/"), *obj[NSOURCES], *h = join(base, ".h");
-  src[5] = join(board_c, b->board_c);
-  char *image = join(base, ".elf"), *ldscript = join(boarddir, "/"), *lds = join(ldscript,
-                                                                                 b->ldscript);
+  char *rt_slash = join(rtdir, "/"), *boards_slash = join(boarddir, "/");
+  char *src[NSOURCES] = {join(base, ".c"),         join(base, "_main.c"),
+                         join(base, "_board.c"),   join(base, "_data.c"),
+                         join(rt_slash, "baremetal_main.c"), join(rt_slash, b->board_c)};
+  char *obj[NSOURCES], *h = join(base, ".h");
+  char *image = join(base, ".elf"), *lds = join(boards_slash, b->ldscript);
   /* What the folder will hold, removed if octoc is stopped. */
   for (int i = 0; i < NSOURCES; i++) {
     char name[32];
@@ -248,43 +292,10 @@ bool baremetal_build(const Options *o, const Module *m, const char *out) {
   Options copy = *o;
   copy.emit_main = true;
   size_t data_bytes = 0;
+  const char *incs[3] = {dir, rtdir, inc};
   bool ok = emit_write_c_files(&copy, m, base) && write_sources(o, m, base, &data_bytes) &&
-            check_flash(b, data_bytes);
-  /* Compile: each C file to an object. */
-  for (int i = 0; ok && i < NSOURCES; i++) {
-    Command cmd = {0};
-    ok = board_command(&cmd, o, m, b);
-    cmd_add(&cmd, "-std=c99");
-    const char *incs[] = {dir, rtdir, inc};
-    for (int k = 0; k < 3; k++) {
-      cmd_add(&cmd, "-I");
-      cmd_add(&cmd, incs[k]);
-    }
-    cmd_add(&cmd, "-c");
-    cmd_add(&cmd, "-o");
-    cmd_add(&cmd, obj[i]);
-    cmd_add(&cmd, src[i]);
-    ok = ok && cmd_run(&cmd, o->verbose);
-  }
-  /* Link: the objects, picolibc with semihosting, the board's memory map. */
-  if (ok) {
-    Command cmd = {0};
-    ok = board_command(&cmd, o, m, b);
-    cmd_add(&cmd, "--oslib=semihost");
-    cmd_add(&cmd, "--crt0=semihost");
-    cmd_add(&cmd, "-T");
-    cmd_add(&cmd, lds);
-    cmd_add(&cmd, "-o");
-    cmd_add(&cmd, image);
-    for (int i = 0; i < NSOURCES; i++) cmd_add(&cmd, obj[i]);
-    cmd_add(&cmd, "-lm");
-    ok = ok && cmd_run(&cmd, o->verbose);
-    if (!ok)
-      fprintf(stderr, "octoc: note: if ld says \"region `ram' overflowed\", the model's "
-                      "blocks do not fit the board's RAM (%s): lower --batch; `flash': the "
-                      "samples and code do not fit: lower --samples\n", b->ldscript);
-  }
-  ok = ok && emit_place_built(image, out, true);
+            check_flash(b, data_bytes) && compile_objects(o, m, b, src, obj, incs) &&
+            link_image(o, m, b, obj, lds, image) && emit_place_built(image, out, true);
   tmpdir_remove(dir);
   for (int i = 0; i < NSOURCES; i++) {
     cleanup_drop_file(obj[i]);
@@ -296,8 +307,8 @@ bool baremetal_build(const Options *o, const Module *m, const char *out) {
   cleanup_drop_file(image);
   free(h);
   free(image);
-  free(board_c);
-  free(ldscript);
+  free(rt_slash);
+  free(boards_slash);
   free(lds);
   free(base);
   return ok;
