@@ -19,11 +19,8 @@
  * compensation (a graph read back from text) is left as it is. */
 #include <stdio.h>
 
-#include "pass.h"
+#include "layer_walk.h"
 #include "prc.h"
-#include "recipe.h"
-
-static const char *label(const Node *n) { return n->name ? n->name : op_name(n->op); }
 
 /* Whether some node already compensates v. */
 static bool compensated(const Graph *g, const Value *v) {
@@ -34,9 +31,9 @@ static bool compensated(const Graph *g, const Value *v) {
 
 static Value *lac_param(Graph *g, const Node *n, const char *what, Shape shape, Init init) {
   char name[512];
-  snprintf(name, sizeof name, "%s.lac.%s", label(n), what);
+  snprintf(name, sizeof name, "%s.lac.%s", layer_label(n), what);
   TensorType t = {n->out[0]->type.dtype, shape};
-  return graph_add_param(g, graph_unique_name(g, name), VAL_PARAM, t, init, label(n), n->loc);
+  return graph_add_param(g, graph_unique_name(g, name), VAL_PARAM, t, init, layer_label(n), n->loc);
 }
 
 static void compensate(Graph *g, Node *n, const LacParams *lac, const PrcParams *prc) {
@@ -51,36 +48,25 @@ static void compensate(Graph *g, Node *n, const LacParams *lac, const PrcParams 
   char name[512], node_name[512];
   snprintf(name, sizeof name, "%s.lac", y->name);
   const char *out[1] = {graph_unique_name(g, name)};
-  snprintf(node_name, sizeof node_name, "%s.lac", label(n));
+  snprintf(node_name, sizeof node_name, "%s.lac", layer_label(n));
   Node *c = graph_insert_node_after(g, n, OP_COMPENSATION, node_name, in, 4, out, 1, n->loc);
   c->out[0]->type = y->type;
   node_set_str(g, c, "granularity", lac_granularity_name(lac->granularity));
   node_set_float(g, c, "lambda", lac->lambda);
   graph_replace_uses(g, y, c->out[0], c);
   if (!lac->clip) return;
-  snprintf(node_name, sizeof node_name, "%s.lac.clip", label(n));
+  snprintf(node_name, sizeof node_name, "%s.lac.clip", layer_label(n));
   Node *clip = prc_insert_clip(g, c, c->out[0], node_name, prc, n->loc);
   graph_replace_uses(g, c->out[0], clip->out[0], clip);
 }
 
+static void visit(Graph *g, Node *n, const LayerSettings *ls) {
+  if (precision_has_lac(ls->precision) && !compensated(g, n->out[0]))
+    compensate(g, n, &ls->lac, &ls->prc);
+}
+
 static bool run_lac(Module *m) {
-  Graph *g = m->graph;
-  Recipe defaults;
-  const Recipe *r = m->recipe;
-  if (!r) {
-    recipe_defaults(&defaults);
-    r = &defaults;
-  }
-  int nnodes = g->nnodes; /* the pass inserts nodes: visit a copy of the schedule */
-  Node **layers = arena_alloc(g->arena, (size_t)(nnodes ? nnodes : 1) * sizeof(Node *));
-  for (int i = 0; i < nnodes; i++) layers[i] = g->nodes[i];
-  for (int i = 0; i < nnodes; i++) {
-    Node *n = layers[i];
-    if (n->op != OP_CONV2D && n->op != OP_DENSE) continue;
-    LayerSettings ls = recipe_layer(r, label(n));
-    if (!precision_has_lac(ls.precision) || compensated(g, n->out[0])) continue;
-    compensate(g, n, &ls.lac, &ls.prc);
-  }
+  walk_product_layers(m, visit);
   return true;
 }
 

@@ -60,37 +60,39 @@ static LStmt *clip_range(Lower *L, const Node *n, const Value *x, LVar *lo, LVar
   return b.first;
 }
 
-bool lower_range_clip(Lower *L, const Node *n, LowerMode mode) {
-  (void)mode;
+/* range_clip(x): out = min(max(x, lo), hi). range_clip_grad(dy, x): out =
+ * dy where lo <= x <= hi, else 0, with x and dy in locals so the select
+ * chooses between values, not loads (see lower_elementwise.c). */
+static bool clip_kernel(Lower *L, const Node *n, bool grad) {
   LProgram *p = L->p;
-  const Value *x = n->in[0];
-  lower_kernel(L, n, "clip", L->entries);
+  const Value *x = n->in[grad ? 1 : 0];
+  lower_kernel(L, n, grad ? "dx" : "clip", L->entries);
   LVar *lo = lv_local(L, "lo", DT_F32), *hi = lv_local(L, "hi", DT_F32), *i = lv_loop(L, "i");
-  LExpr *v = le_bin(p, LB_MIN, le_bin(p, LB_MAX, ld(L, vbuf(L, x), ve(L, i)), ve(L, lo)),
-                    ve(L, hi));
-  LStmt *apply = loop(L, i, extent(L, x), LHINT_VECTORIZE,
-                      ls_store(p, vbuf(L, n->out[0]), ve(L, i), v));
+  LVar *xv = lv_local(L, "x", DT_F32);
+  LBlock b = {0};
+  lblock_add(&b, ls_let(p, xv, ld(L, vbuf(L, x), ve(L, i))));
+  LExpr *v;
+  if (grad) {
+    LVar *dv = lv_local(L, "dy", DT_F32);
+    lblock_add(&b, ls_let(p, dv, ld(L, vbuf(L, n->in[0]), ve(L, i))));
+    LExpr *inside = le_bin(p, LB_LAND, le_bin(p, LB_GE, ve(L, xv), ve(L, lo)),
+                           le_bin(p, LB_LE, ve(L, xv), ve(L, hi)));
+    v = le_select(p, inside, ve(L, dv), cf(L, 0));
+  } else {
+    v = le_bin(p, LB_MIN, le_bin(p, LB_MAX, ve(L, xv), ve(L, lo)), ve(L, hi));
+  }
+  lblock_add(&b, ls_store(p, vbuf(L, n->out[0]), ve(L, i), v));
+  LStmt *apply = loop(L, i, extent(L, x), LHINT_VECTORIZE, b.first);
   lower_kernel_body(L, seq(clip_range(L, n, x, lo, hi), apply));
   return true;
 }
 
+bool lower_range_clip(Lower *L, const Node *n, LowerMode mode) {
+  (void)mode;
+  return clip_kernel(L, n, false);
+}
+
 bool lower_range_clip_grad(Lower *L, const Node *n, LowerMode mode) {
   (void)mode;
-  LProgram *p = L->p;
-  const Value *x = n->in[1];
-  lower_kernel(L, n, "dx", L->entries);
-  LVar *lo = lv_local(L, "lo", DT_F32), *hi = lv_local(L, "hi", DT_F32), *i = lv_loop(L, "i");
-  /* locals, so the select chooses between values, not loads (see
-   * lower_elementwise.c) */
-  LVar *xv = lv_local(L, "x", DT_F32), *dv = lv_local(L, "dy", DT_F32);
-  LExpr *inside = le_bin(p, LB_LAND, le_bin(p, LB_GE, ve(L, xv), ve(L, lo)),
-                         le_bin(p, LB_LE, ve(L, xv), ve(L, hi)));
-  LBlock b = {0};
-  lblock_add(&b, ls_let(p, xv, ld(L, vbuf(L, x), ve(L, i))));
-  lblock_add(&b, ls_let(p, dv, ld(L, vbuf(L, n->in[0]), ve(L, i))));
-  lblock_add(&b, ls_store(p, vbuf(L, n->out[0]), ve(L, i),
-                          le_select(p, inside, ve(L, dv), cf(L, 0))));
-  LStmt *apply = loop(L, i, extent(L, x), LHINT_VECTORIZE, b.first);
-  lower_kernel_body(L, seq(clip_range(L, n, x, lo, hi), apply));
-  return true;
+  return clip_kernel(L, n, true);
 }

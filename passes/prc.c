@@ -26,9 +26,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "pass.h"
-
-static const char *label(const Node *n) { return n->name ? n->name : op_name(n->op); }
+#include "layer_walk.h"
 
 Node *prc_insert_clip(Graph *g, const Node *after, Value *x, const char *node_name,
                       const PrcParams *prc, SrcLoc loc) {
@@ -60,7 +58,7 @@ static int position(const Graph *g, const Node *n) {
  * autodiff (gradients.c); NULL when autodiff built none. */
 static Node *product_grad(const Graph *g, const Node *n, OpKind op, const char *suffix) {
   char name[512];
-  snprintf(name, sizeof name, "%s.%s", label(n), suffix);
+  snprintf(name, sizeof name, "%s.%s", layer_label(n), suffix);
   for (int i = 0; i < g->nnodes; i++) {
     Node *b = g->nodes[i];
     if (b->op == op && b->name && strcmp(b->name, name) == 0) return b;
@@ -89,7 +87,7 @@ static Node *clip_uses(Graph *g, Use *uses, int n, const char *what, const Node 
   Value *v = first->node->in[first->slot];
   if (is_clip(v)) return NULL;
   char node_name[512];
-  snprintf(node_name, sizeof node_name, "%s.prc.%s", label(layer), what);
+  snprintf(node_name, sizeof node_name, "%s.prc.%s", layer_label(layer), what);
   Node *c = prc_insert_clip(g, before(g, first->node), v, node_name, prc, layer->loc);
   for (int i = 0; i < n; i++)
     if (uses[i].node) uses[i].node->in[uses[i].slot] = c->out[0];
@@ -148,23 +146,12 @@ static void clip_layer(Graph *g, Node *n, const PrcParams *prc) {
   }
 }
 
+static void visit(Graph *g, Node *n, const LayerSettings *ls) {
+  if (precision_has_prc(ls->precision)) clip_layer(g, n, &ls->prc);
+}
+
 static bool run_prc(Module *m) {
-  Graph *g = m->graph;
-  Recipe defaults;
-  const Recipe *r = m->recipe;
-  if (!r) {
-    recipe_defaults(&defaults);
-    r = &defaults;
-  }
-  int nnodes = g->nnodes; /* the pass inserts nodes: visit a copy of the schedule */
-  Node **layers = arena_alloc(g->arena, (size_t)(nnodes ? nnodes : 1) * sizeof(Node *));
-  for (int i = 0; i < nnodes; i++) layers[i] = g->nodes[i];
-  for (int i = 0; i < nnodes; i++) {
-    Node *n = layers[i];
-    if (n->op != OP_CONV2D && n->op != OP_DENSE) continue;
-    LayerSettings ls = recipe_layer(r, label(n));
-    if (precision_has_prc(ls.precision)) clip_layer(g, n, &ls.prc);
-  }
+  walk_product_layers(m, visit);
   return true;
 }
 
