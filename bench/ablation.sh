@@ -10,7 +10,12 @@
 #
 # A mode octoc refuses (today every precision but fp32: the int8 lowering
 # is not merged yet) is a row saying so, with octoc's message; the script
-# goes on with the others. The whole run takes hours; for a quick check:
+# goes on with the others.
+#
+# A mode MODE-float (int8-lac-float, int8-prc-float, octo-float) runs MODE's
+# graph passes (lac, prc) without quantization: octoc writes MODE's training
+# graph as .ir and compiles that as an fp32 trainer, which separates what LAC
+# and PRC do from what quantization does (docs/int8.md, "Diagnostics"). The whole run takes hours; for a quick check:
 #   SEEDS=1 MODES=fp32 bench/ablation.sh lenet5
 #
 # Environment: OCTOC (default build-bench/octoc, else build/octoc), RECIPE
@@ -21,7 +26,8 @@
 # check of the script, not the benchmark), DATA (default
 # /usr/share/datasets/fashion-mnist), KEEP (a directory: keep each run's
 # CSV log and final checkpoint there as MODEL-MODE-sSEED.{csv,ckpt}, the
-# raw material of the diagnostics in docs/int8.md, "Diagnostics").
+# raw material of the diagnostics in docs/int8.md, "Diagnostics"), SET
+# (extra recipe overrides for every row, e.g. SET="layers.logits.prc.method=scale").
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,6 +41,8 @@ EPOCHS=${EPOCHS:-5}
 LIMIT=${LIMIT:-}
 DATA=${DATA:-/usr/share/datasets/fashion-mnist}
 KEEP=${KEEP:-}
+set_args=()
+for kv in ${SET:-}; do set_args+=(--set "$kv"); done
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 
 die() { echo "ablation.sh: $*" >&2; exit 1; }
@@ -64,7 +72,7 @@ bytes_of() { sed -n "s/^$1: \([0-9]*\) bytes.*/\1/p" "$2"; }
 final_of() { sed -n 's/^final test accuracy: \([0-9.]*\)%$/\1/p'; }
 
 echo "Fashion-MNIST ${LIMIT:-60000} train / 10000 test, $EPOCHS epochs, seeds $SEEDS"
-echo "recipe: $RECIPE (precision set per row); octoc: $OCTOC"
+echo "recipe: $RECIPE${SET:+ with $SET} (precision set per row); octoc: $OCTOC"
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(getconf _NPROCESSORS_ONLN) CPUs"
 echo
 echo "| model | mode | test acc mean ± sd (seeds) | vs fp32 | state bytes | arena bytes |"
@@ -76,7 +84,14 @@ for m in "${MODELS[@]}"; do
   fp32_mean=""
   for mode in $(modes_of "$m"); do
     exe=$WORK/$m-$mode
-    args=("$net" --config "$RECIPE" --precision "$mode")
+    base=${mode%-float}
+    args=("$net" --config "$RECIPE" "${set_args[@]}" --precision "$base")
+    if [[ $base != "$mode" ]]; then
+      # MODE-float: MODE's training graph, compiled as fp32 from its .ir
+      "$OCTOC" "${args[@]}" --emit=ir -o "$WORK/$m-$mode.ir" 2>"$WORK/err.txt" ||
+        die "octoc --emit=ir failed on $m $base: $(head -1 "$WORK/err.txt")"
+      args=("$WORK/$m-$mode.ir")
+    fi
     if ! "$OCTOC" "${args[@]}" --main -O3 -mcpu=native -o "$exe" 2>"$WORK/err.txt"; then
       why=$(grep -m1 'error' "$WORK/err.txt" || head -1 "$WORK/err.txt")
       echo "| $m | $mode | refused by octoc | – | – | – |"
