@@ -66,7 +66,14 @@ static Node *product_grad(const Graph *g, const Node *n, OpKind op, const char *
   return NULL;
 }
 
-static bool is_clip(const Value *v) { return v->def && v->def->op == OP_RANGE_CLIP; }
+/* Whether v is this layer's PRC clip already (a graph read back from text);
+ * a clip of something else (LAC's clip of the layer before) does not count. */
+static bool is_prc_clip(const Value *v, const Node *layer) {
+  if (!v->def || v->def->op != OP_RANGE_CLIP || !v->def->name) return false;
+  char prefix[512];
+  int k = snprintf(prefix, sizeof prefix, "%s.prc.", layer_label(layer));
+  return k > 0 && strncmp(v->def->name, prefix, (size_t)k) == 0;
+}
 
 /* Operand `slot` of `node` (node NULL: none). */
 typedef struct Use {
@@ -85,7 +92,7 @@ static Node *clip_uses(Graph *g, Use *uses, int n, const char *what, const Node 
       first = &uses[i];
   if (!first) return NULL;
   Value *v = first->node->in[first->slot];
-  if (is_clip(v)) return NULL;
+  if (is_prc_clip(v, layer)) return NULL;
   char node_name[512];
   snprintf(node_name, sizeof node_name, "%s.prc.%s", layer_label(layer), what);
   Node *c = prc_insert_clip(g, before(g, first->node), v, node_name, prc, layer->loc);
