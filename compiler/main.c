@@ -156,9 +156,6 @@ static bool check_layer_overrides(const Recipe *r, const Graph *g, Diag *d) {
   return ok;
 }
 
-/* This octoc trains in FP32 only: a recipe asking for INT8, LAC, PRC or EOQ
- * is refused for code generation rather than silently compiled as FP32
- * (graph-level outputs only warn, so such recipes can still be inspected). */
 /* The first precision other than fp32 the recipe asks for (globally or in a
  * layer override), naming where; fp32 if none. */
 static Precision requested_int8(const Recipe *r, const char **where) {
@@ -172,10 +169,12 @@ static Precision requested_int8(const Recipe *r, const char **where) {
   return p;
 }
 
-/* Until the int8 lowering exists a non-fp32 precision generates nothing:
- * an error for code, a warning for the graph outputs and the report (which
- * then stops after the graph passes: a table with each layer's precision,
- * LAC and PRC, and no memory plan, since there is no int8 program to plan). */
+/* This octoc trains in FP32 only: until the int8 lowering exists a recipe
+ * asking for INT8, LAC, PRC or EOQ is refused for code generation rather
+ * than silently compiled as FP32. Graph-level outputs and the report only
+ * warn, so such recipes can still be inspected; the report then stops
+ * after the graph passes (each layer's precision, LAC and PRC, and no
+ * memory plan, since there is no int8 program to plan). */
 static bool check_precision(const Recipe *r, const Options *o, bool generating) {
   const char *where;
   Precision p = requested_int8(r, &where);
