@@ -285,7 +285,7 @@ static bool emit_text(const Options *o, const Module *m) {
   switch (o->emit) {
   case EMIT_IR: graph_print(out.f, m->graph); break;
   case EMIT_REPORT:
-    graph_report(out.f, m->graph);
+    graph_report_recipe(out.f, m->graph, m->recipe);
     if (m->loops) {
       fputc('\n', out.f);
       memplan_print(out.f, m->loops, NULL);

@@ -156,23 +156,42 @@ static bool check_layer_overrides(const Recipe *r, const Graph *g, Diag *d) {
   return ok;
 }
 
-/* This octoc trains in FP32 only: a recipe asking for INT8, LAC, PRC or EOQ
- * is refused for code generation rather than silently compiled as FP32
- * (graph-level outputs only warn, so such recipes can still be inspected). */
-static bool check_precision(const Recipe *r, const Options *o, bool generating) {
+/* The first precision other than fp32 the recipe asks for (globally or in a
+ * layer override), naming where; fp32 if none. */
+static Precision requested_int8(const Recipe *r, const char **where) {
   Precision p = r->precision;
-  const char *where = "the recipe";
+  *where = "the recipe";
   for (int i = 0; i < r->nlayers && p == PRECISION_FP32; i++)
     if ((r->layers[i].set & LAYER_PRECISION) && r->layers[i].precision != PRECISION_FP32) {
       p = r->layers[i].precision;
-      where = r->layers[i].name;
+      *where = r->layers[i].name;
     }
+  return p;
+}
+
+/* This octoc trains in FP32 only: until the int8 lowering exists a recipe
+ * asking for INT8, LAC, PRC or EOQ is refused for code generation rather
+ * than silently compiled as FP32. Graph-level outputs and the report only
+ * warn, so such recipes can still be inspected; the report then stops
+ * after the graph passes (each layer's precision, LAC and PRC, and no
+ * memory plan, since there is no int8 program to plan). */
+static bool check_precision(const Recipe *r, const Options *o, bool generating) {
+  const char *where;
+  Precision p = requested_int8(r, &where);
   if (p == PRECISION_FP32) return true;
   fprintf(stderr, "octoc: %s: precision '%s' (%s%s%s) is not implemented yet: this octoc trains "
-                  "in fp32 only; INT8, LAC, PRC and EOQ come with the INT8 passes\n",
+                  "in fp32 only; INT8, LAC, PRC and EOQ come with the INT8 passes%s\n",
           generating ? "error" : "warning", precision_name(p), where,
-          o->config ? " in " : "", o->config ? o->config : "");
+          o->config ? " in " : "", o->config ? o->config : "",
+          !generating && o->emit == EMIT_REPORT ? " (report without a memory plan)" : "");
   return !generating;
+}
+
+/* Whether the pipeline stops after the graph passes whatever the output
+ * (a report of an int8 recipe, see check_precision). */
+static bool graph_passes_only(const Recipe *r, const Options *o) {
+  const char *where;
+  return o->emit == EMIT_REPORT && requested_int8(r, &where) != PRECISION_FP32;
 }
 
 /* The standalone trainer (--main) reads IDX labels, which are bytes: a
@@ -196,10 +215,11 @@ static bool check_main_labels(const Options *o, const Graph *g, Diag *d) {
 
 /* How many passes of the pipeline to run: the graph passes only (through
  * "verify") for graph-level outputs, all of them when loop IR is needed. */
-static int pipeline_length(const Options *o) {
+static int pipeline_length(const Options *o, bool graph_only) {
   int count;
   const Pass *const *all = pass_registry(&count);
-  if (emit_needs_loops(o->emit) || o->print_after_all || o->print_before_all) return count;
+  if (!graph_only && (emit_needs_loops(o->emit) || o->print_after_all || o->print_before_all))
+    return count;
   int n = count;
   for (int i = 0; i < count; i++)
     if (strcmp(all[i]->name, "verify") == 0) n = i + 1;
@@ -284,7 +304,9 @@ static int compile(const Options *o, const TargetConfig *target) {
   }
   if (status == EXIT_OK && !check_layer_overrides(&recipe, g, d)) status = EXIT_INPUT;
   if (status == EXIT_OK && !check_main_labels(o, g, d)) status = EXIT_INPUT;
-  if (status == EXIT_OK && !check_precision(&recipe, o, emit_needs_loops(o->emit)))
+  bool graph_only = graph_passes_only(&recipe, o);
+  if (status == EXIT_OK &&
+      !check_precision(&recipe, o, emit_needs_loops(o->emit) && !graph_only))
     status = EXIT_INPUT;
   Module m = {.arena = a, .diag = d, .graph = g, .recipe = &recipe, .target = target};
   if (status == EXIT_OK) {
@@ -305,7 +327,7 @@ static int compile(const Options *o, const TargetConfig *target) {
 #endif
         .dump = stderr,
     };
-    if (!pass_run(&m, passes, pipeline_length(o), &popt)) status = EXIT_INPUT;
+    if (!pass_run(&m, passes, pipeline_length(o, graph_only), &popt)) status = EXIT_INPUT;
   }
   if (status == EXIT_OK && !emit_output(o, &m)) status = EXIT_INPUT;
   diag_free(d);

@@ -31,12 +31,15 @@ static const char *const in_epoch[] = {"epoch"};
 static const char *const in_sgd[] = {"param", "grad", "lr", "momentum"};
 static const char *const in_adam[] = {"param", "grad", "lr", "m", "v", "step"};
 static const char *const in_step[] = {"step"};
+static const char *const in_comp[] = {"x", "alpha", "mu", "beta"};
+static const char *const in_comp_grad[] = {"dy", "alpha", "mu", "beta"};
 
 /* --- dtype slots --- */
 
 static const DTypeSlot t1[] = {DTS_T};
 static const DTypeSlot t2[] = {DTS_T, DTS_T};
 static const DTypeSlot t3[] = {DTS_T, DTS_T, DTS_T};
+static const DTypeSlot t4[] = {DTS_T, DTS_T, DTS_T, DTS_T};
 static const DTypeSlot t5[] = {DTS_T, DTS_T, DTS_T, DTS_T, DTS_T};
 static const DTypeSlot t_class[] = {DTS_T, DT_I32};
 static const DTypeSlot f32_1[] = {DT_F32};
@@ -125,6 +128,21 @@ static const AttrSpec adam_attrs[] = {
     {"beta2", ATTR_FLOAT, 0, false, 0, 0, NULL, NULL},
     {"eps", ATTR_FLOAT, 0, false, 0, 0, NULL, NULL},
     {"weight_decay", ATTR_FLOAT, 0, false, 0, 0, NULL, NULL},
+};
+
+/* LAC: parameters per output element ([C,H,W]) or per channel ([C]); the
+ * L2 penalty lambda/2 (|mu|^2 + |beta|^2) is the gradient's business. */
+static const char *const lac_granularity_words[] = {"element", "channel", NULL};
+static const AttrSpec compensation_attrs[] = {
+    {"granularity", ATTR_STR, 0, false, 0, 0, NULL, lac_granularity_words},
+    {"lambda", ATTR_FLOAT, 0, false, 0, 0, NULL, NULL},
+};
+/* PRC: [p min t, p max t] (scale) or mean +- z sigma (sigma), per tensor. */
+static const char *const prc_method_words[] = {"scale", "sigma", NULL};
+static const AttrSpec range_clip_attrs[] = {
+    {"method", ATTR_STR, 0, false, 0, 0, NULL, prc_method_words},
+    {"p", ATTR_FLOAT, 0, true, 0, 0.95, NULL, NULL},
+    {"z", ATTR_FLOAT, 0, true, 0, 2.576, NULL, NULL},
 };
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -325,6 +343,31 @@ static const OpInfo table[OP_COUNT] = {
                            .max_in = 1, .in_names = in_step, .nout = 0, .in_types = i64_1,
                            .writes = 1u << 0, .internal_state = 1u << 0, .batch = BATCH_NONE,
                            .shape = rule_step_increment, .lower = lower_step_increment},
+    /* --- LAC and PRC (issue 11) --- */
+    [OP_COMPENSATION] = {.name = "compensation", .role = OPROLE_FORWARD, .min_in = 4,
+                         .max_in = 4, .in_names = in_comp, .nout = 1, .in_types = t4,
+                         .out_types = t1, .elem_types = F32_ONLY, .attrs = compensation_attrs,
+                         .nattrs = N(compensation_attrs), .shape = rule_compensation,
+                         .grad = grad_compensation, .lower = lower_compensation},
+    [OP_COMPENSATION_GRAD] = {.name = "compensation_grad", .role = OPROLE_BACKWARD, .min_in = 4,
+                              .max_in = 4, .in_names = in_comp_grad, .nout = 3, .in_types = t4,
+                              .out_types = t3, .elem_types = F32_ONLY,
+                              .attrs = compensation_attrs, .nattrs = N(compensation_attrs),
+                              .batch = BATCH_NONE, .shape = rule_compensation_grad,
+                              .lower = lower_compensation_grad},
+    /* A clip of a forward tensor (LAC's output, PRC's forward x and w) has the
+     * straight-through gradient; one PRC puts on a backward tensor has none
+     * (it is inserted after autodiff). */
+    [OP_RANGE_CLIP] = {.name = "range_clip", .role = OPROLE_QUANTIZE, .min_in = 1, .max_in = 1,
+                       .in_names = in_x, .nout = 1, .in_types = t1, .out_types = t1,
+                       .elem_types = F32_ONLY, .attrs = range_clip_attrs,
+                       .nattrs = N(range_clip_attrs), .batch = BATCH_AS_INPUT0,
+                       .shape = rule_same, .grad = grad_range_clip, .lower = lower_range_clip},
+    [OP_RANGE_CLIP_GRAD] = {.name = "range_clip_grad", .role = OPROLE_BACKWARD, .min_in = 2,
+                            .max_in = 2, .in_names = in_dy_x, .nout = 1, .in_types = t2,
+                            .out_types = t1, .elem_types = F32_ONLY, .attrs = range_clip_attrs,
+                            .nattrs = N(range_clip_attrs), .batch = BATCH_AS_INPUT0,
+                            .shape = rule_pair_same, .lower = lower_range_clip_grad},
 };
 
 const OpInfo *op_info(OpKind op) { return op < OP_COUNT ? &table[op] : NULL; }

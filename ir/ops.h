@@ -56,6 +56,10 @@ typedef enum {
   OP_LEAKY_RELU,
   OP_LEAKY_RELU_GRAD,
   OP_NORMALIZE,
+  OP_COMPENSATION,      /* LAC: y = x + alpha * mu + beta (passes/lac.c) */
+  OP_COMPENSATION_GRAD, /* its parameter gradients, with the L2 penalty */
+  OP_RANGE_CLIP,        /* PRC: clip to a range computed from the tensor (passes/prc.c) */
+  OP_RANGE_CLIP_GRAD,   /* dy where x was inside the range (straight-through mask) */
   OP_COUNT
 } OpKind;
 

@@ -569,6 +569,33 @@ bool rule_adam_update(Rule *r) { return update_operands(r, 4) && expect_scalar(r
 
 bool rule_step_increment(Rule *r) { return expect_scalar(r, 0, DT_I64); }
 
+/* LAC's alpha, mu and beta (operands 1-3): one value per element of a
+ * sample ([C,H,W]; [units] after a dense) or per channel ([C]). */
+static bool lac_params(Rule *r) {
+  if (!need_known(r, 0)) return false;
+  const Shape *x = &r->in[0].shape;
+  if (x->rank < 2) return fail(r, ": ", "needs a [batch, channels, ...] input");
+  r->expect[0] = r->in[0];
+  const char *g = node_str(r->n, "granularity");
+  bool channel = g && strcmp(g, "channel") == 0;
+  int rank = channel ? 1 : x->rank - 1;
+  for (int i = 1; i < 4; i++)
+    if (!expect_operand(r, i, r->in[0].dtype, rank, &x->dim[1])) return false;
+  return true;
+}
+
+bool rule_compensation(Rule *r) {
+  if (!lac_params(r)) return false;
+  r->out[0] = r->in[0];
+  return true;
+}
+
+bool rule_compensation_grad(Rule *r) {
+  if (!lac_params(r)) return false;
+  for (int i = 0; i < 3; i++) r->out[i] = r->expect[i + 1];
+  return true;
+}
+
 bool shape_rule(const Node *n, const TensorType *in, TensorType *expect_in, TensorType *out,
                 char *err, size_t errlen) {
   Rule r = {n, in, expect_in, out, err, errlen};

@@ -62,6 +62,8 @@ bool rule_lr_schedule(ShapeRule *r);
 bool rule_sgd_update(ShapeRule *r);
 bool rule_adam_update(ShapeRule *r);
 bool rule_step_increment(ShapeRule *r);
+bool rule_compensation(ShapeRule *r);      /* compensation(x, alpha, mu, beta) */
+bool rule_compensation_grad(ShapeRule *r); /* (dalpha, dmu, dbeta) of the same */
 
 /* MACs per sample of the product ops (OpInfo.macs); -1 if a shape is unknown. */
 int64_t macs_conv2d(const Node *n);

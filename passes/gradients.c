@@ -167,3 +167,40 @@ void grad_loss(GradBuilder *gb, Node *n, Value *dy) {
   Value *in[2] = {n->in[0], n->in[1]};
   grad_add(gb, n->in[0], grad_emit(gb, grad_op(n), n, 0, "dx", in, 2));
 }
+
+/* y = x + alpha * mu + beta: dx = dy (no node); one compensation_grad node
+ * gives dalpha, dmu and dbeta (with the L2 penalty on mu and beta). */
+void grad_compensation(GradBuilder *gb, Node *n, Value *dy) {
+  Graph *g = grad_graph(gb);
+  if (grad_wanted(gb, n, 0)) grad_add(gb, n->in[0], dy);
+  bool any = false;
+  for (int i = 1; i < 4; i++) any |= grad_wanted(gb, n, i);
+  if (!any) return;
+  Value *in[4] = {dy, n->in[1], n->in[2], n->in[3]};
+  const char *names[3];
+  TensorType types[3];
+  char name[512];
+  for (int i = 0; i < 3; i++) {
+    types[i] = n->in[i + 1]->type;
+    if (grad_wanted(gb, n, i + 1)) {
+      names[i] = grad_part_name(gb, n->in[i + 1]);
+    } else {
+      snprintf(name, sizeof name, "%s.unused_grad", n->in[i + 1]->name);
+      names[i] = graph_unique_name(g, name);
+    }
+  }
+  Node *c = grad_emit_node(gb, OP_COMPENSATION_GRAD, n, "grad", in, 4, names, types, 3);
+  copy_attrs(g, c, n);
+  for (int i = 0; i < 3; i++)
+    if (grad_wanted(gb, n, i + 1)) grad_add(gb, n->in[i + 1], c->out[i]);
+}
+
+/* A clip of a forward tensor passes dy where x was inside the range
+ * (range_clip_grad recomputes the range from x). */
+void grad_range_clip(GradBuilder *gb, Node *n, Value *dy) {
+  if (!grad_wanted(gb, n, 0)) return;
+  Value *in[2] = {dy, n->in[0]};
+  Value *dx = grad_emit(gb, OP_RANGE_CLIP_GRAD, n, 0, "dx", in, 2);
+  copy_attrs(grad_graph(gb), dx->def, n);
+  grad_add(gb, n->in[0], dx);
+}

@@ -41,5 +41,7 @@ void grad_dropout(GradBuilder *gb, Node *n, Value *dy);
 void grad_scale(GradBuilder *gb, Node *n, Value *dy);
 void grad_bias(GradBuilder *gb, Node *n, Value *dy);
 void grad_loss(GradBuilder *gb, Node *n, Value *dy);        /* softmax_cross_entropy, mse */
+void grad_compensation(GradBuilder *gb, Node *n, Value *dy);
+void grad_range_clip(GradBuilder *gb, Node *n, Value *dy);  /* straight-through mask */
 
 #endif

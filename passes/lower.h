@@ -125,6 +125,12 @@ bool lower_dropout_grad(Lower *L, const Node *n, LowerMode mode);
 bool lower_sum(Lower *L, const Node *n, LowerMode mode); /* and sum_product */
 bool lower_alias(Lower *L, const Node *n, LowerMode mode); /* flatten, reshape: no code */
 bool lower_normalize(Lower *L, const Node *n, LowerMode mode);
+/* lower_compensation.c */
+bool lower_compensation(Lower *L, const Node *n, LowerMode mode);
+bool lower_compensation_grad(Lower *L, const Node *n, LowerMode mode);
+/* lower_clip.c */
+bool lower_range_clip(Lower *L, const Node *n, LowerMode mode);
+bool lower_range_clip_grad(Lower *L, const Node *n, LowerMode mode);
 /* Initializer of a parameter/state buffer, called from init. */
 bool lower_init(Lower *L, const Value *v);
 

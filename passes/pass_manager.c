@@ -18,8 +18,10 @@
 /* Each pass lives in its own file, passes/<name>.c. */
 extern const Pass pass_normalize_input;
 extern const Pass pass_shape_infer;
+extern const Pass pass_lac;
 extern const Pass pass_autodiff;
 extern const Pass pass_optimizer;
+extern const Pass pass_prc;
 extern const Pass pass_dce;
 extern const Pass pass_lower;
 extern const Pass pass_memplan;
@@ -36,8 +38,10 @@ static const Pass pass_verify = {
 static const Pass *const registry[] = {
     &pass_normalize_input, /* u8 inputs: the program normalises its pixels */
     &pass_shape_infer, /* graph IR: every shape from the inputs */
+    &pass_lac,         /* + LAC compensation layers (int8-lac, octo) */
     &pass_autodiff,    /* + the backward graph */
     &pass_optimizer,   /* + the parameter updates */
+    &pass_prc,         /* + PRC range clips of what products quantize */
     &pass_dce,         /* - what nothing needs */
     &pass_verify,      /* the training graph is complete */
     &pass_lower,       /* loop IR: one kernel per node */

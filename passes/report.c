@@ -6,12 +6,19 @@
 
 #include <string.h>
 
+#include "recipe.h"
 #include "shape_rules.h"
+
+/* What a cell sees: the graph and, when there is one, the recipe. */
+typedef struct Report {
+  const Graph *g;
+  const Recipe *r; /* NULL: no precision column */
+} Report;
 
 typedef struct Column {
   const char *title;
   bool numeric; /* right-aligned */
-  void (*cell)(const Graph *g, const Node *n, char *buf, size_t size);
+  void (*cell)(const Report *rp, const Node *n, char *buf, size_t size);
 } Column;
 
 /* 1234567 -> "1,234,567"; negative (unknown or overflow) -> "?". */
@@ -43,19 +50,19 @@ static int64_t node_params(const Node *n) {
   return sum;
 }
 
-static void cell_layer(const Graph *g, const Node *n, char *buf, size_t size) {
-  (void)g;
+static void cell_layer(const Report *rp, const Node *n, char *buf, size_t size) {
+  (void)rp;
   snprintf(buf, size, "%s", n->name ? n->name : "-");
 }
 
-static void cell_op(const Graph *g, const Node *n, char *buf, size_t size) {
-  (void)g;
+static void cell_op(const Report *rp, const Node *n, char *buf, size_t size) {
+  (void)rp;
   snprintf(buf, size, "%s", op_name(n->op));
 }
 
 /* The first result's shape without the batch dimension; a scalar is []. */
-static void cell_shape(const Graph *g, const Node *n, char *buf, size_t size) {
-  (void)g;
+static void cell_shape(const Report *rp, const Node *n, char *buf, size_t size) {
+  (void)rp;
   if (n->nout < 1) {
     snprintf(buf, size, "-");
     return;
@@ -68,13 +75,42 @@ static void cell_shape(const Graph *g, const Node *n, char *buf, size_t size) {
   shape_str(&s, buf, size);
 }
 
-static void cell_params(const Graph *g, const Node *n, char *buf, size_t size) {
-  (void)g;
+static void cell_params(const Report *rp, const Node *n, char *buf, size_t size) {
+  (void)rp;
   format_count(node_params(n), buf, size);
 }
 
-static void cell_macs(const Graph *g, const Node *n, char *buf, size_t size) {
-  format_count(node_macs_per_sample(n, g->batch), buf, size);
+static void cell_macs(const Report *rp, const Node *n, char *buf, size_t size) {
+  format_count(node_macs_per_sample(n, rp->g->batch), buf, size);
+}
+
+/* A product layer's precision from the recipe (its override, else the
+ * global), with its LAC and PRC settings where the precision has them:
+ * "octo  lac element lambda=0.1  prc scale p=0.95 [error,activation,weight]". */
+static void cell_precision(const Report *rp, const Node *n, char *buf, size_t size) {
+  if ((n->op != OP_CONV2D && n->op != OP_DENSE) || !n->name) {
+    snprintf(buf, size, "-");
+    return;
+  }
+  LayerSettings ls = recipe_layer(rp->r, n->name);
+  size_t k = 0;
+#define PUT(...) (k += (size_t)snprintf(buf + k, k < size ? size - k : 0, __VA_ARGS__))
+  PUT("%s", precision_name(ls.precision));
+  if (precision_has_lac(ls.precision))
+    PUT("  lac %s lambda=%g%s", lac_granularity_name(ls.lac.granularity), ls.lac.lambda,
+        ls.lac.clip ? " clip" : "");
+  if (precision_has_prc(ls.precision)) {
+    if (ls.prc.method == PRC_SIGMA) PUT("  prc sigma z=%g [", ls.prc.z);
+    else PUT("  prc scale p=%g [", ls.prc.p);
+    const char *sep = "";
+    for (int b = 0; b < PRC_TENSOR_KINDS; b++)
+      if (ls.prc.tensors >> b & 1u) {
+        PUT("%s%s", sep, prc_tensor_name(1u << b));
+        sep = ",";
+      }
+    PUT("]");
+  }
+#undef PUT
 }
 
 static const Column columns[] = {
@@ -83,8 +119,9 @@ static const Column columns[] = {
     {"output/sample", false, cell_shape},
     {"params", true, cell_params},
     {"MACs/sample", true, cell_macs},
+    {"precision", false, cell_precision}, /* only with a recipe */
 };
-enum { NCOLUMNS = sizeof columns / sizeof columns[0], CELL = 128 };
+enum { NALL = sizeof columns / sizeof columns[0], CELL = 160 };
 
 static void print_cell(FILE *out, const Column *c, const char *text, int width, bool last) {
   if (c->numeric)
@@ -96,29 +133,44 @@ static void print_cell(FILE *out, const Column *c, const char *text, int width, 
   fputs(last ? "\n" : "  ", out);
 }
 
+/* A range clip that only backward products read (PRC's clips of e, of the
+ * saved activation, of the weight for dx) is part of training, not a layer. */
+static bool training_only(const Graph *g, const Node *n) {
+  if (op_is_training(n->op)) return true;
+  if (n->op != OP_RANGE_CLIP) return false;
+  Node *users[64];
+  int k = value_users(g, n->out[0], users, 64);
+  if (k == 0 || k > 64) return false;
+  for (int i = 0; i < k; i++)
+    if (!op_is_training(users[i]->op)) return false;
+  return true;
+}
+
 /* The table lists the layers of the network (forward nodes); the backward
  * and update nodes count in the training totals. */
-static void print_table(FILE *out, const Graph *g) {
-  int width[NCOLUMNS];
+static void print_table(FILE *out, const Report *rp) {
+  const Graph *g = rp->g;
+  int ncols = rp->r ? NALL : NALL - 1;
+  int width[NALL];
   char buf[CELL];
-  for (int c = 0; c < NCOLUMNS; c++) {
+  for (int c = 0; c < ncols; c++) {
     width[c] = (int)strlen(columns[c].title);
     for (int i = 0; i < g->nnodes; i++) {
-      if (op_is_training(g->nodes[i]->op)) continue;
-      columns[c].cell(g, g->nodes[i], buf, sizeof buf);
+      if (training_only(g, g->nodes[i])) continue;
+      columns[c].cell(rp, g->nodes[i], buf, sizeof buf);
       if ((int)strlen(buf) > width[c]) width[c] = (int)strlen(buf);
     }
   }
-  for (int c = 0; c < NCOLUMNS; c++)
-    print_cell(out, &columns[c], columns[c].title, width[c], c == NCOLUMNS - 1);
-  for (int c = 0; c < NCOLUMNS; c++) {
+  for (int c = 0; c < ncols; c++)
+    print_cell(out, &columns[c], columns[c].title, width[c], c == ncols - 1);
+  for (int c = 0; c < ncols; c++) {
     for (int k = 0; k < width[c]; k++) fputc('-', out);
-    fputs(c == NCOLUMNS - 1 ? "\n" : "  ", out);
+    fputs(c == ncols - 1 ? "\n" : "  ", out);
   }
   for (int i = 0; i < g->nnodes; i++)
-    for (int c = 0; c < NCOLUMNS && !op_is_training(g->nodes[i]->op); c++) {
-      columns[c].cell(g, g->nodes[i], buf, sizeof buf);
-      print_cell(out, &columns[c], buf, width[c], c == NCOLUMNS - 1);
+    for (int c = 0; c < ncols && !training_only(g, g->nodes[i]); c++) {
+      columns[c].cell(rp, g->nodes[i], buf, sizeof buf);
+      print_cell(out, &columns[c], buf, width[c], c == ncols - 1);
     }
 }
 
@@ -158,8 +210,11 @@ static void print_totals(FILE *out, const Graph *g) {
   if (training) print_total(out, "MACs per sample (training)", train_macs);
 }
 
-void graph_report(FILE *out, const Graph *g) {
+void graph_report_recipe(FILE *out, const Graph *g, const struct Recipe *r) {
+  Report rp = {g, r};
   fprintf(out, "model %s, batch %d\n\n", g->name, g->batch);
-  print_table(out, g);
+  print_table(out, &rp);
   print_totals(out, g);
 }
+
+void graph_report(FILE *out, const Graph *g) { graph_report_recipe(out, g, NULL); }

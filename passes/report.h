@@ -8,6 +8,11 @@
 
 #include "graph.h"
 
+struct Recipe;
+
 void graph_report(FILE *out, const Graph *g);
+/* The same with a last column giving each conv2d/dense layer's precision
+ * from the recipe, and its LAC and PRC settings where they apply. */
+void graph_report_recipe(FILE *out, const Graph *g, const struct Recipe *r);
 
 #endif

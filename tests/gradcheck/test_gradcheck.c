@@ -32,25 +32,31 @@ enum { MAX_SAMPLES = 200, BATCH = 4 };
 typedef struct Case {
   const char *op;
   const char *file; /* in models/, network gc_<file stem> */
+  /* LAC's L2 penalty of the model's compensation layers: their mu and beta
+   * gradients are the loss's plus lambda times the parameter (the penalty is
+   * not part of the loss train_step returns, like weight decay). */
+  double lac_lambda;
 } Case;
 
 static const Case cases[] = {
-    {"conv2d", "conv2d"},
-    {"dense", "dense"},
-    {"relu", "relu"},
-    {"relu6", "relu6"},
-    {"leaky_relu", "leaky_relu"},
-    {"maxpool", "maxpool"},
-    {"avgpool", "avgpool"},
-    {"global_avgpool", "global_avgpool"},
-    {"flatten", "flatten"},
-    {"add", "add"},
-    {"batchnorm", "batchnorm"},
-    {"dropout", "dropout"},
-    {"scale, bias", "scale_bias"},
-    {"softmax_cross_entropy", "softmax_cross_entropy"},
-    {"mse", "mse"},
-    {"mse (float label)", "mse_label"},
+    {"conv2d", "conv2d", 0},
+    {"dense", "dense", 0},
+    {"relu", "relu", 0},
+    {"relu6", "relu6", 0},
+    {"leaky_relu", "leaky_relu", 0},
+    {"maxpool", "maxpool", 0},
+    {"avgpool", "avgpool", 0},
+    {"global_avgpool", "global_avgpool", 0},
+    {"flatten", "flatten", 0},
+    {"add", "add", 0},
+    {"batchnorm", "batchnorm", 0},
+    {"dropout", "dropout", 0},
+    {"scale, bias", "scale_bias", 0},
+    {"softmax_cross_entropy", "softmax_cross_entropy", 0},
+    {"mse", "mse", 0},
+    {"mse (float label)", "mse_label", 0},
+    {"compensation (element)", "lac_element.ir", 0.1},
+    {"compensation (channel)", "lac_channel.ir", 0.1},
 };
 enum { NCASES = sizeof cases / sizeof cases[0] };
 
@@ -108,6 +114,14 @@ static void batch_free(Batch *b) {
   free(b->td);
 }
 
+/* A model file's stem: "lac_element" of "lac_element.ir". */
+static size_t stem_length(const char *file) {
+  const char *dot = strrchr(file, '.');
+  return dot ? (size_t)(dot - file) : strlen(file);
+}
+
+/* file: a .net without its extension, or a graph .ir with it (for graphs
+ * with nodes the .net language has no words for). */
 static GcBuild build_of(const char *file, const char *dir, const char *tag) {
   const char *models = getenv("GC_MODELS");
   if (!models) models = "models";
@@ -117,8 +131,8 @@ static GcBuild build_of(const char *file, const char *dir, const char *tag) {
   ck_assert(net && prefix);
   /* strcat, not snprintf: gcc's -Wformat-truncation misfires here under
    * the sanitizers. */
-  strcat(strcat(strcat(strcpy(net, models), "/"), file), ".net");
-  strcat(strcpy(prefix, "gc_"), file);
+  strcat(strcat(strcat(strcpy(net, models), "/"), file), strchr(file, '.') ? "" : ".net");
+  strncat(strcpy(prefix, "gc_"), file, stem_length(file));
   b.net = net;
   b.prefix = prefix;
   b.dir = dir;
@@ -185,6 +199,16 @@ static Errors compare(const double *g, const double *ref, size_t n) {
   return e;
 }
 
+static bool ends_with(const char *s, const char *suffix) {
+  size_t n = strlen(s), k = strlen(suffix);
+  return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* The compensation parameters the L2 penalty applies to. */
+static bool is_lac_penalized(const char *name) {
+  return ends_with(name, ".lac.mu") || ends_with(name, ".lac.beta");
+}
+
 /* Checks every parameter tensor of one model; prints one table row each. */
 static void check_case(const Case *c) {
   char *dir = gc_tmpdir();
@@ -221,6 +245,7 @@ static void check_case(const Case *c) {
     for (size_t j = 0; j < n; j++) {
       g[j] = gc_get(&f, s0, t, idx[j]) - gc_get(&f, s1, t, idx[j]); /* lr 1: w − w' = g */
       ref[j] = central_difference(&d, dbase, dscratch, &d.tensors[k], idx[j], &data);
+      if (is_lac_penalized(t->name)) ref[j] += c->lac_lambda * gc_get(&f, s0, t, idx[j]);
     }
     Errors e = compare(g, ref, n);
     printf("| %s | %s | %zu/%zu | %.3e | %.2e | %.2e |\n", c->op, t->name, n, numel, e.ref_norm,
@@ -412,11 +437,98 @@ START_TEST(set_epoch_halves_the_update_with_a_step_schedule) {
 }
 END_TEST
 
+/* ---- range_clip: its bounds, values and straight-through mask --------- */
+
+/* A regression model p = dense(x) -> compensation -> range_clip -> mse,
+ * with p.weight set to the identity so the clip sees x: the 32 integers
+ * x[i] = (5 i mod 13) - 4 in [-4, 8] (min -4, max 8, sum 64, sum of squares
+ * 598), targets 0.25. The expected loss and beta gradient are worked out
+ * here from the range found by hand. */
+enum { CLIP_N = 4, CLIP_D = 8 };
+
+typedef struct ClipCase {
+  const char *file;
+  double lo, hi; /* the range worked out by hand */
+} ClipCase;
+
+/* scale, p = 0.5: [0.5 * -4, 0.5 * 8]. sigma, z = 1: sum of squares of x is
+ * 598, so the variance is 598/32 - 2^2 = 14.6875 and sd = 3.83243 (to 6
+ * digits): [2 - 3.83243, 2 + 3.83243]. */
+static const ClipCase clip_cases[] = {
+    {"clip_scale.ir", -2.0, 4.0},
+    {"clip_sigma.ir", 2.0 - 3.8324274291889730, 2.0 + 3.8324274291889730},
+};
+
+static void check_clip(const ClipCase *cc) {
+  char *dir = gc_tmpdir();
+  ck_assert(dir);
+  GcBuild b = build_of(cc->file, dir, "clip");
+  b.sets[0] = "optimizer.momentum=0";
+  b.sets[1] = "optimizer.lr=1";
+  b.sets[2] = "optimizer.weight_decay=0";
+  GcModel m;
+  ck_assert_msg(gc_build_one(&b, false, &m), "building %s failed", b.net);
+  ck_assert_int_eq(m.batch, CLIP_N);
+  unsigned char *s0 = gc_alloc(m.state_bytes), *s1 = gc_alloc(m.state_bytes);
+  ck_assert_int_eq(m.init(s0, 7), 0);
+  /* p = identity(x): the clip sees x (alpha 1, mu 0, beta 0 from init) */
+  const GcTensor *w = gc_tensor(&m, "p.weight"), *beta = gc_tensor(&m, "p.lac.beta");
+  ck_assert(w && beta && gc_tensor(&m, "p.lac.mu"));
+  for (int i = 0; i < CLIP_D; i++)
+    for (int j = 0; j < CLIP_D; j++) gc_set(&m, s0, w, (size_t)(i * CLIP_D + j), i == j);
+  memcpy(s1, s0, m.state_bytes);
+  float x[CLIP_N * CLIP_D], t[CLIP_N * CLIP_D];
+  double sum = 0, sq = 0, mn = 1e9, mx = -1e9;
+  for (int i = 0; i < CLIP_N * CLIP_D; i++) {
+    x[i] = (float)((5 * i) % 13 - 4);
+    t[i] = 0.25f;
+    sum += x[i];
+    sq += (double)x[i] * x[i];
+    mn = fmin(mn, x[i]);
+    mx = fmax(mx, x[i]);
+  }
+  /* the hand-worked figures are those of the data */
+  ck_assert(mn == -4 && mx == 8 && sum == 64 && sq == 598);
+  double loss = gc_step(&m, s1, x, NULL, NULL, t, NULL, CLIP_N);
+  /* expected: y = clip(x), loss = mean (y - t)^2, dbeta = sum over the
+   * batch of [lo <= x <= hi] * 2 (y - t) / (N D) */
+  double want_loss = 0, dbeta[CLIP_D] = {0};
+  int below = 0, above = 0;
+  for (int i = 0; i < CLIP_N * CLIP_D; i++) {
+    double y = fmin(fmax(x[i], cc->lo), cc->hi);
+    below += x[i] < cc->lo;
+    above += x[i] > cc->hi;
+    want_loss += (y - t[i]) * (y - t[i]) / (CLIP_N * CLIP_D);
+    if (x[i] >= cc->lo && x[i] <= cc->hi) dbeta[i % CLIP_D] += 2 * (y - t[i]) / (CLIP_N * CLIP_D);
+  }
+  ck_assert_msg(below > 0 && above > 0, "%s: the data must be clipped on both sides", cc->file);
+  printf("| range_clip %s | [%.6g, %.6g] | %d below, %d above | loss %.9g (want %.9g) |\n",
+         cc->file, cc->lo, cc->hi, below, above, loss, want_loss);
+  ck_assert_msg(fabs(loss - want_loss) <= 1e-5 * want_loss, "%s: loss %.9g, want %.9g",
+                cc->file, loss, want_loss);
+  for (int k = 0; k < CLIP_D; k++) {
+    double g = gc_get(&m, s0, beta, (size_t)k) - gc_get(&m, s1, beta, (size_t)k);
+    ck_assert_msg(fabs(g - dbeta[k]) <= 1e-5, "%s: dbeta[%d] = %.9g, want %.9g (mask)",
+                  cc->file, k, g, dbeta[k]);
+  }
+  free(s0);
+  free(s1);
+  gc_close(&m);
+  build_free(&b);
+  gc_rmdir(dir);
+  free(dir);
+}
+
+START_TEST(range_clip_bounds_values_and_straight_through_mask) { check_clip(&clip_cases[_i]); }
+END_TEST
+
 static Suite *gradcheck_suite(void) {
   Suite *s = suite_create("gradcheck");
   for (int i = 0; i < NCASES; i++) {
     /* One case per op, named for it: CK_RUN_CASE=batchnorm runs one. */
-    TCase *tc = tcase_create(cases[i].file);
+    char *name = strndup(cases[i].file, stem_length(cases[i].file));
+    if (!name) abort();
+    TCase *tc = tcase_create(name); /* Check keeps the pointer */
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, analytic_gradients_match_double_central_differences, i, i + 1);
     suite_add_tcase(s, tc);
@@ -425,6 +537,11 @@ static Suite *gradcheck_suite(void) {
   tcase_set_timeout(dbl, 120);
   tcase_add_test(dbl, double_build_matches_float_build_up_to_float_rounding);
   suite_add_tcase(s, dbl);
+  TCase *clip = tcase_create("range_clip");
+  tcase_set_timeout(clip, 120);
+  tcase_add_loop_test(clip, range_clip_bounds_values_and_straight_through_mask, 0,
+                      (int)(sizeof clip_cases / sizeof clip_cases[0]));
+  suite_add_tcase(s, clip);
   TCase *ep = tcase_create("set_epoch");
   tcase_set_timeout(ep, 120);
   tcase_add_test(ep, set_epoch_halves_the_update_with_a_step_schedule);

@@ -81,9 +81,10 @@ static const Pass break_structure_pass = {"break-structure", "drops attributes",
                                           break_structure_run};
 
 START_TEST(registry_lists_the_pipeline_in_order) {
-  static const char *const order[] = {"normalize-input", "shape-infer", "autodiff",
-                                      "optimizer",       "dce",         "verify",
-                                      "lower",           "memplan"};
+  static const char *const order[] = {"normalize-input", "shape-infer", "lac",
+                                      "autodiff",        "optimizer",   "prc",
+                                      "dce",             "verify",      "lower",
+                                      "memplan"};
   int n = 0;
   const Pass *const *all = pass_registry(&n);
   ck_assert_int_eq(n, (int)(sizeof order / sizeof order[0]));

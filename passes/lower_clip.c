@@ -1,0 +1,98 @@
+/* Lowering of PRC's range clip (passes/prc.c inserts it) and of its
+ * straight-through gradient. The range is computed from the whole tensor
+ * every time it runs (per tensor, as the int8 scales are):
+ *
+ *   scale:  [p min t, p max t]
+ *   sigma:  [mean - z sd, mean + z sd]   (sd: population standard deviation)
+ *
+ * For a tensor of one sign the scale method's bound on the side of zero lies
+ * beyond the data (p min t < min t when min t > 0), so only the tail away
+ * from zero is cut: what the authors' demo's np.clip(t, p t.min(), p t.max())
+ * does too. docs/int8.md (## PRC) discusses it.
+ *
+ * range_clip(x) = min(max(x, lo), hi); range_clip_grad(dy, x) = dy where
+ * lo <= x <= hi, else 0, with the range recomputed from x (the same
+ * statements), so nothing is saved between the passes. */
+#include <string.h>
+
+#include "lower.h"
+
+/* Statements computing lo and hi of x (the elements the kernel touches:
+ * the %n samples of a batched value, else all of it). */
+static LStmt *clip_range(Lower *L, const Node *n, const Value *x, LVar *lo, LVar *hi) {
+  LProgram *p = L->p;
+  LBuffer *xb = vbuf(L, x);
+  const char *method = node_str(n, "method");
+  LBlock b = {0};
+  LVar *i = lv_loop(L, "i");
+  if (method && strcmp(method, "sigma") == 0) {
+    float z = (float)node_float(n, "z", 2.576);
+    LVar *sum = lv_local(L, "sum", DT_F32), *mean = lv_local(L, "mean", DT_F32);
+    LVar *ss = lv_local(L, "ss", DT_F32), *d = lv_local(L, "d", DT_F32);
+    LVar *sd = lv_local(L, "sd", DT_F32), *i2 = lv_loop(L, "i");
+    LExpr *count = le_cast(p, DT_F32, extent(L, x));
+    lblock_add(&b, ls_let(p, sum, cf(L, 0)));
+    lblock_add(&b, loop(L, i, extent(L, x), 0,
+                        ls_assign(p, sum, le_bin(p, LB_ADD, ve(L, sum), ld(L, xb, ve(L, i))))));
+    lblock_add(&b, ls_let(p, mean, le_bin(p, LB_DIV, ve(L, sum), count)));
+    lblock_add(&b, ls_let(p, ss, cf(L, 0)));
+    LStmt *dev = seq(ls_let(p, d, le_bin(p, LB_SUB, ld(L, xb, ve(L, i2)), ve(L, mean))),
+                     ls_assign(p, ss, le_bin(p, LB_ADD, ve(L, ss),
+                                             le_bin(p, LB_MUL, ve(L, d), ve(L, d)))));
+    lblock_add(&b, loop(L, i2, extent(L, x), 0, dev));
+    LExpr *var = le_bin(p, LB_DIV, ve(L, ss), le_cast(p, DT_F32, extent(L, x)));
+    lblock_add(&b, ls_let(p, sd, le_un(p, LU_SQRT, var)));
+    LExpr *spread = le_bin(p, LB_MUL, cf(L, z), ve(L, sd));
+    lblock_add(&b, ls_let(p, lo, le_bin(p, LB_SUB, ve(L, mean), spread)));
+    lblock_add(&b, ls_let(p, hi, le_bin(p, LB_ADD, ve(L, mean),
+                                        le_bin(p, LB_MUL, cf(L, z), ve(L, sd)))));
+  } else {
+    float pf = (float)node_float(n, "p", 0.95);
+    LVar *mn = lv_local(L, "mn", DT_F32), *mx = lv_local(L, "mx", DT_F32);
+    lblock_add(&b, ls_let(p, mn, ld(L, xb, ci(L, 0))));
+    lblock_add(&b, ls_let(p, mx, ld(L, xb, ci(L, 0))));
+    LStmt *both = seq(ls_assign(p, mn, le_bin(p, LB_MIN, ve(L, mn), ld(L, xb, ve(L, i)))),
+                      ls_assign(p, mx, le_bin(p, LB_MAX, ve(L, mx), ld(L, xb, ve(L, i)))));
+    lblock_add(&b, loop(L, i, extent(L, x), 0, both));
+    lblock_add(&b, ls_let(p, lo, le_bin(p, LB_MUL, cf(L, pf), ve(L, mn))));
+    lblock_add(&b, ls_let(p, hi, le_bin(p, LB_MUL, cf(L, pf), ve(L, mx))));
+  }
+  return b.first;
+}
+
+/* range_clip(x): out = min(max(x, lo), hi). range_clip_grad(dy, x): out =
+ * dy where lo <= x <= hi, else 0, with x and dy in locals so the select
+ * chooses between values, not loads (see lower_elementwise.c). */
+static bool clip_kernel(Lower *L, const Node *n, bool grad) {
+  LProgram *p = L->p;
+  const Value *x = n->in[grad ? 1 : 0];
+  lower_kernel(L, n, grad ? "dx" : "clip", L->entries);
+  LVar *lo = lv_local(L, "lo", DT_F32), *hi = lv_local(L, "hi", DT_F32), *i = lv_loop(L, "i");
+  LVar *xv = lv_local(L, "x", DT_F32);
+  LBlock b = {0};
+  lblock_add(&b, ls_let(p, xv, ld(L, vbuf(L, x), ve(L, i))));
+  LExpr *v;
+  if (grad) {
+    LVar *dv = lv_local(L, "dy", DT_F32);
+    lblock_add(&b, ls_let(p, dv, ld(L, vbuf(L, n->in[0]), ve(L, i))));
+    LExpr *inside = le_bin(p, LB_LAND, le_bin(p, LB_GE, ve(L, xv), ve(L, lo)),
+                           le_bin(p, LB_LE, ve(L, xv), ve(L, hi)));
+    v = le_select(p, inside, ve(L, dv), cf(L, 0));
+  } else {
+    v = le_bin(p, LB_MIN, le_bin(p, LB_MAX, ve(L, xv), ve(L, lo)), ve(L, hi));
+  }
+  lblock_add(&b, ls_store(p, vbuf(L, n->out[0]), ve(L, i), v));
+  LStmt *apply = loop(L, i, extent(L, x), LHINT_VECTORIZE, b.first);
+  lower_kernel_body(L, seq(clip_range(L, n, x, lo, hi), apply));
+  return true;
+}
+
+bool lower_range_clip(Lower *L, const Node *n, LowerMode mode) {
+  (void)mode;
+  return clip_kernel(L, n, false);
+}
+
+bool lower_range_clip_grad(Lower *L, const Node *n, LowerMode mode) {
+  (void)mode;
+  return clip_kernel(L, n, true);
+}
