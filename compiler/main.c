@@ -354,7 +354,11 @@ int main(int argc, char **argv) {
   }
   TargetConfig target;
   char err[256];
-  if (!target_configure(&target, o.target ? target_lookup(o.target) : target_default(), o.mcpu,
+  /* No -target and no -mcpu: the host CPU with all its features, as Zig
+   * does (-mcpu=generic asks for the portable baseline). */
+  const char *mcpu = o.mcpu;
+  if (!o.target && !mcpu && target_is_host(target_default())) mcpu = "native";
+  if (!target_configure(&target, o.target ? target_lookup(o.target) : target_default(), mcpu,
                         o.mattr, err, sizeof err)) {
     fprintf(stderr, "octoc: error: %s\n", err);
     return EXIT_USAGE;
