@@ -18,6 +18,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "pass.h"
 
@@ -138,13 +139,25 @@ static const int64_t TWO_OVER_PI[] = {0xa2f9836, 0xe4e4415, 0x29fc275, 0x7d1f534
                                       0xddc0db6, 0x295993c, 0x439041f};
 enum { INV_PIO2_CHUNKS = 7, INV_PIO2_TERMS = 4 };
 
-/* The const table above, one per program. */
+/* A const table, one per program: the buffer named `name` (or name_2, ...)
+ * that holds exactly these values, else a new one under the first free
+ * name (a program read from text may have a buffer of that name already). */
+static LBuffer *const_table(LProgram *p, const char *name, DType t, Shape s, const void *data) {
+  char unique[64];
+  snprintf(unique, sizeof unique, "%s", name);
+  for (int k = 2;; k++) {
+    LBuffer *b = lprog_find_buffer(p, unique);
+    if (!b) return lprog_const_buffer(p, unique, t, s, data);
+    if (b->home == LBUF_CONST && b->dtype == t && shape_numel(&b->shape) == shape_numel(&s) &&
+        memcmp(b->data, data, (size_t)shape_numel(&s) * dtype_size(t)) == 0)
+      return b;
+    snprintf(unique, sizeof unique, "%s_%d", name, k);
+  }
+}
+
 static LBuffer *two_over_pi(LProgram *p) {
-  static const char *const name = "octo_two_over_pi";
-  LBuffer *t = lprog_find_buffer(p, name);
-  if (t) return t;
   Shape s = {.rank = 1, .dim = {INV_PIO2_CHUNKS}};
-  return lprog_const_buffer(p, name, DT_I64, s, TWO_OVER_PI);
+  return const_table(p, "octo_two_over_pi", DT_I64, s, TWO_OVER_PI);
 }
 
 /* cos(x), Payne-Hanek style in integers for every finite x: |x| = m 2^s
@@ -271,11 +284,8 @@ enum { LOG_OFF = 0x3f330000 };
 static const double LN2_HI = 0.693145751953125, LN2_LO = 1.428606765330187045e-06;
 
 static LBuffer *log_table(LProgram *p) {
-  static const char *const name = "octo_log_table";
-  LBuffer *t = lprog_find_buffer(p, name);
-  if (t) return t;
   Shape s = {.rank = 2, .dim = {128, 3}};
-  return lprog_const_buffer(p, name, DT_F32, s, LOG_TABLE);
+  return const_table(p, "octo_log_table", DT_F32, s, LOG_TABLE);
 }
 
 /* log(x) for a positive finite x (a local) as hi + lo, about 2^-40 relative:
