@@ -391,7 +391,9 @@ static bool has_math(const LExpr *e) {
 static LStmt *rewrite_block(LProgram *p, LStmt *first, int *count);
 
 /* e with every math call replaced by a local computed in b->pre (operands
- * first, so nested calls come out in evaluation order). */
+ * first, so nested calls come out in evaluation order). The nodes on the
+ * way are copied, not changed: a lowering may share a subtree between two
+ * statements, and each gets its own locals. */
 static LExpr *rewrite_expr(MB *b, LExpr *e) {
   if (!e || !has_math(e)) return e;
   if (e->kind == LE_BINARY && (e->bop == LB_LAND || e->bop == LB_LOR) && has_math(e->b)) {
@@ -405,6 +407,9 @@ static LExpr *rewrite_expr(MB *b, LExpr *e) {
     lblock_add(b->pre, ls_if(b->p, when, inner.first, NULL));
     return again(b, t);
   }
+  LExpr *copy = arena_alloc(b->p->arena, sizeof *copy);
+  *copy = *e;
+  e = copy;
   e->a = rewrite_expr(b, e->a);
   e->b = rewrite_expr(b, e->b);
   e->c = rewrite_expr(b, e->c);
