@@ -241,9 +241,13 @@ static LExpr *expand_cos(MB *b, LExpr *arg) {
   LExpr *neg = bin(b, LB_EQ, bin(b, LB_AND, add(b, again(b, q), I(b, 1)), I(b, 2)), I(b, 2));
   LExpr *res = let(b, "cos_v", v);
   res = sel(b, neg, le_un(p, LU_NEG, again(b, res)), again(b, res));
-  /* inf and NaN: NaN */
+  /* NaN stays the same NaN, +-inf gives NaN: both without arithmetic, whose
+   * NaN bits differ between targets (x86's default NaN has the sign bit
+   * set, RISC-V's is canonical) */
   return let(b, "cos_res", sel(b, bin(b, LB_EQ, again(b, ex), I(b, 255)),
-                           sub(b, again(b, x), again(b, x)), res));
+                               sel(b, bin(b, LB_NE, again(b, x), again(b, x)), again(b, x),
+                                   F(b, NAN)),
+                               res));
 }
 
 /* Double-float arithmetic (Dekker; exact because the loop IR never fuses

@@ -7,7 +7,11 @@
  *   math_ulp STRIDE MAX_ULP POW_SAMPLES POW_MAX_ULP
  * Prints the largest error of each function and where it is; exit 1 when
  * one is above its limit, or a special value is wrong (NaN, inf, 0 where
- * the rounded reference is one). */
+ * the rounded reference is one).
+ *   math_ulp --digest STRIDE POW_SAMPLES
+ * Prints a hash (FNV-1a) of the bits of every result instead, one line per
+ * function: built for another target, it must print the same lines
+ * (tests/math/cross_bits.sh). */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -100,7 +104,47 @@ static int check_pow(uint64_t samples, double limit, float *x, float *out, void 
   return worst <= limit ? 0 : 1;
 }
 
+static uint64_t fnv(uint64_t h, float f) {
+  uint32_t u;
+  memcpy(&u, &f, sizeof u);
+  for (int i = 0; i < 4; i++) h = (h ^ ((u >> (8 * i)) & 0xFF)) * UINT64_C(0x100000001b3);
+  return h;
+}
+
+/* The --digest mode: the same inputs, a hash of the outputs' bits. */
+static int digest(uint64_t stride, uint64_t samples, float *x, float *out, void *state,
+                  void *work) {
+  uint64_t h[FNS + 1];
+  for (int f = 0; f <= FNS; f++) h[f] = UINT64_C(0xcbf29ce484222325);
+  for (uint64_t u = 0; u < (UINT64_C(1) << 32);) {
+    int n = 0;
+    for (; n < CHUNK && u < (UINT64_C(1) << 32); n++, u += stride) x[n] = from_bits((uint32_t)u);
+    if (mathu_predict(state, work, x, out, n) != 0) return 1;
+    for (int i = 0; i < n * FNS; i++) h[i % FNS] = fnv(h[i % FNS], out[i]);
+  }
+  for (uint64_t k = 0; k < samples;) {
+    int n = 0;
+    for (; n < CHUNK && k < samples; n++, k++) pow_pair(k, &x[2 * n], &x[2 * n + 1]);
+    if (mathp_predict(state, work, x, out, n) != 0) return 1;
+    for (int i = 0; i < n; i++) h[FNS] = fnv(h[FNS], out[i]);
+  }
+  for (int f = 0; f <= FNS; f++)
+    printf("%s %016llx\n", f < FNS ? names[f] : "pow", (unsigned long long)h[f]);
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 4 && strcmp(argv[1], "--digest") == 0) {
+    static _Alignas(64) unsigned char work[MATHU_WORK_BYTES + 64], state[64];
+    float *x = malloc(sizeof(float) * CHUNK * 2), *out = malloc(sizeof(float) * CHUNK * FNS);
+    uint64_t stride = strtoull(argv[2], NULL, 10);
+    int rc = !x || !out || stride == 0 ||
+             digest(stride, strtoull(argv[3], NULL, 10), x, out, state, work);
+    if (rc) fprintf(stderr, "math_ulp: --digest failed\n");
+    free(x);
+    free(out);
+    return rc;
+  }
   if (argc != 5) {
     fprintf(stderr, "usage: math_ulp STRIDE MAX_ULP POW_SAMPLES POW_MAX_ULP\n");
     return 2;
