@@ -14,7 +14,8 @@
 # it under /usr/bin/time for the peak RSS; the state block and work arena
 # sizes come from `octoc --emit=report`; then bench/pytorch_baseline.py speed
 # times the same network at the same batch. One extra row is lenet5 at the
-# default -O2. The machine is shared: the ratio of neighbouring runs is the
+# default flags (-O2 for the host CPU since issue 12; before, baseline SSE2).
+# The machine is shared: the ratio of neighbouring runs is the
 # number to read, not the absolute rates.
 set -euo pipefail
 
@@ -96,7 +97,8 @@ mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
 # row MODEL BATCH OPT: build, measure REPEAT times alternating, print a row.
 row() {
   local model=$1 b=$2 opt=$3 exe="$WORK/$1-b$2$3" flags=()
-  # -O3 rows are tuned for this CPU; the -O2 row is octoc's plain default.
+  # -O3 rows are tuned for this CPU; the -O2 row is octoc's plain default
+  # (also the host CPU since issue 12).
   [[ $opt == -O3 ]] && flags=(-O3 -mcpu=native)
   "$OCTOC" "$ROOT/models/$model.net" --main "${flags[@]}" --batch "$b" -o "$exe" ||
     die "octoc failed on $model"

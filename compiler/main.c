@@ -13,6 +13,7 @@
 #include "files.h"
 #include "frontend.h"
 #include "loop_reader.h"
+#include "expand_math.h"
 #include "loop_verify.h"
 #include "options.h"
 #include "pass.h"
@@ -277,8 +278,16 @@ static int compile_loops(const Options *o, const TargetConfig *target, const cha
   Recipe defaults;
   recipe_defaults(&defaults);
   Module m = {.arena = a, .diag = d, .graph = NULL, .recipe = &defaults,
-              .loops = lprog_read(a, d, o->input, text, len), .target = target};
-  bool ok = m.loops && lprog_verify(m.loops, d) && emit_output(o, &m);
+              .loops = lprog_read(a, d, o->input, text, len), .target = target,
+              .libm_math = o->real_double};
+  bool ok = m.loops && lprog_verify(m.loops, d);
+  /* A program written before the pass "math" existed, or by hand, may
+   * still have exp, log, cos or pow: written out as the pipeline would. */
+  if (ok && !m.libm_math) {
+    expand_math(m.loops);
+    ok = lprog_verify(m.loops, d);
+  }
+  ok = ok && emit_output(o, &m);
   diag_free(d);
   arena_free(a);
   return ok ? EXIT_OK : EXIT_INPUT;
@@ -308,7 +317,8 @@ static int compile(const Options *o, const TargetConfig *target) {
   if (status == EXIT_OK &&
       !check_precision(&recipe, o, emit_needs_loops(o->emit) && !graph_only))
     status = EXIT_INPUT;
-  Module m = {.arena = a, .diag = d, .graph = g, .recipe = &recipe, .target = target};
+  Module m = {.arena = a, .diag = d, .graph = g, .recipe = &recipe, .target = target,
+              .libm_math = o->real_double};
   if (status == EXIT_OK) {
     int count;
     const Pass *const *passes = pass_registry(&count);
@@ -366,7 +376,11 @@ int main(int argc, char **argv) {
   }
   TargetConfig target;
   char err[256];
-  if (!target_configure(&target, o.target ? target_lookup(o.target) : target_default(), o.mcpu,
+  /* No -target and no -mcpu: the host CPU with all its features, as Zig
+   * does (-mcpu=generic asks for the portable baseline). */
+  const char *mcpu = o.mcpu;
+  if (!o.target && !mcpu && target_is_host(target_default())) mcpu = "native";
+  if (!target_configure(&target, o.target ? target_lookup(o.target) : target_default(), mcpu,
                         o.mattr, err, sizeof err)) {
     fprintf(stderr, "octoc: error: %s\n", err);
     return EXIT_USAGE;

@@ -206,7 +206,8 @@ static const char *flag(const char *fmt, const char *a, size_t alen) {
 
 bool target_cc_flags(const TargetConfig *tc, Command *cmd) {
   const Target *t = tc->target;
-  bool cpu_given = tc->cpu != t->cpu;
+  /* "generic": the compiler's own baseline, no CPU flag */
+  bool cpu_given = tc->cpu != t->cpu && strcmp(tc->cpu, "generic") != 0;
   const char *item, *p = tc->mattr;
   size_t len;
   switch (t->arch) {

@@ -27,6 +27,8 @@ static const LIntrinsicInfo table[LI_COUNT] = {
     [LI_HASH_BITS] = {"hash_bits", 2,
                       {{"key", TS_I64, -1, false}, {"index", TS_I64, -1, false}}, LRES_FIXED,
                       DT_U32, 0, 0},
+    [LI_F32_BITS] = {"f32_bits", 1, {{"x", TS_F32, -1, false}}, LRES_FIXED, DT_I32, 0, 0},
+    [LI_BITS_F32] = {"bits_f32", 1, {{"x", TS_I32, -1, false}}, LRES_FIXED, DT_F32, 0, 0},
 };
 
 const LIntrinsicInfo *lintrinsic_info(LIntrinsic fn) {

@@ -26,6 +26,8 @@ typedef enum {
   LI_DOT4_I8,      /* dot4_i8(acc i32, a i8x4, b i8x4) -> i32 */
   LI_DOT4_U8I8,    /* dot4_u8i8(acc i32, a u8x4, b i8x4) -> i32 */
   LI_HASH_BITS,    /* hash_bits(key i64, index i64) -> u32 */
+  LI_F32_BITS,     /* f32_bits(x f32) -> i32: the same 32 bits */
+  LI_BITS_F32,     /* bits_f32(x i32) -> f32: the same 32 bits */
   LI_COUNT
 } LIntrinsic;
 

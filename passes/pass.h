@@ -25,6 +25,10 @@ typedef struct Module {
   const struct Recipe *recipe;  /* may be NULL: defaults */
   struct LProgram *loops;       /* after lowering to loop IR; NULL before */
   const TargetConfig *target;   /* may be NULL: the host's default target */
+  /* Keep exp, log, cos and pow as the C library's: --emit-real=double,
+   * the gradient checks' double-precision reference. Otherwise the pass
+   * "math" writes them out in the loop IR. */
+  bool libm_math;
 } Module;
 
 typedef struct Pass {

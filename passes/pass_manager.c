@@ -25,6 +25,7 @@ extern const Pass pass_prc;
 extern const Pass pass_dce;
 extern const Pass pass_lower;
 extern const Pass pass_memplan;
+extern const Pass pass_math;
 
 static bool verify_graph(Module *m) { return graph_verify(m->graph, m->diag, VERIFY_SHAPES); }
 
@@ -45,6 +46,7 @@ static const Pass *const registry[] = {
     &pass_dce,         /* - what nothing needs */
     &pass_verify,      /* the training graph is complete */
     &pass_lower,       /* loop IR: one kernel per node */
+    &pass_math,        /* exp, log, cos, pow as arithmetic: the same bits everywhere */
     &pass_memplan,     /* offsets in the state block and the work arena */
 };
 

@@ -31,7 +31,7 @@ typedef enum {
   H_ABS32, H_ABS64, H_HASH,
   H_MINU32, H_MAXU32, H_SHR_ROUND32, H_SHR_ROUND64,
   H_CLAMP32, H_CLAMP64, H_CLAMPU32, H_CLAMPF, H_DOT4_I8, H_DOT4_U8I8, H_HASH_BITS,
-  H_MATH, H_COUNT
+  H_F32_BITS, H_BITS_F32, H_MATH, H_COUNT
 } Helper;
 
 /* The C name of each helper (the reserved names below list them too). */
@@ -49,6 +49,7 @@ static const char *const helper_names[H_COUNT] = {
     [H_CLAMPU32] = "octo_clamp_u32", [H_CLAMPF] = "octo_clamp_f32",
     [H_DOT4_I8] = "octo_dot4_i8", [H_DOT4_U8I8] = "octo_dot4_u8i8",
     [H_HASH_BITS] = "octo_hash_bits",
+    [H_F32_BITS] = "octo_f32_bits", [H_BITS_F32] = "octo_bits_f32",
 };
 
 /* The saturating casts' helpers, octo_sat_T_FROM, are printed from a
@@ -131,7 +132,7 @@ static const char *const reserved[] = {
     "octo_shl_i64", "octo_shr_i32", "octo_shr_i64", "octo_main", "octo_min_u32",
     "octo_max_u32", "octo_shr_round_i32", "octo_shr_round_i64", "octo_clamp_i32",
     "octo_clamp_i64", "octo_clamp_u32", "octo_clamp_f32", "octo_dot4_i8", "octo_dot4_u8i8",
-    "octo_hash_bits", "octo_misaligned", "octo_bad_labels",
+    "octo_hash_bits", "octo_misaligned", "octo_bad_labels", "octo_f32_bits", "octo_bits_f32",
 };
 
 /* octo_sat_T_FROM, the saturating-cast helpers. */
@@ -357,6 +358,15 @@ static void binary(Emit *E, const LKernel *k, const LExpr *e) {
   if (narrow) out(E, ")");
 }
 
+/* exp, log, cos and pow reach a backend only in the double build (the
+ * gradient checks' reference, libm's); an f32 program has them written out
+ * by the pass "math", so the same bits come out on every target. */
+static bool raw_math(Emit *E, const LKernel *k, const char *fn) {
+  if (E->dbl) return true;
+  fail(E, k, "%s was not written out by the pass \"math\" (passes/expand_math.c)", fn);
+  return false;
+}
+
 static void prefix(Emit *E, const LKernel *k, const char *op, const LExpr *a) {
   out(E, "(%s", op);
   atom(E, k, a);
@@ -381,6 +391,8 @@ static void unary(Emit *E, const LKernel *k, const LExpr *e) {
       fail(E, k, "unknown unary operator %d", (int)e->uop);
       return;
     }
+    if ((e->uop == LU_EXP || e->uop == LU_LOG || e->uop == LU_COS) && !raw_math(E, k, fns[e->uop]))
+      return;
     call2(E, k, mathfn(E, fns[e->uop]), e->a, NULL);
     return;
   }
@@ -456,7 +468,9 @@ static void dot4(Emit *E, const LKernel *k, const LExpr *e, Helper h) {
 static void intrinsic(Emit *E, const LKernel *k, const LExpr *e) {
   switch (e->fn) {
   case LI_ROUND_EVEN: call2(E, k, mathfn(E, "rint"), e->a, NULL); return;
-  case LI_POW: call2(E, k, mathfn(E, "pow"), e->a, e->b); return;
+  case LI_POW:
+    if (raw_math(E, k, "pow")) call2(E, k, mathfn(E, "pow"), e->a, e->b);
+    return;
   case LI_HASH_UNIFORM:
     E->need[H_HASH] = true;
     call2(E, k, "octo_hash_uniform", e->a, e->b);
@@ -469,6 +483,15 @@ static void intrinsic(Emit *E, const LKernel *k, const LExpr *e) {
   case LI_DOT4_I8: dot4(E, k, e, H_DOT4_I8); return;
   case LI_DOT4_U8I8: dot4(E, k, e, H_DOT4_U8I8); return;
   case LI_HASH_BITS: call2(E, k, use_helper(E, H_HASH_BITS), e->a, e->b); return;
+  case LI_F32_BITS:
+  case LI_BITS_F32:
+    if (E->dbl) {
+      fail(E, k, "%s is about f32's bits: there is no double build of it",
+           lintrinsic_info(e->fn)->name);
+      return;
+    }
+    call2(E, k, use_helper(E, e->fn == LI_F32_BITS ? H_F32_BITS : H_BITS_F32), e->a, NULL);
+    return;
   case LI_COUNT: break;
   }
   fail(E, k, "unknown intrinsic %d", (int)e->fn);
@@ -773,6 +796,11 @@ static const char *const helper_text[H_COUNT] = {
         "  z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);\n"
         "  z ^= z >> 31;\n"
         "  return (uint32_t)(z >> 32);\n}\n",
+    [H_F32_BITS] = "/* The bits of a float, and back (a union: defined behaviour since C99 TC3). */\n"
+                   "static inline int32_t octo_f32_bits(float x) {\n"
+                   "  union { float f; int32_t i; } u;\n  u.f = x;\n  return u.i;\n}\n",
+    [H_BITS_F32] = "static inline float octo_bits_f32(int32_t x) {\n"
+                   "  union { float f; int32_t i; } u;\n  u.i = x;\n  return u.f;\n}\n",
     [H_MATH] = NULL,
 };
 

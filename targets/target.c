@@ -125,7 +125,7 @@ static void apply_native(TargetConfig *c) {
 #endif
 }
 
-static bool is_host(const Target *t) {
+bool target_is_host(const Target *t) {
 #if defined(__x86_64__)
   return t->arch == ARCH_X86_64;
 #else
@@ -142,7 +142,7 @@ bool target_configure(TargetConfig *out, const Target *t, const char *mcpu, cons
   out->has_fpu = t->arch == ARCH_X86_64; /* SSE2 floats are part of x86-64 itself */
   if (!apply_features(out, t->features, err, errlen)) return false;
   if (mcpu && strcmp(mcpu, "native") == 0) {
-    if (!is_host(t)) {
+    if (!target_is_host(t)) {
       snprintf(err, errlen, "-mcpu=native: target %s is not this machine's; name its CPU "
                "(default %s)", t->name, t->cpu);
       return false;

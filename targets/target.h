@@ -36,6 +36,8 @@ static inline bool target_is_32bit(const Target *t) {
 }
 /* By short name ("armv7") or by triple ("armv7-linux-gnueabihf"); NULL if unknown. */
 const Target *target_lookup(const char *name);
+/* t is the machine octoc runs on (x86_64 on an x86-64 host). */
+bool target_is_host(const Target *t);
 void target_list(FILE *out);
 
 /* One compilation's target: what the code may use. */

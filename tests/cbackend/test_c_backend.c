@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "c_backend.h"
+#include "expand_math.h"
 #include "harness.h"
 #include "loop_printer.h"
 #include "loop_reader.h"
@@ -30,6 +31,7 @@ static void emit_to(LProgram *p, const char *dir) {
   FILE *c = fopen(cp, "w"), *h = fopen(hp, "w"), *m = fopen(mp, "w");
   ck_assert(c && h && m);
   EmitOptions o = {.header_name = "t.h", .with_main = true, .epochs_default = 3, .seed_default = 7};
+  expand_math(p); /* as octoc does before any backend */
   ck_assert(c_emit(p, &o, c, h));
   if (p->eval_loss) ck_assert(c_emit_main(p, &o, m));
   ck_assert_int_eq(fclose(c) | fclose(h) | fclose(m), 0);
@@ -46,6 +48,7 @@ static char *emit_text(LProgram *p, char **header) {
   size_t cl = 0, hl = 0;
   FILE *cf = open_memstream(&c, &cl), *hf = open_memstream(&h, &hl);
   EmitOptions o = {.header_name = "t.h"};
+  expand_math(p);
   ck_assert(c_emit(p, &o, cf, hf));
   fclose(cf);
   fclose(hf);
@@ -107,7 +110,8 @@ START_TEST(kernels_print_as_readable_c_with_hints) {
 END_TEST
 
 /* Every #include is an allowed header; no allocation; the only statics are
- * functions (const data is `const`). */
+ * functions and const data (a const buffer's table, such as cos's bits of
+ * 2/pi). */
 static void check_portability_text(const char *c, bool math_allowed) {
   const char *allowed[] = {"<stdint.h>", "<stddef.h>", "<string.h>", "\"t.h\"", "<math.h>"};
   int nallowed = math_allowed ? 5 : 4;
@@ -119,6 +123,7 @@ static void check_portability_text(const char *c, bool math_allowed) {
     }
     if (strncmp(l, "static ", 7) == 0)
       ck_assert_msg(strncmp(l, "static void ", 12) == 0 || strncmp(l, "static inline ", 14) == 0 ||
+                        strncmp(l, "static const ", 13) == 0 ||
                         strncmp(l, "static float octo_nan(void)", 27) == 0,
                     "unexpected static: %.60s", l);
   }
@@ -310,6 +315,30 @@ START_TEST(emit_refuses_state_write_in_predict) {
 }
 END_TEST
 
+/* exp, log, cos and pow are the pass "math"'s to write out: an f32 build
+ * refuses them rather than call the C library, whose bits differ between
+ * targets; the double build (the gradient checks' reference) calls it. */
+START_TEST(emit_refuses_raw_math_in_an_f32_build) {
+  Arena *a = arena_new();
+  LProgram *p = prog_softmax(a);
+  char *err = emit_error(p);
+  ck_assert_msg(strstr(err, "exp was not written out by the pass \"math\""), "%s", err);
+  free(err);
+  char *c = NULL, *h = NULL;
+  size_t cl = 0, hl = 0;
+  FILE *cf = open_memstream(&c, &cl), *hf = open_memstream(&h, &hl);
+  EmitOptions o = {.header_name = "t.h", .real_double = true};
+  ck_assert(c_emit(p, &o, cf, hf));
+  fclose(cf), fclose(hf);
+  ck_assert_msg(strstr(c, "exp(") && strstr(c, "log("), "%.3000s", c);
+  free(c), free(h);
+  c = emit_text(p, NULL); /* written out: no libm call left */
+  ck_assert_msg(!strstr(c, "expf(") && !strstr(c, "logf("), "%.3000s", c);
+  free(c);
+  arena_free(a);
+}
+END_TEST
+
 START_TEST(emit_refuses_work_in_init_and_unplanned_buffers) {
   Arena *a = arena_new();
   LProgram *p = prog_softmax(a);
@@ -385,6 +414,7 @@ static Suite *suite(void) {
   tcase_add_test(text, kernels_print_as_readable_c_with_hints);
   tcase_add_test(text, source_uses_only_allowed_headers_and_no_static_data);
   tcase_add_test(text, emit_refuses_state_write_in_predict);
+  tcase_add_test(text, emit_refuses_raw_math_in_an_f32_build);
   tcase_add_test(text, emit_refuses_work_in_init_and_unplanned_buffers);
   tcase_add_test(text, hash_ignores_cosmetics_and_sees_semantics);
   tcase_add_test(text, programs_verify_and_hash_survives_text_round_trip);

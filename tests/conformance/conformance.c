@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "expand_math.h"
 #include "lprog_hash.h"
 #include "harness.h"
 #include "loop_printer.h"
@@ -222,6 +223,9 @@ START_TEST(header_and_tensor_table_describe_the_program) {
   LProgram *p = prog_softmax(a);
   const char *dir = build_program(a, p, "softmax");
   char *out = run_driver(dir, "meta\n");
+  /* octoc writes the softmax's exp and log out first (the pass "math"):
+   * the hash is that program's */
+  expand_math(p);
   char *want = fmt("batch %d state %lld work %lld ntensors 3 input_rank 1 input_size %d classes %d\n"
                    "hash %016llx\n",
                    SM_BATCH, (long long)p->state_bytes, (long long)p->work_bytes, SM_D, SM_C,

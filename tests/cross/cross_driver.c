@@ -5,9 +5,13 @@
  * Only libc and libm: the cross toolchains have no zlib, so the test script
  * gunzips the samples first. Usage:
  *   cross_driver IMAGES LABELS STEPS
- * Output: one line per step, "step K loss L" with L printed by %.9g (enough
- * digits to round-trip a float), then "classes" and the predicted classes of
- * the first batch after training. Exit 1 on any error, with a message. */
+ * Output: one line per step, "step K loss L A" with L printed by %.9g (enough
+ * digits to round-trip a float) and A by %a (the bits, for the parity
+ * tests), then "classes" and the predicted classes of the first batch after
+ * training. Exit 1 on any error, with a message.
+ * Built with -DEPOCH_STEPS=K (a model with a learning-rate schedule), it
+ * moves to the next epoch every K steps, so the schedule's cos or pow runs
+ * on new arguments. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,8 +117,11 @@ static int train(size_t steps, const uint8_t *x, const int32_t *y) {
     goto done;
   }
   for (size_t s = 0; s < steps; s++) {
+#ifdef EPOCH_STEPS
+    if (s % EPOCH_STEPS == 0) lenet5_set_epoch(state, (int)(s / EPOCH_STEPS));
+#endif
     float loss = lenet5_train_step(state, work, x + s * BATCH * SAMPLE, y + s * BATCH, BATCH);
-    printf("step %zu loss %.9g\n", s + 1, loss);
+    printf("step %zu loss %.9g %a\n", s + 1, loss, (double)loss);
   }
   int32_t cls[BATCH];
   if (lenet5_predict(state, work, x, cls, BATCH) != 0) {

@@ -84,7 +84,7 @@ START_TEST(registry_lists_the_pipeline_in_order) {
   static const char *const order[] = {"normalize-input", "shape-infer", "lac",
                                       "autodiff",        "optimizer",   "prc",
                                       "dce",             "verify",      "lower",
-                                      "memplan"};
+                                      "math",            "memplan"};
   int n = 0;
   const Pass *const *all = pass_registry(&n);
   ck_assert_int_eq(n, (int)(sizeof order / sizeof order[0]));
