@@ -13,11 +13,10 @@
 # 2. The same trainer built for the host (octoc's host C, the image's
 #    NAME_board.c and NAME_data.c, runtime/baremetal/ with board_host.c),
 #    same seed, same samples: every step's loss, compared as float bits,
-#    must be within TOL of the board's. TOL is 2e-6 relative today because
-#    picolibc's expf/logf round differently from glibc's in the last bit
-#    (the emitted C is the same for both, and the two boards agree bit for
-#    bit); once the loop IR computes exp and log with its own polynomials,
-#    set TOL=0 below (the line marked PARITY).
+#    must be identical (TOL=0): the loop IR computes exp, log, cos and pow
+#    itself (pass math), so picolibc and glibc give the same bits. Before
+#    that pass, picolibc's expf/logf made 11 of 16 losses differ by up to
+#    2.7e-7 relative.
 # 3. A bad option reaches the image through semihosting and it exits 2.
 # Exit 77 (skip) when the cross gcc, picolibc, QEMU or the dataset is missing.
 set -u
@@ -26,7 +25,7 @@ target=$1 samples=$2
 shift 2
 here=$(cd "$(dirname "$0")" && pwd)
 runtime=$here/../../runtime
-TOL=2e-6 # PARITY: 0 once exp/log are polynomials in the loop IR (helper mathdet)
+TOL=0 # bit for bit: no libm in the trainer (pass math)
 case $target in
   cortex-m4)
     gcc=arm-none-eabi-gcc picolibc=picolibc-arm-none-eabi
