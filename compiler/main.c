@@ -156,20 +156,25 @@ static bool check_layer_overrides(const Recipe *r, const Graph *g, Diag *d) {
   return ok;
 }
 
-/* This octoc trains in FP32 only: a recipe asking for INT8, LAC, PRC or EOQ
- * is refused for code generation rather than silently compiled as FP32
- * (graph-level outputs only warn, so such recipes can still be inspected). */
+/* This octoc trains in FP32 and INT8 (the quantize pass): a recipe asking
+ * for LAC, PRC or EOQ is refused for code generation rather than silently
+ * compiled without them (graph-level outputs only warn, so such recipes can
+ * still be inspected). */
+static bool precision_implemented(Precision p) {
+  return p == PRECISION_FP32 || p == PRECISION_INT8;
+}
+
 static bool check_precision(const Recipe *r, const Options *o, bool generating) {
   Precision p = r->precision;
   const char *where = "the recipe";
-  for (int i = 0; i < r->nlayers && p == PRECISION_FP32; i++)
-    if ((r->layers[i].set & LAYER_PRECISION) && r->layers[i].precision != PRECISION_FP32) {
+  for (int i = 0; i < r->nlayers && precision_implemented(p); i++)
+    if ((r->layers[i].set & LAYER_PRECISION) && !precision_implemented(r->layers[i].precision)) {
       p = r->layers[i].precision;
       where = r->layers[i].name;
     }
-  if (p == PRECISION_FP32) return true;
+  if (precision_implemented(p)) return true;
   fprintf(stderr, "octoc: %s: precision '%s' (%s%s%s) is not implemented yet: this octoc trains "
-                  "in fp32 only; INT8, LAC, PRC and EOQ come with the INT8 passes\n",
+                  "in fp32 and int8; LAC, PRC and EOQ come with their passes\n",
           generating ? "error" : "warning", precision_name(p), where,
           o->config ? " in " : "", o->config ? o->config : "");
   return !generating;

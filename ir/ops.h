@@ -56,6 +56,14 @@ typedef enum {
   OP_LEAKY_RELU,
   OP_LEAKY_RELU_GRAD,
   OP_NORMALIZE,
+  /* INT8 (passes/quantize.c builds them, passes/lower_int8.c lowers them) */
+  OP_QUANTIZE,
+  OP_CONV2D_I8,
+  OP_CONV2D_I8_GRAD_INPUT,
+  OP_CONV2D_I8_GRAD_WEIGHT,
+  OP_DENSE_I8,
+  OP_DENSE_I8_GRAD_INPUT,
+  OP_DENSE_I8_GRAD_WEIGHT,
   OP_COUNT
 } OpKind;
 
@@ -101,6 +109,8 @@ typedef enum {
   BATCH_NONE,      /* reductions over the batch: weight gradients, losses */
   BATCH_FIRST,     /* result 0 only (batchnorm_train's y, not its statistics) */
   BATCH_AS_INPUT0, /* as operand 0 (add: of activations or of gradients) */
+  BATCH_FIRST_AS_INPUT0, /* result 0 as operand 0, the others none (quantize's
+                            q and its scalar scale) */
 } BatchRule;
 
 /* A node's two meanings where they differ: training (batch statistics,

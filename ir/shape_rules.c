@@ -540,6 +540,50 @@ bool rule_sum(Rule *r) {
   return set_type(r, &r->out[0], DT_F32, 1, &one);
 }
 
+/* quantize: q has x's shape (i8), the scale is a scalar (f32[]). */
+bool rule_quantize(Rule *r) {
+  if (!need_known(r, 0)) return false;
+  r->expect[0] = r->in[0];
+  r->out[0] = r->in[0];
+  return set_type(r, &r->out[1], DT_F32, 0, NULL);
+}
+
+/* The fp32 op whose shapes an INT8 product has. */
+static OpKind int8_twin(OpKind op) {
+  switch (op) {
+  case OP_CONV2D_I8: return OP_CONV2D;
+  case OP_CONV2D_I8_GRAD_INPUT: return OP_CONV2D_GRAD_INPUT;
+  case OP_CONV2D_I8_GRAD_WEIGHT: return OP_CONV2D_GRAD_WEIGHT;
+  case OP_DENSE_I8: return OP_DENSE;
+  case OP_DENSE_I8_GRAD_INPUT: return OP_DENSE_GRAD_INPUT;
+  default: return OP_DENSE_GRAD_WEIGHT;
+  }
+}
+
+/* conv2d_i8, dense_i8 and their gradients: (a, a_scale, b, b_scale
+ * [, bias]) has the shapes of the fp32 twin's (a, b [, bias]), with scalar
+ * scales; the rule is the twin's, applied to the operands without scales. */
+bool rule_int8_product(Rule *r) {
+  const Node *n = r->n;
+  Node twin = *n;
+  Value *vin[3];
+  TensorType tin[3], texp[3];
+  twin.op = int8_twin(n->op);
+  twin.nin = n->nin - 2;
+  twin.in = vin;
+  for (int i = 0; i < twin.nin; i++) {
+    int k = i < 2 ? 2 * i : 4;
+    vin[i] = n->in[k];
+    tin[i] = r->in[k];
+    tin[i].dtype = DT_F32;
+    texp[i] = tin[i];
+  }
+  Rule tr = {&twin, tin, texp, r->out, r->err, r->errlen};
+  if (!op_info(twin.op)->shape(&tr)) return false;
+  for (int i = 0; i < twin.nin; i++) r->expect[i < 2 ? 2 * i : 4] = texp[i];
+  return expect_operand(r, 1, DT_F32, 0, NULL) && expect_operand(r, 3, DT_F32, 0, NULL);
+}
+
 bool rule_softmax_cross_entropy_grad(Rule *r) {
   if (!rule_softmax_cross_entropy(r)) return false;
   r->out[0] = r->in[0];

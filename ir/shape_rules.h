@@ -62,6 +62,8 @@ bool rule_lr_schedule(ShapeRule *r);
 bool rule_sgd_update(ShapeRule *r);
 bool rule_adam_update(ShapeRule *r);
 bool rule_step_increment(ShapeRule *r);
+bool rule_quantize(ShapeRule *r);
+bool rule_int8_product(ShapeRule *r); /* conv2d_i8, dense_i8 and their gradients */
 
 /* MACs per sample of the product ops (OpInfo.macs); -1 if a shape is unknown. */
 int64_t macs_conv2d(const Node *n);

@@ -28,6 +28,9 @@ struct Lower {
    * follow the run's seed and a checkpoint carries it); NULL without
    * dropout. */
   LBuffer *dropout_seed;
+  /* i64[] state: init's seed for stochastic rounding (quantize); NULL when
+   * no quantize rounds stochastically. */
+  LBuffer *quantize_seed;
   LBuffer *epoch; /* i32[] state: set by the trainer each epoch (lr schedules) */
   /* The kernel being built, a counter for unique var names, and the
    * entries (1 << LEntryKind) new kernels are called from. */
@@ -125,6 +128,14 @@ bool lower_dropout_grad(Lower *L, const Node *n, LowerMode mode);
 bool lower_sum(Lower *L, const Node *n, LowerMode mode); /* and sum_product */
 bool lower_alias(Lower *L, const Node *n, LowerMode mode); /* flatten, reshape: no code */
 bool lower_normalize(Lower *L, const Node *n, LowerMode mode);
+/* lower_int8.c */
+bool lower_quantize(Lower *L, const Node *n, LowerMode mode);
+bool lower_conv_i8(Lower *L, const Node *n, LowerMode mode);
+bool lower_conv_i8_dx(Lower *L, const Node *n, LowerMode mode);
+bool lower_conv_i8_dw(Lower *L, const Node *n, LowerMode mode);
+bool lower_dense_i8(Lower *L, const Node *n, LowerMode mode);
+bool lower_dense_i8_dx(Lower *L, const Node *n, LowerMode mode);
+bool lower_dense_i8_dw(Lower *L, const Node *n, LowerMode mode);
 /* Initializer of a parameter/state buffer, called from init. */
 bool lower_init(Lower *L, const Value *v);
 

@@ -20,6 +20,7 @@ extern const Pass pass_normalize_input;
 extern const Pass pass_shape_infer;
 extern const Pass pass_autodiff;
 extern const Pass pass_optimizer;
+extern const Pass pass_quantize;
 extern const Pass pass_dce;
 extern const Pass pass_lower;
 extern const Pass pass_memplan;
@@ -38,6 +39,7 @@ static const Pass *const registry[] = {
     &pass_shape_infer, /* graph IR: every shape from the inputs */
     &pass_autodiff,    /* + the backward graph */
     &pass_optimizer,   /* + the parameter updates */
+  &pass_quantize,    /* INT8 layers: int8 products of quantized operands */
     &pass_dce,         /* - what nothing needs */
     &pass_verify,      /* the training graph is complete */
     &pass_lower,       /* loop IR: one kernel per node */
