@@ -40,9 +40,15 @@ static Precision layer_precision(const Module *m, const Node *n) {
   return recipe_layer(m->recipe, n->name).precision;
 }
 
+/* Its rounding: the layer's in the recipe; a `rounding` attribute on the
+ * node sets the forward class (what the node's own operands take). */
 static Rounding layer_rounding(const Module *m, const Node *n) {
-  if (!m->recipe) return (Rounding){ROUND_NEAREST, ROUND_NEAREST, ROUND_NEAREST};
-  return n->name ? recipe_layer(m->recipe, n->name).rounding : m->recipe->rounding;
+  Rounding r = {ROUND_NEAREST, ROUND_NEAREST, ROUND_NEAREST};
+  if (m->recipe) r = n->name ? recipe_layer(m->recipe, n->name).rounding : m->recipe->rounding;
+  const Attr *a = node_attr(n, "rounding");
+  if (a && a->kind == ATTR_STR)
+    r.forward = strcmp(a->s, "stochastic") == 0 ? ROUND_STOCHASTIC : ROUND_NEAREST;
+  return r;
 }
 
 static int schedule_index(const Graph *g, const Node *n) {
