@@ -704,6 +704,18 @@ int64_t macs_dense_grad_weight(const Node *n) {
   return w->rank == 2 && shape_known(w) ? product(w->dim, 2) : -1;
 }
 
+/* The int8 products: their fp32 twin's count, on the operands without
+ * scales. */
+int64_t macs_int8_product(const Node *n) {
+  Node twin = *n;
+  Value *vin[3];
+  twin.op = int8_twin(n->op);
+  twin.nin = n->nin - 2;
+  twin.in = vin;
+  for (int i = 0; i < twin.nin; i++) vin[i] = n->in[i < 2 ? 2 * i : 4];
+  return op_info(twin.op)->macs(&twin);
+}
+
 int64_t node_macs_per_sample(const Node *n, int batch) {
   (void)batch; /* per sample: independent of the batch */
   const OpInfo *info = op_info(n->op);

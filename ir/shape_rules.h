@@ -71,5 +71,6 @@ int64_t macs_conv2d_grad_input(const Node *n);
 int64_t macs_conv2d_grad_weight(const Node *n);
 int64_t macs_dense(const Node *n);
 int64_t macs_dense_grad_weight(const Node *n);
+int64_t macs_int8_product(const Node *n); /* conv2d_i8, dense_i8 and their gradients */
 
 #endif
