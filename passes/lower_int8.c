@@ -10,11 +10,14 @@
  *   *_i8        C[i, j] = s_a s_b . sum_k A[i, k] B[j, k] (+ bias), the sum
  *               of int8 x int8 products in int32.
  *
- * Every product is one emitter, i8_gemm: both operands are packed (or read
- * in place) with the reduction dimension innermost and contiguous, padded
- * with zeros to a multiple of 4, and summed with dot4_i8 (4 x int8 -> i32
- * per call: sdot / vpdpbusd material). Each op only says which matrices are
- * A and B:
+ * Every product is one emitter, i8_gemm: C [m x n] = A [m x k] . B^T with
+ * A's rows k-contiguous and B stored by groups of 4 k, every column's group
+ * side by side (k4_at), both padded with zeros to a multiple of 4. The
+ * inner loop runs over the columns: for each row of A and group of k, one
+ * dot4_i8 (4 x int8 -> i32) per column into an int32 row of partial sums,
+ * I8_MR rows of A sharing each load of B: the pattern of vpdpbusd (one
+ * 32-bit lane per column, A's 4 bytes broadcast) and of sdot. Each op
+ * only says which matrices are A and B:
  *
  *   conv2d_i8       per sample, group: y   [Fg x P]  = w   [Fg x Kc] . colT [P x Kc]
  *   conv dx         per sample, group: dcol[Kc x P]  = wT  [Kc x Fg] . dyT  [P x Fg], col2im
@@ -23,11 +26,11 @@
  *   dense dx        dx [n x F] = dy [n x U] . wT  [F x U]
  *   dense dw        dw [U x F] = dyT[U x B] . xT  [F x B]   (B the compiled batch)
  *
- * (each written as C [m x n] = A [m x k] . B [n x k]: rows of both are
- * k-contiguous.) Accumulators: a sum of more than I8_CHUNK products of
- * +-127 can leave int32, so longer reductions are cut into chunks summed in
- * int32 and widened into an int64 total, and the conv weight gradient sums
- * each sample's int32 products into an int64 accumulator: never a wrap. */
+ * (the right-hand matrix is B, written [n x k].) Accumulators: a sum of
+ * more than I8_CHUNK products of +-127 can leave int32, so longer
+ * reductions are cut into chunks summed in int32 and widened into an int64
+ * total, and the conv weight gradient sums each sample's int32 products
+ * into an int64 accumulator: never a wrap. */
 #include <string.h>
 
 #include "lower.h"
@@ -99,9 +102,10 @@ static LStmt *scale_product(Lower *L, LVar *out, const Value *sa, const Value *s
   return ls_let(p, out, le_bin(p, LB_MUL, ld(L, vbuf(L, sa), ci(L, 0)), ld(L, vbuf(L, sb), ci(L, 0))));
 }
 
-/* Packs rows of k-contiguous int8: dst[doff + r*kp + k] = src[soff + r*rs
- * + k*ks] for r < rows, k < len. The padding (len <= k < kp) is never
- * written: dst is cleared once per call (clear), and stays zero. */
+/* Packs rows of k-contiguous int8 (an A operand): dst[doff + r*kp + k] =
+ * src[soff + r*rs + k*ks] for r < rows, k < len. The padding (len <= k <
+ * kp) is never written: dst is cleared once per call (clear), and stays
+ * zero. */
 static LStmt *pack(Lower *L, LBuffer *dst, LExpr *doff, LExpr *rows, LExpr *len, int64_t kp,
                    LBuffer *src, LExpr *soff, int64_t rs, int64_t ks) {
   LVar *r = lv_loop(L, "r"), *k = lv_loop(L, "k");
@@ -110,12 +114,32 @@ static LStmt *pack(Lower *L, LBuffer *dst, LExpr *doff, LExpr *rows, LExpr *len,
   return loop(L, r, rows, 0, loop(L, k, len, 0, ls_store(L->p, dst, to, ld(L, src, from))));
 }
 
+/* Where a B operand holds element (j, k): B is stored by groups of 4 k, the
+ * groups of every j side by side, ((k / 4) * n + j) * 4 + k % 4, so that for
+ * one group of k the n columns' 4-byte groups are contiguous (the layout
+ * vpdpbusd and sdot read: one 32-bit lane per column). */
+static LExpr *k4_at(Lower *L, LExpr *j, LExpr *k, int64_t n) {
+  LProgram *p = L->p;
+  LExpr *kb = le_bin(p, LB_DIV, k, ci(L, 4)), *kq = le_bin(p, LB_REM, k, ci(L, 4));
+  return add(L, mul(L, add(L, mul(L, kb, ci(L, n)), j), ci(L, 4)), kq);
+}
+
+/* Packs a B operand: element (r, k) = src[soff + r*rs + k*ks] for r < n,
+ * k < len, at doff + k4_at(r, k). Padding stays zero as in pack. */
+static LStmt *pack_k4(Lower *L, LBuffer *dst, LExpr *doff, int64_t n, LExpr *len, LBuffer *src,
+                      LExpr *soff, int64_t rs, int64_t ks) {
+  LVar *r = lv_loop(L, "r"), *k = lv_loop(L, "k");
+  LExpr *from = add(L, soff, add(L, mul(L, ve(L, r), ci(L, rs)), mul(L, ve(L, k), ci(L, ks))));
+  LExpr *to = add(L, doff, k4_at(L, ve(L, r), ve(L, k), n));
+  return loop(L, r, ci(L, n), 0, loop(L, k, len, 0, ls_store(L->p, dst, to, ld(L, src, from))));
+}
+
 /* --- the int8 product --- */
 
-/* C[i, j] for i < m, j < n from A [m x kp] and B [n x kp] (rows
- * k-contiguous, kp a multiple of 4, zero-padded). The result is either f32,
- * C = scale . sum (+ bias[bias_off + j or i]), or an i64 accumulator,
- * C += sum. */
+/* C[i, j] for i < m, j < n from A [m x kp] (rows k-contiguous) and B
+ * [n x kp] stored by k4_at, kp a multiple of 4, zero-padded. The result is
+ * either f32, C = scale . sum (+ bias[bias_off + j or i]), or an i64
+ * accumulator, C += sum. */
 typedef struct I8Gemm {
   LBuffer *a, *b;
   LExpr *aoff, *boff;
@@ -129,80 +153,115 @@ typedef struct I8Gemm {
   LBuffer *bias; /* or NULL */
   LExpr *bias_off;
   bool bias_by_col;
+  LBuffer *acc, *wide; /* scratch: i32 [I8_MR x n], i64 [I8_MR x n] when chunked */
 } I8Gemm;
 
-/* sum over the 4-groups [lo, hi) of row i of A and row j of B into the
- * i32 local acc (set to 0 first). */
-static LStmt *dot_run(Lower *L, const I8Gemm *g, LVar *i, LVar *j, LVar *acc, LExpr *lo,
-                      LExpr *hi) {
-  LProgram *p = L->p;
-  LVar *kb = lv_loop(L, "kb");
-  LExpr *k = mul(L, ve(L, kb), ci(L, 4));
-  LExpr *ai = add(L, g->aoff, add(L, mul(L, ve(L, i), ci(L, g->kp)), k));
-  LExpr *bj = add(L, g->boff, add(L, mul(L, ve(L, j), ci(L, g->kp)), mul(L, ve(L, kb), ci(L, 4))));
-  LExpr *dot = le_call3(p, LI_DOT4_I8, ve(L, acc), ld(L, g->a, ai), ld(L, g->b, bj));
-  return seq(ls_let(p, acc, le_int(p, DT_I32, 0)),
-             ls_for(p, kb, lo, hi, 1, 0, ls_assign(p, acc, dot)));
+/* Rows of C per block: each group of B's 4 k is loaded once for I8_MR rows. */
+enum { I8_MR = 4 };
+
+/* buf[t] = v for t in [0, count). */
+static LStmt *fill_n(Lower *L, LBuffer *buf, int64_t count, LExpr *v) {
+  LVar *t = lv_loop(L, "t");
+  return loop(L, t, ci(L, count), LHINT_VECTORIZE, ls_store(L->p, buf, ve(L, t), v));
 }
 
-static LStmt *i8_gemm(Lower *L, const I8Gemm *g) {
+/* The rows i0 .. i0+nr-1 of C: acc[r, :] = sum over the groups [lo, hi) of
+ * k of dot4(A[i0 + r, 4kb..], B[kb, :, ..]); the inner loop runs over the
+ * n columns (contiguous in acc and in B's group kb), one dot4 per row. */
+static LStmt *k_groups(Lower *L, const I8Gemm *g, LExpr *i0, int nr, LExpr *lo, LExpr *hi) {
   LProgram *p = L->p;
-  LVar *i = lv_loop(L, "i"), *j = lv_loop(L, "j");
-  int64_t groups = g->kp / 4, chunk = I8_CHUNK / 4;
-  LStmt *sum;
-  LExpr *total; /* the whole sum: i32 when one chunk, else i64 */
-  if (groups <= chunk) {
-    LVar *acc = lv_local(L, "acc", DT_I32);
-    sum = dot_run(L, g, i, j, acc, ci(L, 0), ci(L, groups));
-    total = ve(L, acc);
-  } else {
-    LVar *acc = lv_local(L, "acc", DT_I32), *wide = lv_local(L, "wide", DT_I64);
-    LVar *ch = lv_loop(L, "ch");
-    LExpr *lo = mul(L, ve(L, ch), ci(L, chunk));
-    LExpr *hi = le_bin(p, LB_MIN, add(L, mul(L, ve(L, ch), ci(L, chunk)), ci(L, chunk)),
-                       ci(L, groups));
-    LStmt *part = seq(dot_run(L, g, i, j, acc, lo, hi),
-                      ls_assign(p, wide, le_bin(p, LB_ADD, ve(L, wide),
-                                                le_cast(p, DT_I64, ve(L, acc)))));
-    sum = seq(ls_let(p, wide, le_int(p, DT_I64, 0)),
-              loop(L, ch, ci(L, (groups + chunk - 1) / chunk), 0, part));
-    total = ve(L, wide);
+  LVar *kb = lv_loop(L, "kb"), *j = lv_loop(L, "j");
+  LBlock body = {0};
+  LExpr *bj = add(L, g->boff, mul(L, add(L, mul(L, ve(L, kb), ci(L, g->n)), ve(L, j)), ci(L, 4)));
+  for (int r = 0; r < nr; r++) {
+    LExpr *row = add(L, i0, ci(L, r));
+    LExpr *ai = add(L, g->aoff, add(L, mul(L, row, ci(L, g->kp)), mul(L, ve(L, kb), ci(L, 4))));
+    LExpr *at = add(L, ci(L, r * g->n), ve(L, j));
+    LExpr *dot = le_call3(p, LI_DOT4_I8, ld(L, g->acc, at), ld(L, g->a, ai), ld(L, g->b, bj));
+    lblock_add(&body, ls_store(p, g->acc, at, dot));
   }
-  LExpr *at = add(L, g->coff, add(L, mul(L, ve(L, i), ci(L, g->crs)), mul(L, ve(L, j), ci(L, g->ccs))));
+  return ls_for(p, kb, lo, hi, 1, 0, loop(L, j, ci(L, g->n), LHINT_VECTORIZE, body.first));
+}
+
+/* All of k for rows i0 .. i0+nr-1, then their epilogue. */
+static LStmt *i8_rows(Lower *L, const I8Gemm *g, LExpr *i0, int nr) {
+  LProgram *p = L->p;
+  int64_t groups = g->kp / 4, chunk = I8_CHUNK / 4, cells = nr * g->n;
+  LStmt *sum = fill_n(L, g->acc, cells, le_int(p, DT_I32, 0));
+  bool chunked = groups > chunk;
+  if (!chunked) {
+    sum = seq(sum, k_groups(L, g, i0, nr, ci(L, 0), ci(L, groups)));
+  } else { /* int32 chunks of I8_CHUNK terms, each widened into wide */
+    LVar *ch = lv_loop(L, "ch"), *t = lv_loop(L, "t");
+    LExpr *lo = mul(L, ve(L, ch), ci(L, chunk));
+    LExpr *hi = le_bin(p, LB_MIN, add(L, lo, ci(L, chunk)), ci(L, groups));
+    LStmt *fold = loop(L, t, ci(L, cells), LHINT_VECTORIZE,
+                       seq(ls_store(p, g->wide, ve(L, t),
+                                    le_bin(p, LB_ADD, ld(L, g->wide, ve(L, t)),
+                                           le_cast(p, DT_I64, ld(L, g->acc, ve(L, t))))),
+                           ls_store(p, g->acc, ve(L, t), le_int(p, DT_I32, 0))));
+    sum = seq3(sum, fill_n(L, g->wide, cells, le_int(p, DT_I64, 0)),
+               loop(L, ch, ci(L, (groups + chunk - 1) / chunk), 0,
+                    seq(k_groups(L, g, i0, nr, lo, hi), fold)));
+  }
+  LVar *r = lv_loop(L, "r"), *j = lv_loop(L, "j");
+  LExpr *cell = add(L, mul(L, ve(L, r), ci(L, g->n)), ve(L, j));
+  LExpr *total = chunked ? ld(L, g->wide, cell) : ld(L, g->acc, cell);
+  LExpr *row = add(L, i0, ve(L, r));
+  LExpr *at = add(L, g->coff, add(L, mul(L, row, ci(L, g->crs)), mul(L, ve(L, j), ci(L, g->ccs))));
   LStmt *store;
   if (g->c->dtype == DT_I64) {
-    LExpr *at2 = add(L, g->coff, add(L, mul(L, ve(L, i), ci(L, g->crs)), mul(L, ve(L, j), ci(L, g->ccs))));
-    store = ls_store(p, g->c, at, le_bin(p, LB_ADD, ld(L, g->c, at2), le_cast(p, DT_I64, total)));
+    store = ls_store(p, g->c, at, le_bin(p, LB_ADD, ld(L, g->c, at), le_cast(p, DT_I64, total)));
   } else {
     LExpr *v = le_bin(p, LB_MUL, le_cast(p, DT_F32, total), ve(L, g->scale));
     if (g->bias)
-      v = le_bin(p, LB_ADD, v, ld(L, g->bias, add(L, g->bias_off, ve(L, g->bias_by_col ? j : i))));
+      v = le_bin(p, LB_ADD, v, ld(L, g->bias, add(L, g->bias_off, g->bias_by_col ? ve(L, j) : row)));
     store = ls_store(p, g->c, at, v);
   }
-  return loop(L, i, g->m, 0, loop(L, j, ci(L, g->n), 0, seq(sum, store)));
+  return seq(sum, loop(L, r, ci(L, nr), 0, loop(L, j, ci(L, g->n), LHINT_VECTORIZE, store)));
+}
+
+/* C = A . B^T: blocks of I8_MR rows, then the rest (one block when m is a
+ * constant, single rows when it is %n). */
+static LStmt *i8_gemm(Lower *L, I8Gemm *g) {
+  int64_t cells = I8_MR * g->n;
+  g->acc = scratch(L, "acc32", DT_I32, cells);
+  if (g->kp / 4 > I8_CHUNK / 4) g->wide = scratch(L, "acc64", DT_I64, cells);
+  LVar *ib = lv_loop(L, "ib");
+  LExpr *i0 = mul(L, ve(L, ib), ci(L, I8_MR));
+  if (g->m->kind == LE_CONST) {
+    int64_t m = g->m->i, blocks = m / I8_MR;
+    int rest = (int)(m % I8_MR);
+    LStmt *out = blocks ? loop(L, ib, ci(L, blocks), 0, i8_rows(L, g, i0, I8_MR)) : NULL;
+    return rest ? seq(out, i8_rows(L, g, ci(L, m - rest), rest)) : out;
+  }
+  LExpr *blocks = le_bin(L->p, LB_DIV, g->m, ci(L, I8_MR));
+  LVar *i = lv_loop(L, "i");
+  return seq(loop(L, ib, blocks, 0, i8_rows(L, g, i0, I8_MR)),
+             ls_for(L->p, i, mul(L, blocks, ci(L, I8_MR)), g->m, 1, 0, i8_rows(L, g, ve(L, i), 1)));
 }
 
 /* --- dense --- */
 
-/* y = s_x s_w . x . w^T + b: rows of x and of w are both k-contiguous;
- * they are packed only when F is not a multiple of 4. */
+/* y = s_x s_w . x . w^T + b: x's rows are A (packed only when F is not a
+ * multiple of 4), w is B. */
 bool lower_dense_i8(Lower *L, const Node *n, LowerMode mode) {
   (void)mode;
   const Value *x = n->in[0], *w = n->in[2], *y = n->out[0];
   int64_t f = x->type.shape.dim[1], u = y->type.shape.dim[1], fp = round4(f), b = L->p->batch;
   lower_kernel(L, n, "fwd", L->entries);
   LVar *scale = lv_local(L, "scale", DT_F32);
-  I8Gemm g = {.a = vbuf(L, x), .b = vbuf(L, w), .aoff = ci(L, 0), .boff = ci(L, 0), .kp = fp,
+  LBuffer *wp = scratch(L, "wp", DT_I8, u * fp);
+  I8Gemm g = {.a = vbuf(L, x), .b = wp, .aoff = ci(L, 0), .boff = ci(L, 0), .kp = fp,
               .m = batch_n(L), .n = u, .c = vbuf(L, y), .coff = ci(L, 0), .crs = u, .ccs = 1,
               .scale = scale, .bias = n->nin > 4 ? vbuf(L, n->in[4]) : NULL,
               .bias_off = ci(L, 0), .bias_by_col = true};
-  LStmt *prep = scale_product(L, scale, n->in[1], n->in[3]);
+  LStmt *prep = seq3(scale_product(L, scale, n->in[1], n->in[3]), clear(L, wp),
+                     pack_k4(L, wp, ci(L, 0), u, ci(L, f), vbuf(L, w), ci(L, 0), f, 1));
   if (fp != f) {
     g.a = scratch(L, "xp", DT_I8, b * fp);
-    g.b = scratch(L, "wp", DT_I8, u * fp);
-    prep = seq3(prep, seq(clear(L, g.a), clear(L, g.b)),
-                seq(pack(L, g.a, ci(L, 0), batch_n(L), ci(L, f), fp, vbuf(L, x), ci(L, 0), f, 1),
-                    pack(L, g.b, ci(L, 0), ci(L, u), ci(L, f), fp, vbuf(L, w), ci(L, 0), f, 1)));
+    prep = seq3(prep, clear(L, g.a),
+                pack(L, g.a, ci(L, 0), batch_n(L), ci(L, f), fp, vbuf(L, x), ci(L, 0), f, 1));
   }
   lower_kernel_body(L, seq(prep, i8_gemm(L, &g)));
   return true;
@@ -221,7 +280,7 @@ bool lower_dense_i8_dx(Lower *L, const Node *n, LowerMode mode) {
               .m = batch_n(L), .n = f, .c = vbuf(L, dx), .coff = ci(L, 0), .crs = f, .ccs = 1,
               .scale = scale};
   LStmt *prep = seq3(scale_product(L, scale, n->in[1], n->in[3]), clear(L, wt),
-                     pack(L, wt, ci(L, 0), ci(L, f), ci(L, u), up, vbuf(L, w), ci(L, 0), 1, f));
+                     pack_k4(L, wt, ci(L, 0), f, ci(L, u), vbuf(L, w), ci(L, 0), 1, f));
   if (up != u) {
     g.a = scratch(L, "dyp", DT_I8, b * up);
     prep = seq3(prep, clear(L, g.a),
@@ -244,7 +303,7 @@ bool lower_dense_i8_dw(Lower *L, const Node *n, LowerMode mode) {
               .n = f, .c = vbuf(L, dw), .coff = ci(L, 0), .crs = f, .ccs = 1, .scale = scale};
   LStmt *prep = seq3(scale_product(L, scale, n->in[1], n->in[3]), seq(clear(L, dyt), clear(L, xt)),
                      seq(pack(L, dyt, ci(L, 0), ci(L, u), batch_n(L), bp, vbuf(L, dy), ci(L, 0), 1, u),
-                         pack(L, xt, ci(L, 0), ci(L, f), batch_n(L), bp, vbuf(L, x), ci(L, 0), 1, f)));
+                         pack_k4(L, xt, ci(L, 0), f, batch_n(L), vbuf(L, x), ci(L, 0), 1, f)));
   lower_kernel_body(L, seq(prep, i8_gemm(L, &g)));
   return true;
 }
@@ -321,13 +380,20 @@ static LStmt *each_tap(Lower *L, const Geo *g, LVar *s, LVar *gv, TapFn fn, void
                         loop(L, t.oh, ci(L, g->oh), 0, loop(L, t.ow, ci(L, g->ow), 0, body)))));
 }
 
-/* The column matrix entry of a tap: kc * kcs + p * ps. */
+/* The column matrix entry of a tap: kc * kcs + p * ps, or, for a B
+ * operand (k4n > 0), k4_at(j, k) with (j, k) = (p, kc) (forward: n = P) or
+ * (kc, p) (weight gradient, k_is_pos: n = Kc). */
 typedef struct ColCtx {
   LBuffer *x, *col;
   int64_t kcs, ps;
+  int64_t k4n;
+  bool k_is_pos;
 } ColCtx;
 
 static LExpr *col_at(Lower *L, const ColCtx *c, const Tap *t) {
+  if (c->k4n)
+    return c->k_is_pos ? k4_at(L, tap_kc(L, t), tap_pos(L, t), c->k4n)
+                       : k4_at(L, tap_pos(L, t), tap_kc(L, t), c->k4n);
   return add(L, mul(L, tap_kc(L, t), ci(L, c->kcs)), mul(L, tap_pos(L, t), ci(L, c->ps)));
 }
 
@@ -369,7 +435,7 @@ bool lower_conv_i8(Lower *L, const Node *n, LowerMode mode) {
                 pack(L, wp, ci(L, 0), ci(L, g.f), ci(L, g.kc), kcp, vbuf(L, w), ci(L, 0), g.kc, 1));
   }
   LBuffer *colt = scratch(L, "colt", DT_I8, g.p * kcp);
-  ColCtx cc = {vbuf(L, x), colt, 1, kcp};
+  ColCtx cc = {vbuf(L, x), colt, 0, 0, g.p, false};
   I8Gemm m = {.a = wp, .b = colt, .aoff = mul(L, ve(L, gv), ci(L, g.fg * kcp)), .boff = ci(L, 0),
               .kp = kcp, .m = ci(L, g.fg), .n = g.p, .c = vbuf(L, y),
               .coff = add(L, mul(L, ve(L, s), ci(L, g.f * g.p)), mul(L, ve(L, gv), ci(L, g.fg * g.p))),
@@ -400,11 +466,11 @@ bool lower_conv_i8_dx(Lower *L, const Node *n, LowerMode mode) {
                                fgp, vbuf(L, w), mul(L, ve(L, g0), ci(L, g.fg * g.kc)), 1, g.kc)));
   /* dyt[p, f] = dy[s, g*Fg + f, p] */
   LExpr *dyoff = add(L, mul(L, ve(L, s), ci(L, g.f * g.p)), mul(L, ve(L, gv), ci(L, g.fg * g.p)));
-  LStmt *tr = pack(L, dyt, ci(L, 0), ci(L, g.p), ci(L, g.fg), fgp, vbuf(L, dy), dyoff, 1, g.p);
+  LStmt *tr = pack_k4(L, dyt, ci(L, 0), g.p, ci(L, g.fg), vbuf(L, dy), dyoff, 1, g.p);
   I8Gemm m = {.a = wt, .b = dyt, .aoff = mul(L, ve(L, gv), ci(L, g.kc * fgp)), .boff = ci(L, 0),
               .kp = fgp, .m = ci(L, g.kc), .n = g.p, .c = dcol, .coff = ci(L, 0), .crs = g.p,
               .ccs = 1, .scale = scale};
-  ColCtx cc = {vbuf(L, dx), dcol, g.p, 1};
+  ColCtx cc = {vbuf(L, dx), dcol, g.p, 1, 0, false};
   LStmt *per = seq3(tr, i8_gemm(L, &m), each_tap(L, &g, s, gv, col_add, &cc));
   /* dx[s] = 0 first: col2im adds */
   LVar *z = lv_loop(L, "z");
@@ -441,7 +507,7 @@ bool lower_conv_i8_dw(Lower *L, const Node *n, LowerMode mode) {
     m.a = dyp;
     m.aoff = ci(L, 0);
   }
-  ColCtx cc = {vbuf(L, x), col, pp, 1};
+  ColCtx cc = {vbuf(L, x), col, 0, 0, g.kc, true};
   per = seq3(per, each_tap(L, &g, s, gv, col_store, &cc), i8_gemm(L, &m));
   LVar *i = lv_loop(L, "i");
   LStmt *out = loop(L, i, ci(L, g.f * g.kc), LHINT_VECTORIZE,
