@@ -12,7 +12,7 @@
  *
  * Every product is one emitter, i8_gemm: C [m x n] = A [m x k] . B^T with
  * A's rows k-contiguous and B stored by groups of 4 k, every column's group
- * side by side (k4_at), both padded with zeros to a multiple of 4. The
+ * side by side (b_at), both padded with zeros to a multiple of 4. The
  * inner loop runs over the columns: for each row of A and group of k, one
  * dot4_i8 (4 x int8 -> i32) per column into an int32 row of partial sums,
  * I8_MR rows of A sharing each load of B: the pattern of vpdpbusd (one
@@ -114,30 +114,40 @@ static LStmt *pack(Lower *L, LBuffer *dst, LExpr *doff, LExpr *rows, LExpr *len,
   return loop(L, r, rows, 0, loop(L, k, len, 0, ls_store(L->p, dst, to, ld(L, src, from))));
 }
 
-/* Where a B operand holds element (j, k): B is stored by groups of 4 k, the
- * groups of every j side by side, ((k / 4) * n + j) * 4 + k % 4, so that for
- * one group of k the n columns' 4-byte groups are contiguous (the layout
+/* A product with fewer than I8_DOT_MAX_N columns (a narrow C: c1's weight
+ * gradient has 25, a classifier's logits 10) is a dot product per element,
+ * the reduction innermost, both operands by rows: a column-innermost loop
+ * that short does not fill a vector. */
+enum { I8_DOT_MAX_N = 32 };
+
+static bool b_by_rows(int64_t n) { return n < I8_DOT_MAX_N; }
+
+/* Where a B operand of n columns and kp k holds element (j, k): by rows,
+ * j * kp + k, for a narrow product; otherwise by groups of 4 k, the groups
+ * of every j side by side, ((k / 4) * n + j) * 4 + k % 4, so that for one
+ * group of k the n columns' 4-byte groups are contiguous (the layout
  * vpdpbusd and sdot read: one 32-bit lane per column). */
-static LExpr *k4_at(Lower *L, LExpr *j, LExpr *k, int64_t n) {
+static LExpr *b_at(Lower *L, int64_t n, int64_t kp, LExpr *j, LExpr *k) {
   LProgram *p = L->p;
+  if (b_by_rows(n)) return add(L, mul(L, j, ci(L, kp)), k);
   LExpr *kb = le_bin(p, LB_DIV, k, ci(L, 4)), *kq = le_bin(p, LB_REM, k, ci(L, 4));
   return add(L, mul(L, add(L, mul(L, kb, ci(L, n)), j), ci(L, 4)), kq);
 }
 
 /* Packs a B operand: element (r, k) = src[soff + r*rs + k*ks] for r < n,
- * k < len, at doff + k4_at(r, k). Padding stays zero as in pack. */
-static LStmt *pack_k4(Lower *L, LBuffer *dst, LExpr *doff, int64_t n, LExpr *len, LBuffer *src,
-                      LExpr *soff, int64_t rs, int64_t ks) {
+ * k < len, at doff + b_at(r, k). Padding stays zero as in pack. */
+static LStmt *pack_b(Lower *L, LBuffer *dst, LExpr *doff, int64_t n, int64_t kp, LExpr *len,
+                     LBuffer *src, LExpr *soff, int64_t rs, int64_t ks) {
   LVar *r = lv_loop(L, "r"), *k = lv_loop(L, "k");
   LExpr *from = add(L, soff, add(L, mul(L, ve(L, r), ci(L, rs)), mul(L, ve(L, k), ci(L, ks))));
-  LExpr *to = add(L, doff, k4_at(L, ve(L, r), ve(L, k), n));
+  LExpr *to = add(L, doff, b_at(L, n, kp, ve(L, r), ve(L, k)));
   return loop(L, r, ci(L, n), 0, loop(L, k, len, 0, ls_store(L->p, dst, to, ld(L, src, from))));
 }
 
 /* --- the int8 product --- */
 
 /* C[i, j] for i < m, j < n from A [m x kp] (rows k-contiguous) and B
- * [n x kp] stored by k4_at, kp a multiple of 4, zero-padded. The result is
+ * [n x kp] stored as b_at says, kp a multiple of 4, zero-padded. The result is
  * either f32, C = scale . sum (+ bias[bias_off + j or i]), or an i64
  * accumulator, C += sum. */
 typedef struct I8Gemm {
@@ -158,6 +168,17 @@ typedef struct I8Gemm {
 
 /* Rows of C per block: each group of B's 4 k is loaded once for I8_MR rows. */
 enum { I8_MR = 4 };
+
+/* The epilogue of C[row, j] given its whole sum. */
+static LStmt *i8_store(Lower *L, const I8Gemm *g, LExpr *row, LExpr *j, LExpr *total) {
+  LProgram *p = L->p;
+  LExpr *at = add(L, g->coff, add(L, mul(L, row, ci(L, g->crs)), mul(L, j, ci(L, g->ccs))));
+  if (g->c->dtype == DT_I64)
+    return ls_store(p, g->c, at, le_bin(p, LB_ADD, ld(L, g->c, at), le_cast(p, DT_I64, total)));
+  LExpr *v = le_bin(p, LB_MUL, le_cast(p, DT_F32, total), ve(L, g->scale));
+  if (g->bias) v = le_bin(p, LB_ADD, v, ld(L, g->bias, add(L, g->bias_off, g->bias_by_col ? j : row)));
+  return ls_store(p, g->c, at, v);
+}
 
 /* buf[t] = v for t in [0, count). */
 static LStmt *fill_n(Lower *L, LBuffer *buf, int64_t count, LExpr *v) {
@@ -207,23 +228,54 @@ static LStmt *i8_rows(Lower *L, const I8Gemm *g, LExpr *i0, int nr) {
   LVar *r = lv_loop(L, "r"), *j = lv_loop(L, "j");
   LExpr *cell = add(L, mul(L, ve(L, r), ci(L, g->n)), ve(L, j));
   LExpr *total = chunked ? ld(L, g->wide, cell) : ld(L, g->acc, cell);
-  LExpr *row = add(L, i0, ve(L, r));
-  LExpr *at = add(L, g->coff, add(L, mul(L, row, ci(L, g->crs)), mul(L, ve(L, j), ci(L, g->ccs))));
-  LStmt *store;
-  if (g->c->dtype == DT_I64) {
-    store = ls_store(p, g->c, at, le_bin(p, LB_ADD, ld(L, g->c, at), le_cast(p, DT_I64, total)));
-  } else {
-    LExpr *v = le_bin(p, LB_MUL, le_cast(p, DT_F32, total), ve(L, g->scale));
-    if (g->bias)
-      v = le_bin(p, LB_ADD, v, ld(L, g->bias, add(L, g->bias_off, g->bias_by_col ? ve(L, j) : row)));
-    store = ls_store(p, g->c, at, v);
-  }
+  LStmt *store = i8_store(L, g, add(L, i0, ve(L, r)), ve(L, j), total);
   return seq(sum, loop(L, r, ci(L, nr), 0, loop(L, j, ci(L, g->n), LHINT_VECTORIZE, store)));
+}
+
+/* A narrow product (b_by_rows): per element, the sum over the groups [lo,
+ * hi) of k of row i of A and row j of B into the i32 local acc. */
+static LStmt *dot_run(Lower *L, const I8Gemm *g, LVar *i, LVar *j, LVar *acc, LExpr *lo,
+                      LExpr *hi) {
+  LProgram *p = L->p;
+  LVar *kb = lv_loop(L, "kb");
+  LExpr *k = mul(L, ve(L, kb), ci(L, 4));
+  LExpr *ai = add(L, g->aoff, add(L, mul(L, ve(L, i), ci(L, g->kp)), k));
+  LExpr *bj = add(L, g->boff, add(L, mul(L, ve(L, j), ci(L, g->kp)), k));
+  LExpr *dot = le_call3(p, LI_DOT4_I8, ve(L, acc), ld(L, g->a, ai), ld(L, g->b, bj));
+  return seq(ls_let(p, acc, le_int(p, DT_I32, 0)),
+             ls_for(p, kb, lo, hi, 1, 0, ls_assign(p, acc, dot)));
+}
+
+static LStmt *i8_gemm_dots(Lower *L, const I8Gemm *g) {
+  LProgram *p = L->p;
+  LVar *i = lv_loop(L, "i"), *j = lv_loop(L, "j");
+  int64_t groups = g->kp / 4, chunk = I8_CHUNK / 4;
+  LStmt *sum;
+  LExpr *total; /* the whole sum: i32 when one chunk, else i64 */
+  if (groups <= chunk) {
+    LVar *acc = lv_local(L, "acc", DT_I32);
+    sum = dot_run(L, g, i, j, acc, ci(L, 0), ci(L, groups));
+    total = ve(L, acc);
+  } else { /* int32 chunks of I8_CHUNK terms, each widened into wide */
+    LVar *acc = lv_local(L, "acc", DT_I32), *wide = lv_local(L, "wide", DT_I64);
+    LVar *ch = lv_loop(L, "ch");
+    LExpr *lo = mul(L, ve(L, ch), ci(L, chunk));
+    LExpr *hi = le_bin(p, LB_MIN, add(L, lo, ci(L, chunk)), ci(L, groups));
+    LStmt *part = seq(dot_run(L, g, i, j, acc, lo, hi),
+                      ls_assign(p, wide, le_bin(p, LB_ADD, ve(L, wide),
+                                                le_cast(p, DT_I64, ve(L, acc)))));
+    sum = seq(ls_let(p, wide, le_int(p, DT_I64, 0)),
+              loop(L, ch, ci(L, (groups + chunk - 1) / chunk), 0, part));
+    total = ve(L, wide);
+  }
+  LStmt *store = i8_store(L, g, ve(L, i), ve(L, j), total);
+  return loop(L, i, g->m, 0, loop(L, j, ci(L, g->n), 0, seq(sum, store)));
 }
 
 /* C = A . B^T: blocks of I8_MR rows, then the rest (one block when m is a
  * constant, single rows when it is %n). */
 static LStmt *i8_gemm(Lower *L, I8Gemm *g) {
+  if (b_by_rows(g->n)) return i8_gemm_dots(L, g);
   int64_t cells = I8_MR * g->n;
   g->acc = scratch(L, "acc32", DT_I32, cells);
   if (g->kp / 4 > I8_CHUNK / 4) g->wide = scratch(L, "acc64", DT_I64, cells);
@@ -257,7 +309,7 @@ bool lower_dense_i8(Lower *L, const Node *n, LowerMode mode) {
               .scale = scale, .bias = n->nin > 4 ? vbuf(L, n->in[4]) : NULL,
               .bias_off = ci(L, 0), .bias_by_col = true};
   LStmt *prep = seq3(scale_product(L, scale, n->in[1], n->in[3]), clear(L, wp),
-                     pack_k4(L, wp, ci(L, 0), u, ci(L, f), vbuf(L, w), ci(L, 0), f, 1));
+                     pack_b(L, wp, ci(L, 0), u, fp, ci(L, f), vbuf(L, w), ci(L, 0), f, 1));
   if (fp != f) {
     g.a = scratch(L, "xp", DT_I8, b * fp);
     prep = seq3(prep, clear(L, g.a),
@@ -280,7 +332,7 @@ bool lower_dense_i8_dx(Lower *L, const Node *n, LowerMode mode) {
               .m = batch_n(L), .n = f, .c = vbuf(L, dx), .coff = ci(L, 0), .crs = f, .ccs = 1,
               .scale = scale};
   LStmt *prep = seq3(scale_product(L, scale, n->in[1], n->in[3]), clear(L, wt),
-                     pack_k4(L, wt, ci(L, 0), f, ci(L, u), vbuf(L, w), ci(L, 0), 1, f));
+                     pack_b(L, wt, ci(L, 0), f, up, ci(L, u), vbuf(L, w), ci(L, 0), 1, f));
   if (up != u) {
     g.a = scratch(L, "dyp", DT_I8, b * up);
     prep = seq3(prep, clear(L, g.a),
@@ -303,7 +355,7 @@ bool lower_dense_i8_dw(Lower *L, const Node *n, LowerMode mode) {
               .n = f, .c = vbuf(L, dw), .coff = ci(L, 0), .crs = f, .ccs = 1, .scale = scale};
   LStmt *prep = seq3(scale_product(L, scale, n->in[1], n->in[3]), seq(clear(L, dyt), clear(L, xt)),
                      seq(pack(L, dyt, ci(L, 0), ci(L, u), batch_n(L), bp, vbuf(L, dy), ci(L, 0), 1, u),
-                         pack_k4(L, xt, ci(L, 0), f, batch_n(L), vbuf(L, x), ci(L, 0), 1, f)));
+                         pack_b(L, xt, ci(L, 0), f, bp, batch_n(L), vbuf(L, x), ci(L, 0), 1, f)));
   lower_kernel_body(L, seq(prep, i8_gemm(L, &g)));
   return true;
 }
@@ -362,38 +414,58 @@ static LExpr *tap_pos(Lower *L, const Tap *t) {
  * nothing). */
 typedef LStmt *(*TapFn)(Lower *L, void *ctx, const Tap *t);
 
+/* The output positions o whose input o*s - pad + k lies in [0, size):
+ * [max(0, ceil((pad - k) / s)), min(out, ceil((size + pad - k) / s))), with
+ * C's truncating division (a negative numerator only gives a value the
+ * clamp replaces). Unpadded, every output sees its whole window. */
+static LExpr *valid_lo(Lower *L, LVar *k, int64_t pad, int64_t s) {
+  if (pad == 0) return ci(L, 0);
+  LProgram *p = L->p;
+  LExpr *num = sub(L, ci(L, pad + s - 1), ve(L, k));
+  return le_bin(p, LB_MAX, ci(L, 0), s == 1 ? num : le_bin(p, LB_DIV, num, ci(L, s)));
+}
+static LExpr *valid_hi(Lower *L, LVar *k, int64_t size, int64_t pad, int64_t s, int64_t out) {
+  if (pad == 0) return ci(L, out);
+  LProgram *p = L->p;
+  LExpr *num = sub(L, ci(L, size + pad + s - 1), ve(L, k));
+  return le_bin(p, LB_MIN, ci(L, out), s == 1 ? num : le_bin(p, LB_DIV, num, ci(L, s)));
+}
+
+/* The taps in the image: per (c, kh, kw), the rows oh and columns ow whose
+ * input pixel is inside, as loop bounds (no test per element, so the inner
+ * copy is a plain loop). */
 static LStmt *each_tap(Lower *L, const Geo *g, LVar *s, LVar *gv, TapFn fn, void *ctx) {
   LProgram *p = L->p;
   Tap t = {g, s, gv, lv_loop(L, "c"), lv_loop(L, "kh"), lv_loop(L, "kw"), lv_loop(L, "oh"),
            lv_loop(L, "ow")};
-  LStmt *body = fn(L, ctx, &t);
-  if (g->ph || g->pw) {
-    LExpr *in_h = le_bin(p, LB_LAND, le_bin(p, LB_GE, tap_ih(L, &t), ci(L, 0)),
-                         le_bin(p, LB_LT, tap_ih(L, &t), ci(L, g->h)));
-    LExpr *in_w = le_bin(p, LB_LAND, le_bin(p, LB_GE, tap_iw(L, &t), ci(L, 0)),
-                         le_bin(p, LB_LT, tap_iw(L, &t), ci(L, g->w)));
-    body = ls_if(p, le_bin(p, LB_LAND, in_h, in_w), body, NULL);
-  }
-  return loop(L, t.cl, ci(L, g->cg), 0,
-              loop(L, t.kh, ci(L, g->kh), 0,
-                   loop(L, t.kw, ci(L, g->kw), 0,
-                        loop(L, t.oh, ci(L, g->oh), 0, loop(L, t.ow, ci(L, g->ow), 0, body)))));
+  /* the bounds are locals: the verifier does not bound a load whose loop
+   * runs between them (it cannot see that they keep the pixel inside) */
+  LVar *ohlo = lv_local(L, "ohlo", DT_I32), *ohhi = lv_local(L, "ohhi", DT_I32);
+  LVar *owlo = lv_local(L, "owlo", DT_I32), *owhi = lv_local(L, "owhi", DT_I32);
+  LStmt *row = seq3(ls_let(p, owlo, valid_lo(L, t.kw, g->pw, g->sw)),
+                    ls_let(p, owhi, valid_hi(L, t.kw, g->w, g->pw, g->sw, g->ow)),
+                    ls_for(p, t.ow, ve(L, owlo), ve(L, owhi), 1, 0, fn(L, ctx, &t)));
+  LStmt *rows = ls_for(p, t.oh, ve(L, ohlo), ve(L, ohhi), 1, 0, row);
+  LStmt *per_kh = seq3(ls_let(p, ohlo, valid_lo(L, t.kh, g->ph, g->sh)),
+                       ls_let(p, ohhi, valid_hi(L, t.kh, g->h, g->ph, g->sh, g->oh)),
+                       loop(L, t.kw, ci(L, g->kw), 0, rows));
+  return loop(L, t.cl, ci(L, g->cg), 0, loop(L, t.kh, ci(L, g->kh), 0, per_kh));
 }
 
 /* The column matrix entry of a tap: kc * kcs + p * ps, or, for a B
- * operand (k4n > 0), k4_at(j, k) with (j, k) = (p, kc) (forward: n = P) or
- * (kc, p) (weight gradient, k_is_pos: n = Kc). */
+ * operand of n columns and kp k (n > 0), b_at(j, k) with (j, k) = (p, kc)
+ * (forward: n = P) or (kc, p) (weight gradient, k_is_pos: n = Kc). */
 typedef struct ColCtx {
   LBuffer *x, *col;
   int64_t kcs, ps;
-  int64_t k4n;
+  int64_t n, kp;
   bool k_is_pos;
 } ColCtx;
 
 static LExpr *col_at(Lower *L, const ColCtx *c, const Tap *t) {
-  if (c->k4n)
-    return c->k_is_pos ? k4_at(L, tap_kc(L, t), tap_pos(L, t), c->k4n)
-                       : k4_at(L, tap_pos(L, t), tap_kc(L, t), c->k4n);
+  if (c->n)
+    return c->k_is_pos ? b_at(L, c->n, c->kp, tap_kc(L, t), tap_pos(L, t))
+                       : b_at(L, c->n, c->kp, tap_pos(L, t), tap_kc(L, t));
   return add(L, mul(L, tap_kc(L, t), ci(L, c->kcs)), mul(L, tap_pos(L, t), ci(L, c->ps)));
 }
 
@@ -435,7 +507,7 @@ bool lower_conv_i8(Lower *L, const Node *n, LowerMode mode) {
                 pack(L, wp, ci(L, 0), ci(L, g.f), ci(L, g.kc), kcp, vbuf(L, w), ci(L, 0), g.kc, 1));
   }
   LBuffer *colt = scratch(L, "colt", DT_I8, g.p * kcp);
-  ColCtx cc = {vbuf(L, x), colt, 0, 0, g.p, false};
+  ColCtx cc = {vbuf(L, x), colt, 0, 0, g.p, kcp, false};
   I8Gemm m = {.a = wp, .b = colt, .aoff = mul(L, ve(L, gv), ci(L, g.fg * kcp)), .boff = ci(L, 0),
               .kp = kcp, .m = ci(L, g.fg), .n = g.p, .c = vbuf(L, y),
               .coff = add(L, mul(L, ve(L, s), ci(L, g.f * g.p)), mul(L, ve(L, gv), ci(L, g.fg * g.p))),
@@ -466,11 +538,11 @@ bool lower_conv_i8_dx(Lower *L, const Node *n, LowerMode mode) {
                                fgp, vbuf(L, w), mul(L, ve(L, g0), ci(L, g.fg * g.kc)), 1, g.kc)));
   /* dyt[p, f] = dy[s, g*Fg + f, p] */
   LExpr *dyoff = add(L, mul(L, ve(L, s), ci(L, g.f * g.p)), mul(L, ve(L, gv), ci(L, g.fg * g.p)));
-  LStmt *tr = pack_k4(L, dyt, ci(L, 0), g.p, ci(L, g.fg), vbuf(L, dy), dyoff, 1, g.p);
+  LStmt *tr = pack_b(L, dyt, ci(L, 0), g.p, fgp, ci(L, g.fg), vbuf(L, dy), dyoff, 1, g.p);
   I8Gemm m = {.a = wt, .b = dyt, .aoff = mul(L, ve(L, gv), ci(L, g.kc * fgp)), .boff = ci(L, 0),
               .kp = fgp, .m = ci(L, g.kc), .n = g.p, .c = dcol, .coff = ci(L, 0), .crs = g.p,
               .ccs = 1, .scale = scale};
-  ColCtx cc = {vbuf(L, dx), dcol, g.p, 1, 0, false};
+  ColCtx cc = {vbuf(L, dx), dcol, g.p, 1, 0, 0, false};
   LStmt *per = seq3(tr, i8_gemm(L, &m), each_tap(L, &g, s, gv, col_add, &cc));
   /* dx[s] = 0 first: col2im adds */
   LVar *z = lv_loop(L, "z");
@@ -507,7 +579,7 @@ bool lower_conv_i8_dw(Lower *L, const Node *n, LowerMode mode) {
     m.a = dyp;
     m.aoff = ci(L, 0);
   }
-  ColCtx cc = {vbuf(L, x), col, 0, 0, g.kc, true};
+  ColCtx cc = {vbuf(L, x), col, 0, 0, g.kc, pp, true};
   per = seq3(per, each_tap(L, &g, s, gv, col_store, &cc), i8_gemm(L, &m));
   LVar *i = lv_loop(L, "i");
   LStmt *out = loop(L, i, ci(L, g.f * g.kc), LHINT_VECTORIZE,
