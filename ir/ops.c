@@ -52,6 +52,7 @@ static const DTypeSlot t_sgd[] = {DTS_T, DTS_T, DT_F32, DTS_T};
 static const DTypeSlot t_adam[] = {DTS_T, DTS_T, DT_F32, DTS_T, DTS_T, DT_I64};
 static const DTypeSlot i8_scale[] = {DT_I8, DT_F32};
 static const DTypeSlot q_pair_bias[] = {DT_I8, DT_F32, DT_I8, DT_F32, DT_F32};
+static const DTypeSlot f32_i8[] = {DT_F32, DT_I8};
 
 enum { F32_ONLY = 1u << DT_F32 };
 
@@ -379,6 +380,22 @@ static const OpInfo table[OP_COUNT] = {
                                  .attrs = dense_attrs, .nattrs = N(dense_attrs),
                                  .batch = BATCH_NONE, .shape = rule_int8_product,
                                  .lower = lower_dense_i8_dw, .macs = macs_int8_product},
+    /* The backward ops that read a saved activation only for its sign or
+     * its argmax, reading the int8 copy the forward quantized (the f32
+     * activation then dies in the forward pass). */
+    [OP_RELU_GRAD_I8] = {.name = "relu_grad_i8", .role = OPROLE_BACKWARD, .min_in = 2,
+                         .max_in = 2, .in_names = in_dy_y, .nout = 1, .in_types = f32_i8,
+                         .out_types = f32_1, .shape = rule_grad_of_int8,
+                         .lower = lower_relu_grad},
+    [OP_LEAKY_RELU_GRAD_I8] = {.name = "leaky_relu_grad_i8", .role = OPROLE_BACKWARD,
+                               .min_in = 2, .max_in = 2, .in_names = in_dy_y, .nout = 1,
+                               .in_types = f32_i8, .out_types = f32_1, .attrs = leaky_attrs,
+                               .nattrs = N(leaky_attrs), .shape = rule_grad_of_int8,
+                               .lower = lower_leaky_relu_grad},
+    [OP_MAXPOOL_GRAD_I8] = {.name = "maxpool_grad_i8", .role = OPROLE_BACKWARD, .min_in = 2,
+                            .max_in = 2, .in_names = in_dy_x, .nout = 1, .in_types = f32_i8,
+                            .out_types = f32_1, .attrs = pool_attrs, .nattrs = N(pool_attrs),
+                            .shape = rule_maxpool_grad, .lower = lower_maxpool_grad},
 };
 
 const OpInfo *op_info(OpKind op) { return op < OP_COUNT ? &table[op] : NULL; }

@@ -468,8 +468,8 @@ bool rule_maxpool_grad(Rule *r) {
   if (!slide_over(r, &w, &x[2], &r->in[1], "window", hw)) return false;
   int64_t dy_dims[4] = {x[0], x[1], hw[0], hw[1]};
   r->expect[1] = r->in[1];
-  if (!expect_operand(r, 0, r->in[1].dtype, 4, dy_dims)) return false;
-  r->out[0] = r->in[1];
+  if (!expect_operand(r, 0, r->in[0].dtype, 4, dy_dims)) return false;
+  r->out[0] = r->in[1]; /* dtypes: the registry's (maxpool_grad_i8: x is i8) */
   return true;
 }
 
@@ -538,6 +538,15 @@ bool rule_sum(Rule *r) {
   if (r->n->nin > 1 && !expect_same(r, 1, &r->in[0])) return false; /* sum_product */
   int64_t one = 1;
   return set_type(r, &r->out[0], DT_F32, 1, &one);
+}
+
+/* relu_grad_i8, leaky_relu_grad_i8: y (i8) has dy's shape. */
+bool rule_grad_of_int8(Rule *r) {
+  if (!need_known(r, 0)) return false;
+  r->expect[1] = r->in[0];
+  r->expect[1].dtype = DT_I8;
+  r->out[0] = r->in[0];
+  return check_operand(r, 1);
 }
 
 /* quantize: q has x's shape (i8), the scale is a scalar (f32[]). */

@@ -63,6 +63,7 @@ bool rule_sgd_update(ShapeRule *r);
 bool rule_adam_update(ShapeRule *r);
 bool rule_step_increment(ShapeRule *r);
 bool rule_quantize(ShapeRule *r);
+bool rule_grad_of_int8(ShapeRule *r); /* relu_grad_i8, leaky_relu_grad_i8 */
 bool rule_int8_product(ShapeRule *r); /* conv2d_i8, dense_i8 and their gradients */
 
 /* MACs per sample of the product ops (OpInfo.macs); -1 if a shape is unknown. */

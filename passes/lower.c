@@ -86,6 +86,11 @@ LExpr *mul(Lower *L, LExpr *a, LExpr *b) {
 
 LExpr *ld(Lower *L, LBuffer *b, LExpr *index) { return le_load(L->p, b, index); }
 
+LExpr *ld_f32(Lower *L, LBuffer *b, LExpr *index) {
+  LExpr *v = le_load(L->p, b, index);
+  return b->dtype == DT_I8 ? le_cast(L->p, DT_F32, v) : v;
+}
+
 LStmt *loop(Lower *L, LVar *var, LExpr *hi, unsigned hints, LStmt *body) {
   return ls_for(L->p, var, ci(L, 0), hi, 1, hints, body);
 }

@@ -58,6 +58,9 @@ LExpr *add(Lower *L, LExpr *a, LExpr *b);
 LExpr *sub(Lower *L, LExpr *a, LExpr *b);
 LExpr *mul(Lower *L, LExpr *a, LExpr *b);
 LExpr *ld(Lower *L, LBuffer *b, LExpr *index);
+/* A load, converted to f32 when the buffer holds int8 (a saved activation
+ * read by relu_grad_i8 or maxpool_grad_i8); other buffers as they are. */
+LExpr *ld_f32(Lower *L, LBuffer *b, LExpr *index);
 /* for var in [0, hi) with hints. */
 LStmt *loop(Lower *L, LVar *var, LExpr *hi, unsigned hints, LStmt *body);
 /* Sequence of statements (NULLs skipped), as one list. */

@@ -19,6 +19,10 @@
  * in the backward pass is moved next to the forward product, so that it
  * too is quantized there and only int8 is kept.
  *
+ * In such a model, the activations relu_grad, leaky_relu_grad and
+ * maxpool_grad read (for a sign or an argmax) are saved as int8 too
+ * (int8_saved_activations).
+ *
  * Nodes are rewritten in place (op and operands change; the result, its
  * name and the attributes stay), so everything downstream (bias gradient,
  * compensation, the optimizer) reads the same values as before. */
@@ -160,6 +164,46 @@ static void quantize_layer(Module *m, Node *fwd) {
   }
 }
 
+/* The int8 op reading the saved activation of a relu, leaky relu or
+ * maxpool gradient (OP_COUNT: none). */
+static OpKind int8_reader(OpKind op) {
+  switch (op) {
+  case OP_RELU_GRAD: return OP_RELU_GRAD_I8;
+  case OP_LEAKY_RELU_GRAD: return OP_LEAKY_RELU_GRAD_I8;
+  case OP_MAXPOOL_GRAD: return OP_MAXPOOL_GRAD_I8;
+  default: return OP_COUNT;
+  }
+}
+
+/* In an INT8 model, the activations that relu_grad, leaky_relu_grad and
+ * maxpool_grad read only for a sign (y > 0) or an argmax are saved as int8:
+ * the copy the next layer's product quantizes anyway, else one quantized
+ * (nearest) right after the forward node that makes them, so the f32
+ * activation dies in the forward pass; the gradient op reads q (q > 0, the
+ * argmax of q: the first of equal maxima). A positive y that rounds to 0
+ * (under s/2; with stochastic rounding, with probability 1 - y/s) passes no
+ * gradient. (relu6_grad needs y < 6, i.e. the
+ * scale; batchnorm_grad needs the values: they keep f32.) */
+static void int8_saved_activations(Graph *g) {
+  int count = g->nnodes;
+  Node **nodes = arena_alloc(g->arena, (size_t)(count ? count : 1) * sizeof(Node *));
+  for (int i = 0; i < count; i++) nodes[i] = g->nodes[i];
+  for (int i = 0; i < count; i++) {
+    Node *n = nodes[i];
+    OpKind to = int8_reader(n->op);
+    Value *v = n->in[1];
+    if (to == OP_COUNT || !v->def || v->type.dtype != DT_F32 ||
+        op_info(v->def->op)->role == OPROLE_BACKWARD)
+      continue;
+    Node *q = NULL; /* an int8 copy the forward makes anyway serves */
+    for (int j = 0; j < g->nnodes && !q; j++)
+      if (g->nodes[j]->op == OP_QUANTIZE && g->nodes[j]->in[0] == v) q = g->nodes[j];
+    if (!q) q = quantized(g, v, ROUND_NEAREST, g->nodes[schedule_index(g, v->def) + 1]);
+    n->in[1] = q->out[0];
+    n->op = to;
+  }
+}
+
 /* A per-layer `precision:` other than fp32 on a layer that is not conv2d
  * or dense has no int8 lowering: a located error, not a float layer. */
 static bool check_overrides(Module *m) {
@@ -195,6 +239,7 @@ static bool run_quantize(Module *m) {
       fwd[count++] = n;
   }
   for (int i = 0; i < count; i++) quantize_layer(m, fwd[i]);
+  if (count) int8_saved_activations(g);
   return true;
 }
 
