@@ -23,6 +23,7 @@
  *   conv dx         per sample, group: dcol[Kc x P]  = wT  [Kc x Fg] . dyT  [P x Fg], col2im
  *   conv dw         per sample, group: dw  [Fg x Kc] += dy [Fg x P]  . col  [Kc x P]
  *   dense_i8        y  [n x U] = x  [n x F] . w   [U x F]
+ *                   or yT [U x B] = w [U x F] . xT [B x F] (U > B: w in place)
  *   dense dx        dx [n x F] = dy [n x U] . wT  [F x U]
  *   dense dw        dw [U x F] = dyT[U x B] . xT  [F x B]   (B the compiled batch)
  *
@@ -52,18 +53,44 @@ static LExpr *rounding_key(Lower *L, const char *stream) {
   return le_cast(p, DT_I64, le_call(p, LI_HASH_BITS, key, step));
 }
 
+/* m = max |x[i]| over i < count, in MAX_LANES independent maxima (each a
+ * chain of its own, which the SLP vectoriser turns into vector max; max is
+ * exact, so the order does not change the result), then a tail. */
+enum { MAX_LANES = 8 };
+
+static LStmt *max_abs(Lower *L, LBuffer *xb, LExpr *count, LVar *m) {
+  LProgram *p = L->p;
+  LVar *lane[MAX_LANES];
+  LVar *ib = lv_loop(L, "ib"), *i = lv_loop(L, "i");
+  LBlock head = {0}, body = {0};
+  for (int l = 0; l < MAX_LANES; l++) {
+    lane[l] = lv_local(L, "m", DT_F32);
+    lblock_add(&head, ls_let(p, lane[l], cf(L, 0)));
+    LExpr *xi = ld(L, xb, add(L, mul(L, ve(L, ib), ci(L, MAX_LANES)), ci(L, l)));
+    lblock_add(&body, ls_assign(p, lane[l], le_bin(p, LB_MAX, ve(L, lane[l]), le_un(p, LU_ABS, xi))));
+  }
+  LExpr *blocks = le_bin(p, LB_DIV, count, ci(L, MAX_LANES));
+  lblock_add(&head, loop(L, ib, blocks, 0, body.first));
+  LExpr *tail = le_bin(p, LB_MAX, ve(L, lane[0]), le_un(p, LU_ABS, ld(L, xb, ve(L, i))));
+  lblock_add(&head, ls_for(p, i, mul(L, blocks, ci(L, MAX_LANES)), count, 1, 0,
+                           ls_assign(p, lane[0], tail)));
+  LExpr *all[MAX_LANES];
+  for (int l = 0; l < MAX_LANES; l++) all[l] = ve(L, lane[l]);
+  for (int w = MAX_LANES; w > 1; w /= 2)
+    for (int l = 0; l < w / 2; l++) all[l] = le_bin(p, LB_MAX, all[2 * l], all[2 * l + 1]);
+  lblock_add(&head, ls_let(p, m, all[0]));
+  return head.first;
+}
+
 bool lower_quantize(Lower *L, const Node *n, LowerMode mode) {
   LProgram *p = L->p;
   const Value *x = n->in[0];
   LBuffer *xb = vbuf(L, x), *qb = vbuf(L, n->out[0]), *sb = vbuf(L, n->out[1]);
   bool stochastic = mode == MODE_TRAIN && strcmp(node_str(n, "rounding"), "stochastic") == 0;
   lower_kernel(L, n, "quantize", L->entries);
-  LVar *i = lv_loop(L, "i"), *j = lv_loop(L, "j");
-  LVar *m = lv_local(L, "maxabs", DT_F32), *s = lv_local(L, "s", DT_F32);
-  LExpr *absx = le_un(p, LU_ABS, ld(L, xb, ve(L, i)));
-  LStmt *reduce = seq(ls_let(p, m, cf(L, 0)),
-                      loop(L, i, extent(L, x), 0,
-                           ls_assign(p, m, le_bin(p, LB_MAX, ve(L, m), absx))));
+  LVar *j = lv_loop(L, "j"), *s = lv_local(L, "s", DT_F32);
+  LVar *m = lv_local(L, "maxabs", DT_F32);
+  LStmt *reduce = max_abs(L, xb, extent(L, x), m);
   LExpr *scale = le_select(p, le_bin(p, LB_GT, ve(L, m), cf(L, 0)),
                            le_bin(p, LB_DIV, ve(L, m), cf(L, 127)), cf(L, 1));
   LStmt *head = seq3(reduce, ls_let(p, s, scale), ls_store(p, sb, ci(L, 0), ve(L, s)));
@@ -134,14 +161,21 @@ static LExpr *b_at(Lower *L, int64_t n, int64_t kp, LExpr *j, LExpr *k) {
   return add(L, mul(L, add(L, mul(L, kb, ci(L, n)), j), ci(L, 4)), kq);
 }
 
-/* Packs a B operand: element (r, k) = src[soff + r*rs + k*ks] for r < n,
- * k < len, at doff + b_at(r, k). Padding stays zero as in pack. */
-static LStmt *pack_b(Lower *L, LBuffer *dst, LExpr *doff, int64_t n, int64_t kp, LExpr *len,
-                     LBuffer *src, LExpr *soff, int64_t rs, int64_t ks) {
+/* Packs a B operand: element (r, k) = src[soff + r*rs + k*ks] for r < rows
+ * (n, or fewer: the columns past them stay zero), k < len, at doff +
+ * b_at(r, k). Padding stays zero as in pack. */
+static LStmt *pack_b_rows(Lower *L, LBuffer *dst, LExpr *doff, int64_t n, LExpr *rows,
+                          int64_t kp, LExpr *len, LBuffer *src, LExpr *soff, int64_t rs,
+                          int64_t ks) {
   LVar *r = lv_loop(L, "r"), *k = lv_loop(L, "k");
   LExpr *from = add(L, soff, add(L, mul(L, ve(L, r), ci(L, rs)), mul(L, ve(L, k), ci(L, ks))));
   LExpr *to = add(L, doff, b_at(L, n, kp, ve(L, r), ve(L, k)));
-  return loop(L, r, ci(L, n), 0, loop(L, k, len, 0, ls_store(L->p, dst, to, ld(L, src, from))));
+  return loop(L, r, rows, 0, loop(L, k, len, 0, ls_store(L->p, dst, to, ld(L, src, from))));
+}
+
+static LStmt *pack_b(Lower *L, LBuffer *dst, LExpr *doff, int64_t n, int64_t kp, LExpr *len,
+                     LBuffer *src, LExpr *soff, int64_t rs, int64_t ks) {
+  return pack_b_rows(L, dst, doff, n, ci(L, n), kp, len, src, soff, rs, ks);
 }
 
 /* --- the int8 product --- */
@@ -295,19 +329,38 @@ static LStmt *i8_gemm(Lower *L, I8Gemm *g) {
 
 /* --- dense --- */
 
-/* y = s_x s_w . x . w^T + b: x's rows are A (packed only when F is not a
- * multiple of 4), w is B. */
+/* y = s_x s_w . x . w^T + b. With more units than samples in the compiled
+ * batch, the weight is A, read in place (packed only when F is not a
+ * multiple of 4) and x is B (B x F bytes to pack instead of U x F): the
+ * result is y transposed, stored with the row stride 1. Otherwise x's rows
+ * are A and w is B. */
 bool lower_dense_i8(Lower *L, const Node *n, LowerMode mode) {
   (void)mode;
   const Value *x = n->in[0], *w = n->in[2], *y = n->out[0];
   int64_t f = x->type.shape.dim[1], u = y->type.shape.dim[1], fp = round4(f), b = L->p->batch;
   lower_kernel(L, n, "fwd", L->entries);
   LVar *scale = lv_local(L, "scale", DT_F32);
+  LBuffer *bias = n->nin > 4 ? vbuf(L, n->in[4]) : NULL;
+  if (u > b) { /* more units than samples: yT [U x B] = w . xT, w read in place */
+    LBuffer *xp = scratch(L, "xp", DT_I8, b * fp);
+    I8Gemm g = {.a = vbuf(L, w), .b = xp, .aoff = ci(L, 0), .boff = ci(L, 0), .kp = fp,
+                .m = ci(L, u), .n = b, .c = vbuf(L, y), .coff = ci(L, 0), .crs = 1, .ccs = u,
+                .scale = scale, .bias = bias, .bias_off = ci(L, 0)};
+    LStmt *prep = seq3(scale_product(L, scale, n->in[1], n->in[3]), clear(L, xp),
+                       pack_b_rows(L, xp, ci(L, 0), b, batch_n(L), fp, ci(L, f), vbuf(L, x),
+                                   ci(L, 0), f, 1));
+    if (fp != f) {
+      g.a = scratch(L, "wp", DT_I8, u * fp);
+      prep = seq3(prep, clear(L, g.a),
+                  pack(L, g.a, ci(L, 0), ci(L, u), ci(L, f), fp, vbuf(L, w), ci(L, 0), f, 1));
+    }
+    lower_kernel_body(L, seq(prep, i8_gemm(L, &g)));
+    return true;
+  }
   LBuffer *wp = scratch(L, "wp", DT_I8, u * fp);
   I8Gemm g = {.a = vbuf(L, x), .b = wp, .aoff = ci(L, 0), .boff = ci(L, 0), .kp = fp,
               .m = batch_n(L), .n = u, .c = vbuf(L, y), .coff = ci(L, 0), .crs = u, .ccs = 1,
-              .scale = scale, .bias = n->nin > 4 ? vbuf(L, n->in[4]) : NULL,
-              .bias_off = ci(L, 0), .bias_by_col = true};
+              .scale = scale, .bias = bias, .bias_off = ci(L, 0), .bias_by_col = true};
   LStmt *prep = seq3(scale_product(L, scale, n->in[1], n->in[3]), clear(L, wp),
                      pack_b(L, wp, ci(L, 0), u, fp, ci(L, f), vbuf(L, w), ci(L, 0), f, 1));
   if (fp != f) {
