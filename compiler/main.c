@@ -157,31 +157,35 @@ static bool check_layer_overrides(const Recipe *r, const Graph *g, Diag *d) {
   return ok;
 }
 
-/* The first precision other than fp32 the recipe asks for (globally or in a
- * layer override), naming where; fp32 if none. */
-static Precision requested_int8(const Recipe *r, const char **where) {
-  Precision p = r->precision;
-  *where = "the recipe";
-  for (int i = 0; i < r->nlayers && p == PRECISION_FP32; i++)
-    if ((r->layers[i].set & LAYER_PRECISION) && r->layers[i].precision != PRECISION_FP32) {
-      p = r->layers[i].precision;
-      *where = r->layers[i].name;
-    }
-  return p;
+/* What this octoc trains in: FP32 and INT8 (the quantize pass), with LAC
+ * and PRC (their passes). A recipe asking for what is not implemented
+ * (EOQ) is refused for code generation rather than silently compiled
+ * without it; graph-level outputs and the report only warn, so such recipes
+ * can still be inspected, and the report then stops after the graph passes
+ * (each layer's precision, LAC and PRC, and no memory plan). */
+static bool precision_implemented(Precision p) {
+  return p == PRECISION_FP32 || p == PRECISION_INT8;
 }
 
-/* This octoc trains in FP32 only: until the int8 lowering exists a recipe
- * asking for INT8, LAC, PRC or EOQ is refused for code generation rather
- * than silently compiled as FP32. Graph-level outputs and the report only
- * warn, so such recipes can still be inspected; the report then stops
- * after the graph passes (each layer's precision, LAC and PRC, and no
- * memory plan, since there is no int8 program to plan). */
+/* The first precision the recipe asks for (globally or in a layer
+ * override) that is not implemented, naming where; fp32 if none. */
+static Precision requested_unimplemented(const Recipe *r, const char **where) {
+  *where = "the recipe";
+  if (!precision_implemented(r->precision)) return r->precision;
+  for (int i = 0; i < r->nlayers; i++)
+    if ((r->layers[i].set & LAYER_PRECISION) && !precision_implemented(r->layers[i].precision)) {
+      *where = r->layers[i].name;
+      return r->layers[i].precision;
+    }
+  return PRECISION_FP32;
+}
+
 static bool check_precision(const Recipe *r, const Options *o, bool generating) {
   const char *where;
-  Precision p = requested_int8(r, &where);
+  Precision p = requested_unimplemented(r, &where);
   if (p == PRECISION_FP32) return true;
   fprintf(stderr, "octoc: %s: precision '%s' (%s%s%s) is not implemented yet: this octoc trains "
-                  "in fp32 only; INT8, LAC, PRC and EOQ come with the INT8 passes%s\n",
+                  "in fp32 and int8; LAC, PRC and EOQ come with their passes%s\n",
           generating ? "error" : "warning", precision_name(p), where,
           o->config ? " in " : "", o->config ? o->config : "",
           !generating && o->emit == EMIT_REPORT ? " (report without a memory plan)" : "");
@@ -189,10 +193,10 @@ static bool check_precision(const Recipe *r, const Options *o, bool generating) 
 }
 
 /* Whether the pipeline stops after the graph passes whatever the output
- * (a report of an int8 recipe, see check_precision). */
+ * (a report of an unimplemented precision, see check_precision). */
 static bool graph_passes_only(const Recipe *r, const Options *o) {
   const char *where;
-  return o->emit == EMIT_REPORT && requested_int8(r, &where) != PRECISION_FP32;
+  return o->emit == EMIT_REPORT && requested_unimplemented(r, &where) != PRECISION_FP32;
 }
 
 /* The standalone trainer (--main) reads IDX labels, which are bytes: a

@@ -33,6 +33,11 @@ static const char *const in_adam[] = {"param", "grad", "lr", "m", "v", "step"};
 static const char *const in_step[] = {"step"};
 static const char *const in_comp[] = {"x", "alpha", "mu", "beta"};
 static const char *const in_comp_grad[] = {"dy", "alpha", "mu", "beta"};
+/* INT8 products: the two quantized operands, each followed by its scale,
+ * in the order of the fp32 op's operands (and its bias). */
+static const char *const in_q_xwb[] = {"x", "x_scale", "weight", "weight_scale", "bias"};
+static const char *const in_q_dy_w[] = {"dy", "dy_scale", "weight", "weight_scale"};
+static const char *const in_q_x_dy[] = {"x", "x_scale", "dy", "dy_scale"};
 
 /* --- dtype slots --- */
 
@@ -48,6 +53,9 @@ static const DTypeSlot i32_1[] = {DT_I32};
 static const DTypeSlot i64_1[] = {DT_I64};
 static const DTypeSlot t_sgd[] = {DTS_T, DTS_T, DT_F32, DTS_T};
 static const DTypeSlot t_adam[] = {DTS_T, DTS_T, DT_F32, DTS_T, DTS_T, DT_I64};
+static const DTypeSlot i8_scale[] = {DT_I8, DT_F32};
+static const DTypeSlot q_pair_bias[] = {DT_I8, DT_F32, DT_I8, DT_F32, DT_F32};
+static const DTypeSlot f32_i8[] = {DT_F32, DT_I8};
 
 enum { F32_ONLY = 1u << DT_F32 };
 
@@ -122,6 +130,9 @@ static const AttrSpec sgd_attrs[] = {
     {"momentum", ATTR_FLOAT, 0, false, 0, 0, NULL, NULL},
     {"weight_decay", ATTR_FLOAT, 0, false, 0, 0, NULL, NULL},
     {"nesterov", ATTR_INT, 0, false, 0, 0, NULL, NULL},
+};
+static const AttrSpec quantize_attrs[] = {
+    {"rounding", ATTR_STR, 0, true, 0, 0, "nearest", op_rounding_names},
 };
 static const AttrSpec adam_attrs[] = {
     {"beta1", ATTR_FLOAT, 0, false, 0, 0, NULL, NULL},
@@ -368,6 +379,66 @@ static const OpInfo table[OP_COUNT] = {
                             .out_types = t1, .elem_types = F32_ONLY, .attrs = range_clip_attrs,
                             .nattrs = N(range_clip_attrs), .batch = BATCH_AS_INPUT0,
                             .shape = rule_pair_same, .lower = lower_range_clip_grad},
+    /* --- INT8 (DESIGN.md section 5; docs/int8.md) --- */
+    /* q = clamp(round(x / s), -127, 127) with s = max|x| / 127 (1 for an
+     * all-zero x), per tensor, computed at run time. */
+    [OP_QUANTIZE] = {.name = "quantize", .role = OPROLE_QUANTIZE, .min_in = 1, .max_in = 1,
+                     .in_names = in_x, .nout = 2, .in_types = f32_1, .out_types = i8_scale,
+                     .attrs = quantize_attrs, .nattrs = N(quantize_attrs),
+                     .batch = BATCH_FIRST_AS_INPUT0, .mode_dependent = true,
+                     .shape = rule_quantize, .lower = lower_quantize},
+    /* The products of conv2d and dense on quantized operands: int8 x int8
+     * summed in int32, times the two scales, plus the bias. */
+    [OP_CONV2D_I8] = {.name = "conv2d_i8", .role = OPROLE_FORWARD, .min_in = 4, .max_in = 5,
+                      .in_names = in_q_xwb, .nout = 1, .in_types = q_pair_bias,
+                      .out_types = f32_1, .attrs = conv_attrs, .nattrs = N(conv_attrs),
+                      .shape = rule_int8_product, .lower = lower_conv_i8,
+                      .macs = macs_int8_product},
+    [OP_CONV2D_I8_GRAD_INPUT] = {.name = "conv2d_i8_grad_input", .role = OPROLE_BACKWARD,
+                                 .min_in = 4, .max_in = 4, .in_names = in_q_dy_w, .nout = 1,
+                                 .in_types = q_pair_bias, .out_types = f32_1,
+                                 .attrs = conv_grad_input_attrs,
+                                 .nattrs = N(conv_grad_input_attrs),
+                                 .shape = rule_int8_product, .lower = lower_conv_i8_dx,
+                                 .macs = macs_int8_product},
+    [OP_CONV2D_I8_GRAD_WEIGHT] = {.name = "conv2d_i8_grad_weight", .role = OPROLE_BACKWARD,
+                                  .min_in = 4, .max_in = 4, .in_names = in_q_x_dy, .nout = 1,
+                                  .in_types = q_pair_bias, .out_types = f32_1,
+                                  .attrs = conv_attrs, .nattrs = N(conv_attrs),
+                                  .batch = BATCH_NONE, .shape = rule_int8_product,
+                                  .lower = lower_conv_i8_dw, .macs = macs_int8_product},
+    [OP_DENSE_I8] = {.name = "dense_i8", .role = OPROLE_FORWARD, .min_in = 4, .max_in = 5,
+                     .in_names = in_q_xwb, .nout = 1, .in_types = q_pair_bias,
+                     .out_types = f32_1, .attrs = dense_attrs, .nattrs = N(dense_attrs),
+                     .shape = rule_int8_product, .lower = lower_dense_i8, .macs = macs_int8_product},
+    [OP_DENSE_I8_GRAD_INPUT] = {.name = "dense_i8_grad_input", .role = OPROLE_BACKWARD,
+                                .min_in = 4, .max_in = 4, .in_names = in_q_dy_w, .nout = 1,
+                                .in_types = q_pair_bias, .out_types = f32_1,
+                                .attrs = dense_attrs, .nattrs = N(dense_attrs),
+                                .shape = rule_int8_product, .lower = lower_dense_i8_dx,
+                                .macs = macs_int8_product},
+    [OP_DENSE_I8_GRAD_WEIGHT] = {.name = "dense_i8_grad_weight", .role = OPROLE_BACKWARD,
+                                 .min_in = 4, .max_in = 4, .in_names = in_q_x_dy, .nout = 1,
+                                 .in_types = q_pair_bias, .out_types = f32_1,
+                                 .attrs = dense_attrs, .nattrs = N(dense_attrs),
+                                 .batch = BATCH_NONE, .shape = rule_int8_product,
+                                 .lower = lower_dense_i8_dw, .macs = macs_int8_product},
+    /* The backward ops that read a saved activation only for its sign or
+     * its argmax, reading the int8 copy the forward quantized (the f32
+     * activation then dies in the forward pass). */
+    [OP_RELU_GRAD_I8] = {.name = "relu_grad_i8", .role = OPROLE_BACKWARD, .min_in = 2,
+                         .max_in = 2, .in_names = in_dy_y, .nout = 1, .in_types = f32_i8,
+                         .out_types = f32_1, .shape = rule_grad_of_int8,
+                         .lower = lower_relu_grad},
+    [OP_LEAKY_RELU_GRAD_I8] = {.name = "leaky_relu_grad_i8", .role = OPROLE_BACKWARD,
+                               .min_in = 2, .max_in = 2, .in_names = in_dy_y, .nout = 1,
+                               .in_types = f32_i8, .out_types = f32_1, .attrs = leaky_attrs,
+                               .nattrs = N(leaky_attrs), .shape = rule_grad_of_int8,
+                               .lower = lower_leaky_relu_grad},
+    [OP_MAXPOOL_GRAD_I8] = {.name = "maxpool_grad_i8", .role = OPROLE_BACKWARD, .min_in = 2,
+                            .max_in = 2, .in_names = in_dy_x, .nout = 1, .in_types = f32_i8,
+                            .out_types = f32_1, .attrs = pool_attrs, .nattrs = N(pool_attrs),
+                            .shape = rule_maxpool_grad, .lower = lower_maxpool_grad},
 };
 
 const OpInfo *op_info(OpKind op) { return op < OP_COUNT ? &table[op] : NULL; }

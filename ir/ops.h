@@ -60,6 +60,17 @@ typedef enum {
   OP_COMPENSATION_GRAD, /* its parameter gradients, with the L2 penalty */
   OP_RANGE_CLIP,        /* PRC: clip to a range computed from the tensor (passes/prc.c) */
   OP_RANGE_CLIP_GRAD,   /* dy where x was inside the range (straight-through mask) */
+  /* INT8 (passes/quantize.c builds them, passes/lower_int8.c lowers them) */
+  OP_QUANTIZE,
+  OP_CONV2D_I8,
+  OP_CONV2D_I8_GRAD_INPUT,
+  OP_CONV2D_I8_GRAD_WEIGHT,
+  OP_DENSE_I8,
+  OP_DENSE_I8_GRAD_INPUT,
+  OP_DENSE_I8_GRAD_WEIGHT,
+  OP_RELU_GRAD_I8,
+  OP_LEAKY_RELU_GRAD_I8,
+  OP_MAXPOOL_GRAD_I8,
   OP_COUNT
 } OpKind;
 
@@ -105,6 +116,8 @@ typedef enum {
   BATCH_NONE,      /* reductions over the batch: weight gradients, losses */
   BATCH_FIRST,     /* result 0 only (batchnorm_train's y, not its statistics) */
   BATCH_AS_INPUT0, /* as operand 0 (add: of activations or of gradients) */
+  BATCH_FIRST_AS_INPUT0, /* result 0 as operand 0, the others none (quantize's
+                            q and its scalar scale) */
 } BatchRule;
 
 /* A node's two meanings where they differ: training (batch statistics,

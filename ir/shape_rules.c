@@ -468,8 +468,8 @@ bool rule_maxpool_grad(Rule *r) {
   if (!slide_over(r, &w, &x[2], &r->in[1], "window", hw)) return false;
   int64_t dy_dims[4] = {x[0], x[1], hw[0], hw[1]};
   r->expect[1] = r->in[1];
-  if (!expect_operand(r, 0, r->in[1].dtype, 4, dy_dims)) return false;
-  r->out[0] = r->in[1];
+  if (!expect_operand(r, 0, r->in[0].dtype, 4, dy_dims)) return false;
+  r->out[0] = r->in[1]; /* dtypes: the registry's (maxpool_grad_i8: x is i8) */
   return true;
 }
 
@@ -538,6 +538,59 @@ bool rule_sum(Rule *r) {
   if (r->n->nin > 1 && !expect_same(r, 1, &r->in[0])) return false; /* sum_product */
   int64_t one = 1;
   return set_type(r, &r->out[0], DT_F32, 1, &one);
+}
+
+/* relu_grad_i8, leaky_relu_grad_i8: y (i8) has dy's shape. */
+bool rule_grad_of_int8(Rule *r) {
+  if (!need_known(r, 0)) return false;
+  r->expect[1] = r->in[0];
+  r->expect[1].dtype = DT_I8;
+  r->out[0] = r->in[0];
+  return check_operand(r, 1);
+}
+
+/* quantize: q has x's shape (i8), the scale is a scalar (f32[]). */
+bool rule_quantize(Rule *r) {
+  if (!need_known(r, 0)) return false;
+  r->expect[0] = r->in[0];
+  r->out[0] = r->in[0];
+  return set_type(r, &r->out[1], DT_F32, 0, NULL);
+}
+
+/* The fp32 op whose shapes an INT8 product has. */
+static OpKind int8_twin(OpKind op) {
+  switch (op) {
+  case OP_CONV2D_I8: return OP_CONV2D;
+  case OP_CONV2D_I8_GRAD_INPUT: return OP_CONV2D_GRAD_INPUT;
+  case OP_CONV2D_I8_GRAD_WEIGHT: return OP_CONV2D_GRAD_WEIGHT;
+  case OP_DENSE_I8: return OP_DENSE;
+  case OP_DENSE_I8_GRAD_INPUT: return OP_DENSE_GRAD_INPUT;
+  default: return OP_DENSE_GRAD_WEIGHT;
+  }
+}
+
+/* conv2d_i8, dense_i8 and their gradients: (a, a_scale, b, b_scale
+ * [, bias]) has the shapes of the fp32 twin's (a, b [, bias]), with scalar
+ * scales; the rule is the twin's, applied to the operands without scales. */
+bool rule_int8_product(Rule *r) {
+  const Node *n = r->n;
+  Node twin = *n;
+  Value *vin[3];
+  TensorType tin[3], texp[3];
+  twin.op = int8_twin(n->op);
+  twin.nin = n->nin - 2;
+  twin.in = vin;
+  for (int i = 0; i < twin.nin; i++) {
+    int k = i < 2 ? 2 * i : 4;
+    vin[i] = n->in[k];
+    tin[i] = r->in[k];
+    tin[i].dtype = DT_F32;
+    texp[i] = tin[i];
+  }
+  Rule tr = {&twin, tin, texp, r->out, r->err, r->errlen};
+  if (!op_info(twin.op)->shape(&tr)) return false;
+  for (int i = 0; i < twin.nin; i++) r->expect[i < 2 ? 2 * i : 4] = texp[i];
+  return expect_operand(r, 1, DT_F32, 0, NULL) && expect_operand(r, 3, DT_F32, 0, NULL);
 }
 
 bool rule_softmax_cross_entropy_grad(Rule *r) {
@@ -685,6 +738,18 @@ int64_t macs_dense(const Node *n) {
 int64_t macs_dense_grad_weight(const Node *n) {
   const Shape *w = &n->out[0]->type.shape;
   return w->rank == 2 && shape_known(w) ? product(w->dim, 2) : -1;
+}
+
+/* The int8 products: their fp32 twin's count, on the operands without
+ * scales. */
+int64_t macs_int8_product(const Node *n) {
+  Node twin = *n;
+  Value *vin[3];
+  twin.op = int8_twin(n->op);
+  twin.nin = n->nin - 2;
+  twin.in = vin;
+  for (int i = 0; i < twin.nin; i++) vin[i] = n->in[i < 2 ? 2 * i : 4];
+  return op_info(twin.op)->macs(&twin);
 }
 
 int64_t node_macs_per_sample(const Node *n, int batch) {

@@ -64,6 +64,9 @@ bool rule_adam_update(ShapeRule *r);
 bool rule_step_increment(ShapeRule *r);
 bool rule_compensation(ShapeRule *r);      /* compensation(x, alpha, mu, beta) */
 bool rule_compensation_grad(ShapeRule *r); /* (dalpha, dmu, dbeta) of the same */
+bool rule_quantize(ShapeRule *r);
+bool rule_grad_of_int8(ShapeRule *r); /* relu_grad_i8, leaky_relu_grad_i8 */
+bool rule_int8_product(ShapeRule *r); /* conv2d_i8, dense_i8 and their gradients */
 
 /* MACs per sample of the product ops (OpInfo.macs); -1 if a shape is unknown. */
 int64_t macs_conv2d(const Node *n);
@@ -71,5 +74,6 @@ int64_t macs_conv2d_grad_input(const Node *n);
 int64_t macs_conv2d_grad_weight(const Node *n);
 int64_t macs_dense(const Node *n);
 int64_t macs_dense_grad_weight(const Node *n);
+int64_t macs_int8_product(const Node *n); /* conv2d_i8, dense_i8 and their gradients */
 
 #endif

@@ -86,6 +86,11 @@ LExpr *mul(Lower *L, LExpr *a, LExpr *b) {
 
 LExpr *ld(Lower *L, LBuffer *b, LExpr *index) { return le_load(L->p, b, index); }
 
+LExpr *ld_f32(Lower *L, LBuffer *b, LExpr *index) {
+  LExpr *v = le_load(L->p, b, index);
+  return b->dtype == DT_I8 ? le_cast(L->p, DT_F32, v) : v;
+}
+
 LStmt *loop(Lower *L, LVar *var, LExpr *hi, unsigned hints, LStmt *body) {
   return ls_for(L->p, var, ci(L, 0), hi, 1, hints, body);
 }
@@ -130,6 +135,7 @@ bool value_batched(const Value *v) {
   case BATCH_NONE: return false;
   case BATCH_FIRST: return v->def_index == 0;
   case BATCH_AS_INPUT0: return value_batched(n->in[0]);
+  case BATCH_FIRST_AS_INPUT0: return v->def_index == 0 && value_batched(n->in[0]);
   }
   return true;
 }
@@ -234,14 +240,20 @@ static void map_buffers(Lower *L, const Value *prediction, bool regression) {
 
 /* --- sequencing --- */
 
-/* A product op marked for another precision (by hand-written IR, or the
- * INT8 passes to come) is refused, not lowered as fp32. */
+/* The int8 products (the quantize pass builds them) carry precision int8;
+ * an fp32 product op marked for another precision (by hand-written IR,
+ * without the quantize pass) is refused, not lowered as fp32. */
+static bool is_int8_op(OpKind op) {
+  return op == OP_CONV2D_I8 || op == OP_CONV2D_I8_GRAD_INPUT || op == OP_CONV2D_I8_GRAD_WEIGHT ||
+         op == OP_DENSE_I8 || op == OP_DENSE_I8_GRAD_INPUT || op == OP_DENSE_I8_GRAD_WEIGHT;
+}
+
 static bool lower_node(Lower *L, const Node *n, LowerMode mode) {
   const Attr *prec = node_attr(n, "precision");
-  if (prec && prec->kind == ATTR_STR && strcmp(prec->s, "fp32") != 0) {
+  if (prec && prec->kind == ATTR_STR && strcmp(prec->s, "fp32") != 0 && !is_int8_op(n->op)) {
     char w[160];
-    diag_error(L->d, n->loc, "lower: %s has precision '%s'; this octoc lowers fp32 only (the "
-               "INT8 passes are not written yet)", node_describe(n, w, sizeof w), prec->s);
+    diag_error(L->d, n->loc, "lower: %s has precision '%s' but is an fp32 op; the quantize pass "
+               "turns it into an int8 product", node_describe(n, w, sizeof w), prec->s);
     return false;
   }
   return op_info(n->op)->lower(L, n, mode);
@@ -399,6 +411,24 @@ static void lower_dropout_seed(Lower *L) {
   lower_kernel_body(L, ls_store(p, L->dropout_seed, ci(L, 0), ve(L, L->seed)));
 }
 
+/* The same for stochastic rounding (quantize): its own buffer, after
+ * dropout's, so that models without it keep their layout. */
+static void lower_quantize_seed(Lower *L) {
+  bool stochastic = false;
+  for (int i = 0; i < L->g->nnodes; i++) {
+    const Node *n = L->g->nodes[i];
+    stochastic |= n->op == OP_QUANTIZE && strcmp(node_str(n, "rounding"), "stochastic") == 0;
+  }
+  if (!stochastic) return;
+  LProgram *p = L->p;
+  L->quantize_seed = lprog_buffer(p, "quantize.seed", DT_I64, shape_of(0, NULL), LBUF_STATE,
+                                  LROLE_INTERNAL);
+  L->entries = 1u << LENTRY_INIT;
+  lower_kernel(L, NULL, "init_quantize_seed", L->entries);
+  L->k->origin = "init quantize.seed";
+  lower_kernel_body(L, ls_store(p, L->quantize_seed, ci(L, 0), ve(L, L->seed)));
+}
+
 static bool run_lower(Module *m) {
   Graph *g = m->graph;
   const Value *loss = g->noutputs ? g->outputs[0] : NULL;
@@ -435,6 +465,7 @@ static bool run_lower(Module *m) {
   for (int i = 0; i < g->nvalues && ok; i++)
     if (value_is_persistent(g->values[i])) ok = lower_init(&L, g->values[i]);
   lower_dropout_seed(&L);
+  lower_quantize_seed(&L);
 
   /* predict runs what the logits need, eval what the loss needs, both in
    * inference mode; train_step runs everything in training mode. */

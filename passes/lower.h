@@ -28,6 +28,9 @@ struct Lower {
    * follow the run's seed and a checkpoint carries it); NULL without
    * dropout. */
   LBuffer *dropout_seed;
+  /* i64[] state: init's seed for stochastic rounding (quantize); NULL when
+   * no quantize rounds stochastically. */
+  LBuffer *quantize_seed;
   LBuffer *epoch; /* i32[] state: set by the trainer each epoch (lr schedules) */
   /* The kernel being built, a counter for unique var names, and the
    * entries (1 << LEntryKind) new kernels are called from. */
@@ -55,6 +58,9 @@ LExpr *add(Lower *L, LExpr *a, LExpr *b);
 LExpr *sub(Lower *L, LExpr *a, LExpr *b);
 LExpr *mul(Lower *L, LExpr *a, LExpr *b);
 LExpr *ld(Lower *L, LBuffer *b, LExpr *index);
+/* A load, converted to f32 when the buffer holds int8 (a saved activation
+ * read by relu_grad_i8 or maxpool_grad_i8); other buffers as they are. */
+LExpr *ld_f32(Lower *L, LBuffer *b, LExpr *index);
 /* for var in [0, hi) with hints. */
 LStmt *loop(Lower *L, LVar *var, LExpr *hi, unsigned hints, LStmt *body);
 /* Sequence of statements (NULLs skipped), as one list. */
@@ -131,6 +137,14 @@ bool lower_compensation_grad(Lower *L, const Node *n, LowerMode mode);
 /* lower_clip.c */
 bool lower_range_clip(Lower *L, const Node *n, LowerMode mode);
 bool lower_range_clip_grad(Lower *L, const Node *n, LowerMode mode);
+/* lower_int8.c */
+bool lower_quantize(Lower *L, const Node *n, LowerMode mode);
+bool lower_conv_i8(Lower *L, const Node *n, LowerMode mode);
+bool lower_conv_i8_dx(Lower *L, const Node *n, LowerMode mode);
+bool lower_conv_i8_dw(Lower *L, const Node *n, LowerMode mode);
+bool lower_dense_i8(Lower *L, const Node *n, LowerMode mode);
+bool lower_dense_i8_dx(Lower *L, const Node *n, LowerMode mode);
+bool lower_dense_i8_dw(Lower *L, const Node *n, LowerMode mode);
 /* Initializer of a parameter/state buffer, called from init. */
 bool lower_init(Lower *L, const Value *v);
 

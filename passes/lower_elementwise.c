@@ -62,7 +62,7 @@ static bool map_kernel(Lower *L, const Node *n, LowerMode mode, ElemValue value)
 /* A local holding in[k][i]: selects choose between locals, not loads. */
 static LExpr *load_local(Lower *L, const Node *n, int k, const Elem *e, LBlock *pre) {
   LVar *v = lv_local(L, "v", DT_F32);
-  lblock_add(pre, ls_let(L->p, v, ld(L, vbuf(L, n->in[k]), elem_index(L, e))));
+  lblock_add(pre, ls_let(L->p, v, ld_f32(L, vbuf(L, n->in[k]), elem_index(L, e))));
   return ve(L, v);
 }
 
@@ -113,7 +113,7 @@ bool lower_sum(Lower *L, const Node *n, LowerMode mode) {
 
 /* One element of operand k. */
 static LExpr *elem(Lower *L, const Node *n, int k, const Elem *e) {
-  return ld(L, vbuf(L, n->in[k]), elem_index(L, e));
+  return ld_f32(L, vbuf(L, n->in[k]), elem_index(L, e));
 }
 
 static LExpr *relu_value(Lower *L, const Node *n, LowerMode mode, const Elem *e, LBlock *pre) {

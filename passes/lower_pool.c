@@ -229,7 +229,7 @@ static void lower_maxpool_grad_tiled(Lower *L, const Pool *g, LBuffer *dy, LBuff
   lblock_add(&win, ls_let(p, xw, xw0));
   for (int64_t t = 0; t < taps; t++) {
     v[t] = lv_local(L, "v", DT_F32);
-    lblock_add(&win, ls_let(p, v[t], ld(L, x, add(L, ve(L, xw), ci(L, t / g->kw * g->w + t % g->kw)))));
+    lblock_add(&win, ls_let(p, v[t], ld_f32(L, x, add(L, ve(L, xw), ci(L, t / g->kw * g->w + t % g->kw)))));
   }
   /* arg is the winning tap's offset: the stores below need no compare on
    * it (compares on arg let gcc turn the selects back into branches). */
@@ -292,7 +292,7 @@ bool lower_maxpool_grad(Lower *L, const Node *n, LowerMode mode) {
   LVar *c = lv_local(L, "c", DT_I32);
   LBlock tap_b = {0};
   lblock_add(&tap_b, ls_let(p, idx, at));
-  lblock_add(&tap_b, ls_let(p, v, ld(L, x, ve(L, idx))));
+  lblock_add(&tap_b, ls_let(p, v, ld_f32(L, x, ve(L, idx))));
   lblock_add(&tap_b, ls_let(p, c, fbin(L, LB_GT, ve(L, v), ve(L, best))));
   lblock_add(&tap_b, ls_assign(p, best, le_select(p, ve(L, c), ve(L, v), ve(L, best))));
   lblock_add(&tap_b, ls_assign(p, arg, le_select(p, ve(L, c), ve(L, idx), ve(L, arg))));

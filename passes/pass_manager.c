@@ -22,6 +22,7 @@ extern const Pass pass_lac;
 extern const Pass pass_autodiff;
 extern const Pass pass_optimizer;
 extern const Pass pass_prc;
+extern const Pass pass_quantize;
 extern const Pass pass_dce;
 extern const Pass pass_lower;
 extern const Pass pass_memplan;
@@ -43,6 +44,7 @@ static const Pass *const registry[] = {
     &pass_autodiff,    /* + the backward graph */
     &pass_optimizer,   /* + the parameter updates */
     &pass_prc,         /* + PRC range clips of what products quantize */
+    &pass_quantize,    /* INT8 layers: int8 products of quantized operands */
     &pass_dce,         /* - what nothing needs */
     &pass_verify,      /* the training graph is complete */
     &pass_lower,       /* loop IR: one kernel per node */

@@ -2,10 +2,10 @@
 # End to end: octoc compiles a model into a standalone trainer (C compiled
 # and linked with the runtime), which trains on a Fashion-MNIST subset; the
 # final test accuracy must pass a threshold, and the loss must fall.
-#   train_subset.sh MODEL TRAIN_SAMPLES EPOCHS MIN_ACCURACY
+#   train_subset.sh MODEL TRAIN_SAMPLES EPOCHS MIN_ACCURACY [PRECISION]
 set -u
 : "${OCTOC:?}" "${MODELS:?}"
-model=$1 limit=$2 epochs=$3 min_acc=$4
+model=$1 limit=$2 epochs=$3 min_acc=$4 precision=${5:-fp32}
 data=${OCTO_DATA:-/usr/share/datasets/fashion-mnist}
 if [ ! -f "$data/train-images-idx3-ubyte.gz" ]; then
   echo "SKIP: Fashion-MNIST not installed at $data"
@@ -14,7 +14,7 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-"$OCTOC" "$MODELS/$model.net" --main -O3 -o "$tmp/trainer" || exit 1
+"$OCTOC" "$MODELS/$model.net" --precision "$precision" --main -O3 -o "$tmp/trainer" || exit 1
 "$tmp/trainer" --data "$data" --limit "$limit" --test-limit 2000 --epochs "$epochs" \
   --log "$tmp/log.csv" | tee "$tmp/out" || exit 1
 

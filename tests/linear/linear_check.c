@@ -15,7 +15,18 @@
  * samples (compares the loss and every parameter's update with the
  * reference gradients). A gradient of an earlier layer depends on the input
  * gradients of the later ones, so those are covered too. Exit status 0 when
- * everything agrees within 1e-4 relative. */
+ * everything agrees within 1e-4 relative.
+ *
+ * With LINEAR_INT8=1 in the environment the model was compiled with
+ * --precision int8 and nearest rounding: the reference quantizes like the
+ * kernels (passes/lower_int8.c, in float: s = max|t| / 127, q =
+ * clamp(rint(t / s), -127, 127)) the layer input and weight for the forward
+ * and the weight gradient, and the error for both backward products, and
+ * computes on the dequantized values, so it agrees with the int32 sums up
+ * to the float rounding of the epilogue. A single dense layer is also
+ * checked against the fp32 op on the raw inputs, within the analytic bound
+ * of the quantization error: |y - y^| <= sum_k |x_k| s_w/2 + (|w_k| +
+ * s_w/2) s_x/2. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +83,22 @@ static float *param(unsigned char *state, int i, const char *what, size_t count,
   return p;
 }
 
+static int int8_mode;
+
+/* The kernels' per-tensor quantization, in float, dequantized into out;
+ * returns the scale. */
+static double quantize_ref(const double *t, size_t count, double *out) {
+  float m = 0;
+  for (size_t i = 0; i < count; i++) m = fmaxf(m, fabsf((float)t[i]));
+  float s = m > 0 ? m / 127.0f : 1.0f;
+  for (size_t i = 0; i < count; i++) {
+    float r = rintf((float)t[i] / s);
+    r = r < -127 ? -127 : r > 127 ? 127 : r;
+    out[i] = (double)r * s;
+  }
+  return s;
+}
+
 static size_t out_size(const Layer *l) { return (size_t)l->f * l->oh * l->ow; }
 static size_t in_size(const Layer *l) { return (size_t)l->c * l->h * l->w; }
 static size_t weight_size(const Layer *l) {
@@ -81,7 +108,7 @@ static size_t weight_size(const Layer *l) {
 /* Forward (and, with dy, backward) of one layer for n samples. A dense
  * layer is a conv whose kernel covers the whole (flattened) input. */
 static void layer_ref(const Layer *l, int n, const double *x, double *y, const double *dy,
-                      double *dx) {
+                      double *dx, const double *dy_bias) {
   int cg = l->c / l->groups, fg = l->f / l->groups;
   for (int s = 0; s < n; s++)
     for (int f = 0; f < l->f; f++)
@@ -105,7 +132,7 @@ static void layer_ref(const Layer *l, int n, const double *x, double *y, const d
                 }
               }
           if (!dy) y[o] = acc;
-          else if (l->bias) l->gb[f] += e;
+          else if (l->bias) l->gb[f] += dy_bias[o];
         }
 }
 
@@ -193,11 +220,55 @@ int main(int argc, char **argv) {
   }
 
   /* reference forward */
+  const char *mode = getenv("LINEAR_INT8");
+  int8_mode = mode && strcmp(mode, "1") == 0;
   const double *in = xd;
+  double *xq[MAX_LAYERS], *wq[MAX_LAYERS], sx[MAX_LAYERS], sw[MAX_LAYERS];
   for (int i = 0; i < nl; i++) {
-    ls[i].out = xalloc((size_t)n * out_size(&ls[i]) * sizeof(double));
-    layer_ref(&ls[i], n, in, ls[i].out, NULL, NULL);
-    in = ls[i].out;
+    Layer *l = &ls[i];
+    l->out = xalloc((size_t)n * out_size(l) * sizeof(double));
+    if (int8_mode) { /* the layer on its quantized input and weight */
+      xq[i] = xalloc((size_t)n * in_size(l) * sizeof(double));
+      wq[i] = xalloc(weight_size(l) * sizeof(double));
+      sx[i] = quantize_ref(in, (size_t)n * in_size(l), xq[i]);
+      sw[i] = quantize_ref(l->wd, weight_size(l), wq[i]);
+      Layer lq = *l;
+      lq.wd = wq[i];
+      layer_ref(&lq, n, xq[i], l->out, NULL, NULL, NULL);
+    } else {
+      layer_ref(l, n, in, l->out, NULL, NULL, NULL);
+    }
+    in = l->out;
+  }
+  int bound_fails = 0;
+  if (int8_mode && nl == 1 && !ls[0].conv) { /* against fp32 within the analytic bound */
+    Layer *l = &ls[0];
+    size_t nx = (size_t)n * in_size(l), nw = weight_size(l), ny = (size_t)n * out_size(l);
+    double *exact = xalloc(ny * sizeof(double)), *bound = xalloc(ny * sizeof(double));
+    double *ax = xalloc(nx * sizeof(double)), *aw = xalloc(nw * sizeof(double));
+    double *hx = xalloc(nx * sizeof(double)), *hw = xalloc(nw * sizeof(double));
+    double *part = xalloc(ny * sizeof(double));
+    layer_ref(l, n, xd, exact, NULL, NULL, NULL);
+    for (size_t k = 0; k < nx; k++) ax[k] = fabs(xd[k]), hx[k] = sx[0] / 2;
+    for (size_t k = 0; k < nw; k++) aw[k] = fabs(l->wd[k]) + sw[0] / 2, hw[k] = sw[0] / 2;
+    Layer lb = *l;
+    lb.bias = 0;
+    lb.wd = hw;
+    layer_ref(&lb, n, ax, bound, NULL, NULL, NULL);
+    lb.wd = aw;
+    layer_ref(&lb, n, hx, part, NULL, NULL, NULL);
+    double worst = 0;
+    for (size_t k = 0; k < ny; k++) {
+      double err = fabs(l->out[k] - exact[k]), b = bound[k] + part[k];
+      if (err > b * (1 + 1e-6) + 1e-6) {
+        fprintf(stderr, "FAIL int8 vs fp32: output %zu differs by %.6g, bound %.6g\n", k, err, b);
+        bound_fails = 1;
+        break;
+      }
+      if (b > 0 && err / b > worst) worst = err / b;
+    }
+    if (!bound_fails) printf("int8 vs fp32: largest error %.3f of the bound\n", worst);
+    free(exact), free(bound), free(ax), free(aw), free(hx), free(hw), free(part);
   }
   const double *z = ls[nl - 1].out;
   double loss = 0, *dz = xalloc((size_t)n * k * sizeof(double));
@@ -217,11 +288,20 @@ int main(int argc, char **argv) {
     l->gw = xalloc(weight_size(l) * sizeof(double));
     l->gb = xalloc((size_t)l->f * sizeof(double));
     double *dx = i ? xalloc((size_t)n * in_size(l) * sizeof(double)) : NULL;
-    layer_ref(l, n, i ? ls[i - 1].out : xd, NULL, dy, dx);
+    if (int8_mode) { /* int8 error, the forward's int8 input and weight; fp32 bias gradient */
+      size_t ny = (size_t)n * out_size(l);
+      double *eq = xalloc(ny * sizeof(double));
+      quantize_ref(dy, ny, eq);
+      Layer lq = *l;
+      lq.wd = wq[i];
+      layer_ref(&lq, n, xq[i], NULL, eq, dx, dy);
+    } else {
+      layer_ref(l, n, i ? ls[i - 1].out : xd, NULL, dy, dx, dy);
+    }
     dy = dx;
   }
 
-  int fails = 0;
+  int fails = bound_fails;
   /* predict: the classes and the logits left in the work arena */
   if (m_predict(state, work, x, cls, n) != 0) return 2;
   fails += compare("logits", (const float *)(work + logits_off), z, (size_t)n * k, 1);

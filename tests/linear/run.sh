@@ -55,6 +55,8 @@ check() {
   IFS=, read -r cin h w <<< "$in"
   hw="in=$cin,${h:-1},${w:-1}"
   local opts=(--batch "$batch" --set optimizer.momentum=0 --set optimizer.lr=1)
+  # LINEAR_INT8=1: the int8 kernels, nearest rounding (the driver's reference quantizes too)
+  [ "${LINEAR_INT8:-0}" = 1 ] && opts+=(--precision int8 --set rounding.forward=nearest)
   if ! "$OCTOC" "$d/m.net" "${opts[@]}" --emit=c -o "$d/m.c" 2> "$d/err" ||
      ! "$OCTOC" "$d/m.net" "${opts[@]}" --emit=loops -o "$d/m.loops" 2>> "$d/err"; then
     echo "FAIL $name: octoc"; cat "$d/err"; cat "$d/m.net"; failed=$((failed + 1)); return

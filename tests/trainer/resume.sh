@@ -4,6 +4,8 @@
 # epoch lines (loss and accuracies; times differ), appends the same log rows and
 # writes the same final checkpoint bytes as a straight `--epochs 3 --save`.
 # A resume at the last epoch only evaluates, with the same accuracy.
+# RESUME_OPTS adds octoc options (--precision int8: the int8 trainer, whose
+# stochastic rounding draws from the seeded stream, resumes exactly too).
 #   resume.sh        (env: OCTOC, MODELS; OCTO_DATA overrides the dataset)
 set -u
 : "${OCTOC:?}" "${MODELS:?}"
@@ -17,7 +19,8 @@ sanitized_cc
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
-"$OCTOC" "$MODELS/lenet5.net" --main -O2 -o "$tmp/lenet5" || { echo "FAIL: octoc"; exit 1; }
+# shellcheck disable=SC2086
+"$OCTOC" "$MODELS/lenet5.net" ${RESUME_OPTS:-} --main -O2 -o "$tmp/lenet5" || { echo "FAIL: octoc"; exit 1; }
 dataset "$tmp/data" 2000 500
 train() { "$tmp/lenet5" --data "$tmp/data" "$@"; }
 
