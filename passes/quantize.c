@@ -152,7 +152,10 @@ static void quantize_layer(Module *m, Node *fwd) {
     Value *a = dw->in[0], *e = dw->in[1];
     Node *qa = qx;
     if (a != qx->in[0]) qa = quantized(g, a, r.backward, saved_operand_site(g, fwd, dw, a));
-    const Node *first = dx && schedule_index(g, dx) < schedule_index(g, dw) ? dx : dw;
+    /* before dx too when dx reads the same error (it may read a clipped
+     * copy PRC made elsewhere) */
+    bool shared = dx && dx->in[0] == e && schedule_index(g, dx) < schedule_index(g, dw);
+    const Node *first = shared ? dx : dw;
     Node *qe = quantized(g, e, r.backward, first);
     rewrite(g, dw, conv ? OP_CONV2D_I8_GRAD_WEIGHT : OP_DENSE_I8_GRAD_WEIGHT, qa, qe, NULL);
   }
