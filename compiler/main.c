@@ -158,13 +158,13 @@ static bool check_layer_overrides(const Recipe *r, const Graph *g, Diag *d) {
 }
 
 /* What this octoc trains in: FP32 and INT8 (the quantize pass), with LAC
- * and PRC (their passes). A recipe asking for what is not implemented
- * (EOQ) is refused for code generation rather than silently compiled
+ * and PRC (their passes): every precision but EOQ. A recipe asking for
+ * what is not implemented (EOQ) is refused for code generation rather than silently compiled
  * without it; graph-level outputs and the report only warn, so such recipes
  * can still be inspected, and the report then stops after the graph passes
  * (each layer's precision, LAC and PRC, and no memory plan). */
 static bool precision_implemented(Precision p) {
-  return p == PRECISION_FP32 || p == PRECISION_INT8;
+  return p != PRECISION_EOQ;
 }
 
 /* The first precision the recipe asks for (globally or in a layer
@@ -185,7 +185,7 @@ static bool check_precision(const Recipe *r, const Options *o, bool generating) 
   Precision p = requested_unimplemented(r, &where);
   if (p == PRECISION_FP32) return true;
   fprintf(stderr, "octoc: %s: precision '%s' (%s%s%s) is not implemented yet: this octoc trains "
-                  "in fp32 and int8; LAC, PRC and EOQ come with their passes%s\n",
+                  "in fp32, int8, int8-lac, int8-prc and octo; EOQ comes later%s\n",
           generating ? "error" : "warning", precision_name(p), where,
           o->config ? " in " : "", o->config ? o->config : "",
           !generating && o->emit == EMIT_REPORT ? " (report without a memory plan)" : "");

@@ -59,7 +59,7 @@ void options_help(FILE *out) {
       "  --batch N             batch size (same as --set batch=N)\n"
       "  --epochs N, --seed N  the trainer's default epochs and seed\n"
       "  --lr X                learning rate (--set optimizer.lr=X)\n"
-      "  --precision P         fp32 (int8, int8-lac, int8-prc, octo, eoq: not yet)\n"
+      "  --precision P         fp32, int8, int8-lac, int8-prc, octo (eoq: not yet)\n"
       "\n"
       "Target:\n"
       "  -target NAME|TRIPLE   x86_64 (default), armv7, cortex-m4, aarch64, riscv64, riscv32\n"

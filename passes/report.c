@@ -43,10 +43,21 @@ static int64_t add_count(int64_t a, int64_t b) {
   return a + b;
 }
 
+/* The parameter an operand is, or that a quantize node made it from (an
+ * int8 product reads its weight through a quantize): NULL if none. */
+static const Value *operand_param(const Value *v) {
+  if (v->kind == VAL_NODE && v->def && v->def->op == OP_QUANTIZE && v->def_index == 0 &&
+      v->def->nin == 1)
+    v = v->def->in[0];
+  return v->kind == VAL_PARAM ? v : NULL;
+}
+
 static int64_t node_params(const Node *n) {
   int64_t sum = 0;
-  for (int i = 0; i < n->nin; i++)
-    if (n->in[i]->kind == VAL_PARAM) sum = add_count(sum, shape_numel(&n->in[i]->type.shape));
+  for (int i = 0; i < n->nin; i++) {
+    const Value *p = operand_param(n->in[i]);
+    if (p) sum = add_count(sum, shape_numel(&p->type.shape));
+  }
   return sum;
 }
 
@@ -88,7 +99,9 @@ static void cell_macs(const Report *rp, const Node *n, char *buf, size_t size) {
  * global), with its LAC and PRC settings where the precision has them:
  * "octo  lac element lambda=0.1  prc scale p=0.95 [error,activation,weight]". */
 static void cell_precision(const Report *rp, const Node *n, char *buf, size_t size) {
-  if ((n->op != OP_CONV2D && n->op != OP_DENSE) || !n->name) {
+  bool product = n->op == OP_CONV2D || n->op == OP_DENSE || n->op == OP_CONV2D_I8 ||
+                 n->op == OP_DENSE_I8;
+  if (!product || !n->name) {
     snprintf(buf, size, "-");
     return;
   }
@@ -133,17 +146,30 @@ static void print_cell(FILE *out, const Column *c, const char *text, int width, 
   fputs(last ? "\n" : "  ", out);
 }
 
-/* A range clip that only backward products read (PRC's clips of e, of the
- * saved activation, of the weight for dx) is part of training, not a layer. */
-static bool training_only(const Graph *g, const Node *n) {
+/* Whether a node is part of training rather than a layer: a backward or
+ * update op, or a quantize or range clip whose results only such nodes
+ * read (PRC's clips of e, of the saved activation, of the weight for dx,
+ * and their quantizations). depth bounds the walk through clip chains. */
+static bool training_only_at(const Graph *g, const Node *n, int depth) {
   if (op_is_training(n->op)) return true;
-  if (n->op != OP_RANGE_CLIP) return false;
-  Node *users[64];
-  int k = value_users(g, n->out[0], users, 64);
-  if (k == 0 || k > 64) return false;
-  for (int i = 0; i < k; i++)
-    if (!op_is_training(users[i]->op)) return false;
-  return true;
+  if ((n->op != OP_RANGE_CLIP && n->op != OP_QUANTIZE) || depth > 4) return false;
+  int readers = 0;
+  for (int o = 0; o < n->nout; o++) {
+    Node *users[64];
+    int k = value_users(g, n->out[o], users, 64);
+    if (k > 64) return false;
+    for (int i = 0; i < k; i++)
+      if (!training_only_at(g, users[i], depth + 1)) return false;
+    readers += k;
+  }
+  return readers > 0;
+}
+
+/* Rows are the network's layers: a quantize belongs to the int8 product
+ * that reads it (its precision column says int8), and training-only nodes
+ * count in the training totals. */
+static bool training_only(const Graph *g, const Node *n) {
+  return n->op == OP_QUANTIZE || training_only_at(g, n, 0);
 }
 
 /* The table lists the layers of the network (forward nodes); the backward
