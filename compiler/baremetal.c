@@ -75,13 +75,6 @@ static bool baremetal_dirs(const char **rtdir, const char **boarddir) {
   return true;
 }
 
-static char *join(const char *a, const char *b) {
-  size_t n = strlen(a) + strlen(b) + 1;
-  char *s = xmalloc(n);
-  snprintf(s, n, "%s%s", a, b);
-  return s;
-}
-
 /* --samples: a positive count (default 256). */
 static bool sample_count(const Options *o, size_t *count) {
   *count = DEFAULT_SAMPLES;
@@ -155,7 +148,7 @@ static bool write_board(const Module *m, const char *base, const char *path) {
 }
 
 void baremetal_remove_sources(const char *base) {
-  char *board = join(base, "_board.c"), *data = join(base, "_data.c");
+  char *board = xconcat(base, "_board.c"), *data = xconcat(base, "_data.c");
   remove(board);
   remove(data);
   free(board);
@@ -165,7 +158,7 @@ void baremetal_remove_sources(const char *base) {
 /* Writes both files; *data_bytes: the samples' size in the image. */
 static bool write_sources(const Options *o, const Module *m, const char *base,
                           size_t *data_bytes) {
-  char *board = join(base, "_board.c"), *data = join(base, "_data.c");
+  char *board = xconcat(base, "_board.c"), *data = xconcat(base, "_data.c");
   bool ok = write_data(o, data, data_bytes);
   if (ok && !write_board(m, base, board)) {
     remove(data);
@@ -273,17 +266,17 @@ bool baremetal_build(const Options *o, const Module *m, const char *out) {
   const char *prefix = c_prefix(m->loops);
   char *base = xmalloc(strlen(dir) + strlen(prefix) + 2);
   sprintf(base, "%s/%s", dir, prefix);
-  char *rt_slash = join(rtdir, "/"), *boards_slash = join(boarddir, "/");
-  char *src[NSOURCES] = {join(base, ".c"),         join(base, "_main.c"),
-                         join(base, "_board.c"),   join(base, "_data.c"),
-                         join(rt_slash, "baremetal_main.c"), join(rt_slash, b->board_c)};
-  char *obj[NSOURCES], *h = join(base, ".h");
-  char *image = join(base, ".elf"), *lds = join(boards_slash, b->ldscript);
+  char *rt_slash = xconcat(rtdir, "/"), *boards_slash = xconcat(boarddir, "/");
+  char *src[NSOURCES] = {xconcat(base, ".c"),         xconcat(base, "_main.c"),
+                         xconcat(base, "_board.c"),   xconcat(base, "_data.c"),
+                         xconcat(rt_slash, "baremetal_main.c"), xconcat(rt_slash, b->board_c)};
+  char *obj[NSOURCES], *h = xconcat(base, ".h");
+  char *image = xconcat(base, ".elf"), *lds = xconcat(boards_slash, b->ldscript);
   /* What the folder will hold, removed if octoc is stopped. */
   for (int i = 0; i < NSOURCES; i++) {
     char name[32];
     snprintf(name, sizeof name, "/obj%d.o", i);
-    obj[i] = join(dir, name);
+    obj[i] = xconcat(dir, name);
     cleanup_add_file(obj[i]);
     if (i < 4) cleanup_add_file(src[i]);
   }

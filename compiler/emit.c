@@ -85,13 +85,6 @@ static char *strip_ext(const char *path) {
   return s;
 }
 
-static char *join(const char *a, const char *b) {
-  size_t n = strlen(a) + strlen(b) + 1;
-  char *s = xmalloc(n);
-  snprintf(s, n, "%s%s", a, b);
-  return s;
-}
-
 static const char *base_name(const char *path) {
   const char *slash = strrchr(path, '/');
   return slash ? slash + 1 : path;
@@ -115,8 +108,8 @@ static bool write_trainer(const Module *m, const EmitOptions *eo, bool with_main
 
 /* Writes BASE.c, BASE.h and, with --main, BASE_main.c. */
 static bool write_c(const Options *o, const Module *m, const char *base) {
-  char *c_path = join(base, ".c"), *h_path = join(base, ".h"), *m_path = join(base, "_main.c");
-  char *header = join(base_name(base), ".h");
+  char *c_path = xconcat(base, ".c"), *h_path = xconcat(base, ".h"), *m_path = xconcat(base, "_main.c");
+  char *header = xconcat(base_name(base), ".h");
   EmitOptions copt = {.header_name = header, .with_main = o->emit_main,
                        .epochs_default = m->recipe ? m->recipe->epochs : 5,
                        .seed_default = m->recipe ? m->recipe->seed : 1,
@@ -213,8 +206,8 @@ static bool build_binary(const Options *o, const Module *m, const char *out) {
   sprintf(base, "%s/%s", dir, prefix);
   Options copy = *o;
   copy.emit_main = o->emit == EMIT_EXE;
-  char *result = join(base, ".out"); /* in the private folder, placed at the end */
-  char *c_file = join(base, ".c"), *main_file = join(base, "_main.c"), *h_file = join(base, ".h");
+  char *result = xconcat(base, ".out"); /* in the private folder, placed at the end */
+  char *c_file = xconcat(base, ".c"), *main_file = xconcat(base, "_main.c"), *h_file = xconcat(base, ".h");
   /* What the folder will hold, removed if octoc is stopped (the table has
    * room: octoc writes nothing else meanwhile). */
   const char *made[] = {c_file, main_file, h_file, result};
@@ -249,7 +242,7 @@ static bool build_binary(const Options *o, const Module *m, const char *out) {
   if (ok && o->emit == EMIT_OBJ && !out_special) {
     /* The header goes beside the object: out.o → out.h (not beside a
      * device or FIFO: there is no "beside" /dev/null). */
-    char *stem = strip_ext(out), *h_dst = join(stem, ".h");
+    char *stem = strip_ext(out), *h_dst = xconcat(stem, ".h");
     size_t len;
     char *text = read_file(h_file, &len);
     Output h;
@@ -319,7 +312,7 @@ bool emit_output(const Options *o, const Module *m) {
   switch (o->emit) {
   case EMIT_NONE: return true;
   case EMIT_C: {
-    char *base = o->output ? strip_ext(o->output) : join(c_prefix(m->loops), "");
+    char *base = o->output ? strip_ext(o->output) : xconcat(c_prefix(m->loops), "");
     bool ok = !bare || baremetal_write_sources(o, m, base);
     if (ok && !write_c(o, m, base)) {
       if (bare) baremetal_remove_sources(base);
@@ -331,7 +324,7 @@ bool emit_output(const Options *o, const Module *m) {
   case EMIT_OBJ:
   case EMIT_EXE: {
     const char *prefix = c_prefix(m->loops);
-    char *def = o->emit == EMIT_OBJ ? join(prefix, ".o") : join(prefix, "");
+    char *def = o->emit == EMIT_OBJ ? xconcat(prefix, ".o") : xconcat(prefix, "");
     const char *out = o->output ? o->output : def;
     bool ok = bare && o->emit == EMIT_EXE ? baremetal_build(o, m, out) : build_binary(o, m, out);
     free(def);

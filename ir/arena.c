@@ -40,6 +40,14 @@ void *xrealloc(void *p, size_t size) {
   return q;
 }
 
+char *xconcat(const char *a, const char *b) {
+  size_t na = strlen(a), nb = strlen(b);
+  char *s = xmalloc(na + nb + 1);
+  memcpy(s, a, na);
+  memcpy(s + na, b, nb + 1);
+  return s;
+}
+
 Arena *arena_new(void) { return xcalloc(1, sizeof(Arena)); }
 
 void arena_free(Arena *a) {

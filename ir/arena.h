@@ -29,6 +29,8 @@ char *arena_vprintf(Arena *a, const char *fmt, va_list ap);
 void *xmalloc(size_t size);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t size);
+/* a followed by b, in a new malloc'd string (paths: stem + suffix). */
+char *xconcat(const char *a, const char *b);
 _Noreturn void die_oom(void);
 
 #endif

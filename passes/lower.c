@@ -395,20 +395,28 @@ static bool check_index_limits(const Graph *g, Diag *d, const TargetConfig *targ
   return true;
 }
 
+/* A state buffer that init sets to the run's seed (i64, one element), with
+ * its init kernel. */
+static LBuffer *lower_seed_buffer(Lower *L, const char *buffer, const char *kernel,
+                                  const char *origin) {
+  LProgram *p = L->p;
+  LBuffer *b = lprog_buffer(p, buffer, DT_I64, shape_of(0, NULL), LBUF_STATE, LROLE_INTERNAL);
+  L->entries = 1u << LENTRY_INIT;
+  lower_kernel(L, NULL, kernel, L->entries);
+  L->k->origin = origin;
+  lower_kernel_body(L, ls_store(p, b, ci(L, 0), ve(L, L->seed)));
+  return b;
+}
+
 /* A model with dropout keeps init's seed in the state (after every other
  * state buffer, so models without dropout keep their layout): the masks
  * mix it in, so they follow the run's seed like the initialisation. */
 static void lower_dropout_seed(Lower *L) {
   bool dropout = false;
   for (int i = 0; i < L->g->nnodes; i++) dropout |= L->g->nodes[i]->op == OP_DROPOUT;
-  if (!dropout) return;
-  LProgram *p = L->p;
-  L->dropout_seed = lprog_buffer(p, "dropout.seed", DT_I64, shape_of(0, NULL), LBUF_STATE,
-                                 LROLE_INTERNAL);
-  L->entries = 1u << LENTRY_INIT;
-  lower_kernel(L, NULL, "init_dropout_seed", L->entries);
-  L->k->origin = "init dropout.seed";
-  lower_kernel_body(L, ls_store(p, L->dropout_seed, ci(L, 0), ve(L, L->seed)));
+  if (dropout)
+    L->dropout_seed = lower_seed_buffer(L, "dropout.seed", "init_dropout_seed",
+                                        "init dropout.seed");
 }
 
 /* The same for stochastic rounding (quantize): its own buffer, after
@@ -419,14 +427,9 @@ static void lower_quantize_seed(Lower *L) {
     const Node *n = L->g->nodes[i];
     stochastic |= n->op == OP_QUANTIZE && strcmp(node_str(n, "rounding"), "stochastic") == 0;
   }
-  if (!stochastic) return;
-  LProgram *p = L->p;
-  L->quantize_seed = lprog_buffer(p, "quantize.seed", DT_I64, shape_of(0, NULL), LBUF_STATE,
-                                  LROLE_INTERNAL);
-  L->entries = 1u << LENTRY_INIT;
-  lower_kernel(L, NULL, "init_quantize_seed", L->entries);
-  L->k->origin = "init quantize.seed";
-  lower_kernel_body(L, ls_store(p, L->quantize_seed, ci(L, 0), ve(L, L->seed)));
+  if (stochastic)
+    L->quantize_seed = lower_seed_buffer(L, "quantize.seed", "init_quantize_seed",
+                                         "init quantize.seed");
 }
 
 static bool run_lower(Module *m) {

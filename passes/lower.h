@@ -137,6 +137,17 @@ bool lower_compensation_grad(Lower *L, const Node *n, LowerMode mode);
 /* lower_clip.c */
 bool lower_range_clip(Lower *L, const Node *n, LowerMode mode);
 bool lower_range_clip_grad(Lower *L, const Node *n, LowerMode mode);
+/* A convolution's geometry (lower_linear.c), shared by the fp32 and int8
+ * lowerings. */
+typedef struct Conv {
+  int64_t c, h, w;     /* input channels, height, width */
+  int64_t f, oh, ow;   /* filters, output height, width */
+  int64_t kh, kw, sh, sw, ph, pw, groups;
+  int64_t cg, fg, kc;  /* channels and filters per group, Kc = cg*kh*kw */
+  int64_t p;           /* oh * ow */
+} Conv;
+/* x is the conv input [N,C,H,W], y its output [N,F,OH,OW]. */
+Conv conv_geometry(const Node *n, const Value *x, const Value *y);
 /* lower_int8.c */
 bool lower_quantize(Lower *L, const Node *n, LowerMode mode);
 bool lower_conv_i8(Lower *L, const Node *n, LowerMode mode);

@@ -415,29 +415,11 @@ bool lower_dense_i8_dw(Lower *L, const Node *n, LowerMode mode) {
 
 /* --- convolution --- */
 
-typedef struct Geo {
-  int64_t c, h, w, f, oh, ow, kh, kw, sh, sw, ph, pw, groups, cg, fg, kc, p;
-} Geo;
-
-static Geo geometry(const Node *n, const Value *x, const Value *y) {
-  Geo g;
-  g.c = x->type.shape.dim[1], g.h = x->type.shape.dim[2], g.w = x->type.shape.dim[3];
-  g.f = y->type.shape.dim[1], g.oh = y->type.shape.dim[2], g.ow = y->type.shape.dim[3];
-  g.kh = node_ints(n, "kernel", 0, 1), g.kw = node_ints(n, "kernel", 1, 1);
-  g.sh = node_ints(n, "stride", 0, 1), g.sw = node_ints(n, "stride", 1, 1);
-  g.ph = node_ints(n, "pad", 0, 0), g.pw = node_ints(n, "pad", 1, 0);
-  g.groups = node_int(n, "groups", 1);
-  g.cg = g.c / g.groups, g.fg = g.f / g.groups;
-  g.kc = g.cg * g.kh * g.kw;
-  g.p = g.oh * g.ow;
-  return g;
-}
-
 /* One tap of the im2col walk: channel cl of group gv, kernel offset (kh,
  * kw), output position (oh, ow) of sample s. The tap_* functions build a
  * fresh expression per use. */
 typedef struct Tap {
-  const Geo *g;
+  const Conv *g;
   LVar *s, *gv, *cl, *kh, *kw, *oh, *ow;
 } Tap;
 
@@ -449,7 +431,7 @@ static LExpr *tap_iw(Lower *L, const Tap *t) {
 }
 /* x[s, gv*Cg + cl, ih, iw] */
 static LExpr *tap_xi(Lower *L, const Tap *t) {
-  const Geo *g = t->g;
+  const Conv *g = t->g;
   LExpr *chan = add(L, mul(L, ve(L, t->gv), ci(L, g->cg)), ve(L, t->cl));
   LExpr *row = add(L, mul(L, add(L, mul(L, ve(L, t->s), ci(L, g->c)), chan), ci(L, g->h)), tap_ih(L, t));
   return add(L, mul(L, row, ci(L, g->w)), tap_iw(L, t));
@@ -487,7 +469,7 @@ static LExpr *valid_hi(Lower *L, LVar *k, int64_t size, int64_t pad, int64_t s, 
 /* The taps in the image: per (c, kh, kw), the rows oh and columns ow whose
  * input pixel is inside, as loop bounds (no test per element, so the inner
  * copy is a plain loop). */
-static LStmt *each_tap(Lower *L, const Geo *g, LVar *s, LVar *gv, TapFn fn, void *ctx) {
+static LStmt *each_tap(Lower *L, const Conv *g, LVar *s, LVar *gv, TapFn fn, void *ctx) {
   LProgram *p = L->p;
   Tap t = {g, s, gv, lv_loop(L, "c"), lv_loop(L, "kh"), lv_loop(L, "kw"), lv_loop(L, "oh"),
            lv_loop(L, "ow")};
@@ -538,7 +520,7 @@ static LStmt *col_add(Lower *L, void *vctx, const Tap *t) {
 static LVar *group_loop_var(Lower *L) { return lv_loop(L, "g"); }
 
 /* for s < %n: for g < groups: body */
-static LStmt *per_sample_group(Lower *L, LVar *s, LVar *gv, const Geo *g, LStmt *per_sample,
+static LStmt *per_sample_group(Lower *L, LVar *s, LVar *gv, const Conv *g, LStmt *per_sample,
                                LStmt *per_group) {
   return loop(L, s, batch_n(L), 0, seq(per_sample, loop(L, gv, ci(L, g->groups), 0, per_group)));
 }
@@ -547,7 +529,7 @@ static LStmt *per_sample_group(Lower *L, LVar *s, LVar *gv, const Geo *g, LStmt 
 bool lower_conv_i8(Lower *L, const Node *n, LowerMode mode) {
   (void)mode;
   const Value *x = n->in[0], *w = n->in[2], *y = n->out[0];
-  Geo g = geometry(n, x, y);
+  Conv g = conv_geometry(n, x, y);
   int64_t kcp = round4(g.kc);
   lower_kernel(L, n, "fwd", L->entries);
   LVar *scale = lv_local(L, "scale", DT_F32);
@@ -576,7 +558,7 @@ bool lower_conv_i8(Lower *L, const Node *n, LowerMode mode) {
 bool lower_conv_i8_dx(Lower *L, const Node *n, LowerMode mode) {
   (void)mode;
   const Value *dy = n->in[0], *w = n->in[2], *dx = n->out[0];
-  Geo g = geometry(n, dx, dy);
+  Conv g = conv_geometry(n, dx, dy);
   int64_t fgp = round4(g.fg);
   lower_kernel(L, n, "dx", L->entries);
   LVar *scale = lv_local(L, "scale", DT_F32);
@@ -611,7 +593,7 @@ bool lower_conv_i8_dx(Lower *L, const Node *n, LowerMode mode) {
 bool lower_conv_i8_dw(Lower *L, const Node *n, LowerMode mode) {
   (void)mode;
   const Value *x = n->in[0], *dy = n->in[2], *dw = n->out[0];
-  Geo g = geometry(n, x, dy);
+  Conv g = conv_geometry(n, x, dy);
   int64_t pp = round4(g.p);
   lower_kernel(L, n, "dw", L->entries);
   LVar *scale = lv_local(L, "scale", DT_F32);

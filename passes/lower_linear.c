@@ -223,16 +223,8 @@ static LStmt *fill(Lower *L, LBuffer *buf, LExpr *off, LExpr *count, float value
 
 /* --- convolution geometry --- */
 
-typedef struct Conv {
-  int64_t c, h, w;     /* input channels, height, width */
-  int64_t f, oh, ow;   /* filters, output height, width */
-  int64_t kh, kw, sh, sw, ph, pw, groups;
-  int64_t cg, fg, kc;  /* channels and filters per group, Kc = cg*kh*kw */
-  int64_t p;           /* oh * ow */
-} Conv;
-
 /* x is the conv input [N,C,H,W], y its output [N,F,OH,OW]. */
-static Conv conv_geometry(const Node *n, const Value *x, const Value *y) {
+Conv conv_geometry(const Node *n, const Value *x, const Value *y) {
   Conv g;
   g.c = x->type.shape.dim[1], g.h = x->type.shape.dim[2], g.w = x->type.shape.dim[3];
   g.f = y->type.shape.dim[1], g.oh = y->type.shape.dim[2], g.ow = y->type.shape.dim[3];

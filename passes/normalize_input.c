@@ -19,11 +19,7 @@ static bool normalized(const Graph *g, const Value *v) {
 static bool run_normalize_input(Module *m) {
   Graph *g = m->graph;
   Recipe defaults;
-  const Recipe *r = m->recipe;
-  if (!r) {
-    recipe_defaults(&defaults);
-    r = &defaults;
-  }
+  const Recipe *r = recipe_or_defaults(m->recipe, &defaults);
   int ninputs = g->nvalues; /* the pass adds values; inputs are declared before */
   for (int i = 0; i < ninputs; i++) {
     Value *x = g->values[i];

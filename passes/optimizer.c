@@ -36,11 +36,7 @@ static bool run_optimizer(Module *m) {
   Graph *g = m->graph;
   if (has_updates(g)) return true; /* already applied (graph IR read back) */
   Recipe defaults;
-  const Recipe *r = m->recipe;
-  if (!r) {
-    recipe_defaults(&defaults);
-    r = &defaults;
-  }
+  const Recipe *r = recipe_or_defaults(m->recipe, &defaults);
   const Optimizer *o = &r->optimizer;
   Value *epoch = counter(g, "epoch", DT_I32);
   Value *step = counter(g, "step", DT_I64);

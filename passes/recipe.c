@@ -68,6 +68,12 @@ static const char *name_of(const char *const *names, int n, int i) {
   return i >= 0 && i < n ? names[i] : "?";
 }
 
+const Recipe *recipe_or_defaults(const Recipe *r, Recipe *defaults) {
+  if (r) return r;
+  recipe_defaults(defaults);
+  return defaults;
+}
+
 const char *precision_name(Precision p) { return name_of(precision_names, PRECISION_COUNT, (int)p); }
 const char *round_mode_name(RoundMode m) { return name_of(round_mode_names, ROUND_COUNT, (int)m); }
 const char *optimizer_name(OptimizerType t) {

@@ -159,6 +159,9 @@ enum {
 };
 
 void recipe_defaults(Recipe *r);
+/* r, or (r NULL: a module built without a recipe) *defaults filled with
+ * the defaults. */
+const Recipe *recipe_or_defaults(const Recipe *r, Recipe *defaults);
 /* The optimizer and schedule defaults of one type (what `type: adam` resets
  * the other optimizer keys to). */
 Optimizer optimizer_defaults(OptimizerType t);
