@@ -360,9 +360,10 @@ static void member(Gz *g, const Huffman *fixed_lit, const Huffman *fixed_dist) {
   align_to_byte(g);
   uint32_t crc = getbits(g, 32), size = getbits(g, 32);
   if (g->status != GZ_DONE) return;
-  if (crc != rt_crc32(0, g->out + g->member, g->len - g->member))
+  size_t n = g->len - g->member; /* an empty member may have no buffer yet */
+  if (crc != (n ? rt_crc32(0, g->out + g->member, n) : 0))
     { fail(g, GZ_CORRUPT, "incorrect data check"); return; }
-  if (size != (uint32_t)(g->len - g->member))
+  if (size != (uint32_t)n)
     { fail(g, GZ_CORRUPT, "incorrect length check"); return; }
 }
 

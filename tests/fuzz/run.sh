@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs one libFuzzer harness of tests/fuzz for SECONDS (default 60):
 #
-#   tests/fuzz/run.sh net|recipe|ir|loops|readers|pipeline [SECONDS]
+#   tests/fuzz/run.sh net|recipe|ir|loops|readers|gunzip|pipeline [SECONDS]
 #
 # The first run configures the build folder (default build-fuzz/, or
 # $OCTO_FUZZ_BUILD) with CC=clang-19, -Dfuzz=true and ASan+UBSan; ninja then
@@ -11,7 +11,7 @@
 # finds in BUILD/corpus-NAME/ (generated seed files are copied there); a
 # crash is written to BUILD/ as crash-*, with the reproducer's path printed.
 set -eu
-usage() { echo "usage: $0 net|recipe|ir|loops|readers|pipeline [SECONDS]" >&2; exit 2; }
+usage() { echo "usage: $0 net|recipe|ir|loops|readers|gunzip|pipeline [SECONDS]" >&2; exit 2; }
 [ $# -ge 1 ] && [ $# -le 2 ] || usage
 target=$1
 seconds=${2:-60}
@@ -23,7 +23,7 @@ case $target in
   pipeline) opts="-max_len=16384 -dict=$root/tests/fuzz/net.dict" ;;
   recipe) opts="-max_len=16384" ;;
   ir | loops) opts="-max_len=65536" ;;
-  readers) opts="-max_len=65536" ;;
+  readers | gunzip) opts="-max_len=65536" ;;
   *) usage ;;
 esac
 
