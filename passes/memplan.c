@@ -496,6 +496,7 @@ static bool run_pass(Module *m) {
     diag_error(m->diag, (SrcLoc){0}, "memory plan: no loop program (lower to loop IR first)");
     return false;
   }
+  memplan_shrink(m->loops, NULL);
   return memplan_run(m->loops, m->diag, NULL) && blocks_fit_target(m);
 }
 
