@@ -93,25 +93,27 @@ static void entry_live(const LProgram *p, const CallUses *cu, int n, int *first,
     }
 }
 
-/* The entry's largest live work bytes at one call, with the planner's
- * liveness (results live to the end). Fills first/last. */
-static int64_t peak_of(const LProgram *p, const CallUses *cu, int n, int *first, int *last,
-                       int64_t *delta) {
+/* The entry's live work bytes at each call (live[0..n)), with the
+ * planner's liveness (results live to the end). Fills first/last. */
+static void live_bytes(const LProgram *p, const CallUses *cu, int n, int *first, int *last,
+                       int64_t *live) {
   entry_live(p, cu, n, first, last);
-  memset(delta, 0, ((size_t)n + 1) * sizeof(int64_t));
+  memset(live, 0, ((size_t)n + 1) * sizeof(int64_t));
   for (int b = 0; b < p->nbuffers; b++) {
     const LBuffer *buf = p->buffers[b];
     int64_t bytes = memplan_buffer_bytes(buf);
     if (buf->home != LBUF_WORK || first[b] < 0 || bytes <= 0) continue;
-    delta[first[b]] += bytes;
-    delta[is_special(p, buf) ? n : last[b] + 1] -= bytes;
+    live[first[b]] += bytes;
+    live[is_special(p, buf) ? n : last[b] + 1] -= bytes;
   }
-  int64_t live = 0, peak = 0;
-  for (int c = 0; c < n; c++) {
-    live += delta[c];
-    if (live > peak) peak = live;
-  }
-  return peak;
+  for (int c = 1; c < n; c++) live[c] += live[c - 1];
+}
+
+static int64_t max_over(const int64_t *live, int lo, int hi) {
+  int64_t m = 0;
+  for (int c = lo; c <= hi; c++)
+    if (live[c] > m) m = live[c];
+  return m;
 }
 
 /* A call that computes a scalar from the state alone (the learning rate
@@ -158,9 +160,10 @@ static void gain(const LProgram *p, const CallUses *cu, int from, const int *fir
 }
 
 /* Moves each call (in order) up to right after its last dependency when
- * that frees more bytes sooner than it allocates sooner, without raising
- * the entry's peak; a tiny producer may go up for one alignment unit.
- * Returns how many calls moved. */
+ * that frees more bytes sooner than it allocates sooner and the live bytes
+ * over the calls it passes do not grow (a tiny producer may add one
+ * alignment unit). Only those calls change what is live, so the entry's
+ * peak never grows either. Returns how many calls moved. */
 static int hoist_entry(LProgram *p, LEntry *en, LUses *u) {
   int n = en->ncalls, moved = 0;
   if (n < 2 || n > SHRINK_MAX_CALLS) return 0;
@@ -168,8 +171,8 @@ static int hoist_entry(LProgram *p, LEntry *en, LUses *u) {
   for (int i = 0; i < n; i++) uses_of(en->calls[i], u, &cu[i]);
   int *first = xcalloc((size_t)p->nbuffers + 1, sizeof(int));
   int *last = xcalloc((size_t)p->nbuffers + 1, sizeof(int));
-  int64_t *delta = xcalloc((size_t)n + 1, sizeof(int64_t));
-  int64_t peak = peak_of(p, cu, n, first, last, delta);
+  int64_t *live = xcalloc((size_t)n + 1, sizeof(int64_t));
+  live_bytes(p, cu, n, first, last, live);
   for (int i = 1; i < n; i++) {
     int to = i;
     while (to > 0 && !depends(&cu[i], &cu[to - 1])) to--;
@@ -178,21 +181,21 @@ static int hoist_entry(LProgram *p, LEntry *en, LUses *u) {
     gain(p, cu, i, first, last, &kills, &creates);
     bool tiny = tiny_producer(p, &cu[i]);
     if (!tiny && !(kills > 0 && creates <= kills)) continue;
+    int64_t before = max_over(live, to, i);
     move_call(en, cu, i, to);
-    int64_t after = peak_of(p, cu, n, first, last, delta);
-    if (after <= peak + (tiny ? MEMPLAN_ALIGN : 0)) {
-      peak = after;
+    live_bytes(p, cu, n, first, last, live);
+    if (max_over(live, to, i) <= before + (tiny ? MEMPLAN_ALIGN : 0)) {
       moved++;
     } else {
       move_call(en, cu, to, i);
-      entry_live(p, cu, n, first, last);
+      live_bytes(p, cu, n, first, last, live);
     }
   }
   for (int i = 0; i < n; i++) uses_free(&cu[i]);
   free(cu);
   free(first);
   free(last);
-  free(delta);
+  free(live);
   return moved;
 }
 
