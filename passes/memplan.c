@@ -496,6 +496,7 @@ static bool run_pass(Module *m) {
     diag_error(m->diag, (SrcLoc){0}, "memory plan: no loop program (lower to loop IR first)");
     return false;
   }
+  memplan_shrink(m->loops, NULL);
   return memplan_run(m->loops, m->diag, NULL) && blocks_fit_target(m);
 }
 
@@ -631,6 +632,37 @@ static void print_work(FILE *out, const LProgram *p, const Live *lv, const MemPl
   free(w);
 }
 
+static int bytes_desc_cmp(const void *x, const void *y) {
+  const LBuffer *a = *(const LBuffer *const *)x, *b = *(const LBuffer *const *)y;
+  int64_t sa = memplan_buffer_bytes(a), sb = memplan_buffer_bytes(b);
+  if (sa != sb) return sa > sb ? -1 : 1;
+  return a->id < b->id ? -1 : a->id > b->id;
+}
+
+/* What to shrink: the work buffers live at the peak call, largest first. */
+static void print_peak(FILE *out, const LProgram *p, const Live *lv, const MemPlanStats *s) {
+  int e = -1;
+  for (int i = 0; s->peak_entry && i < LENTRY_COUNT; i++)
+    if (strcmp(lentry_name((LEntryKind)i), s->peak_entry) == 0) e = i;
+  if (e < 0 || s->peak_kernel < 0) return;
+  const LBuffer **w = xcalloc((size_t)p->nbuffers + 1, sizeof(LBuffer *));
+  int n = 0;
+  for (int i = 0; i < p->nbuffers; i++)
+    if (p->buffers[i]->home == LBUF_WORK && lv->first[e][i] >= 0 &&
+        lv->first[e][i] <= s->peak_kernel && s->peak_kernel <= lv->last[e][i])
+      w[n++] = p->buffers[i];
+  qsort(w, (size_t)n, sizeof(LBuffer *), bytes_desc_cmp);
+  fprintf(out, "live at the peak (%s call %d): %d buffers, %lld bytes\n", s->peak_entry,
+          s->peak_kernel, n, (long long)s->peak_live_bytes);
+  fprintf(out, "  %12s  %-32s buffer\n", "bytes", "lifetime (calls)");
+  for (int i = 0; i < n; i++) {
+    fprintf(out, "  %12lld  ", (long long)memplan_buffer_bytes(w[i]));
+    print_lifetime(out, lv, w[i]->id);
+    fprintf(out, "%%%s\n", w[i]->name);
+  }
+  free(w);
+}
+
 void memplan_print(FILE *out, const LProgram *p, const MemPlanStats *s) {
   Live lv;
   live_compute(p, &lv);
@@ -648,5 +680,6 @@ void memplan_print(FILE *out, const LProgram *p, const MemPlanStats *s) {
   fprintf(out, "memory plan for %s\n", p->name);
   print_state(out, p);
   print_work(out, p, &lv, s);
+  print_peak(out, p, &lv, s);
   live_free(&lv);
 }

@@ -70,6 +70,19 @@ bool memplan_check(const LProgram *p, char *err, size_t errlen);
  * may be NULL (they are recomputed from the program then). */
 void memplan_print(FILE *out, const LProgram *p, const MemPlanStats *s);
 
+/* Lowers the peak of live work bytes without changing a value computed
+ * (passes/memplan_shrink.c, docs/memory.md): moves calls up to right after
+ * what they depend on when that frees bytes sooner (an optimizer update
+ * after its gradient's last use), then lets an elementwise kernel write
+ * over its input when the input dies there (the output buffer is renamed
+ * the input, so `restrict` holds). The memplan pass runs it before placing
+ * buffers. */
+typedef struct MemPlanShrink {
+  int hoisted;  /* calls moved up */
+  int in_place; /* buffers renamed into their kernel's input */
+} MemPlanShrink;
+void memplan_shrink(LProgram *p, MemPlanShrink *out);
+
 /* Size in bytes of a buffer (numel x dtype size, a scalar has one element);
  * -1 if its shape is unknown or the size overflows int64. */
 int64_t memplan_buffer_bytes(const LBuffer *b);

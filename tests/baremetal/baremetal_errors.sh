@@ -51,11 +51,11 @@ chmod +x "$tmp/fake/"*
 run 1 "octoc: error: arm-none-eabi-gcc failed: the C library's 'picolibc.specs' is missing (Debian: apt install picolibc-arm-none-eabi)" \
   "cortex-m4 without picolibc" lenet5 -target cortex-m4 -- PATH="$tmp/fake"
 
-# Too big for the board: octo_simplecnn's blocks need 11.9 MB at batch 32.
-run 1 "octoc: error: model octo_simplecnn does not fit the mps2-an386 board: its state block (3471464 bytes) and work arena (8468420 bytes) need 11939884 bytes of RAM, the board has 4128768 beside its 65536-byte stack" \
+# Too big for the board: octo_simplecnn's blocks need 8.6 MB at batch 32.
+run 1 "octoc: error: model octo_simplecnn does not fit the mps2-an386 board: its state block (3471464 bytes) and work arena (5158980 bytes) need 8630444 bytes of RAM, the board has 4128768 beside its 65536-byte stack" \
   "a model too big for mps2-an386's RAM" octo_simplecnn -target cortex-m4
-run 1 "octoc: error: model alexnet_small does not fit the virt board: its state block (3156232 bytes) and work arena (11310916 bytes) need 14467148 bytes of RAM, the board has 12517376 beside its 65536-byte stack" \
-  "a model too big for the riscv32 image's RAM" alexnet_small -target riscv32
+run 1 "octoc: error: model alexnet_small does not fit the virt board: its state block (3156232 bytes) and work arena (13118148 bytes) need 16274380 bytes of RAM, the board has 12517376 beside its 65536-byte stack" \
+  "a model too big for the riscv32 image's RAM" alexnet_small -target riscv32 --batch 48
 run 1 "octoc: error: the samples (4334000 bytes) and the code (up to 524288 bytes) do not fit the mps2-an386 board's 4194304 bytes of flash; lower --samples" \
   "5500 samples do not fit mps2-an386's flash" lenet5 -target cortex-m4 --samples 5500 -- PATH="$tmp/empty"
 

@@ -650,6 +650,16 @@ START_TEST(print_lists_offsets_lifetimes_and_totals) {
   ck_assert_ptr_nonnull(strstr(text, "unused"));
   ck_assert_ptr_nonnull(strstr(text, "peak live: 132 bytes at train_step call 1 (bwd)"));
   ck_assert_ptr_nonnull(strstr(text, "naive (no sharing): 256 bytes"));
+  /* The peak's live set, largest first: a and b (64 bytes), then the loss;
+   * %never is not live there. */
+  const char *peak = strstr(text, "live at the peak (train_step call 1): 3 buffers, 132 bytes");
+  ck_assert_ptr_nonnull(peak);
+  const char *pa = strstr(peak, "%a\n"), *pb = strstr(peak, "%b\n"), *pl = strstr(peak, "%loss\n");
+  ck_assert_ptr_nonnull(pa);
+  ck_assert_ptr_nonnull(pb);
+  ck_assert_ptr_nonnull(pl);
+  ck_assert(pa < pb && pb < pl);
+  ck_assert_ptr_null(strstr(peak, "%never"));
   /* Without stats the totals are recomputed, not left blank. */
   char *text2 = NULL;
   out = open_memstream(&text2, &len);
