@@ -58,33 +58,21 @@ static LExpr *rounding_key(Lower *L, const char *stream) {
   return le_cast(p, DT_I64, le_call(p, LI_HASH_BITS, key, step));
 }
 
-/* m = max |x[i]| over i < count, in MAX_LANES independent maxima (each a
- * chain of its own, which the SLP vectoriser turns into vector max; max is
- * exact, so the order does not change the result), then a tail. */
-enum { MAX_LANES = 8 };
-
+/* m = max |x[i]| over i < count, as an integer maximum of the bits of
+ * |x[i]| (the sign bit cleared): for floats that are not NaN the order of
+ * |x| is the order of those bits as int32, so the result is the same
+ * float, and an integer max reduction vectorises (vpmaxsd) where the
+ * float one, with C's NaN rules, stays scalar. A NaN in x gives a NaN
+ * scale (its bits are above infinity's) instead of being skipped. */
 static LStmt *max_abs(Lower *L, LBuffer *xb, LExpr *count, LVar *m) {
   LProgram *p = L->p;
-  LVar *lane[MAX_LANES];
-  LVar *ib = lv_loop(L, "ib"), *i = lv_loop(L, "i");
-  LBlock head = {0}, body = {0};
-  for (int l = 0; l < MAX_LANES; l++) {
-    lane[l] = lv_local(L, "m", DT_F32);
-    lblock_add(&head, ls_let(p, lane[l], cf(L, 0)));
-    LExpr *xi = ld(L, xb, add(L, mul(L, ve(L, ib), ci(L, MAX_LANES)), ci(L, l)));
-    lblock_add(&body, ls_assign(p, lane[l], le_bin(p, LB_MAX, ve(L, lane[l]), le_un(p, LU_ABS, xi))));
-  }
-  LExpr *blocks = le_bin(p, LB_DIV, count, ci(L, MAX_LANES));
-  lblock_add(&head, loop(L, ib, blocks, 0, body.first));
-  LExpr *tail = le_bin(p, LB_MAX, ve(L, lane[0]), le_un(p, LU_ABS, ld(L, xb, ve(L, i))));
-  lblock_add(&head, ls_for(p, i, mul(L, blocks, ci(L, MAX_LANES)), count, 1, 0,
-                           ls_assign(p, lane[0], tail)));
-  LExpr *all[MAX_LANES];
-  for (int l = 0; l < MAX_LANES; l++) all[l] = ve(L, lane[l]);
-  for (int w = MAX_LANES; w > 1; w /= 2)
-    for (int l = 0; l < w / 2; l++) all[l] = le_bin(p, LB_MAX, all[2 * l], all[2 * l + 1]);
-  lblock_add(&head, ls_let(p, m, all[0]));
-  return head.first;
+  LVar *bits = lv_local(L, "mbits", DT_I32), *i = lv_loop(L, "i");
+  LExpr *abs_bits = le_bin(p, LB_AND, le_call(p, LI_F32_BITS, ld(L, xb, ve(L, i)), NULL),
+                           le_int(p, DT_I32, 0x7fffffff));
+  LStmt *reduce = loop(L, i, count, 0,
+                       ls_assign(p, bits, le_bin(p, LB_MAX, ve(L, bits), abs_bits)));
+  return seq3(ls_let(p, bits, le_int(p, DT_I32, 0)), reduce,
+              ls_let(p, m, le_call(p, LI_BITS_F32, ve(L, bits), NULL)));
 }
 
 bool lower_quantize(Lower *L, const Node *n, LowerMode mode) {
