@@ -88,17 +88,25 @@ bool lower_quantize(Lower *L, const Node *n, LowerMode mode) {
                            le_bin(p, LB_DIV, ve(L, m), cf(L, 127)), cf(L, 1));
   LStmt *head = seq3(reduce, ls_let(p, s, scale), ls_store(p, sb, ci(L, 0), ve(L, s)));
   LExpr *t = le_bin(p, LB_DIV, ld(L, xb, ve(L, j)), ve(L, s));
-  LExpr *r;
+  LExpr *q;
+  LStmt *draw = NULL;
   if (stochastic) {
-    LVar *key = lv_local(L, "key", DT_I64);
+    /* floor(y) as trunc(y) - (trunc(y) > y), in int32: the same integer
+     * for |y| <= 128 (here |x / s| <= 127, u < 1), and gcc vectorises it,
+     * where floorf under C's default trapping-math stays a libm call */
+    LVar *key = lv_local(L, "key", DT_I64), *y = lv_local(L, "y", DT_F32);
+    LVar *tr = lv_local(L, "tr", DT_I32);
     head = seq(head, ls_let(p, key, rounding_key(L, n->out[0]->name)));
     LExpr *u = le_call(p, LI_HASH_UNIFORM, ve(L, key), le_cast(p, DT_I64, ve(L, j)));
-    r = le_un(p, LU_FLOOR, le_bin(p, LB_ADD, t, u));
+    draw = seq(ls_let(p, y, le_bin(p, LB_ADD, t, u)), ls_let(p, tr, le_cast(p, DT_I32, ve(L, y))));
+    LExpr *above = le_bin(p, LB_GT, le_cast(p, DT_F32, ve(L, tr)), ve(L, y));
+    LExpr *fl = le_bin(p, LB_SUB, ve(L, tr), above);
+    q = le_cast(p, DT_I8, le_call3(p, LI_CLAMP, fl, ci(L, -127), ci(L, 127)));
   } else {
-    r = le_call(p, LI_ROUND_EVEN, t, NULL);
+    LExpr *r = le_call(p, LI_ROUND_EVEN, t, NULL);
+    q = le_cast(p, DT_I8, le_call3(p, LI_CLAMP, r, cf(L, -127), cf(L, 127)));
   }
-  LExpr *q = le_cast(p, DT_I8, le_call3(p, LI_CLAMP, r, cf(L, -127), cf(L, 127)));
-  LStmt *body = loop(L, j, extent(L, x), LHINT_VECTORIZE, ls_store(p, qb, ve(L, j), q));
+  LStmt *body = loop(L, j, extent(L, x), LHINT_VECTORIZE, seq(draw, ls_store(p, qb, ve(L, j), q)));
   lower_kernel_body(L, seq(head, body));
   return true;
 }
