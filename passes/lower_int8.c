@@ -11,19 +11,18 @@
  *               of int8 x int8 products in int32.
  *
  * Every product is one emitter, i8_gemm: C [m x n] = A [m x k] . B^T with
- * A's rows k-contiguous and B stored by groups of 4 k, every column's group
- * side by side (b_at), both padded with zeros to a multiple of 4. The
- * inner loop runs over the columns: for each row of A and group of k, one
- * dot4_i8 (4 x int8 -> i32) per column into an int32 row of partial sums,
- * I8_MR rows of A sharing each load of B: the pattern of vpdpbusd (one
- * 32-bit lane per column, A's 4 bytes broadcast) and of sdot. Each op
- * only says which matrices are A and B:
+ * both operands widened to int16 once (the packs and im2col) and padded
+ * with zeros to a multiple of 16 k. Each element of C is one dot product
+ * summed in int32, k innermost, which gcc turns into vpmaddwd (2x4
+ * register blocks for a large B); a reduction of at most 16 runs k-major
+ * across an int32 row instead (B stored [k x n], b_at). Each op only says
+ * which matrices are A and B:
  *
  *   conv2d_i8       per sample, group: y   [Fg x P]  = w   [Fg x Kc] . colT [P x Kc]
  *   conv dx         per sample, group: dcol[Kc x P]  = wT  [Kc x Fg] . dyT  [P x Fg], col2im
  *   conv dw         per sample, group: dw  [Fg x Kc] += dy [Fg x P]  . col  [Kc x P]
  *   dense_i8        y  [n x U] = x  [n x F] . w   [U x F]
- *                   or yT [U x B] = w [U x F] . xT [B x F] (U > B: w in place)
+ *                   or yT [U x B] = w [U x F] . xT [B x F] (U > B)
  *   dense dx        dx [n x F] = dy [n x U] . wT  [F x U]
  *   dense dw        dw [U x F] = dyT[U x B] . xT  [F x B]   (B the compiled batch)
  *
@@ -470,9 +469,9 @@ static LStmt *each_tap(Lower *L, const Conv *g, LVar *s, LVar *gv, TapFn fn, voi
   return loop(L, t.cl, ci(L, g->cg), 0, loop(L, t.kh, ci(L, g->kh), 0, per_kh));
 }
 
-/* The column matrix entry of a tap: kc * kcs + p * ps (forward: colT
- * [P x Kc], kcs = 1; weight gradient: col [Kc x P], ps = 1; input
- * gradient: dcol [Kc x P]). */
+/* The column matrix entry of a tap: kc * kcs + p * ps, the strides of
+ * b_at's layout for the B operands (forward colT: column p, k = kc; weight
+ * gradient col: column kc, k = p) or of dcol [Kc x P] (input gradient). */
 typedef struct ColCtx {
   LBuffer *x, *col;
   int64_t kcs, ps;
