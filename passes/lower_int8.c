@@ -11,19 +11,18 @@
  *               of int8 x int8 products in int32.
  *
  * Every product is one emitter, i8_gemm: C [m x n] = A [m x k] . B^T with
- * A's rows k-contiguous and B stored by groups of 4 k, every column's group
- * side by side (b_at), both padded with zeros to a multiple of 4. The
- * inner loop runs over the columns: for each row of A and group of k, one
- * dot4_i8 (4 x int8 -> i32) per column into an int32 row of partial sums,
- * I8_MR rows of A sharing each load of B: the pattern of vpdpbusd (one
- * 32-bit lane per column, A's 4 bytes broadcast) and of sdot. Each op
- * only says which matrices are A and B:
+ * both operands widened to int16 once (the packs and im2col) and padded
+ * with zeros to a multiple of 16 k. Each element of C is one dot product
+ * summed in int32, k innermost, which gcc turns into vpmaddwd (2x4
+ * register blocks for a large B); a reduction of at most 16 runs k-major
+ * across an int32 row instead (B stored [k x n], b_at). Each op only says
+ * which matrices are A and B:
  *
  *   conv2d_i8       per sample, group: y   [Fg x P]  = w   [Fg x Kc] . colT [P x Kc]
  *   conv dx         per sample, group: dcol[Kc x P]  = wT  [Kc x Fg] . dyT  [P x Fg], col2im
  *   conv dw         per sample, group: dw  [Fg x Kc] += dy [Fg x P]  . col  [Kc x P]
  *   dense_i8        y  [n x U] = x  [n x F] . w   [U x F]
- *                   or yT [U x B] = w [U x F] . xT [B x F] (U > B: w in place)
+ *                   or yT [U x B] = w [U x F] . xT [B x F] (U > B)
  *   dense dx        dx [n x F] = dy [n x U] . wT  [F x U]
  *   dense dw        dw [U x F] = dyT[U x B] . xT  [F x B]   (B the compiled batch)
  *
@@ -40,7 +39,12 @@
  * floor((2^31 - 1) / 127^2) = 133 144, a multiple of 4. */
 enum { I8_CHUNK = 133144 };
 
-static int64_t round4(int64_t k) { return (k + 3) / 4 * 4; }
+/* The reduction length of every product is padded with zeros to a
+ * multiple of 16 (one 256-bit vector of int16): the k loop then has no
+ * scalar remainder. */
+enum { I8_KALIGN = 16 };
+
+static int64_t round_k(int64_t k) { return (k + I8_KALIGN - 1) / I8_KALIGN * I8_KALIGN; }
 
 /* --- quantize --- */
 
@@ -53,33 +57,21 @@ static LExpr *rounding_key(Lower *L, const char *stream) {
   return le_cast(p, DT_I64, le_call(p, LI_HASH_BITS, key, step));
 }
 
-/* m = max |x[i]| over i < count, in MAX_LANES independent maxima (each a
- * chain of its own, which the SLP vectoriser turns into vector max; max is
- * exact, so the order does not change the result), then a tail. */
-enum { MAX_LANES = 8 };
-
+/* m = max |x[i]| over i < count, as an integer maximum of the bits of
+ * |x[i]| (the sign bit cleared): for floats that are not NaN the order of
+ * |x| is the order of those bits as int32, so the result is the same
+ * float, and an integer max reduction vectorises (vpmaxsd) where the
+ * float one, with C's NaN rules, stays scalar. A NaN in x gives a NaN
+ * scale (its bits are above infinity's) instead of being skipped. */
 static LStmt *max_abs(Lower *L, LBuffer *xb, LExpr *count, LVar *m) {
   LProgram *p = L->p;
-  LVar *lane[MAX_LANES];
-  LVar *ib = lv_loop(L, "ib"), *i = lv_loop(L, "i");
-  LBlock head = {0}, body = {0};
-  for (int l = 0; l < MAX_LANES; l++) {
-    lane[l] = lv_local(L, "m", DT_F32);
-    lblock_add(&head, ls_let(p, lane[l], cf(L, 0)));
-    LExpr *xi = ld(L, xb, add(L, mul(L, ve(L, ib), ci(L, MAX_LANES)), ci(L, l)));
-    lblock_add(&body, ls_assign(p, lane[l], le_bin(p, LB_MAX, ve(L, lane[l]), le_un(p, LU_ABS, xi))));
-  }
-  LExpr *blocks = le_bin(p, LB_DIV, count, ci(L, MAX_LANES));
-  lblock_add(&head, loop(L, ib, blocks, 0, body.first));
-  LExpr *tail = le_bin(p, LB_MAX, ve(L, lane[0]), le_un(p, LU_ABS, ld(L, xb, ve(L, i))));
-  lblock_add(&head, ls_for(p, i, mul(L, blocks, ci(L, MAX_LANES)), count, 1, 0,
-                           ls_assign(p, lane[0], tail)));
-  LExpr *all[MAX_LANES];
-  for (int l = 0; l < MAX_LANES; l++) all[l] = ve(L, lane[l]);
-  for (int w = MAX_LANES; w > 1; w /= 2)
-    for (int l = 0; l < w / 2; l++) all[l] = le_bin(p, LB_MAX, all[2 * l], all[2 * l + 1]);
-  lblock_add(&head, ls_let(p, m, all[0]));
-  return head.first;
+  LVar *bits = lv_local(L, "mbits", DT_I32), *i = lv_loop(L, "i");
+  LExpr *abs_bits = le_bin(p, LB_AND, le_call(p, LI_F32_BITS, ld(L, xb, ve(L, i)), NULL),
+                           le_int(p, DT_I32, 0x7fffffff));
+  LStmt *reduce = loop(L, i, count, 0,
+                       ls_assign(p, bits, le_bin(p, LB_MAX, ve(L, bits), abs_bits)));
+  return seq3(ls_let(p, bits, le_int(p, DT_I32, 0)), reduce,
+              ls_let(p, m, le_call(p, LI_BITS_F32, ve(L, bits), NULL)));
 }
 
 bool lower_quantize(Lower *L, const Node *n, LowerMode mode) {
@@ -95,17 +87,25 @@ bool lower_quantize(Lower *L, const Node *n, LowerMode mode) {
                            le_bin(p, LB_DIV, ve(L, m), cf(L, 127)), cf(L, 1));
   LStmt *head = seq3(reduce, ls_let(p, s, scale), ls_store(p, sb, ci(L, 0), ve(L, s)));
   LExpr *t = le_bin(p, LB_DIV, ld(L, xb, ve(L, j)), ve(L, s));
-  LExpr *r;
+  LExpr *q;
+  LStmt *draw = NULL;
   if (stochastic) {
-    LVar *key = lv_local(L, "key", DT_I64);
+    /* floor(y) as trunc(y) - (trunc(y) > y), in int32: the same integer
+     * for |y| <= 128 (here |x / s| <= 127, u < 1), and gcc vectorises it,
+     * where floorf under C's default trapping-math stays a libm call */
+    LVar *key = lv_local(L, "key", DT_I64), *y = lv_local(L, "y", DT_F32);
+    LVar *tr = lv_local(L, "tr", DT_I32);
     head = seq(head, ls_let(p, key, rounding_key(L, n->out[0]->name)));
     LExpr *u = le_call(p, LI_HASH_UNIFORM, ve(L, key), le_cast(p, DT_I64, ve(L, j)));
-    r = le_un(p, LU_FLOOR, le_bin(p, LB_ADD, t, u));
+    draw = seq(ls_let(p, y, le_bin(p, LB_ADD, t, u)), ls_let(p, tr, le_cast(p, DT_I32, ve(L, y))));
+    LExpr *above = le_bin(p, LB_GT, le_cast(p, DT_F32, ve(L, tr)), ve(L, y));
+    LExpr *fl = le_bin(p, LB_SUB, ve(L, tr), above);
+    q = le_cast(p, DT_I8, le_call3(p, LI_CLAMP, fl, ci(L, -127), ci(L, 127)));
   } else {
-    r = le_call(p, LI_ROUND_EVEN, t, NULL);
+    LExpr *r = le_call(p, LI_ROUND_EVEN, t, NULL);
+    q = le_cast(p, DT_I8, le_call3(p, LI_CLAMP, r, cf(L, -127), cf(L, 127)));
   }
-  LExpr *q = le_cast(p, DT_I8, le_call3(p, LI_CLAMP, r, cf(L, -127), cf(L, 127)));
-  LStmt *body = loop(L, j, extent(L, x), LHINT_VECTORIZE, ls_store(p, qb, ve(L, j), q));
+  LStmt *body = loop(L, j, extent(L, x), LHINT_VECTORIZE, seq(draw, ls_store(p, qb, ve(L, j), q)));
   lower_kernel_body(L, seq(head, body));
   return true;
 }
@@ -129,60 +129,67 @@ static LStmt *scale_product(Lower *L, LVar *out, const Value *sa, const Value *s
   return ls_let(p, out, le_bin(p, LB_MUL, ld(L, vbuf(L, sa), ci(L, 0)), ld(L, vbuf(L, sb), ci(L, 0))));
 }
 
-/* Packs rows of k-contiguous int8 (an A operand): dst[doff + r*kp + k] =
- * src[soff + r*rs + k*ks] for r < rows, k < len. The padding (len <= k <
- * kp) is never written: dst is cleared once per call (clear), and stays
- * zero. */
+/* A load converted to the store's element type: the operands are packed
+ * from int8 into int16, once, so that the product's reduction is a sum of
+ * int16 x int16 pairs (vpmaddwd on x86, smlal on Arm). */
+static LStmt *store_as(Lower *L, LBuffer *dst, LExpr *at, LExpr *v) {
+  if (v->type != dst->dtype) v = le_cast(L->p, dst->dtype, v);
+  return ls_store(L->p, dst, at, v);
+}
+
+/* Packs rows of k-contiguous int16: dst[doff + r*kp + k] = src[soff + r*rs
+ * + k*ks] for r < rows, k < len, and 0 for len <= k < kp (so the padding
+ * needs no clearing pass). */
 static LStmt *pack(Lower *L, LBuffer *dst, LExpr *doff, LExpr *rows, LExpr *len, int64_t kp,
                    LBuffer *src, LExpr *soff, int64_t rs, int64_t ks) {
-  LVar *r = lv_loop(L, "r"), *k = lv_loop(L, "k");
+  LVar *r = lv_loop(L, "r"), *k = lv_loop(L, "k"), *kz = lv_loop(L, "k");
   LExpr *from = add(L, soff, add(L, mul(L, ve(L, r), ci(L, rs)), mul(L, ve(L, k), ci(L, ks))));
   LExpr *to = add(L, doff, add(L, mul(L, ve(L, r), ci(L, kp)), ve(L, k)));
-  return loop(L, r, rows, 0, loop(L, k, len, 0, ls_store(L->p, dst, to, ld(L, src, from))));
+  LExpr *pad_at = add(L, add(L, doff, mul(L, ve(L, r), ci(L, kp))), ve(L, kz));
+  LStmt *copy = loop(L, k, len, 0, store_as(L, dst, to, ld(L, src, from)));
+  LStmt *pad = len->kind == LE_CONST && len->i == kp
+                    ? NULL
+                    : ls_for(L->p, kz, len, ci(L, kp), 1, 0,
+                             ls_store(L->p, dst, pad_at, zero_of(L, dst->dtype)));
+  return loop(L, r, rows, 0, seq(copy, pad));
 }
 
-/* A product with fewer than I8_DOT_MAX_N columns (a narrow C: c1's weight
- * gradient has 25, a classifier's logits 10) is a dot product per element,
- * the reduction innermost, both operands by rows: a column-innermost loop
- * that short does not fill a vector. */
-enum { I8_DOT_MAX_N = 32 };
+/* A product whose reduction is at most I8_SHORT_K long (a conv's input
+ * gradient over few filters, a dense weight gradient over the batch) runs
+ * the other way round: B stored k-major, [kp x n], and for each row of A
+ * and each k one multiply-add across a row of int32 sums (a short dot
+ * product would spend more on its horizontal sum than on the products). */
+enum { I8_SHORT_K = 16 };
 
-static bool b_by_rows(int64_t n) { return n < I8_DOT_MAX_N; }
+static bool k_short(int64_t kp) { return kp <= I8_SHORT_K; }
 
-/* Where a B operand of n columns and kp k holds element (j, k): by rows,
- * j * kp + k, for a narrow product; otherwise by groups of 4 k, the groups
- * of every j side by side, ((k / 4) * n + j) * 4 + k % 4, so that for one
- * group of k the n columns' 4-byte groups are contiguous (the layout
- * vpdpbusd and sdot read: one 32-bit lane per column). */
+/* Where a B operand of n columns and kp k holds element (j, k). */
 static LExpr *b_at(Lower *L, int64_t n, int64_t kp, LExpr *j, LExpr *k) {
-  LProgram *p = L->p;
-  if (b_by_rows(n)) return add(L, mul(L, j, ci(L, kp)), k);
-  LExpr *kb = le_bin(p, LB_DIV, k, ci(L, 4)), *kq = le_bin(p, LB_REM, k, ci(L, 4));
-  return add(L, mul(L, add(L, mul(L, kb, ci(L, n)), j), ci(L, 4)), kq);
+  if (k_short(kp)) return add(L, mul(L, k, ci(L, n)), j);
+  return add(L, mul(L, j, ci(L, kp)), k);
 }
 
-/* Packs a B operand: element (r, k) = src[soff + r*rs + k*ks] for r < rows
- * (n, or fewer: the columns past them stay zero), k < len, at doff +
- * b_at(r, k). Padding stays zero as in pack. */
-static LStmt *pack_b_rows(Lower *L, LBuffer *dst, LExpr *doff, int64_t n, LExpr *rows,
-                          int64_t kp, LExpr *len, LBuffer *src, LExpr *soff, int64_t rs,
-                          int64_t ks) {
-  LVar *r = lv_loop(L, "r"), *k = lv_loop(L, "k");
+/* Packs a B operand: element (r, k) = src[soff + r*rs + k*ks] for r <
+ * rows, k < len, at doff + b_at(r, k), and 0 for len <= k < kp. */
+static LStmt *pack_b(Lower *L, LBuffer *dst, LExpr *doff, int64_t n, LExpr *rows, LExpr *len,
+                     int64_t kp, LBuffer *src, LExpr *soff, int64_t rs, int64_t ks) {
+  LVar *r = lv_loop(L, "r"), *k = lv_loop(L, "k"), *kz = lv_loop(L, "k");
   LExpr *from = add(L, soff, add(L, mul(L, ve(L, r), ci(L, rs)), mul(L, ve(L, k), ci(L, ks))));
-  LExpr *to = add(L, doff, b_at(L, n, kp, ve(L, r), ve(L, k)));
-  return loop(L, r, rows, 0, loop(L, k, len, 0, ls_store(L->p, dst, to, ld(L, src, from))));
-}
-
-static LStmt *pack_b(Lower *L, LBuffer *dst, LExpr *doff, int64_t n, int64_t kp, LExpr *len,
-                     LBuffer *src, LExpr *soff, int64_t rs, int64_t ks) {
-  return pack_b_rows(L, dst, doff, n, ci(L, n), kp, len, src, soff, rs, ks);
+  LStmt *copy = loop(L, k, len, 0, store_as(L, dst, add(L, doff, b_at(L, n, kp, ve(L, r), ve(L, k))),
+                                            ld(L, src, from)));
+  LStmt *pad = len->kind == LE_CONST && len->i == kp
+                   ? NULL
+                   : ls_for(L->p, kz, len, ci(L, kp), 1, 0,
+                            ls_store(L->p, dst, add(L, doff, b_at(L, n, kp, ve(L, r), ve(L, kz))),
+                                     zero_of(L, dst->dtype)));
+  return loop(L, r, rows, 0, seq(copy, pad));
 }
 
 /* --- the int8 product --- */
 
-/* C[i, j] for i < m, j < n from A [m x kp] (rows k-contiguous) and B
- * [n x kp] stored as b_at says, kp a multiple of 4, zero-padded. The result is
- * either f32, C = scale . sum (+ bias[bias_off + j or i]), or an i64
+/* C[i, j] for i < m, j < n from A [m x kp] and B [n x kp], both int16
+ * rows k-contiguous, kp a multiple of I8_KALIGN, zero-padded. The result
+ * is either f32, C = scale . sum (+ bias[bias_off + j or i]), or an i64
  * accumulator, C += sum. */
 typedef struct I8Gemm {
   LBuffer *a, *b;
@@ -197,11 +204,7 @@ typedef struct I8Gemm {
   LBuffer *bias; /* or NULL */
   LExpr *bias_off;
   bool bias_by_col;
-  LBuffer *acc, *wide; /* scratch: i32 [I8_MR x n], i64 [I8_MR x n] when chunked */
 } I8Gemm;
-
-/* Rows of C per block: each group of B's 4 k is loaded once for I8_MR rows. */
-enum { I8_MR = 4 };
 
 /* The epilogue of C[row, j] given its whole sum. */
 static LStmt *i8_store(Lower *L, const I8Gemm *g, LExpr *row, LExpr *j, LExpr *total) {
@@ -220,195 +223,174 @@ static LStmt *fill_n(Lower *L, LBuffer *buf, int64_t count, LExpr *v) {
   return loop(L, t, ci(L, count), LHINT_VECTORIZE, ls_store(L->p, buf, ve(L, t), v));
 }
 
-/* The rows i0 .. i0+nr-1 of C: acc[r, :] = sum over the groups [lo, hi) of
- * k of dot4(A[i0 + r, 4kb..], B[kb, :, ..]); the inner loop runs over the
- * n columns (contiguous in acc and in B's group kb), one dot4 per row. */
-static LStmt *k_groups(Lower *L, const I8Gemm *g, LExpr *i0, int nr, LExpr *lo, LExpr *hi) {
+/* Register blocks: a block of C of up to I8_MR x I8_NR elements keeps one
+ * int32 sum per element, the k loop innermost, so every row of A it loads
+ * serves I8_NR columns and every row of B I8_MR rows (gcc vectorises the k
+ * loop, each sum a vector of partial sums: vpmovsx-free vpmaddwd + vpaddd
+ * per 16 k). A product whose B fits the L1 cache does single elements
+ * (I8_SMALL_B bytes): its reloads are cheap and a single dot product runs
+ * with the least overhead (callgrind and timings in docs/int8.md). */
+enum { I8_MR = 2, I8_NR = 4, I8_SMALL_B = 32 * 1024 };
+
+/* A block origin, v * step + base (v NULL: just base), built afresh per
+ * use from loop variables so the verifier bounds every load. */
+typedef struct Origin {
+  LVar *v;
+  int64_t step, base;
+} Origin;
+
+static LExpr *at_origin(Lower *L, Origin o, int64_t plus) {
+  if (!o.v) return ci(L, o.base + plus);
+  LExpr *e = o.step == 1 ? ve(L, o.v) : mul(L, ve(L, o.v), ci(L, o.step));
+  return o.base + plus ? add(L, e, ci(L, o.base + plus)) : e;
+}
+
+/* The block of C at rows i0 .. i0+mr-1, columns j0 .. j0+nr-1: the sums
+ * over [0, kp) in int32, cut into I8_CHUNK-term chunks widened into int64
+ * when longer. */
+static LStmt *i8_block(Lower *L, const I8Gemm *g, Origin i0, Origin j0, int mr, int nr) {
   LProgram *p = L->p;
-  LVar *kb = lv_loop(L, "kb"), *j = lv_loop(L, "j");
-  LBlock body = {0};
-  LExpr *bj = add(L, g->boff, mul(L, add(L, mul(L, ve(L, kb), ci(L, g->n)), ve(L, j)), ci(L, 4)));
-  for (int r = 0; r < nr; r++) {
-    LExpr *row = add(L, i0, ci(L, r));
-    LExpr *ai = add(L, g->aoff, add(L, mul(L, row, ci(L, g->kp)), mul(L, ve(L, kb), ci(L, 4))));
-    LExpr *at = add(L, ci(L, r * g->n), ve(L, j));
-    LExpr *dot = le_call3(p, LI_DOT4_I8, ld(L, g->acc, at), ld(L, g->a, ai), ld(L, g->b, bj));
-    lblock_add(&body, ls_store(p, g->acc, at, dot));
+  LVar *acc[I8_MR * I8_NR], *wide[I8_MR * I8_NR];
+  LVar *k = lv_loop(L, "k");
+  bool chunked = g->kp > I8_CHUNK;
+  LVar *ch = chunked ? lv_loop(L, "ch") : NULL;
+  LExpr *lo = chunked ? mul(L, ve(L, ch), ci(L, I8_CHUNK)) : ci(L, 0);
+  LExpr *hi = chunked ? le_bin(p, LB_MIN, add(L, mul(L, ve(L, ch), ci(L, I8_CHUNK)), ci(L, I8_CHUNK)),
+                               ci(L, g->kp))
+                      : ci(L, g->kp);
+  LBlock init = {0}, body = {0}, fold = {0}, wides = {0}, out = {0};
+  for (int r = 0; r < mr; r++)
+    for (int c = 0; c < nr; c++) {
+      int t = r * nr + c;
+      acc[t] = lv_local(L, "acc", DT_I32);
+      lblock_add(&init, ls_let(p, acc[t], le_int(p, DT_I32, 0)));
+      LExpr *ai = add(L, g->aoff, add(L, mul(L, at_origin(L, i0, r), ci(L, g->kp)), ve(L, k)));
+      LExpr *bj = add(L, g->boff, add(L, mul(L, at_origin(L, j0, c), ci(L, g->kp)), ve(L, k)));
+      LExpr *prod = le_bin(p, LB_MUL, le_cast(p, DT_I32, ld(L, g->a, ai)),
+                           le_cast(p, DT_I32, ld(L, g->b, bj)));
+      lblock_add(&body, ls_assign(p, acc[t], le_bin(p, LB_ADD, ve(L, acc[t]), prod)));
+      if (chunked) {
+        wide[t] = lv_local(L, "wide", DT_I64);
+        lblock_add(&wides, ls_let(p, wide[t], le_int(p, DT_I64, 0)));
+        lblock_add(&fold, ls_assign(p, wide[t], le_bin(p, LB_ADD, ve(L, wide[t]),
+                                                       le_cast(p, DT_I64, ve(L, acc[t])))));
+      }
+      LExpr *total = chunked ? ve(L, wide[t]) : ve(L, acc[t]);
+      lblock_add(&out, i8_store(L, g, at_origin(L, i0, r), at_origin(L, j0, c), total));
+    }
+  LStmt *sum = seq(init.first, ls_for(p, k, lo, hi, 1, 0, body.first));
+  if (chunked) {
+    int64_t chunks = (g->kp + I8_CHUNK - 1) / I8_CHUNK;
+    sum = seq(wides.first, loop(L, ch, ci(L, chunks), 0, seq(sum, fold.first)));
   }
-  return ls_for(p, kb, lo, hi, 1, 0, loop(L, j, ci(L, g->n), LHINT_VECTORIZE, body.first));
+  return seq(sum, out.first);
 }
 
-/* All of k for rows i0 .. i0+nr-1, then their epilogue. */
-static LStmt *i8_rows(Lower *L, const I8Gemm *g, LExpr *i0, int nr) {
+/* C = A . B^T for a short k (k_short): per row of A, acc[j] += A[i, k] .
+ * B[k, j] across the n columns, k by k, then the epilogue. */
+static LStmt *i8_gemm_short(Lower *L, const I8Gemm *g) {
   LProgram *p = L->p;
-  int64_t groups = g->kp / 4, chunk = I8_CHUNK / 4, cells = nr * g->n;
-  LStmt *sum = fill_n(L, g->acc, cells, le_int(p, DT_I32, 0));
-  bool chunked = groups > chunk;
-  if (!chunked) {
-    sum = seq(sum, k_groups(L, g, i0, nr, ci(L, 0), ci(L, groups)));
-  } else { /* int32 chunks of I8_CHUNK terms, each widened into wide */
-    LVar *ch = lv_loop(L, "ch"), *t = lv_loop(L, "t");
-    LExpr *lo = mul(L, ve(L, ch), ci(L, chunk));
-    LExpr *hi = le_bin(p, LB_MIN, add(L, lo, ci(L, chunk)), ci(L, groups));
-    LStmt *fold = loop(L, t, ci(L, cells), LHINT_VECTORIZE,
-                       seq(ls_store(p, g->wide, ve(L, t),
-                                    le_bin(p, LB_ADD, ld(L, g->wide, ve(L, t)),
-                                           le_cast(p, DT_I64, ld(L, g->acc, ve(L, t))))),
-                           ls_store(p, g->acc, ve(L, t), le_int(p, DT_I32, 0))));
-    sum = seq3(sum, fill_n(L, g->wide, cells, le_int(p, DT_I64, 0)),
-               loop(L, ch, ci(L, (groups + chunk - 1) / chunk), 0,
-                    seq(k_groups(L, g, i0, nr, lo, hi), fold)));
-  }
-  LVar *r = lv_loop(L, "r"), *j = lv_loop(L, "j");
-  LExpr *cell = add(L, mul(L, ve(L, r), ci(L, g->n)), ve(L, j));
-  LExpr *total = chunked ? ld(L, g->wide, cell) : ld(L, g->acc, cell);
-  LStmt *store = i8_store(L, g, add(L, i0, ve(L, r)), ve(L, j), total);
-  return seq(sum, loop(L, r, ci(L, nr), 0, loop(L, j, ci(L, g->n), LHINT_VECTORIZE, store)));
+  LBuffer *acc = scratch(L, "acc32", DT_I32, g->n);
+  LVar *i = lv_loop(L, "i"), *k = lv_loop(L, "k"), *j = lv_loop(L, "j"), *j2 = lv_loop(L, "j");
+  LExpr *ai = add(L, g->aoff, add(L, mul(L, ve(L, i), ci(L, g->kp)), ve(L, k)));
+  LExpr *bk = add(L, g->boff, add(L, mul(L, ve(L, k), ci(L, g->n)), ve(L, j)));
+  LExpr *prod = le_bin(p, LB_MUL, le_cast(p, DT_I32, ld(L, g->a, ai)), le_cast(p, DT_I32, ld(L, g->b, bk)));
+  LStmt *mac = ls_store(p, acc, ve(L, j), le_bin(p, LB_ADD, ld(L, acc, ve(L, j)), prod));
+  LStmt *sum = seq(fill_n(L, acc, g->n, le_int(p, DT_I32, 0)),
+                   loop(L, k, ci(L, g->kp), 0, loop(L, j, ci(L, g->n), LHINT_VECTORIZE, mac)));
+  LStmt *out = loop(L, j2, ci(L, g->n), 0, i8_store(L, g, ve(L, i), ve(L, j2), ld(L, acc, ve(L, j2))));
+  return loop(L, i, g->m, 0, seq(sum, out));
 }
 
-/* A narrow product (b_by_rows): per element, the sum over the groups [lo,
- * hi) of k of row i of A and row j of B into the i32 local acc. */
-static LStmt *dot_run(Lower *L, const I8Gemm *g, LVar *i, LVar *j, LVar *acc, LExpr *lo,
-                      LExpr *hi) {
-  LProgram *p = L->p;
-  LVar *kb = lv_loop(L, "kb");
-  LExpr *k = mul(L, ve(L, kb), ci(L, 4));
-  LExpr *ai = add(L, g->aoff, add(L, mul(L, ve(L, i), ci(L, g->kp)), k));
-  LExpr *bj = add(L, g->boff, add(L, mul(L, ve(L, j), ci(L, g->kp)), k));
-  LExpr *dot = le_call3(p, LI_DOT4_I8, ve(L, acc), ld(L, g->a, ai), ld(L, g->b, bj));
-  return seq(ls_let(p, acc, le_int(p, DT_I32, 0)),
-             ls_for(p, kb, lo, hi, 1, 0, ls_assign(p, acc, dot)));
-}
-
-static LStmt *i8_gemm_dots(Lower *L, const I8Gemm *g) {
+/* C = A . B^T: I8_MR x I8_NR blocks (the last columns in a narrower block),
+ * then the rows past the last whole block one element at a time; single
+ * elements throughout for a small B. */
+static LStmt *i8_gemm(Lower *L, const I8Gemm *g) {
   LProgram *p = L->p;
   LVar *i = lv_loop(L, "i"), *j = lv_loop(L, "j");
-  int64_t groups = g->kp / 4, chunk = I8_CHUNK / 4;
-  LStmt *sum;
-  LExpr *total; /* the whole sum: i32 when one chunk, else i64 */
-  if (groups <= chunk) {
-    LVar *acc = lv_local(L, "acc", DT_I32);
-    sum = dot_run(L, g, i, j, acc, ci(L, 0), ci(L, groups));
-    total = ve(L, acc);
-  } else { /* int32 chunks of I8_CHUNK terms, each widened into wide */
-    LVar *acc = lv_local(L, "acc", DT_I32), *wide = lv_local(L, "wide", DT_I64);
-    LVar *ch = lv_loop(L, "ch");
-    LExpr *lo = mul(L, ve(L, ch), ci(L, chunk));
-    LExpr *hi = le_bin(p, LB_MIN, add(L, lo, ci(L, chunk)), ci(L, groups));
-    LStmt *part = seq(dot_run(L, g, i, j, acc, lo, hi),
-                      ls_assign(p, wide, le_bin(p, LB_ADD, ve(L, wide),
-                                                le_cast(p, DT_I64, ve(L, acc)))));
-    sum = seq(ls_let(p, wide, le_int(p, DT_I64, 0)),
-              loop(L, ch, ci(L, (groups + chunk - 1) / chunk), 0, part));
-    total = ve(L, wide);
-  }
-  LStmt *store = i8_store(L, g, ve(L, i), ve(L, j), total);
-  return loop(L, i, g->m, 0, loop(L, j, ci(L, g->n), 0, seq(sum, store)));
-}
-
-/* C = A . B^T: blocks of I8_MR rows, then the rest (one block when m is a
- * constant, single rows when it is %n). */
-static LStmt *i8_gemm(Lower *L, I8Gemm *g) {
-  if (b_by_rows(g->n)) return i8_gemm_dots(L, g);
-  int64_t cells = I8_MR * g->n;
-  g->acc = scratch(L, "acc32", DT_I32, cells);
-  if (g->kp / 4 > I8_CHUNK / 4) g->wide = scratch(L, "acc64", DT_I64, cells);
-  LVar *ib = lv_loop(L, "ib");
-  LExpr *i0 = mul(L, ve(L, ib), ci(L, I8_MR));
-  if (g->m->kind == LE_CONST) {
-    int64_t m = g->m->i, blocks = m / I8_MR;
-    int rest = (int)(m % I8_MR);
-    LStmt *out = blocks ? loop(L, ib, ci(L, blocks), 0, i8_rows(L, g, i0, I8_MR)) : NULL;
-    return rest ? seq(out, i8_rows(L, g, ci(L, m - rest), rest)) : out;
-  }
-  LExpr *blocks = le_bin(L->p, LB_DIV, g->m, ci(L, I8_MR));
-  LVar *i = lv_loop(L, "i");
-  return seq(loop(L, ib, blocks, 0, i8_rows(L, g, i0, I8_MR)),
-             ls_for(L->p, i, mul(L, blocks, ci(L, I8_MR)), g->m, 1, 0, i8_rows(L, g, ve(L, i), 1)));
+  if (k_short(g->kp)) return i8_gemm_short(L, g);
+  LStmt *single = loop(L, j, ci(L, g->n), 0,
+                       i8_block(L, g, (Origin){i, 1, 0}, (Origin){j, 1, 0}, 1, 1));
+  if (g->n * g->kp * 2 <= I8_SMALL_B || g->n < I8_NR) return loop(L, i, g->m, 0, single);
+  LVar *ib = lv_loop(L, "ib"), *jb = lv_loop(L, "jb");
+  Origin i0 = {ib, I8_MR, 0};
+  int64_t nb = g->n / I8_NR;
+  int nrest = (int)(g->n % I8_NR);
+  LStmt *row = loop(L, jb, ci(L, nb), 0, i8_block(L, g, i0, (Origin){jb, I8_NR, 0}, I8_MR, I8_NR));
+  if (nrest) row = seq(row, i8_block(L, g, i0, (Origin){NULL, 0, g->n - nrest}, I8_MR, nrest));
+  LExpr *mb = le_bin(p, LB_DIV, g->m, ci(L, I8_MR));
+  return seq(loop(L, ib, mb, 0, row),
+             ls_for(p, i, mul(L, mb, ci(L, I8_MR)), g->m, 1, 0, single));
 }
 
 /* --- dense --- */
 
 /* y = s_x s_w . x . w^T + b. With more units than samples in the compiled
- * batch, the weight is A, read in place (packed only when F is not a
- * multiple of 4) and x is B (B x F bytes to pack instead of U x F): the
- * result is y transposed, stored with the row stride 1. Otherwise x's rows
- * are A and w is B. */
+ * batch, the weight is A and x is B: the result is y transposed, stored
+ * with the row stride 1 (B, x, is the small operand then). Otherwise x's
+ * rows are A and w is B. */
 bool lower_dense_i8(Lower *L, const Node *n, LowerMode mode) {
   (void)mode;
   const Value *x = n->in[0], *w = n->in[2], *y = n->out[0];
-  int64_t f = x->type.shape.dim[1], u = y->type.shape.dim[1], fp = round4(f), b = L->p->batch;
+  int64_t f = x->type.shape.dim[1], u = y->type.shape.dim[1], fp = round_k(f), b = L->p->batch;
   lower_kernel(L, n, "fwd", L->entries);
   LVar *scale = lv_local(L, "scale", DT_F32);
   LBuffer *bias = n->nin > 4 ? vbuf(L, n->in[4]) : NULL;
-  if (u > b) { /* more units than samples: yT [U x B] = w . xT, w read in place */
-    LBuffer *xp = scratch(L, "xp", DT_I8, b * fp);
-    I8Gemm g = {.a = vbuf(L, w), .b = xp, .aoff = ci(L, 0), .boff = ci(L, 0), .kp = fp,
-                .m = ci(L, u), .n = b, .c = vbuf(L, y), .coff = ci(L, 0), .crs = 1, .ccs = u,
-                .scale = scale, .bias = bias, .bias_off = ci(L, 0)};
-    LStmt *prep = seq3(scale_product(L, scale, n->in[1], n->in[3]), clear(L, xp),
-                       pack_b_rows(L, xp, ci(L, 0), b, batch_n(L), fp, ci(L, f), vbuf(L, x),
-                                   ci(L, 0), f, 1));
-    if (fp != f) {
-      g.a = scratch(L, "wp", DT_I8, u * fp);
-      prep = seq3(prep, clear(L, g.a),
-                  pack(L, g.a, ci(L, 0), ci(L, u), ci(L, f), fp, vbuf(L, w), ci(L, 0), f, 1));
-    }
+  LBuffer *xp = scratch(L, "xp", DT_I16, b * fp), *wp = scratch(L, "wp", DT_I16, u * fp);
+  LStmt *prep = scale_product(L, scale, n->in[1], n->in[3]);
+  if (u > b) { /* more units than samples: yT [U x B] = w . xT */
+    I8Gemm g = {.a = wp, .b = xp, .aoff = ci(L, 0), .boff = ci(L, 0), .kp = fp, .m = ci(L, u),
+                .n = b, .c = vbuf(L, y), .coff = ci(L, 0), .crs = 1, .ccs = u, .scale = scale,
+                .bias = bias, .bias_off = ci(L, 0)};
+    /* the samples past %n are columns of yT too: zeros, not stale data */
+    prep = seq3(prep, pack(L, wp, ci(L, 0), ci(L, u), ci(L, f), fp, vbuf(L, w), ci(L, 0), f, 1),
+                seq(clear(L, xp), pack_b(L, xp, ci(L, 0), b, batch_n(L), ci(L, f), fp, vbuf(L, x),
+                                         ci(L, 0), f, 1)));
     lower_kernel_body(L, seq(prep, i8_gemm(L, &g)));
     return true;
   }
-  LBuffer *wp = scratch(L, "wp", DT_I8, u * fp);
-  I8Gemm g = {.a = vbuf(L, x), .b = wp, .aoff = ci(L, 0), .boff = ci(L, 0), .kp = fp,
-              .m = batch_n(L), .n = u, .c = vbuf(L, y), .coff = ci(L, 0), .crs = u, .ccs = 1,
-              .scale = scale, .bias = bias, .bias_off = ci(L, 0), .bias_by_col = true};
-  LStmt *prep = seq3(scale_product(L, scale, n->in[1], n->in[3]), clear(L, wp),
-                     pack_b(L, wp, ci(L, 0), u, fp, ci(L, f), vbuf(L, w), ci(L, 0), f, 1));
-  if (fp != f) {
-    g.a = scratch(L, "xp", DT_I8, b * fp);
-    prep = seq3(prep, clear(L, g.a),
-                pack(L, g.a, ci(L, 0), batch_n(L), ci(L, f), fp, vbuf(L, x), ci(L, 0), f, 1));
-  }
+  I8Gemm g = {.a = xp, .b = wp, .aoff = ci(L, 0), .boff = ci(L, 0), .kp = fp, .m = batch_n(L),
+              .n = u, .c = vbuf(L, y), .coff = ci(L, 0), .crs = u, .ccs = 1, .scale = scale,
+              .bias = bias, .bias_off = ci(L, 0), .bias_by_col = true};
+  prep = seq3(prep, pack_b(L, wp, ci(L, 0), u, ci(L, u), ci(L, f), fp, vbuf(L, w), ci(L, 0), f, 1),
+              pack(L, xp, ci(L, 0), batch_n(L), ci(L, f), fp, vbuf(L, x), ci(L, 0), f, 1));
   lower_kernel_body(L, seq(prep, i8_gemm(L, &g)));
   return true;
 }
 
-/* dx = s_e s_w . dy . w: dy's rows as they are (packed when U is not a
- * multiple of 4), w transposed into rows of U. */
+/* dx = s_e s_w . dy . w: dy's rows as they are, w transposed into rows of
+ * U. */
 bool lower_dense_i8_dx(Lower *L, const Node *n, LowerMode mode) {
   (void)mode;
   const Value *dy = n->in[0], *w = n->in[2], *dx = n->out[0];
-  int64_t u = dy->type.shape.dim[1], f = dx->type.shape.dim[1], up = round4(u), b = L->p->batch;
+  int64_t u = dy->type.shape.dim[1], f = dx->type.shape.dim[1], up = round_k(u), b = L->p->batch;
   lower_kernel(L, n, "dx", L->entries);
   LVar *scale = lv_local(L, "scale", DT_F32);
-  LBuffer *wt = scratch(L, "wt", DT_I8, f * up);
-  I8Gemm g = {.a = vbuf(L, dy), .b = wt, .aoff = ci(L, 0), .boff = ci(L, 0), .kp = up,
+  LBuffer *wt = scratch(L, "wt", DT_I16, f * up), *dyp = scratch(L, "dyp", DT_I16, b * up);
+  I8Gemm g = {.a = dyp, .b = wt, .aoff = ci(L, 0), .boff = ci(L, 0), .kp = up,
               .m = batch_n(L), .n = f, .c = vbuf(L, dx), .coff = ci(L, 0), .crs = f, .ccs = 1,
               .scale = scale};
-  LStmt *prep = seq3(scale_product(L, scale, n->in[1], n->in[3]), clear(L, wt),
-                     pack_b(L, wt, ci(L, 0), f, up, ci(L, u), vbuf(L, w), ci(L, 0), 1, f));
-  if (up != u) {
-    g.a = scratch(L, "dyp", DT_I8, b * up);
-    prep = seq3(prep, clear(L, g.a),
-                pack(L, g.a, ci(L, 0), batch_n(L), ci(L, u), up, vbuf(L, dy), ci(L, 0), u, 1));
-  }
+  LStmt *prep = seq3(scale_product(L, scale, n->in[1], n->in[3]),
+                     pack_b(L, wt, ci(L, 0), f, ci(L, f), ci(L, u), up, vbuf(L, w), ci(L, 0), 1, f),
+                     pack(L, dyp, ci(L, 0), batch_n(L), ci(L, u), up, vbuf(L, dy), ci(L, 0), u, 1));
   lower_kernel_body(L, seq(prep, i8_gemm(L, &g)));
   return true;
 }
 
 /* dw = s_x s_e . dy^T . x: both transposed into rows over the compiled
- * batch (the samples past %n stay zero). */
+ * batch (the samples past %n are zero padding). */
 bool lower_dense_i8_dw(Lower *L, const Node *n, LowerMode mode) {
   (void)mode;
   const Value *x = n->in[0], *dy = n->in[2], *dw = n->out[0];
-  int64_t u = dy->type.shape.dim[1], f = x->type.shape.dim[1], bp = round4(L->p->batch);
+  int64_t u = dy->type.shape.dim[1], f = x->type.shape.dim[1], bp = round_k(L->p->batch);
   lower_kernel(L, n, "dw", L->entries);
   LVar *scale = lv_local(L, "scale", DT_F32);
-  LBuffer *dyt = scratch(L, "dyt", DT_I8, u * bp), *xt = scratch(L, "xt", DT_I8, f * bp);
+  LBuffer *dyt = scratch(L, "dyt", DT_I16, u * bp), *xt = scratch(L, "xt", DT_I16, f * bp);
   I8Gemm g = {.a = dyt, .b = xt, .aoff = ci(L, 0), .boff = ci(L, 0), .kp = bp, .m = ci(L, u),
               .n = f, .c = vbuf(L, dw), .coff = ci(L, 0), .crs = f, .ccs = 1, .scale = scale};
-  LStmt *prep = seq3(scale_product(L, scale, n->in[1], n->in[3]), seq(clear(L, dyt), clear(L, xt)),
-                     seq(pack(L, dyt, ci(L, 0), ci(L, u), batch_n(L), bp, vbuf(L, dy), ci(L, 0), 1, u),
-                         pack_b(L, xt, ci(L, 0), f, bp, batch_n(L), vbuf(L, x), ci(L, 0), 1, f)));
+  LStmt *prep = seq3(scale_product(L, scale, n->in[1], n->in[3]),
+                     pack(L, dyt, ci(L, 0), ci(L, u), batch_n(L), bp, vbuf(L, dy), ci(L, 0), 1, u),
+                     pack_b(L, xt, ci(L, 0), f, ci(L, f), batch_n(L), bp, vbuf(L, x), ci(L, 0), 1, f));
   lower_kernel_body(L, seq(prep, i8_gemm(L, &g)));
   return true;
 }
@@ -487,27 +469,22 @@ static LStmt *each_tap(Lower *L, const Conv *g, LVar *s, LVar *gv, TapFn fn, voi
   return loop(L, t.cl, ci(L, g->cg), 0, loop(L, t.kh, ci(L, g->kh), 0, per_kh));
 }
 
-/* The column matrix entry of a tap: kc * kcs + p * ps, or, for a B
- * operand of n columns and kp k (n > 0), b_at(j, k) with (j, k) = (p, kc)
- * (forward: n = P) or (kc, p) (weight gradient, k_is_pos: n = Kc). */
+/* The column matrix entry of a tap: kc * kcs + p * ps, the strides of
+ * b_at's layout for the B operands (forward colT: column p, k = kc; weight
+ * gradient col: column kc, k = p) or of dcol [Kc x P] (input gradient). */
 typedef struct ColCtx {
   LBuffer *x, *col;
   int64_t kcs, ps;
-  int64_t n, kp;
-  bool k_is_pos;
 } ColCtx;
 
 static LExpr *col_at(Lower *L, const ColCtx *c, const Tap *t) {
-  if (c->n)
-    return c->k_is_pos ? b_at(L, c->n, c->kp, tap_kc(L, t), tap_pos(L, t))
-                       : b_at(L, c->n, c->kp, tap_pos(L, t), tap_kc(L, t));
   return add(L, mul(L, tap_kc(L, t), ci(L, c->kcs)), mul(L, tap_pos(L, t), ci(L, c->ps)));
 }
 
-/* im2col into int8: col[...] = x[...]. */
+/* im2col, widening: col[...] = x[...]. */
 static LStmt *col_store(Lower *L, void *vctx, const Tap *t) {
   ColCtx *c = vctx;
-  return ls_store(L->p, c->col, col_at(L, c, t), ld(L, c->x, tap_xi(L, t)));
+  return store_as(L, c->col, col_at(L, c, t), ld(L, c->x, tap_xi(L, t)));
 }
 
 /* col2im: dx[...] += dcol[...] (x is dx here). */
@@ -530,19 +507,16 @@ bool lower_conv_i8(Lower *L, const Node *n, LowerMode mode) {
   (void)mode;
   const Value *x = n->in[0], *w = n->in[2], *y = n->out[0];
   Conv g = conv_geometry(n, x, y);
-  int64_t kcp = round4(g.kc);
+  int64_t kcp = round_k(g.kc);
   lower_kernel(L, n, "fwd", L->entries);
   LVar *scale = lv_local(L, "scale", DT_F32);
   LVar *s = lv_loop(L, "s"), *gv = group_loop_var(L);
-  LBuffer *wp = vbuf(L, w);
-  LStmt *prep = scale_product(L, scale, n->in[1], n->in[3]);
-  if (kcp != g.kc) {
-    wp = scratch(L, "wp", DT_I8, g.f * kcp);
-    prep = seq3(prep, clear(L, wp),
-                pack(L, wp, ci(L, 0), ci(L, g.f), ci(L, g.kc), kcp, vbuf(L, w), ci(L, 0), g.kc, 1));
-  }
-  LBuffer *colt = scratch(L, "colt", DT_I8, g.p * kcp);
-  ColCtx cc = {vbuf(L, x), colt, 0, 0, g.p, kcp, false};
+  LBuffer *wp = scratch(L, "wp", DT_I16, g.f * kcp);
+  LStmt *prep = seq(scale_product(L, scale, n->in[1], n->in[3]),
+                    pack(L, wp, ci(L, 0), ci(L, g.f), ci(L, g.kc), kcp, vbuf(L, w), ci(L, 0), g.kc, 1));
+  /* cleared once: the taps on the padding and the k padding stay zero */
+  LBuffer *colt = scratch(L, "colt", DT_I16, g.p * kcp);
+  ColCtx cc = {vbuf(L, x), colt, k_short(kcp) ? g.p : 1, k_short(kcp) ? 1 : kcp};
   I8Gemm m = {.a = wp, .b = colt, .aoff = mul(L, ve(L, gv), ci(L, g.fg * kcp)), .boff = ci(L, 0),
               .kp = kcp, .m = ci(L, g.fg), .n = g.p, .c = vbuf(L, y),
               .coff = add(L, mul(L, ve(L, s), ci(L, g.f * g.p)), mul(L, ve(L, gv), ci(L, g.fg * g.p))),
@@ -559,25 +533,25 @@ bool lower_conv_i8_dx(Lower *L, const Node *n, LowerMode mode) {
   (void)mode;
   const Value *dy = n->in[0], *w = n->in[2], *dx = n->out[0];
   Conv g = conv_geometry(n, dx, dy);
-  int64_t fgp = round4(g.fg);
+  int64_t fgp = round_k(g.fg);
   lower_kernel(L, n, "dx", L->entries);
   LVar *scale = lv_local(L, "scale", DT_F32);
   LVar *s = lv_loop(L, "s"), *gv = group_loop_var(L), *g0 = group_loop_var(L);
-  LBuffer *wt = scratch(L, "wt", DT_I8, g.groups * g.kc * fgp);
-  LBuffer *dyt = scratch(L, "dyt", DT_I8, g.p * fgp);
+  LBuffer *wt = scratch(L, "wt", DT_I16, g.groups * g.kc * fgp);
+  LBuffer *dyt = scratch(L, "dyt", DT_I16, g.p * fgp);
   LBuffer *dcol = scratch(L, "dcol", DT_F32, g.kc * g.p);
   /* wt[g][kc, f] = w[g*Fg + f, kc] */
-  LStmt *prep = seq3(scale_product(L, scale, n->in[1], n->in[3]), seq(clear(L, wt), clear(L, dyt)),
-                     loop(L, g0, ci(L, g.groups), 0,
-                          pack(L, wt, mul(L, ve(L, g0), ci(L, g.kc * fgp)), ci(L, g.kc), ci(L, g.fg),
-                               fgp, vbuf(L, w), mul(L, ve(L, g0), ci(L, g.fg * g.kc)), 1, g.kc)));
+  LStmt *prep = seq(scale_product(L, scale, n->in[1], n->in[3]),
+                    loop(L, g0, ci(L, g.groups), 0,
+                         pack(L, wt, mul(L, ve(L, g0), ci(L, g.kc * fgp)), ci(L, g.kc), ci(L, g.fg),
+                              fgp, vbuf(L, w), mul(L, ve(L, g0), ci(L, g.fg * g.kc)), 1, g.kc)));
   /* dyt[p, f] = dy[s, g*Fg + f, p] */
   LExpr *dyoff = add(L, mul(L, ve(L, s), ci(L, g.f * g.p)), mul(L, ve(L, gv), ci(L, g.fg * g.p)));
-  LStmt *tr = pack_b(L, dyt, ci(L, 0), g.p, fgp, ci(L, g.fg), vbuf(L, dy), dyoff, 1, g.p);
+  LStmt *tr = pack_b(L, dyt, ci(L, 0), g.p, ci(L, g.p), ci(L, g.fg), fgp, vbuf(L, dy), dyoff, 1, g.p);
   I8Gemm m = {.a = wt, .b = dyt, .aoff = mul(L, ve(L, gv), ci(L, g.kc * fgp)), .boff = ci(L, 0),
               .kp = fgp, .m = ci(L, g.kc), .n = g.p, .c = dcol, .coff = ci(L, 0), .crs = g.p,
               .ccs = 1, .scale = scale};
-  ColCtx cc = {vbuf(L, dx), dcol, g.p, 1, 0, 0, false};
+  ColCtx cc = {vbuf(L, dx), dcol, g.p, 1};
   LStmt *per = seq3(tr, i8_gemm(L, &m), each_tap(L, &g, s, gv, col_add, &cc));
   /* dx[s] = 0 first: col2im adds */
   LVar *z = lv_loop(L, "z");
@@ -594,28 +568,22 @@ bool lower_conv_i8_dw(Lower *L, const Node *n, LowerMode mode) {
   (void)mode;
   const Value *x = n->in[0], *dy = n->in[2], *dw = n->out[0];
   Conv g = conv_geometry(n, x, dy);
-  int64_t pp = round4(g.p);
+  int64_t pp = round_k(g.p);
   lower_kernel(L, n, "dw", L->entries);
   LVar *scale = lv_local(L, "scale", DT_F32);
   LVar *s = lv_loop(L, "s"), *gv = group_loop_var(L);
-  LBuffer *col = scratch(L, "col", DT_I8, g.kc * pp);
+  LBuffer *col = scratch(L, "col", DT_I16, g.kc * pp);
+  LBuffer *dyp = scratch(L, "dyp", DT_I16, g.fg * pp);
   LBuffer *acc = scratch(L, "acc", DT_I64, g.f * g.kc);
   LExpr *dyoff = add(L, mul(L, ve(L, s), ci(L, g.f * g.p)), mul(L, ve(L, gv), ci(L, g.fg * g.p)));
-  LStmt *per = NULL;
-  I8Gemm m = {.a = vbuf(L, dy), .b = col, .aoff = dyoff, .boff = ci(L, 0), .kp = pp,
-              .m = ci(L, g.fg), .n = g.kc, .c = acc, .coff = mul(L, ve(L, gv), ci(L, g.fg * g.kc)),
-              .crs = g.kc, .ccs = 1};
+  I8Gemm m = {.a = dyp, .b = col, .aoff = ci(L, 0), .boff = ci(L, 0), .kp = pp, .m = ci(L, g.fg),
+              .n = g.kc, .c = acc, .coff = mul(L, ve(L, gv), ci(L, g.fg * g.kc)), .crs = g.kc,
+              .ccs = 1};
+  /* col cleared once: the taps on the padding and the k padding stay zero */
   LStmt *prep = seq3(scale_product(L, scale, n->in[1], n->in[3]), clear(L, col), clear(L, acc));
-  if (pp != g.p) {
-    LBuffer *dyp = scratch(L, "dyp", DT_I8, g.fg * pp);
-    prep = seq(prep, clear(L, dyp));
-    LExpr *dyoff2 = add(L, mul(L, ve(L, s), ci(L, g.f * g.p)), mul(L, ve(L, gv), ci(L, g.fg * g.p)));
-    per = pack(L, dyp, ci(L, 0), ci(L, g.fg), ci(L, g.p), pp, vbuf(L, dy), dyoff2, g.p, 1);
-    m.a = dyp;
-    m.aoff = ci(L, 0);
-  }
-  ColCtx cc = {vbuf(L, x), col, 0, 0, g.kc, pp, true};
-  per = seq3(per, each_tap(L, &g, s, gv, col_store, &cc), i8_gemm(L, &m));
+  ColCtx cc = {vbuf(L, x), col, k_short(pp) ? 1 : pp, k_short(pp) ? g.kc : 1};
+  LStmt *per = seq3(pack(L, dyp, ci(L, 0), ci(L, g.fg), ci(L, g.p), pp, vbuf(L, dy), dyoff, g.p, 1),
+                    each_tap(L, &g, s, gv, col_store, &cc), i8_gemm(L, &m));
   LVar *i = lv_loop(L, "i");
   LStmt *out = loop(L, i, ci(L, g.f * g.kc), LHINT_VECTORIZE,
                     ls_store(L->p, vbuf(L, dw), ve(L, i),
