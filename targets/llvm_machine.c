@@ -27,6 +27,17 @@ static void init_llvm(void) {
   done = true;
 }
 
+/* The row's triple as LLVM reads it: "armv7-linux-gnueabihf" unnormalised
+ * would make "linux" the vendor and lose the hard-float environment.
+ * Static storage: one compilation per process. */
+static const char *llvm_triple(const Target *t) {
+  static char buf[128];
+  char *n = LLVMNormalizeTargetTriple(t->triple);
+  snprintf(buf, sizeof buf, "%s", n ? n : t->triple);
+  LLVMDisposeMessage(n);
+  return buf;
+}
+
 /* The configuration as LLVM takes it: the CPU name and one feature string
  * (the row's features, the host's for -mcpu=native, then -mattr; a later
  * item wins). malloc'd. */
@@ -65,11 +76,11 @@ static void machine_free(Machine *m) {
 static LLVMTargetMachineRef create_machine(const TargetConfig *tc, const Machine *m,
                                            int opt_level, FILE *err) {
   init_llvm();
+  const char *triple = llvm_triple(tc->target);
   LLVMTargetRef target;
   char *msg = NULL;
-  if (LLVMGetTargetFromTriple(tc->target->triple, &target, &msg)) {
-    fprintf(err, "octoc: error: LLVM has no target for %s: %s\n", tc->target->triple,
-            msg ? msg : "");
+  if (LLVMGetTargetFromTriple(triple, &target, &msg)) {
+    fprintf(err, "octoc: error: LLVM has no target for %s: %s\n", triple, msg ? msg : "");
     LLVMDisposeMessage(msg);
     return NULL;
   }
@@ -85,15 +96,14 @@ static LLVMTargetMachineRef create_machine(const TargetConfig *tc, const Machine
   if (*m->abi) LLVMTargetMachineOptionsSetABI(o, m->abi);
   LLVMTargetMachineOptionsSetCodeGenOptLevel(o, levels[opt_level & 3]);
   LLVMTargetMachineOptionsSetRelocMode(o, reloc);
-  LLVMTargetMachineRef tm = LLVMCreateTargetMachineWithOptions(target, tc->target->triple, o);
+  LLVMTargetMachineRef tm = LLVMCreateTargetMachineWithOptions(target, triple, o);
   LLVMDisposeTargetMachineOptions(o);
 #else
-  LLVMTargetMachineRef tm = LLVMCreateTargetMachine(target, tc->target->triple, m->cpu,
+  LLVMTargetMachineRef tm = LLVMCreateTargetMachine(target, triple, m->cpu,
                                                     m->features, levels[opt_level & 3], reloc,
                                                     LLVMCodeModelDefault);
 #endif
-  if (!tm) fprintf(err, "octoc: error: LLVM cannot make a target machine for %s\n",
-                   tc->target->triple);
+  if (!tm) fprintf(err, "octoc: error: LLVM cannot make a target machine for %s\n", triple);
   return tm;
 }
 
@@ -143,13 +153,14 @@ static void ask_help(void *arg) {
 }
 
 /* The names of one section of LLVM's help ("Available CPUs for this
- * target:"): lines "  NAME - description.", up to a blank line. Is
+ * target:", a blank line, lines "  NAME - description.", a blank line). Is
  * name (len bytes) one of them? With list, prints them all instead. */
 static bool help_has(const char *help, const char *section, const char *name, size_t len,
                      FILE *list) {
   const char *p = strstr(help, section);
   if (!p) return false;
   p = strchr(p, '\n');
+  while (p && p[1] == '\n') p++; /* the blank line under the title */
   int col = 0;
   while (p && p[1] && p[1] != '\n') {
     p++;
@@ -172,7 +183,7 @@ static bool help_has(const char *help, const char *section, const char *name, si
 
 bool llvm_check_target(const TargetConfig *tc, FILE *err) {
   init_llvm();
-  const char *triple = tc->target->triple;
+  const char *triple = llvm_triple(tc->target);
   LLVMTargetRef target;
   char *msg = NULL;
   if (LLVMGetTargetFromTriple(triple, &target, &msg)) {
@@ -280,7 +291,7 @@ bool llvm_compile(const ProgramPlan *plan, const TargetConfig *tc, int opt_level
   DiagState diag = {err, false};
   LLVMContextSetDiagnosticHandler(ctx, on_diagnostic, &diag);
   LLVMModuleRef mod = LLVMModuleCreateWithNameInContext(plan->prefix, ctx);
-  LLVMSetTarget(mod, tc->target->triple);
+  LLVMSetTarget(mod, llvm_triple(tc->target));
   LLVMTargetDataRef td = LLVMCreateTargetDataLayout(tm);
   LLVMSetModuleDataLayout(mod, td);
   LLVMDisposeTargetData(td);
