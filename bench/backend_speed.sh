@@ -14,8 +14,8 @@
 # gcc -O3 -march=native) build two trainers; each runs `--benchmark STEPS`
 # (fixed pseudo-random batches, no dataset) once, sized to last MIN_TIME;
 # PyTorch times the same network (bench/pytorch_baseline.py speed). The
-# compile column is octoc's wall time for `-o NAME.o` at batch 32 (parse to
-# object, LLVM, default flags), best of 3. One run on a shared machine: read
+# compile column is octoc's CPU time (user + sys) for `-o NAME.o` at batch
+# 32 (parse to object, LLVM, default flags), best of 3. One run on a shared machine: read
 # the ratios, not the absolute rates.
 set -euo pipefail
 
@@ -27,6 +27,7 @@ export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 
 die() { echo "backend_speed.sh: $*" >&2; exit 1; }
 [[ -x $OCTOC ]] || die "no octoc at $OCTOC (set OCTOC)"
+[[ -x /usr/bin/time ]] || die "/usr/bin/time is missing (Debian package 'time')"
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 HAVE_TORCH=1
@@ -51,14 +52,14 @@ run() {
   rate_of "$WORK/out"
 }
 
-# compile_time MODEL -> seconds (best of 3) for octoc MODEL -o NAME.o
+# compile_time MODEL -> CPU seconds (user + sys, best of 3) of octoc MODEL
+# -o NAME.o: CPU time, as the machine is shared
 compile_time() {
-  local best="" t0 t1 t
+  local best="" t
   for _ in 1 2 3; do
-    t0=$(date +%s.%N)
-    "$OCTOC" "$ROOT/models/$1.net" -o "$WORK/c.o" || die "octoc failed on $1"
-    t1=$(date +%s.%N)
-    t=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
+    /usr/bin/time -f "%U %S" -o "$WORK/time" "$OCTOC" "$ROOT/models/$1.net" -o "$WORK/c.o" ||
+      die "octoc failed on $1"
+    t=$(awk '{ print $1 + $2 }' "$WORK/time")
     best=$(awk -v a="$best" -v b="$t" 'BEGIN { print (a == "" || b < a) ? b : a }')
   done
   echo "$best"
@@ -68,7 +69,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'); octoc: $OCTOC; one run each, >= ${MIN_TIME}s"
 echo
-echo "| model | batch | LLVM default samples/s | C gcc -O3 native samples/s | LLVM/C | torch samples/s | LLVM/torch | octoc compile s |"
+echo "| model | batch | LLVM default samples/s | C gcc -O3 native samples/s | LLVM/C | torch samples/s | LLVM/torch | octoc compile CPU s |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 for m in "${MODELS[@]}"; do
   [[ -f $ROOT/models/$m.net ]] || die "no model $ROOT/models/$m.net"
