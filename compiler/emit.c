@@ -269,11 +269,18 @@ static bool build_binary(const Options *o, const Module *m, const char *out) {
   bool ok = write_c(&copy, m, base);
   if (ok) {
     Command cmd = {0};
+    char *rt_sources[TOOL_MAX_ARGS];
+    int n_rt_sources = 0;
     cmd_add(&cmd, cc);
     ok = add_opt_flags(&cmd, o, m->target);
     const char *lib = NULL, *inc = NULL;
+    /* The runtime library is this host's: a trainer for another
+     * architecture compiles the runtime's sources with its own compiler,
+     * linked statically so that it runs on a device (or under qemu-user)
+     * without that target's shared C library installed. */
+    bool cross = o->emit == EMIT_EXE && !target_is_host(t);
     if (o->emit == EMIT_EXE) {
-      ok = ok && runtime_paths(&lib, &inc);
+      ok = ok && (cross ? runtime_source_dir(&inc) : runtime_paths(&lib, &inc));
       cmd_add(&cmd, "-I");
       cmd_add(&cmd, inc ? inc : ".");
     } else {
@@ -284,12 +291,22 @@ static bool build_binary(const Options *o, const Module *m, const char *out) {
     cmd_add(&cmd, c_file);
     if (o->emit == EMIT_EXE && ok) {
       cmd_add(&cmd, main_file);
-      cmd_add(&cmd, lib);
-      if (runtime_link_flag()) cmd_add(&cmd, runtime_link_flag());
-      cmd_add(&cmd, "-lz");
+      if (cross) {
+        char *dir = xconcat(inc, "/");
+        for (const char *const *f = runtime_source_files(); *f; f++)
+          cmd_add(&cmd, rt_sources[n_rt_sources++] = xconcat(dir, *f));
+        free(dir);
+        cmd_add(&cmd, "-DOCTO_RUNTIME_VERSION=\"" OCTO_VERSION "\"");
+        cmd_add(&cmd, "-D_POSIX_C_SOURCE=200809L"); /* as runtime/ is built */
+        cmd_add(&cmd, "-static");
+      } else {
+        cmd_add(&cmd, lib);
+        if (runtime_link_flag()) cmd_add(&cmd, runtime_link_flag());
+      }
       cmd_add(&cmd, "-lm");
     }
     ok = ok && cmd_run(&cmd, o->verbose);
+    for (int i = 0; i < n_rt_sources; i++) free(rt_sources[i]);
   }
   if (ok && o->emit == EMIT_OBJ) {
     size_t len;
@@ -407,7 +424,12 @@ static bool llvm_build_exe(const Options *o, const Module *m, const char *out) {
     ok = ok && (fclose(f) == 0) && written;
   }
   const char *lib = NULL, *inc = NULL;
-  ok = ok && runtime_paths(&lib, &inc);
+  /* As build_binary: another architecture's trainer compiles the runtime's
+   * sources with its own compiler and links statically. */
+  bool cross = !target_is_host(t);
+  ok = ok && (cross ? runtime_source_dir(&inc) : runtime_paths(&lib, &inc));
+  char *rt_sources[TOOL_MAX_ARGS];
+  int n_rt_sources = 0;
   if (ok) {
     Command cmd = {0};
     cmd_add(&cmd, cc);
@@ -418,12 +440,22 @@ static bool llvm_build_exe(const Options *o, const Module *m, const char *out) {
     cmd_add(&cmd, result);
     cmd_add(&cmd, main_file);
     cmd_add(&cmd, o_file);
-    cmd_add(&cmd, lib);
-    if (runtime_link_flag()) cmd_add(&cmd, runtime_link_flag());
-    cmd_add(&cmd, "-lz");
+    if (cross) {
+      char *rtdir = xconcat(inc, "/");
+      for (const char *const *f = runtime_source_files(); *f; f++)
+        cmd_add(&cmd, rt_sources[n_rt_sources++] = xconcat(rtdir, *f));
+      free(rtdir);
+      cmd_add(&cmd, "-DOCTO_RUNTIME_VERSION=\"" OCTO_VERSION "\"");
+      cmd_add(&cmd, "-D_POSIX_C_SOURCE=200809L"); /* as runtime/ is built */
+      cmd_add(&cmd, "-static");
+    } else {
+      cmd_add(&cmd, lib);
+      if (runtime_link_flag()) cmd_add(&cmd, runtime_link_flag());
+    }
     cmd_add(&cmd, "-lm");
     ok = cmd_run(&cmd, o->verbose);
   }
+  for (int i = 0; i < n_rt_sources; i++) free(rt_sources[i]);
   ok = ok && place_output(result, out, true);
   tmpdir_remove(dir);
   for (int i = 0; i < 4; i++) cleanup_drop_file(made[i]);

@@ -290,6 +290,37 @@ bool runtime_paths(const char **libfile, const char **incdir) {
   return true;
 }
 
+bool runtime_source_dir(const char **dir) {
+  static char probe[4096];
+  const char *d = getenv("OCTO_RUNTIME_SRC_DIR");
+  if (!d || !*d) d = exists(OCTO_RUNTIME_SOURCE_INC "/trainer_main.c") ? OCTO_RUNTIME_SOURCE_INC
+                                                                       : OCTO_RUNTIME_INSTALLED_SRC;
+  snprintf(probe, sizeof probe, "%s/trainer_main.c", d);
+  if (!exists(probe)) {
+    fprintf(stderr, "octoc: error: the trainer runtime's sources are missing (looked for %s); "
+                    "build or install Octo, or set OCTO_RUNTIME_SRC_DIR\n", probe);
+    return false;
+  }
+  *dir = d;
+  return true;
+}
+
+const char *const *runtime_source_files(void) {
+  enum { MAX_SOURCES = 32 };
+  static char list[] = OCTO_RUNTIME_SOURCES;
+  static const char *files[MAX_SOURCES + 1];
+  if (!files[0]) { /* split "a.c,b.c,..." once */
+    int n = 0;
+    for (char *p = list; p && *p && n < MAX_SOURCES; n++) {
+      files[n] = p;
+      p = strchr(p, ',');
+      if (p) *p++ = '\0';
+    }
+    files[n] = NULL;
+  }
+  return files;
+}
+
 char *tmpdir_create(void) {
   const char *base = getenv("TMPDIR");
   if (!base || !*base) base = "/tmp";

@@ -36,6 +36,13 @@ bool target_cc_flags(const TargetConfig *tc, Command *cmd);
  * libocto-runtime.a and octo_runtime.h) overrides both. Returns false with a
  * message when neither exists. */
 bool runtime_paths(const char **libfile, const char **incdir);
+/* Where the runtime's sources are, for a trainer built for another
+ * architecture (the library is this host's): the source tree when octoc
+ * runs from its build tree, else the installed copies;
+ * $OCTO_RUNTIME_SRC_DIR overrides. False, with a message, when missing. */
+bool runtime_source_dir(const char **dir);
+/* The runtime's source files (runtime/meson.build's list), NULL-terminated. */
+const char *const *runtime_source_files(void);
 /* The -fsanitize=... flag the runtime library needs at link time (the build
  * tree of a -Db_sanitize build), or NULL. Call after runtime_paths. */
 const char *runtime_link_flag(void);

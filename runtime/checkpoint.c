@@ -11,7 +11,7 @@
  *   48  ..  str model name (u32 length + bytes), u32 tensor count, per tensor:
  *           str name, u8 dtype, u8 kind, u8 rank, u8 0, rank x i64 shape,
  *           u64 offset, u64 bytes; then u64 state bytes and the state block
- *  end  4  u32 CRC-32 (zlib) of every byte before it
+ *  end  4  u32 CRC-32 (zlib's, crc32.c) of every byte before it
  *
  * Saving writes FILE.tmp.<pid> beside FILE, syncs it, renames it over FILE
  * and syncs the directory: a crash leaves the old or the new checkpoint,
@@ -29,7 +29,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "rt.h"
 
@@ -142,9 +141,8 @@ static int sync_dir(const char *path) {
 }
 
 static int write_file(FILE *f, const Buf *hdr, const void *state, size_t state_bytes) {
-  uLong crc = crc32(0L, Z_NULL, 0);
-  crc = crc32_z(crc, hdr->p, hdr->len);
-  crc = crc32_z(crc, state, state_bytes);
+  uint32_t crc = rt_crc32(0, hdr->p, hdr->len);
+  crc = rt_crc32(crc, state, state_bytes);
   uint8_t tail[4];
   for (int i = 0; i < 4; i++)
     tail[i] = (uint8_t)(crc >> (8 * i));
@@ -407,7 +405,7 @@ static int check_frame(const char *path, const uint8_t *p, size_t len, int whole
   if (total < len || total < 28)
     return rt_error(err, "%s: corrupt (the file has %zu bytes, its header says %llu)", path,
                     len, (unsigned long long)total);
-  uLong crc = crc32_z(crc32(0L, Z_NULL, 0), p, len - 4);
+  uint32_t crc = rt_crc32(0, p, len - 4);
   uint32_t stored = (uint32_t)p[len - 4] | (uint32_t)p[len - 3] << 8 |
                     (uint32_t)p[len - 2] << 16 | (uint32_t)p[len - 1] << 24;
   if ((uint32_t)crc != stored)

@@ -3,15 +3,15 @@
  * An IDX file is: two zero bytes, an element-type byte (0x08 = unsigned
  * byte, the only type datasets of images and labels use; regression targets
  * may also be 0x0D, big-endian float32), a dimension count, that many
- * big-endian u32 extents, then the elements. zlib's gzopen/gzread
- * read both plain and gzip files: it tells them apart by the magic bytes
- * 1f 8b, never by the file name. Every malformed file is an error that names
+ * big-endian u32 extents, then the elements. A file may be plain or gzip
+ * (decoded by gunzip.c): they are told apart by the magic bytes 1f 8b,
+ * never by the file name. Every malformed file is an error that names
  * the file; nothing is trusted before it is checked. The header is read and
  * checked first (against the model and the other file of the split, when
  * the caller knows them, and against a maximum size), so a gzip bomb whose
- * header disagrees costs nothing; then the payload is read streaming into a
- * buffer that grows with the data actually read up to exactly the declared
- * size, so a lying header cannot make us allocate terabytes. A file longer
+ * header disagrees costs nothing; then the payload is read (or decoded)
+ * into a buffer that grows with the data actually there up to one byte
+ * more than the declared size, so a lying header cannot make us allocate terabytes. A file longer
  * or shorter than its header says, or a gzip stream without its trailer, is
  * an error. */
 #include <errno.h>
@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <zlib.h>
 
 #include "rt.h"
 
@@ -27,44 +26,100 @@
  * memory, and sizes stay exact in size_t (1 GiB on a 32-bit target). */
 static unsigned idx_max_gib(void) { return sizeof(size_t) >= 8 ? 16 : 1; }
 
-/* zlib's message without the path it starts with (ours already names it). */
-static const char *gz_message(gzFile gz, const char *path) {
-  int code;
-  const char *s = gzerror(gz, &code);
-  if (code == Z_ERRNO)
-    return strerror(errno);
-  size_t n = strlen(path);
-  if (s && strncmp(s, path, n) == 0 && strncmp(s + n, ": ", 2) == 0)
-    s += n + 2;
-  return s && *s ? s : "unknown error";
-}
+/* An IDX file being read. A plain file streams from f. A gzip file is
+ * read whole, still compressed, and decoded twice: first only as far as the
+ * longest header can reach (head), then, once the header has been checked,
+ * the whole stream, up to one byte more than the header declares. */
+typedef struct {
+  const char *path;
+  FILE *f;          /* plain: the rest of the file */
+  uint8_t peek[2];  /* the first bytes, read to tell gzip (1f 8b) from plain */
+  size_t npeek, peeked;
+  uint8_t *z;       /* gzip: the compressed file */
+  size_t zlen;
+  GzOut head;       /* gzip: the decoded start of the stream */
+  GzStatus head_status;
+  size_t head_pos;  /* bytes of head read: the IDX header's length, after read_header */
+  const char *msg;  /* why the last read failed */
+} IdxSource;
 
-/* Reads up to len bytes; returns the count, or -1 on a read error. A short
- * count means end of file (zlib reports a truncated gzip stream as a short
- * read, which the caller turns into "truncated"). */
-static int64_t gz_read_all(gzFile gz, uint8_t *buf, size_t len) {
+/* The most bytes a gzip file may hold: as much as the largest payload. */
+static size_t idx_max_bytes(void) { return (size_t)idx_max_gib() << 30; }
+
+/* Reads up to len bytes; returns the count, or -1 with src->msg set. A
+ * short count means the data ends there (the caller says "truncated"). */
+static int64_t src_read(IdxSource *src, uint8_t *buf, size_t len) {
   size_t got = 0;
-  while (got < len) {
-    size_t chunk = len - got;
-    if (chunk > (1u << 30))
-      chunk = 1u << 30;
-    int k = gzread(gz, buf + got, (unsigned)chunk);
-    if (k < 0)
+  if (src->z) {
+    size_t have = src->head.len - src->head_pos;
+    got = len < have ? len : have;
+    memcpy(buf, src->head.data + src->head_pos, got);
+    src->head_pos += got;
+    if (got < len && src->head_status == GZ_CORRUPT) {
+      src->msg = src->head.msg;
       return -1;
-    if (k == 0)
-      break;
-    got += (size_t)k;
+    }
+    if (got < len && src->head_status == GZ_NOMEM) {
+      src->msg = strerror(ENOMEM);
+      return -1;
+    }
+    return (int64_t)got;
+  }
+  for (; got < len && src->peeked < src->npeek; got++)
+    buf[got] = src->peek[src->peeked++];
+  got += fread(buf + got, 1, len - got, src->f);
+  if (got < len && ferror(src->f)) {
+    src->msg = strerror(errno ? errno : EIO);
+    return -1;
   }
   return (int64_t)got;
 }
 
+/* The rest of a gzip file into src->z, after the two bytes already read. */
+static int slurp_gzip(IdxSource *src, RtErr *err) {
+  size_t cap = 1u << 20, len = 2, max = idx_max_bytes();
+  uint8_t *z = rt_malloc(cap, err);
+  if (!z)
+    return -1;
+  memcpy(z, src->peek, 2);
+  for (;;) {
+    len += fread(z + len, 1, cap - len, src->f);
+    if (ferror(src->f)) {
+      free(z);
+      return rt_error(err, "%s: read error: %s", src->path, strerror(errno ? errno : EIO));
+    }
+    if (len < cap)
+      break;
+    if (cap >= max) {
+      free(z);
+      return rt_error(err, "%s: the gzip file is larger than %u GiB", src->path, idx_max_gib());
+    }
+    size_t ncap = cap * 2 < max ? cap * 2 : max;
+    uint8_t *p = realloc(z, ncap);
+    if (!p) {
+      free(z);
+      return rt_error(err, "%s: out of memory (allocating %zu bytes)", src->path, ncap);
+    }
+    z = p;
+    cap = ncap;
+  }
+  src->z = z;
+  src->zlen = len;
+  fclose(src->f);
+  src->f = NULL;
+  /* The header is at most 4 + 4 * IDX_MAX_DIMS bytes: decode no further. */
+  src->head_status = rt_gunzip(z, len, 4 + 4 * IDX_MAX_DIMS, &src->head);
+  return 0;
+}
+
 /* accept_f32: float32 elements (0x0D) are allowed besides bytes. Sets the
  * type, dims and size (the declared element count); data stays NULL. */
-static int read_header(gzFile gz, const char *path, int accept_f32, IdxFile *f, RtErr *err) {
+static int read_header(IdxSource *src, int accept_f32, IdxFile *f, RtErr *err) {
+  const char *path = src->path;
   uint8_t magic[4];
-  int64_t k = gz_read_all(gz, magic, 4);
+  int64_t k = src_read(src, magic, 4);
   if (k < 0)
-    return rt_error(err, "%s: read error: %s", path, gz_message(gz, path));
+    return rt_error(err, "%s: read error: %s", path, src->msg);
   if (k < 4)
     return rt_error(err, "%s: truncated: expected a 4-byte IDX header, got %lld bytes",
                     path, (long long)k);
@@ -90,9 +145,9 @@ static int read_header(gzFile gz, const char *path, int accept_f32, IdxFile *f, 
                     ndims, IDX_MAX_DIMS);
   uint8_t raw[4 * IDX_MAX_DIMS];
   size_t want = 4 * (size_t)ndims;
-  k = gz_read_all(gz, raw, want);
+  k = src_read(src, raw, want);
   if (k < 0)
-    return rt_error(err, "%s: read error: %s", path, gz_message(gz, path));
+    return rt_error(err, "%s: read error: %s", path, src->msg);
   if ((size_t)k < want)
     return rt_error(err, "%s: truncated: expected %zu bytes of dimensions, got %lld", path,
                     want, (long long)k);
@@ -123,33 +178,34 @@ static int read_header(gzFile gz, const char *path, int accept_f32, IdxFile *f, 
 
 static size_t elem_bytes(const IdxFile *f) { return f->type == IDX_F32 ? 4 : 1; }
 
-/* An IDX file whose header has been read: the payload is still to come. */
-typedef struct {
-  gzFile gz;
-  const char *path;
-} IdxSource;
-
 static int idx_open(IdxSource *src, const char *path, int accept_f32, IdxFile *f,
                     RtErr *err) {
   memset(f, 0, sizeof *f);
+  memset(src, 0, sizeof *src);
   src->path = path;
   errno = 0;
-  src->gz = gzopen(path, "rb");
-  if (!src->gz)
+  src->f = fopen(path, "rb");
+  if (!src->f)
     return rt_error(err, "%s: cannot open: %s", path, errno ? strerror(errno) : "out of memory");
-  return read_header(src->gz, path, accept_f32, f, err);
+  src->npeek = fread(src->peek, 1, 2, src->f);
+  if (ferror(src->f))
+    return rt_error(err, "%s: read error: %s", path, strerror(errno ? errno : EIO));
+  if (src->npeek == 2 && src->peek[0] == 0x1f && src->peek[1] == 0x8b && slurp_gzip(src, err) != 0)
+    return -1;
+  return read_header(src, accept_f32, f, err);
 }
 
 static void idx_close(IdxSource *src) {
-  if (src->gz)
-    gzclose(src->gz);
-  src->gz = NULL;
+  if (src->f)
+    fclose(src->f);
+  free(src->z);
+  free(src->head.data);
+  memset(src, 0, sizeof *src);
 }
 
-/* The payload, grown as it arrives up to exactly the declared size; then
- * one probe byte for trailing data, which also reads a gzip trailer. */
-static int read_payload(IdxSource *src, const char *what, IdxFile *f, RtErr *err) {
-  gzFile gz = src->gz;
+/* A plain payload, grown as it arrives up to exactly the declared size;
+ * then one probe byte for trailing data. */
+static int read_plain_payload(IdxSource *src, const char *what, IdxFile *f, RtErr *err) {
   const char *path = src->path;
   size_t total = f->size * elem_bytes(f); /* bytes; at most idx_max_gib(), no overflow */
   size_t cap = total < (1u << 20) ? total : (1u << 20);
@@ -158,9 +214,9 @@ static int read_payload(IdxSource *src, const char *what, IdxFile *f, RtErr *err
   if (!f->data)
     return -1;
   for (;;) {
-    int64_t k = gz_read_all(gz, f->data + got, cap - got);
+    int64_t k = src_read(src, f->data + got, cap - got);
     if (k < 0)
-      return rt_error(err, "%s: read error: %s", path, gz_message(gz, path));
+      return rt_error(err, "%s: read error: %s", path, src->msg);
     got += (size_t)k;
     if (got < cap || cap == total)
       break;
@@ -175,16 +231,43 @@ static int read_payload(IdxSource *src, const char *what, IdxFile *f, RtErr *err
     return rt_error(err, "%s: truncated: expected %zu bytes of %s, got %zu", path, total,
                     what, got);
   uint8_t probe;
-  int64_t extra = gz_read_all(gz, &probe, 1);
+  int64_t extra = src_read(src, &probe, 1);
   if (extra < 0)
-    return rt_error(err, "%s: read error: %s", path, gz_message(gz, path));
+    return rt_error(err, "%s: read error: %s", path, src->msg);
   if (extra > 0)
     return rt_error(err, "%s: trailing garbage after %zu bytes of %s", path, total, what);
-  int code;
-  gzerror(gz, &code);
-  if (code == Z_BUF_ERROR) /* zlib's "unexpected end of file", not fatal to gzread */
-    return rt_error(err, "%s: truncated: the gzip stream ends before its CRC trailer", path);
   return 0;
+}
+
+/* A gzip payload: the whole stream decoded again, up to one byte past the
+ * declared size (so a longer stream shows), then the header cut off. */
+static int read_gzip_payload(IdxSource *src, const char *what, IdxFile *f, RtErr *err) {
+  const char *path = src->path;
+  size_t hdr = src->head_pos, total = f->size * elem_bytes(f);
+  GzOut o = {0};
+  GzStatus status = rt_gunzip(src->z, src->zlen, hdr + total + 1, &o);
+  f->data = o.data;
+  if (status == GZ_CORRUPT)
+    return rt_error(err, "%s: read error: %s", path, o.msg);
+  if (status == GZ_NOMEM)
+    return rt_error(err, "%s: out of memory (decoding %zu bytes)", path, hdr + total);
+  size_t got = o.len > hdr ? o.len - hdr : 0; /* the header decoded as the first time */
+  if (status == GZ_FULL || got > total)
+    return rt_error(err, "%s: trailing garbage after %zu bytes of %s", path, total, what);
+  if (got < total)
+    return rt_error(err, "%s: truncated: expected %zu bytes of %s, got %zu", path, total,
+                    what, got);
+  if (status == GZ_TRUNCATED)
+    return rt_error(err, "%s: truncated: the gzip stream ends before its CRC trailer", path);
+  memmove(o.data, o.data + hdr, total);
+  uint8_t *shrunk = realloc(o.data, total);
+  if (shrunk)
+    f->data = shrunk;
+  return 0;
+}
+
+static int read_payload(IdxSource *src, const char *what, IdxFile *f, RtErr *err) {
+  return src->z ? read_gzip_payload(src, what, f, err) : read_plain_payload(src, what, f, err);
 }
 
 static int idx_read_as(const char *path, const char *what, int accept_f32, IdxFile *out,

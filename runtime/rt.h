@@ -27,6 +27,32 @@ void *rt_malloc(size_t size, RtErr *err);
 /* "1x28x28" into buf. */
 const char *rt_shape_str(char *buf, size_t bufsz, int rank, const int64_t *dims);
 
+/* --- crc32.c --- */
+
+/* The CRC-32 of gzip and zlib: rt_crc32(0, p, n), continued by passing the
+ * previous result as crc. */
+uint32_t rt_crc32(uint32_t crc, const void *data, size_t len);
+
+/* --- gunzip.c --- */
+
+typedef enum {
+  GZ_DONE,      /* every member decoded, its CRC-32 and length checked */
+  GZ_FULL,      /* the stream holds more than the limit: exactly limit bytes decoded */
+  GZ_TRUNCATED, /* the input ends inside a member */
+  GZ_CORRUPT,   /* not a valid gzip stream: msg says why */
+  GZ_NOMEM,     /* the output buffer could not grow */
+} GzStatus;
+
+typedef struct {
+  uint8_t *data; /* malloc'd (NULL when nothing was written); the caller frees it */
+  size_t len;    /* bytes decoded, whatever the status */
+  const char *msg;
+} GzOut;
+
+/* Decodes the gzip file in[0..n) (one or more members) into out, writing
+ * at most limit bytes. */
+GzStatus rt_gunzip(const uint8_t *in, size_t n, size_t limit, GzOut *out);
+
 /* --- idx.c --- */
 
 enum { IDX_MAX_DIMS = 4 };
