@@ -11,10 +11,16 @@
 #include "target.h"
 
 /* Decides what to write when --emit is not given: from -o's extension
- * (.c .o .ir .loops .dot), an executable for --main with a plain name, an
+ * (.c .o .s .ll .bc .ir .loops .dot), an executable for --main with a plain name, an
  * object (NAME.o) when there is no -o. False (usage error) when it cannot
  * tell. */
 bool emit_resolve(Options *o);
+/* Settles --backend for what is emitted and checks the target for it:
+ * LLVM for objects and --main trainers when octoc has it (not for a
+ * bare-metal image or --emit-real=double), the C backend otherwise. For
+ * LLVM, LLVM must know -mcpu and -mattr; for the C backend, its compiler
+ * must take them. False after an error (a usage error). */
+bool emit_choose_backend(Options *o, const TargetConfig *tc);
 /* True for the outputs that need the loop IR (the whole pipeline). */
 bool emit_needs_loops(EmitKind k);
 /* True for the outputs printed from the graph (ir, report, dot, recipe): a

@@ -391,9 +391,7 @@ int main(int argc, char **argv) {
   }
   if (!emit_resolve(&o)) return EXIT_USAGE;
   if (o.emit != EMIT_NONE && !output_folder_exists(o.output)) return EXIT_INPUT;
-  Command probe = {0}; /* the C compiler must be able to take -mcpu/-mattr */
-  if ((o.emit == EMIT_OBJ || o.emit == EMIT_EXE) && !target_cc_flags(&target, &probe))
-    return EXIT_USAGE;
+  if (!emit_choose_backend(&o, &target)) return EXIT_USAGE;
   if (!check_pass_names(o.print_before, o.nprint_before, "--print-before") ||
       !check_pass_names(o.print_after, o.nprint_after, "--print-after"))
     return EXIT_USAGE;

@@ -10,7 +10,7 @@ static const struct {
 } emit_kinds[] = {
     {"none", EMIT_NONE}, {"ir", EMIT_IR},       {"report", EMIT_REPORT}, {"dot", EMIT_DOT},
     {"recipe", EMIT_RECIPE}, {"loops", EMIT_LOOPS}, {"c", EMIT_C},   {"llvm", EMIT_LLVM},
-    {"asm", EMIT_ASM},   {"obj", EMIT_OBJ},
+    {"asm", EMIT_ASM},   {"bc", EMIT_BC},       {"obj", EMIT_OBJ},
 };
 
 const char *emit_name(EmitKind k) {
@@ -36,11 +36,16 @@ void options_help(FILE *out) {
       "                          recipe  the effective training recipe as YAML\n"
       "                          loops   the loop IR after lowering and memory planning\n"
       "                          c       NAME.c and NAME.h: the trainer as C99 source\n"
-      "                          obj     NAME.o and NAME.h (C compiled by the system compiler)\n"
+      "                          obj     NAME.o and NAME.h (by LLVM, or --backend=c)\n"
+      "                          asm     the target's assembly (LLVM)\n"
+      "                          llvm    LLVM IR as text, after optimisation (LLVM)\n"
+      "                          bc      LLVM bitcode (LLVM)\n"
       "                          none    check only\n"
-      "                          llvm, asm: the LLVM backend (not available yet)\n"
-      "                        without --emit, -o's extension decides (.c .o .ir .loops .dot);\n"
-      "                        without -o, octoc writes NAME.o and NAME.h\n"
+      "                        without --emit, -o's extension decides (.c .o .s .ll .bc\n"
+      "                        .ir .loops .dot); without -o, octoc writes NAME.o and NAME.h\n"
+      "  --backend=llvm|c      what makes objects and --main trainers: LLVM (the default\n"
+      "                        when octoc has it) or the C backend through the system C\n"
+      "                        compiler; --emit=c is always the C backend\n"
       "  --main                a standalone trainer: with -o NAME (no extension), a\n"
       "                        ready-to-run executable linked with the Octo runtime;\n"
       "                        with --emit=c, also NAME_main.c\n"
@@ -90,7 +95,16 @@ static bool set_emit(Options *o, const char *v, FILE *err) {
       return true;
     }
   fprintf(err, "octoc: error: unknown --emit kind '%s' (ir, report, dot, recipe, none, loops, c, "
-               "llvm, asm, obj)\n", v);
+               "llvm, asm, bc, obj)\n", v);
+  return false;
+}
+
+static bool set_backend(Options *o, const char *v, FILE *err) {
+  if (strcmp(v, "c") == 0 || strcmp(v, "llvm") == 0) {
+    o->backend = strcmp(v, "c") == 0 ? BACKEND_C : BACKEND_LLVM;
+    return true;
+  }
+  fprintf(err, "octoc: error: unknown --backend '%s' (llvm, c)\n", v);
   return false;
 }
 
@@ -157,6 +171,8 @@ bool options_parse(Options *o, int argc, char **argv, FILE *err) {
       o->target = v;
     else if ((v = value_of(a, "--emit-real", argc, argv, &i, &missing))) {
       if (!set_real(o, v, err)) return false;
+    } else if ((v = value_of(a, "--backend", argc, argv, &i, &missing))) {
+      if (!set_backend(o, v, err)) return false;
     } else if ((v = value_of(a, "--emit", argc, argv, &i, &missing))) {
       if (!set_emit(o, v, err)) return false;
     } else if ((v = value_of(a, "--config", argc, argv, &i, &missing))) o->config = v;

@@ -17,17 +17,23 @@ typedef enum {
   EMIT_C,
   EMIT_LLVM,
   EMIT_ASM,
+  EMIT_BC,  /* LLVM bitcode */
   EMIT_OBJ,
   EMIT_EXE, /* not an --emit kind: --main with an output name without extension */
 } EmitKind;
 
 enum { MAX_LIST_OPTIONS = 64 };
 
+/* Which code generator makes objects and executables (--backend): LLVM
+ * when octoc has it, else the C backend through the system C compiler. */
+typedef enum { BACKEND_DEFAULT, BACKEND_C, BACKEND_LLVM } BackendKind;
+
 typedef struct Options {
   const char *input;
   const char *output; /* -o; NULL = stdout for text */
   const char *target, *mcpu, *mattr;
   EmitKind emit;
+  BackendKind backend; /* --backend=c|llvm; emit.c settles the default */
   const char *config;                     /* --config recipe.yaml */
   const char *sets[MAX_LIST_OPTIONS];     /* --set key=value, in order */
   int nsets;

@@ -9,7 +9,9 @@
  * round-trip through text with the same hash, the memory planner leaves
  * constant buffers alone, and the emitted C has the expected shape.
  * CK_RUN_CASE=runs compiles and runs; it exits 77 (skip) when INTR_CC is
- * not installed. */
+ * not installed. With INTR_OCTOC (an octoc), the runs go through the LLVM
+ * backend instead: the program as loop-IR text, `octoc t.loops
+ * --backend=llvm -o t.o`, linked with the driver by cc. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -28,6 +30,28 @@
 static const char *compiler(void) {
   const char *cc = getenv("INTR_CC");
   return cc && *cc ? cc : "cc";
+}
+
+/* The octoc whose LLVM backend builds the programs, or NULL (the C backend). */
+static const char *llvm_octoc(void) {
+  const char *o = getenv("INTR_OCTOC");
+  return o && *o ? o : NULL;
+}
+
+/* p through octoc's LLVM backend: dir/t.loops to dir/t.o and dir/t.h,
+ * linked with the driver as dir/NAME. */
+static void llvm_build(const LProgram *p, const char *dir, const char *name) {
+  char *lp = fmt("%s/t.loops", dir);
+  FILE *f = fopen(lp, "w");
+  ck_assert_ptr_nonnull(f);
+  lprog_print(f, p);
+  ck_assert_int_eq(fclose(f), 0);
+  char *cmd = fmt("'%s' '%s' --backend=llvm -o '%s/t.o' && cc -std=c11 -O1 -I'%s' "
+                  "'" CONFORMANCE_SRCDIR "/driver.c' '%s/t.o' -o '%s/%s' -lm",
+                  llvm_octoc(), lp, dir, dir, dir, dir, name);
+  ck_assert_msg(sh(cmd) == 0, "build failed: %s", cmd);
+  free(cmd);
+  free(lp);
 }
 
 /* A program of programs_int.c; fails the test with the messages. */
@@ -340,14 +364,18 @@ static char *set_floats(char *s, const char *name, const float *v, int n) {
  * the `get`s; returns the driver's output. */
 static char *run_program(Arena *a, LProgram *p, const char *name, char *sets, const char *gets) {
   /* One directory per compiler: the cases run in parallel. */
-  char *tag = fmt("%s_%s", name, compiler());
+  char *tag = fmt("%s_%s", name, llvm_octoc() ? "llvm" : compiler());
   for (char *c = tag; *c; c++)
     if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9'))) *c = '_';
   tag[48 < strlen(tag) ? 48 : strlen(tag)] = 0;
   const char *dir = fresh_dir(a, "cbtmp", tag);
   free(tag);
-  cb_emit(p, dir);
-  cb_build(dir, compiler(), STRICT, NULL, NULL, "run");
+  if (llvm_octoc()) {
+    llvm_build(p, dir, "run");
+  } else {
+    cb_emit(p, dir);
+    cb_build(dir, compiler(), STRICT, NULL, NULL, "run");
+  }
   char *script = append(fmt("init 0\n%s", sets), "step 1 0 0 0\n%s", gets);
   free(sets);
   char *out = cb_run(dir, "", "run", script);

@@ -45,7 +45,7 @@ expect 2 "unknown target" -- "$OCTOC" -target z80 "$MODELS/lenet5.net"
 expect 2 "unknown pass in --print-after" -- "$OCTOC" --print-after=nosuchpass "$MODELS/lenet5.net"
 expect 2 "bad --batch" -- "$OCTOC" --batch 0 "$MODELS/lenet5.net"
 expect 2 "bad --set" -- "$OCTOC" --set optimizer.lr=fast "$MODELS/lenet5.net"
-expect 2 "LLVM backend not available yet" -- "$OCTOC" --emit=llvm "$MODELS/lenet5.net"
+expect 2 "--emit=asm is not the C backend's" -- "$OCTOC" --backend=c --emit=asm "$MODELS/lenet5.net"
 expect 2 "output name without a kind" -- "$OCTOC" "$MODELS/lenet5.net" -o trainer
 expect 1 "missing input file" -- "$OCTOC" "$tmp/missing.net"
 expect 1 "directory as input" -- "$OCTOC" "$tmp"
@@ -81,7 +81,7 @@ grep -q "^$tmp/empty.net: error: no network in this file" "$tmp/err" ||
 # An -o in a missing folder is refused before any work, naming -o, for every
 # output kind (issue 10 item 17): one line, no C compiler run (-v would print
 # its command), nothing left behind.
-for args in "-o missing-dir/t.c" "-o missing-dir/t.o" "--main -o missing-dir/t" \
+for args in "-o missing-dir/t.c" "-o missing-dir/t.o" "--main -o missing-dir/t" "-o missing-dir/t.s" \
             "-o missing-dir/t.ir" "-o missing-dir/t.loops"; do
   out=${args##* }
   # shellcheck disable=SC2086 # args is a word list

@@ -25,7 +25,7 @@ for sig in INT TERM HUP; do
   d=$tmp/$sig
   mkdir -p "$d/tmpdir" "$d/mark" "$d/out"
   MARK=$d/mark TMPDIR=$d/tmpdir CC=$tmp/fake-cc \
-    "$OCTOC" "$MODELS/lenet5.net" --emit=obj -o "$d/out/t.o" 2> "$d/err" &
+    "$OCTOC" "$MODELS/lenet5.net" --backend=c --emit=obj -o "$d/out/t.o" 2> "$d/err" &
   pid=$!
   for _ in $(seq 300); do [ -s "$d/mark/compiler.pid" ] && break; sleep 0.1; done
   if [ ! -s "$d/mark/compiler.pid" ]; then

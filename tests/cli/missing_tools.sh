@@ -15,7 +15,7 @@ mkdir "$tmp/empty" "$tmp/fake"
 run() {
   local want=$1 text=$2 what=$3
   shift 4
-  (cd "$tmp" && env "$@" "$OCTOC" "$MODELS/mlp.net" -o out.o ${TARGET:+-target "$TARGET"}) \
+  (cd "$tmp" && env "$@" "$OCTOC" "$MODELS/mlp.net" --backend=c -o out.o ${TARGET:+-target "$TARGET"}) \
     >/dev/null 2>"$tmp/err"
   local got=$?
   if [ "$got" -ne "$want" ] || ! grep -qF "$text" "$tmp/err"; then

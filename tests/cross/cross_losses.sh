@@ -9,7 +9,10 @@
 # floating point unfused itself (docs/loops.md), and has no target-dependent
 # arithmetic (char signedness, long width, UB). Prints the largest
 # difference seen.
-#   cross_losses.sh TARGET [STEPS [VARIANT]]   TARGET: armv7 | aarch64 | riscv64
+#   cross_losses.sh TARGET [STEPS [VARIANT [BACKEND]]]   TARGET: armv7 | aarch64 | riscv64
+# BACKEND c (default): both sides from the emitted C. llvm: the target's
+# trainer object comes from octoc's LLVM backend (-target TARGET), linked
+# with the driver by the cross gcc, and must match the host's C build.
 # VARIANT: sgd (lenet5 as shipped: softmax cross-entropy, exp and log) or
 # adam-cosine (Adam, whose bias correction is pow, and a cosine schedule
 # over 5 epochs of 2 steps each: cos). The loop IR writes exp, log, cos and
@@ -18,7 +21,7 @@
 # Exit 77 (skip) when the dataset, the cross compiler or qemu is missing.
 set -u
 : "${OCTOC:?}" "${MODELS:?}"
-target=$1 steps=${2:-20} variant=${3:-sgd}
+target=$1 steps=${2:-20} variant=${3:-sgd} backend=${4:-c}
 tol=0 flags= options=
 case $variant in
   sgd) ;;
@@ -67,7 +70,16 @@ build() { # build COMPILER OUTPUT EXTRA-FLAGS...
   if [ -s "$tmp/cc.err" ]; then echo "FAIL: $compiler warns:"; cat "$tmp/cc.err"; exit 1; fi
 }
 build cc "$tmp/host" $flags
-build "$gcc" "$tmp/cross" -static $flags
+if [ "$backend" = llvm ]; then
+  # shellcheck disable=SC2086
+  mkdir "$tmp/llvm" # its own lenet5.h beside the object
+  "$OCTOC" "$MODELS/lenet5.net" $options --backend=llvm -target "$target" -o "$tmp/llvm/lenet5.o" ||
+    { echo "FAIL: octoc --backend=llvm -target $target"; exit 1; }
+  "$gcc" -O2 -Wall -Wextra -static $flags -I"$tmp/llvm" "$here/cross_driver.c" \
+    "$tmp/llvm/lenet5.o" -lm -o "$tmp/cross" 2> "$tmp/cc.err" || { echo "FAIL: $gcc"; cat "$tmp/cc.err"; exit 1; }
+else
+  build "$gcc" "$tmp/cross" -static $flags
+fi
 
 "$tmp/host" "$tmp/images" "$tmp/labels" "$steps" > "$tmp/host.out" || { echo "FAIL: host run"; exit 1; }
 "$qemu" "$tmp/cross" "$tmp/images" "$tmp/labels" "$steps" > "$tmp/cross.out" ||
@@ -110,5 +122,5 @@ fi
 
 paste "$tmp/host.out" "$tmp/cross.out" | grep "^step" | sed -n '1p;$p' | sed "s/^/host | $target: /"
 compare "$tmp/host.out" "$tmp/cross.out" ||
-  { echo "FAIL: $target losses differ from the host's ($variant)"; exit 1; }
+  { echo "FAIL: $target losses differ from the host's ($variant, $backend)"; exit 1; }
 echo PASS
