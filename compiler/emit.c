@@ -242,6 +242,45 @@ static bool write_header_beside(const char *out, const char *text, size_t len) {
   return ok;
 }
 
+/* The runtime a standalone trainer links with: this host's library, or,
+ * for another architecture, the runtime's sources compiled by the target's
+ * compiler and linked statically, so that the trainer runs on the device
+ * (or under qemu-user) without that target's shared C library. */
+typedef struct RuntimeLink {
+  bool cross;
+  const char *inc, *lib;
+  char *sources[TOOL_MAX_ARGS];
+  int nsources;
+} RuntimeLink;
+
+static bool runtime_find(RuntimeLink *rl, const Target *t) {
+  memset(rl, 0, sizeof *rl);
+  rl->cross = !target_is_host(t);
+  return rl->cross ? runtime_source_dir(&rl->inc) : runtime_paths(&rl->lib, &rl->inc);
+}
+
+/* The runtime's part of the link command, after the trainer's files. */
+static void runtime_add_args(RuntimeLink *rl, Command *cmd) {
+  if (rl->cross) {
+    char *dir = xconcat(rl->inc, "/");
+    for (const char *const *f = runtime_source_files(); *f; f++)
+      cmd_add(cmd, rl->sources[rl->nsources++] = xconcat(dir, *f));
+    free(dir);
+    cmd_add(cmd, "-DOCTO_RUNTIME_VERSION=\"" OCTO_VERSION "\"");
+    cmd_add(cmd, "-D_POSIX_C_SOURCE=200809L"); /* as runtime/ is built */
+    cmd_add(cmd, "-static");
+  } else {
+    cmd_add(cmd, rl->lib);
+    if (runtime_link_flag()) cmd_add(cmd, runtime_link_flag());
+  }
+  cmd_add(cmd, "-lm");
+}
+
+static void runtime_link_free(RuntimeLink *rl) {
+  for (int i = 0; i < rl->nsources; i++) free(rl->sources[i]);
+  rl->nsources = 0;
+}
+
 /* Compiles the C for an object (plus the header beside it) or links a
  * standalone trainer with the runtime. */
 static bool build_binary(const Options *o, const Module *m, const char *out) {
@@ -269,20 +308,13 @@ static bool build_binary(const Options *o, const Module *m, const char *out) {
   bool ok = write_c(&copy, m, base);
   if (ok) {
     Command cmd = {0};
-    char *rt_sources[TOOL_MAX_ARGS];
-    int n_rt_sources = 0;
+    RuntimeLink rl = {0};
     cmd_add(&cmd, cc);
     ok = add_opt_flags(&cmd, o, m->target);
-    const char *lib = NULL, *inc = NULL;
-    /* The runtime library is this host's: a trainer for another
-     * architecture compiles the runtime's sources with its own compiler,
-     * linked statically so that it runs on a device (or under qemu-user)
-     * without that target's shared C library installed. */
-    bool cross = o->emit == EMIT_EXE && !target_is_host(t);
     if (o->emit == EMIT_EXE) {
-      ok = ok && (cross ? runtime_source_dir(&inc) : runtime_paths(&lib, &inc));
+      ok = ok && runtime_find(&rl, t);
       cmd_add(&cmd, "-I");
-      cmd_add(&cmd, inc ? inc : ".");
+      cmd_add(&cmd, rl.inc ? rl.inc : ".");
     } else {
       cmd_add(&cmd, "-c");
     }
@@ -291,22 +323,10 @@ static bool build_binary(const Options *o, const Module *m, const char *out) {
     cmd_add(&cmd, c_file);
     if (o->emit == EMIT_EXE && ok) {
       cmd_add(&cmd, main_file);
-      if (cross) {
-        char *dir = xconcat(inc, "/");
-        for (const char *const *f = runtime_source_files(); *f; f++)
-          cmd_add(&cmd, rt_sources[n_rt_sources++] = xconcat(dir, *f));
-        free(dir);
-        cmd_add(&cmd, "-DOCTO_RUNTIME_VERSION=\"" OCTO_VERSION "\"");
-        cmd_add(&cmd, "-D_POSIX_C_SOURCE=200809L"); /* as runtime/ is built */
-        cmd_add(&cmd, "-static");
-      } else {
-        cmd_add(&cmd, lib);
-        if (runtime_link_flag()) cmd_add(&cmd, runtime_link_flag());
-      }
-      cmd_add(&cmd, "-lm");
+      runtime_add_args(&rl, &cmd);
     }
     ok = ok && cmd_run(&cmd, o->verbose);
-    for (int i = 0; i < n_rt_sources; i++) free(rt_sources[i]);
+    runtime_link_free(&rl);
   }
   if (ok && o->emit == EMIT_OBJ) {
     size_t len;
@@ -423,39 +443,22 @@ static bool llvm_build_exe(const Options *o, const Module *m, const char *out) {
     bool written = ok && api_write_main(f, &plan, &eo);
     ok = ok && (fclose(f) == 0) && written;
   }
-  const char *lib = NULL, *inc = NULL;
-  /* As build_binary: another architecture's trainer compiles the runtime's
-   * sources with its own compiler and links statically. */
-  bool cross = !target_is_host(t);
-  ok = ok && (cross ? runtime_source_dir(&inc) : runtime_paths(&lib, &inc));
-  char *rt_sources[TOOL_MAX_ARGS];
-  int n_rt_sources = 0;
+  RuntimeLink rl;
+  ok = ok && runtime_find(&rl, t);
   if (ok) {
     Command cmd = {0};
     cmd_add(&cmd, cc);
     cmd_add(&cmd, "-O2");
     cmd_add(&cmd, "-I");
-    cmd_add(&cmd, inc);
+    cmd_add(&cmd, rl.inc);
     cmd_add(&cmd, "-o");
     cmd_add(&cmd, result);
     cmd_add(&cmd, main_file);
     cmd_add(&cmd, o_file);
-    if (cross) {
-      char *rtdir = xconcat(inc, "/");
-      for (const char *const *f = runtime_source_files(); *f; f++)
-        cmd_add(&cmd, rt_sources[n_rt_sources++] = xconcat(rtdir, *f));
-      free(rtdir);
-      cmd_add(&cmd, "-DOCTO_RUNTIME_VERSION=\"" OCTO_VERSION "\"");
-      cmd_add(&cmd, "-D_POSIX_C_SOURCE=200809L"); /* as runtime/ is built */
-      cmd_add(&cmd, "-static");
-    } else {
-      cmd_add(&cmd, lib);
-      if (runtime_link_flag()) cmd_add(&cmd, runtime_link_flag());
-    }
-    cmd_add(&cmd, "-lm");
+    runtime_add_args(&rl, &cmd);
     ok = cmd_run(&cmd, o->verbose);
+    runtime_link_free(&rl);
   }
-  for (int i = 0; i < n_rt_sources; i++) free(rt_sources[i]);
   ok = ok && place_output(result, out, true);
   tmpdir_remove(dir);
   for (int i = 0; i < 4; i++) cleanup_drop_file(made[i]);
