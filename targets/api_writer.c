@@ -19,17 +19,6 @@ uint64_t api_hash(const ProgramPlan *plan, bool real_double) {
   return fnv1a_bytes(plan->hash, tag, sizeof tag - 1);
 }
 
-/* OctoTensorKind numbering (runtime/octo_runtime.h): PARAM 0, OPTIM 1,
- * BUFFER 2, INTERNAL 3. A state buffer without a role counts as internal. */
-static int tensor_role(LBufRole r) {
-  switch (r) {
-  case LROLE_PARAM: return 0;
-  case LROLE_OPTIM: return 1;
-  case LROLE_BUFFER: return 2;
-  default: return 3;
-  }
-}
-
 static const char *const role_enum[] = {"OCTO_TENSOR_PARAM", "OCTO_TENSOR_OPTIM",
                                         "OCTO_TENSOR_BUFFER", "OCTO_TENSOR_INTERNAL"};
 static const char *const dtype_enum[DT_COUNT] = {"OCTO_F32", "OCTO_I8",  "OCTO_I16",
@@ -40,7 +29,7 @@ void api_write_tensor_rows(FILE *out, const ProgramPlan *plan, bool octo_names,
                            bool real_double) {
   for (int i = 0; i < plan->ntensors; i++) {
     const LBuffer *b = plan->tensors[i];
-    int role = tensor_role(b->role);
+    int role = plan_tensor_kind(b->role);
     fputs("  {", out);
     c_string(out, b->name);
     fputs(", ", out);

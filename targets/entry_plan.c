@@ -354,3 +354,12 @@ bool plan_build(ProgramPlan *plan, const LProgram *p, const char *who, FILE *err
   plan->hash = lprog_hash(p);
   return B.ok;
 }
+
+int plan_tensor_kind(LBufRole r) {
+  switch (r) {
+  case LROLE_PARAM: return 0;
+  case LROLE_OPTIM: return 1;
+  case LROLE_BUFFER: return 2;
+  default: return 3;
+  }
+}

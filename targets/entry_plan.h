@@ -114,4 +114,9 @@ int64_t plan_sample_numel(const LBuffer *b);
  * '_'); symbols are C identifiers whatever the backend. In arena a. */
 char *plan_ident(Arena *a, const char *s);
 
+/* A state buffer's OctoTensorKind in the checkpoint tensor table
+ * (runtime/octo_runtime.h): PARAM 0, OPTIM 1, BUFFER 2, INTERNAL 3; a
+ * buffer without a role counts as internal. */
+int plan_tensor_kind(LBufRole r);
+
 #endif

@@ -956,16 +956,6 @@ static void emit_consts(Gen *g) {
   }
 }
 
-/* OctoTensorKind numbering (runtime/octo_runtime.h), as api_writer.c. */
-static int tensor_role(LBufRole r) {
-  switch (r) {
-  case LROLE_PARAM: return 0;
-  case LROLE_OPTIM: return 1;
-  case LROLE_BUFFER: return 2;
-  default: return 3;
-  }
-}
-
 /* const NAME_tensor_info NAME_tensors[]: {name, dtype, role, rank,
  * shape[6], offset, bytes} rows and a NULL-named end, laid out by the
  * target's data layout as its C compiler lays out the header's struct. */
@@ -992,7 +982,7 @@ static void emit_tensor_table(Gen *g) {
     }
     LLVMValueRef v[7] = {name,
                          cint(g->i32, b ? (int)b->dtype : 0),
-                         cint(g->i32, b ? tensor_role(b->role) : 0),
+                         cint(g->i32, b ? plan_tensor_kind(b->role) : 0),
                          cint(g->i32, b ? b->shape.rank : 0),
                          LLVMConstArray2(g->i64, dims, 6),
                          cint(g->intptr, b ? b->offset : 0),

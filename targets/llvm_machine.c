@@ -73,10 +73,8 @@ static void machine_free(Machine *m) {
   free(m->features);
 }
 
-static LLVMTargetMachineRef create_machine(const TargetConfig *tc, const Machine *m,
-                                           int opt_level, FILE *err) {
-  init_llvm();
-  const char *triple = llvm_triple(tc->target);
+/* LLVM's target for a triple; NULL, with a message, when LLVM has none. */
+static LLVMTargetRef lookup_target(const char *triple, FILE *err) {
   LLVMTargetRef target;
   char *msg = NULL;
   if (LLVMGetTargetFromTriple(triple, &target, &msg)) {
@@ -84,6 +82,15 @@ static LLVMTargetMachineRef create_machine(const TargetConfig *tc, const Machine
     LLVMDisposeMessage(msg);
     return NULL;
   }
+  return target;
+}
+
+static LLVMTargetMachineRef create_machine(const TargetConfig *tc, const Machine *m,
+                                           int opt_level, FILE *err) {
+  init_llvm();
+  const char *triple = llvm_triple(tc->target);
+  LLVMTargetRef target = lookup_target(triple, err);
+  if (!target) return NULL;
   static const LLVMCodeGenOptLevel levels[] = {LLVMCodeGenLevelNone, LLVMCodeGenLevelLess,
                                                LLVMCodeGenLevelDefault,
                                                LLVMCodeGenLevelAggressive};
@@ -184,13 +191,8 @@ static bool help_has(const char *help, const char *section, const char *name, si
 bool llvm_check_target(const TargetConfig *tc, FILE *err) {
   init_llvm();
   const char *triple = llvm_triple(tc->target);
-  LLVMTargetRef target;
-  char *msg = NULL;
-  if (LLVMGetTargetFromTriple(triple, &target, &msg)) {
-    fprintf(err, "octoc: error: LLVM has no target for %s: %s\n", triple, msg ? msg : "");
-    LLVMDisposeMessage(msg);
-    return false;
-  }
+  LLVMTargetRef target = lookup_target(triple, err);
+  if (!target) return false;
   bool special = strcmp(tc->cpu, "native") == 0 || strcmp(tc->cpu, "generic") == 0;
   if (special && !tc->mattr) return true;
   HelpRequest h = {tc};
