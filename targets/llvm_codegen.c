@@ -798,6 +798,17 @@ static LLVMValueRef no_work(Gen *g, LLVMValueRef work) {
 
 static unsigned input_size(Gen *g) { return (unsigned)dtype_size(g->plan->input_dtype); }
 
+/* The arguments every batch entry checks (train step, predict, eval): the
+ * state, work arena and input present, and each aligned as the API says. */
+static LLVMValueRef batch_args_missing(Gen *g, const EntryArgs *a) {
+  return any(g, any(g, is_null(g, a->state), no_work(g, a->work)), is_null(g, a->x));
+}
+
+static LLVMValueRef batch_args_misaligned(Gen *g, const EntryArgs *a) {
+  LLVMValueRef c = any(g, misaligned(g, a->state, 64), misaligned(g, a->work, 64));
+  return any(g, c, misaligned(g, a->x, input_size(g)));
+}
+
 static void emit_init(Gen *g) {
   const EntryPlan *e = &g->plan->entries[ENTRY_INIT];
   LLVMTypeRef params[2] = {g->ptr, g->i64};
@@ -827,12 +838,10 @@ static void emit_train_step(Gen *g) {
     scratch = LLVMBuildAlloca(g->b, at, "pred_scratch");
   }
   LLVMBasicBlockRef bad = fail_block(g, nan_value(g));
-  LLVMValueRef c = any(g, is_null(g, a.state), no_work(g, a.work));
-  c = any(g, c, is_null(g, a.x));
+  LLVMValueRef c = batch_args_missing(g, &a);
   if (e->y_required) c = any(g, c, is_null(g, a.y));
   guard(g, any(g, c, bad_n(g, a.n)), bad);
-  c = any(g, misaligned(g, a.state, 64), misaligned(g, a.work, 64));
-  c = any(g, c, misaligned(g, a.x, input_size(g)));
+  c = batch_args_misaligned(g, &a);
   c = any(g, c, misaligned(g, a.y, 4));
   guard(g, any(g, c, misaligned(g, a.pred, 4)), bad);
   if (e->label_classes > 0) guard(g, bad_labels(g, a.y, a.n, e->label_classes), bad);
@@ -862,12 +871,10 @@ static void emit_predict(Gen *g) {
   EntryArgs a = {LLVMGetParam(fn, 0), LLVMGetParam(fn, 1), LLVMGetParam(fn, 2), NULL,
                  LLVMGetParam(fn, 3), LLVMGetParam(fn, 4), NULL};
   LLVMBasicBlockRef bad = fail_block(g, cint(g->i32, -1));
-  LLVMValueRef c = any(g, is_null(g, a.state), no_work(g, a.work));
-  c = any(g, c, is_null(g, a.x));
+  LLVMValueRef c = batch_args_missing(g, &a);
   if (e->uses_pred) c = any(g, c, is_null(g, a.pred));
   guard(g, any(g, c, bad_n(g, a.n)), bad);
-  c = any(g, misaligned(g, a.state, 64), misaligned(g, a.work, 64));
-  c = any(g, c, misaligned(g, a.x, input_size(g)));
+  c = batch_args_misaligned(g, &a);
   guard(g, any(g, c, misaligned(g, a.pred, 4)), bad);
   emit_calls(g, e, &a);
   LLVMBuildRet(g->b, cint(g->i32, 0));
@@ -883,13 +890,11 @@ static void emit_eval(Gen *g) {
                  LLVMGetParam(fn, 3), NULL, LLVMGetParam(fn, 4), NULL};
   LLVMValueRef loss_sum = LLVMGetParam(fn, 5), correct = LLVMGetParam(fn, 6);
   LLVMBasicBlockRef bad = fail_block(g, cint(g->i32, -1));
-  LLVMValueRef c = any(g, is_null(g, a.state), no_work(g, a.work));
-  c = any(g, c, is_null(g, a.x));
+  LLVMValueRef c = batch_args_missing(g, &a);
   if (e->y_required) c = any(g, c, is_null(g, a.y));
   c = any(g, c, is_null(g, loss_sum));
   guard(g, any(g, c, bad_n(g, a.n)), bad);
-  c = any(g, misaligned(g, a.state, 64), misaligned(g, a.work, 64));
-  c = any(g, c, misaligned(g, a.x, input_size(g)));
+  c = batch_args_misaligned(g, &a);
   c = any(g, c, misaligned(g, a.y, 4));
   c = any(g, c, misaligned(g, loss_sum, 4));
   guard(g, any(g, c, misaligned(g, correct, 4)), bad);
