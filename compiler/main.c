@@ -254,7 +254,8 @@ static const char *loop_ir_conflict(const Options *o, const char **why) {
     passes[] = {{o->nprint_before > 0, "--print-before"}, {o->nprint_after > 0, "--print-after"},
                 {o->print_before_all, "--print-before-all"},
                 {o->print_after_all, "--print-after-all"},
-                {o->verify_each == 1, "--verify-each"}, {o->verify_each == 0, "--no-verify-each"}};
+                {o->verify_each == 1, "--verify-each"}, {o->verify_each == 0, "--no-verify-each"},
+                {o->no_fuse, "--no-fuse"}};
   for (size_t i = 0; i < sizeof recipe / sizeof recipe[0]; i++)
     if (recipe[i].given) return recipe[i].name;
   *why = "no passes run on loop IR (it is verified once, as read)";
@@ -322,7 +323,7 @@ static int compile(const Options *o, const TargetConfig *target) {
       !check_precision(&recipe, o, emit_needs_loops(o->emit) && !graph_only))
     status = EXIT_INPUT;
   Module m = {.arena = a, .diag = d, .graph = g, .recipe = &recipe, .target = target,
-              .libm_math = o->real_double};
+              .libm_math = o->real_double, .no_fuse = o->no_fuse};
   if (status == EXIT_OK) {
     int count;
     const Pass *const *passes = pass_registry(&count);

@@ -79,6 +79,8 @@ void options_help(FILE *out) {
       "  --print-after=PASS    print the IR after PASS\n"
       "  --print-before-all, --print-after-all\n"
       "  --verify-each, --no-verify-each   run the IR verifier after every pass\n"
+      "  --no-fuse             skip the fuse pass: every node its own kernel (the\n"
+      "                        fused program computes the same bits)\n"
       "  --list-passes         print the pass pipeline\n"
       "\n"
       "  -v                    show what octoc does\n"
@@ -161,6 +163,7 @@ bool options_parse(Options *o, int argc, char **argv, FILE *err) {
     else if (strcmp(a, "--print-before-all") == 0) o->print_before_all = true;
     else if (strcmp(a, "--verify-each") == 0) o->verify_each = 1;
     else if (strcmp(a, "--no-verify-each") == 0) o->verify_each = 0;
+    else if (strcmp(a, "--no-fuse") == 0) o->no_fuse = true;
     else if (a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3' && a[3] == 0)
       o->opt_level = a[2] - '0';
     else if (strncmp(a, "-mcpu=", 6) == 0) o->mcpu = a + 6;

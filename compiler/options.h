@@ -47,6 +47,7 @@ typedef struct Options {
   int nprint_after;
   bool print_before_all, print_after_all;
   int verify_each; /* -1 = default for the build type */
+  bool no_fuse;    /* --no-fuse: skip the fuse pass */
   bool emit_main;  /* --main */
   /* A bare-metal image's samples (docs/baremetal.md): --data DIR (IDX
    * files), --samples N (the first N); NULL when not given. */

@@ -35,8 +35,15 @@ static const char *const in_comp[] = {"x", "alpha", "mu", "beta"};
 static const char *const in_comp_grad[] = {"dy", "alpha", "mu", "beta"};
 /* INT8 products: the two quantized operands, each followed by its scale,
  * in the order of the fp32 op's operands (and its bias). */
-static const char *const in_q_xwb[] = {"x", "x_scale", "weight", "weight_scale", "bias"};
-static const char *const in_q_dy_w[] = {"dy", "dy_scale", "weight", "weight_scale"};
+/* A fused product (passes/fuse.c): LAC's alpha, mu and beta follow the bias
+ * (or the weight scale, without a bias) when its epilogue compensates. */
+/* A quantize whose max|x| its producer computed (passes/fuse.c). */
+static const char *const in_x_amax[] = {"x", "amax"};
+static const char *const in_q_xwb_lac[] = {"x",    "x_scale", "weight", "weight_scale",
+                                           "bias", "alpha",   "mu",     "beta"};
+/* an input gradient; with a fused relu mask (passes/fuse.c) also the saved
+ * int8 activation */
+static const char *const in_q_dy_w_mask[] = {"dy", "dy_scale", "weight", "weight_scale", "mask"};
 static const char *const in_q_x_dy[] = {"x", "x_scale", "dy", "dy_scale"};
 
 /* --- dtype slots --- */
@@ -55,6 +62,10 @@ static const DTypeSlot t_sgd[] = {DTS_T, DTS_T, DT_F32, DTS_T};
 static const DTypeSlot t_adam[] = {DTS_T, DTS_T, DT_F32, DTS_T, DTS_T, DT_I64};
 static const DTypeSlot i8_scale[] = {DT_I8, DT_F32};
 static const DTypeSlot q_pair_bias[] = {DT_I8, DT_F32, DT_I8, DT_F32, DT_F32};
+static const DTypeSlot q_pair_bias_lac[] = {DT_I8,  DT_F32, DT_I8,  DT_F32,
+                                            DT_F32, DT_F32, DT_F32, DT_F32};
+static const DTypeSlot f32_2[] = {DT_F32, DT_F32};
+static const DTypeSlot q_pair_mask[] = {DT_I8, DT_F32, DT_I8, DT_F32, DT_I8};
 static const DTypeSlot f32_i8[] = {DT_F32, DT_I8};
 
 enum { F32_ONLY = 1u << DT_F32 };
@@ -89,6 +100,59 @@ static const AttrSpec dense_attrs[] = {
     {"units", ATTR_INT, 0, false, 0, 0, NULL, NULL},
     {"precision", ATTR_STR, 0, true, 0, 0, "fp32", op_precision_names},
     {"rounding", ATTR_STR, 0, true, 0, 0, "nearest", op_rounding_names},
+};
+/* What passes/fuse.c folded into a node: its epilogue (or the clip a
+ * quantize applies first), and the names of the nodes it replaced, for
+ * dumps and the report. Optional: an unfused node prints as before. */
+static const char *const product_epilogue_words[] = {"none", "relu", "compensation",
+                                                     "compensation_relu", NULL};
+/* a backward kernel's: the relu mask of the saved int8 activation */
+static const char *const pool_grad_epilogue_words[] = {"none", "relu_grad", NULL};
+static const char *const quantize_clip_words[] = {"none", "scale", "sigma", NULL};
+#define FUSED_ATTR {"fused", ATTR_STR, 0, true, 0, 0, "", NULL}
+static const AttrSpec conv_i8_attrs[] = {
+    {"filters", ATTR_INT, 0, false, 0, 0, NULL, NULL},
+    {"kernel", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
+    {"stride", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
+    {"pad", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
+    {"groups", ATTR_INT, 0, false, 0, 0, NULL, NULL},
+    {"precision", ATTR_STR, 0, true, 0, 0, "fp32", op_precision_names},
+    {"rounding", ATTR_STR, 0, true, 0, 0, "nearest", op_rounding_names},
+    {"epilogue", ATTR_STR, 0, true, 0, 0, "none", product_epilogue_words},
+    FUSED_ATTR,
+};
+static const AttrSpec dense_i8_attrs[] = {
+    {"units", ATTR_INT, 0, false, 0, 0, NULL, NULL},
+    {"precision", ATTR_STR, 0, true, 0, 0, "fp32", op_precision_names},
+    {"rounding", ATTR_STR, 0, true, 0, 0, "nearest", op_rounding_names},
+    {"epilogue", ATTR_STR, 0, true, 0, 0, "none", product_epilogue_words},
+    FUSED_ATTR,
+};
+static const AttrSpec conv_i8_grad_input_attrs[] = {
+    {"filters", ATTR_INT, 0, false, 0, 0, NULL, NULL},
+    {"kernel", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
+    {"stride", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
+    {"pad", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
+    {"groups", ATTR_INT, 0, false, 0, 0, NULL, NULL},
+    {"input_size", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
+    {"precision", ATTR_STR, 0, true, 0, 0, "fp32", op_precision_names},
+    {"rounding", ATTR_STR, 0, true, 0, 0, "nearest", op_rounding_names},
+    {"epilogue", ATTR_STR, 0, true, 0, 0, "none", pool_grad_epilogue_words},
+    FUSED_ATTR,
+};
+static const AttrSpec dense_i8_grad_input_attrs[] = {
+    {"units", ATTR_INT, 0, false, 0, 0, NULL, NULL},
+    {"precision", ATTR_STR, 0, true, 0, 0, "fp32", op_precision_names},
+    {"rounding", ATTR_STR, 0, true, 0, 0, "nearest", op_rounding_names},
+    {"epilogue", ATTR_STR, 0, true, 0, 0, "none", pool_grad_epilogue_words},
+    FUSED_ATTR,
+};
+static const AttrSpec pool_i8_grad_attrs[] = {
+    {"kernel", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
+    {"stride", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
+    {"pad", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
+    {"epilogue", ATTR_STR, 0, true, 0, 0, "none", pool_grad_epilogue_words},
+    FUSED_ATTR,
 };
 static const AttrSpec pool_attrs[] = {
     {"kernel", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
@@ -133,6 +197,10 @@ static const AttrSpec sgd_attrs[] = {
 };
 static const AttrSpec quantize_attrs[] = {
     {"rounding", ATTR_STR, 0, true, 0, 0, "nearest", op_rounding_names},
+    {"clip", ATTR_STR, 0, true, 0, 0, "none", quantize_clip_words},
+    {"p", ATTR_FLOAT, 0, true, 0, 0.95, NULL, NULL},
+    {"z", ATTR_FLOAT, 0, true, 0, 2.576, NULL, NULL},
+    FUSED_ATTR,
 };
 static const AttrSpec adam_attrs[] = {
     {"beta1", ATTR_FLOAT, 0, false, 0, 0, NULL, NULL},
@@ -382,23 +450,23 @@ static const OpInfo table[OP_COUNT] = {
     /* --- INT8 (DESIGN.md section 5; docs/int8.md) --- */
     /* q = clamp(round(x / s), -127, 127) with s = max|x| / 127 (1 for an
      * all-zero x), per tensor, computed at run time. */
-    [OP_QUANTIZE] = {.name = "quantize", .role = OPROLE_QUANTIZE, .min_in = 1, .max_in = 1,
-                     .in_names = in_x, .nout = 2, .in_types = f32_1, .out_types = i8_scale,
+    [OP_QUANTIZE] = {.name = "quantize", .role = OPROLE_QUANTIZE, .min_in = 1, .max_in = 2,
+                     .in_names = in_x_amax, .nout = 2, .in_types = f32_2, .out_types = i8_scale,
                      .attrs = quantize_attrs, .nattrs = N(quantize_attrs),
                      .batch = BATCH_FIRST_AS_INPUT0, .mode_dependent = true,
                      .shape = rule_quantize, .lower = lower_quantize},
     /* The products of conv2d and dense on quantized operands: int8 x int8
      * summed in int32, times the two scales, plus the bias. */
-    [OP_CONV2D_I8] = {.name = "conv2d_i8", .role = OPROLE_FORWARD, .min_in = 4, .max_in = 5,
-                      .in_names = in_q_xwb, .nout = 1, .in_types = q_pair_bias,
-                      .out_types = f32_1, .attrs = conv_attrs, .nattrs = N(conv_attrs),
+    [OP_CONV2D_I8] = {.name = "conv2d_i8", .role = OPROLE_FORWARD, .min_in = 4, .max_in = 8,
+                      .in_names = in_q_xwb_lac, .nout = 1, .max_out = 2,
+                      .in_types = q_pair_bias_lac, .out_types = f32_2, .batch = BATCH_FIRST, .attrs = conv_i8_attrs, .nattrs = N(conv_i8_attrs),
                       .shape = rule_int8_product, .lower = lower_conv_i8,
                       .macs = macs_int8_product},
     [OP_CONV2D_I8_GRAD_INPUT] = {.name = "conv2d_i8_grad_input", .role = OPROLE_BACKWARD,
-                                 .min_in = 4, .max_in = 4, .in_names = in_q_dy_w, .nout = 1,
-                                 .in_types = q_pair_bias, .out_types = f32_1,
-                                 .attrs = conv_grad_input_attrs,
-                                 .nattrs = N(conv_grad_input_attrs),
+                                 .min_in = 4, .max_in = 5, .in_names = in_q_dy_w_mask,
+                                 .nout = 1, .in_types = q_pair_mask, .out_types = f32_1,
+                                 .attrs = conv_i8_grad_input_attrs,
+                                 .nattrs = N(conv_i8_grad_input_attrs),
                                  .shape = rule_int8_product, .lower = lower_conv_i8_dx,
                                  .macs = macs_int8_product},
     [OP_CONV2D_I8_GRAD_WEIGHT] = {.name = "conv2d_i8_grad_weight", .role = OPROLE_BACKWARD,
@@ -407,14 +475,15 @@ static const OpInfo table[OP_COUNT] = {
                                   .attrs = conv_attrs, .nattrs = N(conv_attrs),
                                   .batch = BATCH_NONE, .shape = rule_int8_product,
                                   .lower = lower_conv_i8_dw, .macs = macs_int8_product},
-    [OP_DENSE_I8] = {.name = "dense_i8", .role = OPROLE_FORWARD, .min_in = 4, .max_in = 5,
-                     .in_names = in_q_xwb, .nout = 1, .in_types = q_pair_bias,
-                     .out_types = f32_1, .attrs = dense_attrs, .nattrs = N(dense_attrs),
+    [OP_DENSE_I8] = {.name = "dense_i8", .role = OPROLE_FORWARD, .min_in = 4, .max_in = 8,
+                     .in_names = in_q_xwb_lac, .nout = 1, .max_out = 2,
+                     .in_types = q_pair_bias_lac, .out_types = f32_2, .batch = BATCH_FIRST, .attrs = dense_i8_attrs, .nattrs = N(dense_i8_attrs),
                      .shape = rule_int8_product, .lower = lower_dense_i8, .macs = macs_int8_product},
     [OP_DENSE_I8_GRAD_INPUT] = {.name = "dense_i8_grad_input", .role = OPROLE_BACKWARD,
-                                .min_in = 4, .max_in = 4, .in_names = in_q_dy_w, .nout = 1,
-                                .in_types = q_pair_bias, .out_types = f32_1,
-                                .attrs = dense_attrs, .nattrs = N(dense_attrs),
+                                .min_in = 4, .max_in = 5, .in_names = in_q_dy_w_mask,
+                                .nout = 1, .in_types = q_pair_mask, .out_types = f32_1,
+                                .attrs = dense_i8_grad_input_attrs,
+                                .nattrs = N(dense_i8_grad_input_attrs),
                                 .shape = rule_int8_product, .lower = lower_dense_i8_dx,
                                 .macs = macs_int8_product},
     [OP_DENSE_I8_GRAD_WEIGHT] = {.name = "dense_i8_grad_weight", .role = OPROLE_BACKWARD,
@@ -437,11 +506,16 @@ static const OpInfo table[OP_COUNT] = {
                                .lower = lower_leaky_relu_grad},
     [OP_MAXPOOL_GRAD_I8] = {.name = "maxpool_grad_i8", .role = OPROLE_BACKWARD, .min_in = 2,
                             .max_in = 2, .in_names = in_dy_x, .nout = 1, .in_types = f32_i8,
-                            .out_types = f32_1, .attrs = pool_attrs, .nattrs = N(pool_attrs),
-                            .shape = rule_maxpool_grad, .lower = lower_maxpool_grad},
+                            .out_types = f32_1, .attrs = pool_i8_grad_attrs,
+                            .nattrs = N(pool_i8_grad_attrs), .shape = rule_maxpool_grad,
+                            .lower = lower_maxpool_grad},
 };
 
 const OpInfo *op_info(OpKind op) { return op < OP_COUNT ? &table[op] : NULL; }
+
+bool op_result_count_ok(const OpInfo *info, int nout) {
+  return nout == info->nout || (nout > info->nout && nout <= info->max_out);
+}
 
 const char *op_name(OpKind op) { return op < OP_COUNT ? table[op].name : "?"; }
 

@@ -147,6 +147,8 @@ typedef struct OpInfo {
   int min_in, max_in;          /* operand count range */
   const char *const *in_names; /* operand roles, for messages and docs */
   int nout;                    /* result count */
+  int max_out;                 /* > nout: up to this many results may be given
+                                  (a fused product's max|y|); 0: exactly nout */
   const DTypeSlot *in_types;   /* max_in entries */
   const DTypeSlot *out_types;  /* nout entries */
   unsigned elem_types;         /* bit d: DType d may be T (0: no T slot) */
@@ -173,6 +175,8 @@ typedef struct OpInfo {
 } OpInfo;
 
 const OpInfo *op_info(OpKind op);
+/* Whether a node of this op may have nout results. */
+bool op_result_count_ok(const OpInfo *info, int nout);
 const char *op_name(OpKind op);
 bool op_from_name(const char *name, OpKind *out);
 const char *attr_kind_name(AttrKind k);

@@ -693,7 +693,7 @@ static bool parse_node(Reader *r) {
   OpKind op;
   if (!parse_op(r, &op)) return false;
   const OpInfo *info = op_info(op);
-  if (nres != info->nout) {
+  if (!op_result_count_ok(info, nres)) {
     error_at(r, nres ? start : oploc, "%s has %d result%s, but %d %s named", info->name,
              info->nout, info->nout == 1 ? "" : "s", nres, nres == 1 ? "is" : "are");
     return false;

@@ -553,6 +553,7 @@ bool rule_grad_of_int8(Rule *r) {
 bool rule_quantize(Rule *r) {
   if (!need_known(r, 0)) return false;
   r->expect[0] = r->in[0];
+  if (r->n->nin > 1 && !expect_operand(r, 1, DT_F32, 0, NULL)) return false;
   r->out[0] = r->in[0];
   return set_type(r, &r->out[1], DT_F32, 0, NULL);
 }
@@ -577,8 +578,12 @@ bool rule_int8_product(Rule *r) {
   Node twin = *n;
   Value *vin[3];
   TensorType tin[3], texp[3];
+  int lac = product_epilogue_operands(n);
   twin.op = int8_twin(n->op);
-  twin.nin = n->nin - 2;
+  twin.nin = n->nin - lac - 2;
+  if (twin.nin < 2)
+    return fail(r, ": ", "epilogue \"%s\" reads %d operand%s after the product's own; it has "
+                "only %d operands", node_str(n, "epilogue"), lac, lac == 1 ? "" : "s", n->nin);
   twin.in = vin;
   for (int i = 0; i < twin.nin; i++) {
     int k = i < 2 ? 2 * i : 4;
@@ -590,7 +595,27 @@ bool rule_int8_product(Rule *r) {
   Rule tr = {&twin, tin, texp, r->out, r->err, r->errlen};
   if (!op_info(twin.op)->shape(&tr)) return false;
   for (int i = 0; i < twin.nin; i++) r->expect[i < 2 ? 2 * i : 4] = texp[i];
-  return expect_operand(r, 1, DT_F32, 0, NULL) && expect_operand(r, 3, DT_F32, 0, NULL);
+  if (!expect_operand(r, 1, DT_F32, 0, NULL) || !expect_operand(r, 3, DT_F32, 0, NULL)) return false;
+  /* a fused relu mask: the saved int8 activation, shaped as the result */
+  if (lac == 1) return expect_operand(r, n->nin - 1, DT_I8, r->out[0].shape.rank, r->out[0].shape.dim);
+  /* a fused compensation's alpha, mu, beta: per element of a sample of the
+   * result, or per channel, all three alike (as compensation's own rule) */
+  for (int i = n->nin - lac; i < n->nin; i++) {
+    const Shape *y = &r->out[0].shape;
+    bool channel = r->in[n->nin - lac].shape.rank == 1 && y->rank > 2;
+    if (!expect_operand(r, i, DT_F32, channel ? 1 : y->rank - 1, &y->dim[1])) return false;
+  }
+  /* a fused product's second result: max |y| over the samples computed */
+  return n->nout < 2 || set_type(r, &r->out[1], DT_F32, 0, NULL);
+}
+
+int product_epilogue_operands(const Node *n) {
+  const char *e = node_str(n, "epilogue");
+  if (!e) return 0;
+  if (n->op == OP_CONV2D_I8 || n->op == OP_DENSE_I8) return strncmp(e, "compensation", 12) == 0 ? 3 : 0;
+  if (n->op == OP_CONV2D_I8_GRAD_INPUT || n->op == OP_DENSE_I8_GRAD_INPUT)
+    return strcmp(e, "relu_grad") == 0 ? 1 : 0;
+  return 0;
 }
 
 bool rule_softmax_cross_entropy_grad(Rule *r) {
@@ -655,7 +680,7 @@ bool shape_rule(const Node *n, const TensorType *in, TensorType *expect_in, Tens
   if (errlen) err[0] = 0;
   const OpInfo *info = op_info(n->op);
   if (!info) return fail(&r, ": ", "unknown op");
-  if (n->nin < info->min_in || n->nin > info->max_in || n->nout != info->nout)
+  if (n->nin < info->min_in || n->nin > info->max_in || !op_result_count_ok(info, n->nout))
     return fail(&r, ": ", "has %d operands and %d results", n->nin, n->nout);
   for (int i = 0; i < n->nin; i++) expect_in[i] = in[i];
   if (!info->shape(&r)) return false;
@@ -745,8 +770,10 @@ int64_t macs_dense_grad_weight(const Node *n) {
 int64_t macs_int8_product(const Node *n) {
   Node twin = *n;
   Value *vin[3];
+  int lac = product_epilogue_operands(n);
   twin.op = int8_twin(n->op);
-  twin.nin = n->nin - 2;
+  twin.nin = n->nin - lac - 2;
+  if (twin.nin < 2) return -1;
   twin.in = vin;
   for (int i = 0; i < twin.nin; i++) vin[i] = n->in[i < 2 ? 2 * i : 4];
   return op_info(twin.op)->macs(&twin);

@@ -76,4 +76,10 @@ int64_t macs_dense(const Node *n);
 int64_t macs_dense_grad_weight(const Node *n);
 int64_t macs_int8_product(const Node *n); /* conv2d_i8, dense_i8 and their gradients */
 
+/* How many operands an INT8 product's fused epilogue (passes/fuse.c) reads
+ * after its own: LAC's alpha, mu and beta (3) for a conv2d_i8 or dense_i8
+ * whose epilogue compensates, the saved int8 activation (1) for an input
+ * gradient whose epilogue is the relu mask, else 0. */
+int product_epilogue_operands(const Node *n);
+
 #endif

@@ -257,7 +257,7 @@ static void check_node(Verifier *v, int pos) {
       fail(v, n->loc, "%s takes %d to %d operands, got %d", node_describe(n, w, sizeof w), info->min_in,
            info->max_in, n->nin);
   }
-  if (n->nout != info->nout)
+  if (!op_result_count_ok(info, n->nout))
     fail(v, n->loc, "%s has %d result%s, got %d", node_describe(n, w, sizeof w), info->nout,
          info->nout == 1 ? "" : "s", n->nout);
   for (int i = 0; i < n->nin; i++) check_operand(v, n, info, i);

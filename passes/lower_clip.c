@@ -17,16 +17,14 @@
 
 #include "lower.h"
 
-/* Statements computing lo and hi of x (the elements the kernel touches:
- * the %n samples of a batched value, else all of it). */
-static LStmt *clip_range(Lower *L, const Node *n, const Value *x, LVar *lo, LVar *hi) {
+LStmt *lower_clip_range(Lower *L, const char *method, double pv, double zv, const Value *x,
+                        LVar *lo, LVar *hi) {
   LProgram *p = L->p;
   LBuffer *xb = vbuf(L, x);
-  const char *method = node_str(n, "method");
   LBlock b = {0};
   LVar *i = lv_loop(L, "i");
   if (method && strcmp(method, "sigma") == 0) {
-    float z = (float)node_float(n, "z", 2.576);
+    float z = (float)zv;
     LVar *sum = lv_local(L, "sum", DT_F32), *mean = lv_local(L, "mean", DT_F32);
     LVar *ss = lv_local(L, "ss", DT_F32), *d = lv_local(L, "d", DT_F32);
     LVar *sd = lv_local(L, "sd", DT_F32), *i2 = lv_loop(L, "i");
@@ -47,7 +45,7 @@ static LStmt *clip_range(Lower *L, const Node *n, const Value *x, LVar *lo, LVar
     lblock_add(&b, ls_let(p, hi, le_bin(p, LB_ADD, ve(L, mean),
                                         le_bin(p, LB_MUL, cf(L, z), ve(L, sd)))));
   } else {
-    float pf = (float)node_float(n, "p", 0.95);
+    float pf = (float)pv;
     LVar *mn = lv_local(L, "mn", DT_F32), *mx = lv_local(L, "mx", DT_F32);
     lblock_add(&b, ls_let(p, mn, ld(L, xb, ci(L, 0))));
     lblock_add(&b, ls_let(p, mx, ld(L, xb, ci(L, 0))));
@@ -83,7 +81,9 @@ static bool clip_kernel(Lower *L, const Node *n, bool grad) {
   }
   lblock_add(&b, ls_store(p, vbuf(L, n->out[0]), ve(L, i), v));
   LStmt *apply = loop(L, i, extent(L, x), LHINT_VECTORIZE, b.first);
-  lower_kernel_body(L, seq(clip_range(L, n, x, lo, hi), apply));
+  LStmt *range = lower_clip_range(L, node_str(n, "method"), node_float(n, "p", 0.95),
+                                  node_float(n, "z", 2.576), x, lo, hi);
+  lower_kernel_body(L, seq(range, apply));
   return true;
 }
 

@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "lower.h"
+#include "shape_rules.h"
 
 /* The most products of two int8 in [-127, 127] an int32 sum holds:
  * floor((2^31 - 1) / 127^2) = 133 144, a multiple of 4. */
@@ -63,10 +64,19 @@ static LExpr *rounding_key(Lower *L, const char *stream) {
  * float, and an integer max reduction vectorises (vpmaxsd) where the
  * float one, with C's NaN rules, stays scalar. A NaN in x gives a NaN
  * scale (its bits are above infinity's) instead of being skipped. */
-static LStmt *max_abs(Lower *L, LBuffer *xb, LExpr *count, LVar *m) {
+/* v clipped to [lo, hi] as range_clip computes it; v itself without a
+ * clip (lo NULL). */
+static LExpr *clipped(Lower *L, LExpr *v, LVar *lo, LVar *hi) {
+  if (!lo) return v;
+  return le_bin(L->p, LB_MIN, le_bin(L->p, LB_MAX, v, ve(L, lo)), ve(L, hi));
+}
+
+/* ... of x clipped to [lo, hi] when lo is not NULL. */
+static LStmt *max_abs(Lower *L, LBuffer *xb, LExpr *count, LVar *m, LVar *lo, LVar *hi) {
   LProgram *p = L->p;
   LVar *bits = lv_local(L, "mbits", DT_I32), *i = lv_loop(L, "i");
-  LExpr *abs_bits = le_bin(p, LB_AND, le_call(p, LI_F32_BITS, ld(L, xb, ve(L, i)), NULL),
+  LExpr *x = clipped(L, ld(L, xb, ve(L, i)), lo, hi);
+  LExpr *abs_bits = le_bin(p, LB_AND, le_call(p, LI_F32_BITS, x, NULL),
                            le_int(p, DT_I32, 0x7fffffff));
   LStmt *reduce = loop(L, i, count, 0,
                        ls_assign(p, bits, le_bin(p, LB_MAX, ve(L, bits), abs_bits)));
@@ -82,11 +92,23 @@ bool lower_quantize(Lower *L, const Node *n, LowerMode mode) {
   lower_kernel(L, n, "quantize", L->entries);
   LVar *j = lv_loop(L, "j"), *s = lv_local(L, "s", DT_F32);
   LVar *m = lv_local(L, "maxabs", DT_F32);
-  LStmt *reduce = max_abs(L, xb, extent(L, x), m);
+  /* a fused range clip (passes/fuse.c): x's range first, then every read
+   * of x clipped, as range_clip's kernel stored it (no f32 copy here) */
+  const char *clip = node_str(n, "clip");
+  LVar *lo = NULL, *hi = NULL;
+  LStmt *range = NULL;
+  if (clip && strcmp(clip, "none") != 0) {
+    lo = lv_local(L, "lo", DT_F32), hi = lv_local(L, "hi", DT_F32);
+    range = lower_clip_range(L, clip, node_float(n, "p", 0.95), node_float(n, "z", 2.576), x,
+                             lo, hi);
+  }
+  /* max|x| from x's producer (passes/fuse.c: its second result), else here */
+  LStmt *reduce = n->nin > 1 ? ls_let(p, m, ld(L, vbuf(L, n->in[1]), ci(L, 0)))
+                             : max_abs(L, xb, extent(L, x), m, lo, hi);
   LExpr *scale = le_select(p, le_bin(p, LB_GT, ve(L, m), cf(L, 0)),
                            le_bin(p, LB_DIV, ve(L, m), cf(L, 127)), cf(L, 1));
-  LStmt *head = seq3(reduce, ls_let(p, s, scale), ls_store(p, sb, ci(L, 0), ve(L, s)));
-  LExpr *t = le_bin(p, LB_DIV, ld(L, xb, ve(L, j)), ve(L, s));
+  LStmt *head = seq(range, seq3(reduce, ls_let(p, s, scale), ls_store(p, sb, ci(L, 0), ve(L, s))));
+  LExpr *t = le_bin(p, LB_DIV, clipped(L, ld(L, xb, ve(L, j)), lo, hi), ve(L, s));
   LExpr *q;
   LStmt *draw = NULL;
   if (stochastic) {
@@ -186,6 +208,106 @@ static LStmt *pack_b(Lower *L, LBuffer *dst, LExpr *doff, int64_t n, LExpr *rows
 }
 
 /* --- the int8 product --- */
+
+/* A forward product's fused epilogue (passes/fuse.c): LAC's
+ * + alpha[e] mu[e] + beta[e], then relu, applied to the product's output
+ * right after it is computed, while it is in the L1 cache (per sample for
+ * a conv), in a vectorised pass: the compensation and relu kernels it
+ * replaces did the same operations, in the same order, over the whole
+ * tensor in memory, so the fused program computes the same bits. e is the
+ * element of a sample ([C,H,W] or [units]), or its channel. */
+typedef struct Epilogue {
+  LBuffer *alpha, *mu, *beta; /* NULL: no compensation */
+  bool per_element;           /* alpha has one element per element of a sample */
+  bool relu;
+  /* a second result: max |y| over the computed samples, for the quantize
+   * that reads y (passes/fuse.c), as the integer max of the bits of |y|
+   * that quantize's own reduction takes (max_abs): the same float */
+  LBuffer *amax;
+  LVar *bits;
+} Epilogue;
+
+static Epilogue product_epilogue(Lower *L, const Node *n) {
+  Epilogue ep = {0};
+  const char *e = node_str(n, "epilogue");
+  ep.relu = e && strlen(e) >= 4 && strcmp(e + strlen(e) - 4, "relu") == 0;
+  if (product_epilogue_operands(n)) {
+    const Value *alpha = n->in[n->nin - 3];
+    ep.alpha = vbuf(L, alpha);
+    ep.mu = vbuf(L, n->in[n->nin - 2]);
+    ep.beta = vbuf(L, n->in[n->nin - 1]);
+    ep.per_element = shape_numel(&alpha->type.shape) == per_sample(n->out[0]);
+  }
+  if (n->nout > 1) {
+    ep.amax = vbuf(L, n->out[1]);
+    ep.bits = lv_local(L, "mbits", DT_I32);
+  }
+  return ep;
+}
+
+static bool has_epilogue(const Epilogue *ep) { return ep->alpha || ep->relu || ep->amax; }
+
+/* Around the product: the max starts at 0 and is stored as a float after. */
+static LStmt *amax_start(Lower *L, const Epilogue *ep) {
+  return ep->amax ? ls_let(L->p, ep->bits, le_int(L->p, DT_I32, 0)) : NULL;
+}
+static LStmt *amax_store(Lower *L, const Epilogue *ep) {
+  if (!ep->amax) return NULL;
+  return ls_store(L->p, ep->amax, ci(L, 0), le_call(L->p, LI_BITS_F32, ve(L, ep->bits), NULL));
+}
+
+/* y[base + c*positions + q] for the channels c < channels (the first being
+ * channel c0 of a sample) and positions q < positions: the epilogue, in
+ * place. NULL when there is none. */
+static LStmt *epilogue_pass(Lower *L, const Epilogue *ep, LBuffer *y, LExpr *base, LExpr *c0,
+                            int64_t channels, int64_t positions) {
+  if (!has_epilogue(ep)) return NULL;
+  LProgram *p = L->p;
+  LVar *c = lv_loop(L, "c"), *q = lv_loop(L, "q");
+  LExpr *at = add(L, base, add(L, mul(L, ve(L, c), ci(L, positions)), ve(L, q)));
+  LExpr *v = ld(L, y, at);
+  if (ep->alpha) {
+    LExpr *ch = add(L, c0, ve(L, c));
+    LExpr *e = ep->per_element ? add(L, mul(L, ch, ci(L, positions)), ve(L, q)) : ch;
+    LExpr *am = le_bin(p, LB_MUL, ld(L, ep->alpha, e), ld(L, ep->mu, e));
+    v = le_bin(p, LB_ADD, v, le_bin(p, LB_ADD, am, ld(L, ep->beta, e)));
+  }
+  if (ep->relu) v = le_bin(p, LB_MAX, v, cf(L, 0));
+  LStmt *body;
+  if (ep->amax) {
+    LVar *t = lv_local(L, "y", DT_F32);
+    LExpr *abs_bits = le_bin(p, LB_AND, le_call(p, LI_F32_BITS, ve(L, t), NULL),
+                             le_int(p, DT_I32, 0x7fffffff));
+    body = seq3(ls_let(p, t, v), ep->alpha || ep->relu ? ls_store(p, y, at, ve(L, t)) : NULL,
+                ls_assign(p, ep->bits, le_bin(p, LB_MAX, ve(L, ep->bits), abs_bits)));
+  } else {
+    body = ls_store(p, y, at, v);
+  }
+  return loop(L, c, ci(L, channels), 0, loop(L, q, ci(L, positions), LHINT_VECTORIZE, body));
+}
+
+/* An input gradient's fused relu mask (passes/fuse.c, epilogue
+ * "relu_grad"): dx[base + i] = dx where the saved int8 activation there is
+ * positive, else 0, for i < count, as relu_grad_i8's kernel selects it (dx
+ * in a local: a select between values), on the sample just computed. NULL
+ * without the epilogue. */
+static LStmt *relu_mask_pass(Lower *L, const Node *n, LBuffer *dx, LExpr *base, int64_t count) {
+  if (!product_epilogue_operands(n)) return NULL;
+  LProgram *p = L->p;
+  LBuffer *mask = vbuf(L, n->in[n->nin - 1]);
+  LVar *i = lv_loop(L, "i"), *d = lv_local(L, "dx", DT_F32);
+  LExpr *at = add(L, base, ve(L, i));
+  LExpr *on = le_bin(p, LB_GT, ld_f32(L, mask, add(L, base, ve(L, i))), cf(L, 0));
+  LStmt *body = seq(ls_let(p, d, ld(L, dx, at)),
+                    ls_store(p, dx, add(L, base, ve(L, i)), le_select(p, on, ve(L, d), cf(L, 0))));
+  return loop(L, i, ci(L, count), LHINT_VECTORIZE, body);
+}
+
+/* The bias of a conv2d_i8 or dense_i8 node: the operand after the scales,
+ * when there is one before the compensation's. */
+static LBuffer *product_bias(Lower *L, const Node *n) {
+  return n->nin - product_epilogue_operands(n) > 4 ? vbuf(L, n->in[4]) : NULL;
+}
 
 /* C[i, j] for i < m, j < n from A [m x kp] and B [n x kp], both int16
  * rows k-contiguous, kp a multiple of I8_KALIGN, zero-padded. The result
@@ -335,9 +457,18 @@ bool lower_dense_i8(Lower *L, const Node *n, LowerMode mode) {
   int64_t f = x->type.shape.dim[1], u = y->type.shape.dim[1], fp = round_k(f), b = L->p->batch;
   lower_kernel(L, n, "fwd", L->entries);
   LVar *scale = lv_local(L, "scale", DT_F32);
-  LBuffer *bias = n->nin > 4 ? vbuf(L, n->in[4]) : NULL;
+  LBuffer *bias = product_bias(L, n);
+  Epilogue ep = product_epilogue(L, n);
+  LVar *s = lv_loop(L, "s");
+  /* per sample, the units (y is [n x U] in both orientations) */
+  LStmt *post = has_epilogue(&ep)
+                    ? seq(loop(L, s, batch_n(L), 0,
+                               epilogue_pass(L, &ep, vbuf(L, y), mul(L, ve(L, s), ci(L, u)),
+                                             ci(L, 0), 1, u)),
+                          amax_store(L, &ep))
+                    : NULL;
   LBuffer *xp = scratch(L, "xp", DT_I16, b * fp), *wp = scratch(L, "wp", DT_I16, u * fp);
-  LStmt *prep = scale_product(L, scale, n->in[1], n->in[3]);
+  LStmt *prep = seq(scale_product(L, scale, n->in[1], n->in[3]), amax_start(L, &ep));
   if (u > b) { /* more units than samples: yT [U x B] = w . xT */
     I8Gemm g = {.a = wp, .b = xp, .aoff = ci(L, 0), .boff = ci(L, 0), .kp = fp, .m = ci(L, u),
                 .n = b, .c = vbuf(L, y), .coff = ci(L, 0), .crs = 1, .ccs = u, .scale = scale,
@@ -346,7 +477,7 @@ bool lower_dense_i8(Lower *L, const Node *n, LowerMode mode) {
     prep = seq3(prep, pack(L, wp, ci(L, 0), ci(L, u), ci(L, f), fp, vbuf(L, w), ci(L, 0), f, 1),
                 seq(clear(L, xp), pack_b(L, xp, ci(L, 0), b, batch_n(L), ci(L, f), fp, vbuf(L, x),
                                          ci(L, 0), f, 1)));
-    lower_kernel_body(L, seq(prep, i8_gemm(L, &g)));
+    lower_kernel_body(L, seq3(prep, i8_gemm(L, &g), post));
     return true;
   }
   I8Gemm g = {.a = xp, .b = wp, .aoff = ci(L, 0), .boff = ci(L, 0), .kp = fp, .m = batch_n(L),
@@ -354,7 +485,7 @@ bool lower_dense_i8(Lower *L, const Node *n, LowerMode mode) {
               .bias = bias, .bias_off = ci(L, 0), .bias_by_col = true};
   prep = seq3(prep, pack_b(L, wp, ci(L, 0), u, ci(L, u), ci(L, f), fp, vbuf(L, w), ci(L, 0), f, 1),
               pack(L, xp, ci(L, 0), batch_n(L), ci(L, f), fp, vbuf(L, x), ci(L, 0), f, 1));
-  lower_kernel_body(L, seq(prep, i8_gemm(L, &g)));
+  lower_kernel_body(L, seq3(prep, i8_gemm(L, &g), post));
   return true;
 }
 
@@ -373,7 +504,9 @@ bool lower_dense_i8_dx(Lower *L, const Node *n, LowerMode mode) {
   LStmt *prep = seq3(scale_product(L, scale, n->in[1], n->in[3]),
                      pack_b(L, wt, ci(L, 0), f, ci(L, f), ci(L, u), up, vbuf(L, w), ci(L, 0), 1, f),
                      pack(L, dyp, ci(L, 0), batch_n(L), ci(L, u), up, vbuf(L, dy), ci(L, 0), u, 1));
-  lower_kernel_body(L, seq(prep, i8_gemm(L, &g)));
+  LVar *s = lv_loop(L, "s");
+  LStmt *mask = relu_mask_pass(L, n, vbuf(L, dx), mul(L, ve(L, s), ci(L, f)), f);
+  lower_kernel_body(L, seq3(prep, i8_gemm(L, &g), mask ? loop(L, s, batch_n(L), 0, mask) : NULL));
   return true;
 }
 
@@ -520,10 +653,14 @@ bool lower_conv_i8(Lower *L, const Node *n, LowerMode mode) {
   I8Gemm m = {.a = wp, .b = colt, .aoff = mul(L, ve(L, gv), ci(L, g.fg * kcp)), .boff = ci(L, 0),
               .kp = kcp, .m = ci(L, g.fg), .n = g.p, .c = vbuf(L, y),
               .coff = add(L, mul(L, ve(L, s), ci(L, g.f * g.p)), mul(L, ve(L, gv), ci(L, g.fg * g.p))),
-              .crs = g.p, .ccs = 1, .scale = scale, .bias = n->nin > 4 ? vbuf(L, n->in[4]) : NULL,
+              .crs = g.p, .ccs = 1, .scale = scale, .bias = product_bias(L, n),
               .bias_off = mul(L, ve(L, gv), ci(L, g.fg))};
-  LStmt *per = seq(each_tap(L, &g, s, gv, col_store, &cc), i8_gemm(L, &m));
-  lower_kernel_body(L, seq3(prep, clear(L, colt), per_sample_group(L, s, gv, &g, NULL, per)));
+  Epilogue ep = product_epilogue(L, n);
+  LExpr *ybase = add(L, mul(L, ve(L, s), ci(L, g.f * g.p)), mul(L, ve(L, gv), ci(L, g.fg * g.p)));
+  LStmt *post = epilogue_pass(L, &ep, vbuf(L, y), ybase, mul(L, ve(L, gv), ci(L, g.fg)), g.fg, g.p);
+  LStmt *per = seq3(each_tap(L, &g, s, gv, col_store, &cc), i8_gemm(L, &m), post);
+  lower_kernel_body(L, seq3(seq(prep, amax_start(L, &ep)), clear(L, colt),
+                            seq(per_sample_group(L, s, gv, &g, NULL, per), amax_store(L, &ep))));
   return true;
 }
 
@@ -558,7 +695,9 @@ bool lower_conv_i8_dx(Lower *L, const Node *n, LowerMode mode) {
   int64_t chw = g.c * g.h * g.w;
   LStmt *zero = loop(L, z, ci(L, chw), LHINT_VECTORIZE,
                      ls_store(L->p, vbuf(L, dx), add(L, mul(L, ve(L, s), ci(L, chw)), ve(L, z)), cf(L, 0)));
-  lower_kernel_body(L, seq(prep, per_sample_group(L, s, gv, &g, zero, per)));
+  LStmt *mask = relu_mask_pass(L, n, vbuf(L, dx), mul(L, ve(L, s), ci(L, chw)), chw);
+  LStmt *sample = seq3(zero, loop(L, gv, ci(L, g.groups), 0, per), mask);
+  lower_kernel_body(L, seq(prep, loop(L, s, batch_n(L), 0, sample)));
   return true;
 }
 

@@ -12,6 +12,7 @@
  * scatters dy there. global_avgpool sums each contiguous H*W plane into
  * LANES independent partial sums. */
 #include <math.h>
+#include <string.h>
 
 #include "lower.h"
 
@@ -215,7 +216,22 @@ static bool tiling_windows(const Pool *g) {
   return whole_windows(g) && g->kh == g->sh && g->kw == g->sw;
 }
 
-static void lower_maxpool_grad_tiled(Lower *L, const Pool *g, LBuffer *dy, LBuffer *x, LBuffer *dx) {
+/* d = dy where the saved int8 activation at `at` is positive, else 0: a
+ * fused relu_grad_i8 (passes/fuse.c, maxpool_grad_i8's epilogue
+ * "relu_grad"), selected as relu_grad_i8's kernel does (dy in a local: a
+ * select between values). */
+static LStmt *masked_dy(Lower *L, LBuffer *x, LExpr *at, LExpr *dy, LVar *d) {
+  LProgram *p = L->p;
+  return ls_let(p, d, le_select(p, fbin(L, LB_GT, ld_f32(L, x, at), cf(L, 0)), dy, cf(L, 0)));
+}
+
+static bool relu_grad_epilogue(const Node *n) {
+  const char *e = node_str(n, "epilogue");
+  return e && strcmp(e, "relu_grad") == 0;
+}
+
+static void lower_maxpool_grad_tiled(Lower *L, const Pool *g, LBuffer *dy, LBuffer *x, LBuffer *dx,
+                                     bool relu_mask) {
   LProgram *p = L->p;
   LVar *pl = lv_loop(L, "p"), *oh = lv_loop(L, "oh"), *ow = lv_loop(L, "ow");
   LVar *base = lv_local(L, "base", DT_I32), *xw = lv_local(L, "xw", DT_I32);
@@ -249,7 +265,14 @@ static void lower_maxpool_grad_tiled(Lower *L, const Pool *g, LBuffer *dy, LBuff
     lblock_add(&win, ls_store(p, dx, add(L, ve(L, xw), ci(L, t / g->kw * g->w + t % g->kw)), cf(L, 0)));
   LExpr *dyi = add(L, add(L, mul(L, ve(L, pl), ci(L, g->oh * g->ow)), mul(L, ve(L, oh), ci(L, g->ow))),
                    ve(L, ow));
-  lblock_add(&win, ls_store(p, dx, add(L, ve(L, xw), ve(L, arg)), ld(L, dy, dyi)));
+  if (relu_mask) {
+    LVar *dv = lv_local(L, "dy", DT_F32), *d = lv_local(L, "d", DT_F32);
+    lblock_add(&win, ls_let(p, dv, ld(L, dy, dyi)));
+    lblock_add(&win, masked_dy(L, x, add(L, ve(L, xw), ve(L, arg)), ve(L, dv), d));
+    lblock_add(&win, ls_store(p, dx, add(L, ve(L, xw), ve(L, arg)), ve(L, d)));
+  } else {
+    lblock_add(&win, ls_store(p, dx, add(L, ve(L, xw), ve(L, arg)), ld(L, dy, dyi)));
+  }
   bool covered = g->oh * g->sh == g->h && g->ow * g->sw == g->w;
   LStmt *plane = seq3(ls_let(p, base, mul(L, ve(L, pl), ci(L, g->h * g->w))),
                       covered ? NULL : zero_plane(L, dx, base, g->h * g->w),
@@ -268,7 +291,7 @@ bool lower_maxpool_grad(Lower *L, const Node *n, LowerMode mode) {
   LBuffer *dy = vbuf(L, dyv), *x = vbuf(L, xv), *dx = vbuf(L, dxv);
   lower_kernel(L, n, "dx", L->entries);
   if (tiling_windows(&g)) {
-    lower_maxpool_grad_tiled(L, &g, dy, x, dx);
+    lower_maxpool_grad_tiled(L, &g, dy, x, dx, relu_grad_epilogue(n));
     return true;
   }
   LVar *pl = lv_loop(L, "p"), *oh = lv_loop(L, "oh"), *ow = lv_loop(L, "ow");
@@ -307,6 +330,12 @@ bool lower_maxpool_grad(Lower *L, const Node *n, LowerMode mode) {
                      ve(L, ow));
   LStmt *route = ls_store(p, dx, ve(L, arg),
                           fbin(L, LB_ADD, ld(L, dx, ve(L, arg)), ld(L, dy, ve(L, dyi))));
+  if (relu_grad_epilogue(n)) {
+    LVar *dv = lv_local(L, "dy", DT_F32), *d = lv_local(L, "d", DT_F32);
+    route = seq3(ls_let(p, dv, ld(L, dy, ve(L, dyi))),
+                 masked_dy(L, x, ve(L, arg), ve(L, dv), d),
+                 ls_store(p, dx, ve(L, arg), fbin(L, LB_ADD, ld(L, dx, ve(L, arg)), ve(L, d))));
+  }
   LBlock win = {0};
   lblock_add(&win, bounds);
   lblock_add(&win, ls_let(p, best, cf(L, -INFINITY)));

@@ -29,6 +29,8 @@ typedef struct Module {
    * the gradient checks' double-precision reference. Otherwise the pass
    * "math" writes them out in the loop IR. */
   bool libm_math;
+  /* --no-fuse: the fuse pass leaves every node its own kernel. */
+  bool no_fuse;
 } Module;
 
 typedef struct Pass {

@@ -24,6 +24,7 @@ extern const Pass pass_optimizer;
 extern const Pass pass_prc;
 extern const Pass pass_quantize;
 extern const Pass pass_dce;
+extern const Pass pass_fuse;
 extern const Pass pass_lower;
 extern const Pass pass_memplan;
 extern const Pass pass_math;
@@ -46,6 +47,7 @@ static const Pass *const registry[] = {
     &pass_prc,         /* + PRC range clips of what products quantize */
     &pass_quantize,    /* INT8 layers: int8 products of quantized operands */
     &pass_dce,         /* - what nothing needs */
+    &pass_fuse,        /* INT8 kernels absorb the elementwise nodes next to them */
     &pass_verify,      /* the training graph is complete */
     &pass_lower,       /* loop IR: one kernel per node */
     &pass_math,        /* exp, log, cos, pow as arithmetic: the same bits everywhere */

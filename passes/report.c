@@ -126,13 +126,22 @@ static void cell_precision(const Report *rp, const Node *n, char *buf, size_t si
 #undef PUT
 }
 
+/* The nodes the fuse pass folded into this one (passes/fuse.c); the column
+ * is there only when the graph was fused. */
+static void cell_fused(const Report *rp, const Node *n, char *buf, size_t size) {
+  (void)rp;
+  const char *f = node_str(n, "fused");
+  snprintf(buf, size, "%s", f && *f ? f : "-");
+}
+
 static const Column columns[] = {
     {"layer", false, cell_layer},
     {"op", false, cell_op},
     {"output/sample", false, cell_shape},
     {"params", true, cell_params},
     {"MACs/sample", true, cell_macs},
-    {"precision", false, cell_precision}, /* only with a recipe */
+    {"fused", false, cell_fused},
+    {"precision", false, cell_precision},
 };
 enum { NALL = sizeof columns / sizeof columns[0], CELL = 160 };
 
@@ -174,29 +183,44 @@ static bool training_only(const Graph *g, const Node *n) {
 
 /* The table lists the layers of the network (forward nodes); the backward
  * and update nodes count in the training totals. */
+static bool any_fused(const Graph *g) {
+  for (int i = 0; i < g->nnodes; i++) {
+    const char *f = node_str(g->nodes[i], "fused");
+    if (f && *f) return true;
+  }
+  return false;
+}
+
 static void print_table(FILE *out, const Report *rp) {
   const Graph *g = rp->g;
-  int ncols = rp->r ? NALL : NALL - 1;
+  /* the fused column only for a fused graph, precision only with a recipe */
+  const Column *cols[NALL];
+  int ncols = 0;
+  for (int c = 0; c < NALL; c++) {
+    if (columns[c].cell == cell_fused && !any_fused(g)) continue;
+    if (columns[c].cell == cell_precision && !rp->r) continue;
+    cols[ncols++] = &columns[c];
+  }
   int width[NALL];
   char buf[CELL];
   for (int c = 0; c < ncols; c++) {
-    width[c] = (int)strlen(columns[c].title);
+    width[c] = (int)strlen(cols[c]->title);
     for (int i = 0; i < g->nnodes; i++) {
       if (training_only(g, g->nodes[i])) continue;
-      columns[c].cell(rp, g->nodes[i], buf, sizeof buf);
+      cols[c]->cell(rp, g->nodes[i], buf, sizeof buf);
       if ((int)strlen(buf) > width[c]) width[c] = (int)strlen(buf);
     }
   }
   for (int c = 0; c < ncols; c++)
-    print_cell(out, &columns[c], columns[c].title, width[c], c == ncols - 1);
+    print_cell(out, cols[c], cols[c]->title, width[c], c == ncols - 1);
   for (int c = 0; c < ncols; c++) {
     for (int k = 0; k < width[c]; k++) fputc('-', out);
     fputs(c == ncols - 1 ? "\n" : "  ", out);
   }
   for (int i = 0; i < g->nnodes; i++)
     for (int c = 0; c < ncols && !training_only(g, g->nodes[i]); c++) {
-      columns[c].cell(rp, g->nodes[i], buf, sizeof buf);
-      print_cell(out, &columns[c], buf, width[c], c == ncols - 1);
+      cols[c]->cell(rp, g->nodes[i], buf, sizeof buf);
+      print_cell(out, cols[c], buf, width[c], c == ncols - 1);
     }
 }
 
@@ -236,11 +260,35 @@ static void print_totals(FILE *out, const Graph *g) {
   if (training) print_total(out, "MACs per sample (training)", train_macs);
 }
 
+/* Every kernel the fuse pass built, the backward and quantize ones too:
+ * "p1.dx  maxpool_grad_i8 [relu_grad] <- p1.relu.dx". */
+static void print_fusions(FILE *out, const Graph *g) {
+  int kernels = 0, folded = 0;
+  for (int i = 0; i < g->nnodes; i++) {
+    const char *f = node_str(g->nodes[i], "fused");
+    if (!f || !*f) continue;
+    kernels++;
+    folded++;
+    for (const char *c = f; *c; c++) folded += *c == ' ';
+  }
+  if (!kernels) return;
+  fprintf(out, "\nfused kernels: %d nodes folded into %d\n", folded, kernels);
+  for (int i = 0; i < g->nnodes; i++) {
+    const Node *n = g->nodes[i];
+    const char *f = node_str(n, "fused");
+    if (!f || !*f) continue;
+    const char *how = node_str(n, n->op == OP_QUANTIZE ? "clip" : "epilogue");
+    fprintf(out, "  %-28s %-16s %-18s <- %s\n", n->name ? n->name : "-", op_name(n->op),
+            how ? how : "", f);
+  }
+}
+
 void graph_report_recipe(FILE *out, const Graph *g, const struct Recipe *r) {
   Report rp = {g, r};
   fprintf(out, "model %s, batch %d\n\n", g->name, g->batch);
   print_table(out, &rp);
   print_totals(out, g);
+  print_fusions(out, g);
 }
 
 void graph_report(FILE *out, const Graph *g) { graph_report_recipe(out, g, NULL); }

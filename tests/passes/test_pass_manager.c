@@ -83,8 +83,9 @@ static const Pass break_structure_pass = {"break-structure", "drops attributes",
 START_TEST(registry_lists_the_pipeline_in_order) {
   static const char *const order[] = {"normalize-input", "shape-infer", "lac",
                                       "autodiff",        "optimizer",   "prc",
-                                      "quantize",        "dce",         "verify",
-                                      "lower",           "math",        "memplan"};
+                                      "quantize",        "dce",         "fuse",
+                                      "verify",          "lower",       "math",
+                                      "memplan"};
   int n = 0;
   const Pass *const *all = pass_registry(&n);
   ck_assert_int_eq(n, (int)(sizeof order / sizeof order[0]));

@@ -1,0 +1,216 @@
+/* The fuse pass: folds the elementwise nodes around the INT8 products into
+ * the kernels that produce or consume their values, so those values are
+ * never written to memory and read back. It runs after dce, on the complete
+ * training graph, and rewrites three patterns:
+ *
+ *   product epilogue   conv2d_i8 / dense_i8 -> compensation -> relu
+ *                      the product's kernel adds LAC's alpha mu + beta and
+ *                      applies relu to each sample's output right after
+ *                      computing it, while it is in the cache (attribute
+ *                      epilogue = "compensation", "relu" or
+ *                      "compensation_relu"; alpha, mu and beta become its
+ *                      last three operands)
+ *   clip + quantize    range_clip -> quantize (every user of the clip)
+ *                      the quantize computes the range and quantizes the
+ *                      clipped values (attributes clip = "scale"|"sigma",
+ *                      p, z): no clipped f32 copy
+ *   max|y| in place    a conv2d_i8 / dense_i8 whose result y a quantize
+ *                      reads: the product also computes max|y| as a
+ *                      second result, %y.amax, the quantize's second
+ *                      operand, and the quantize skips its own pass over y
+ *   pool + relu mask   maxpool_grad_i8 -> relu_grad_i8 of the same saved
+ *                      int8 activation: the error is routed and masked in
+ *                      one pass (epilogue = "relu_grad")
+ *   dx + relu mask     conv2d_i8_grad_input / dense_i8_grad_input ->
+ *                      relu_grad_i8: each sample's dx is masked as soon as
+ *                      it is computed (epilogue = "relu_grad", the saved
+ *                      int8 activation its fifth operand)
+ *
+ * A value is folded only when the next node is its sole reader and it is
+ * not a graph output. The fused node takes over the last value's name, so
+ * every later reader is unchanged, and lists what it absorbed in its
+ * `fused` attribute (for dumps and --emit=report). Each fused kernel does
+ * the same float operations in the same order as the kernels it replaces:
+ * the program computes the same bits (tests/e2e/fuse_identical.sh).
+ * --no-fuse skips the pass. */
+#include <stdio.h>
+#include <string.h>
+
+#include "pass.h"
+
+/* The only node that reads v, when exactly one does and v is not a graph
+ * output; NULL otherwise. */
+static Node *sole_reader(const Graph *g, const Value *v) {
+  for (int i = 0; i < g->noutputs; i++)
+    if (g->outputs[i] == v) return NULL;
+  Node *users[2];
+  if (value_users(g, v, users, 2) != 1) return NULL;
+  int reads = 0;
+  for (int i = 0; i < users[0]->nin; i++) reads += users[0]->in[i] == v;
+  return reads == 1 ? users[0] : NULL;
+}
+
+/* next, when it is an op `op` reading v as operand 0 and v's sole reader. */
+static Node *fusible_next(const Graph *g, const Value *v, OpKind op) {
+  Node *next = sole_reader(g, v);
+  return next && next->op == op && next->in[0] == v ? next : NULL;
+}
+
+/* Appends node `gone`'s name to n's `fused` list and marks it removed. */
+static void absorb(Graph *g, Node *n, const Node *gone, bool *removed) {
+  const char *was = node_str(n, "fused");
+  const char *name = gone->name ? gone->name : op_name(gone->op);
+  node_set_str(g, n, "fused",
+               was && *was ? arena_printf(g->arena, "%s %s", was, name) : name);
+  removed[gone->id] = true;
+}
+
+/* n's result becomes `last`, the value of the last node it absorbed: the
+ * readers of `last` now read n's. */
+static void take_result(Node *n, Value *last) {
+  n->out[0]->def = NULL; /* graph_compact drops it */
+  last->def = n;
+  last->def_index = 0;
+  n->out[0] = last;
+}
+
+/* The quantizes of y that can take max|y| from y's producer: no clip of
+ * their own, not already given one. */
+static int plain_quantizes(const Graph *g, const Value *y, Node **q, int max) {
+  Node *users[16];
+  int nu = value_users(g, y, users, 16), k = 0;
+  if (nu > 16) return 0;
+  for (int i = 0; i < nu && k < max; i++) {
+    const char *clip = node_str(users[i], "clip");
+    if (users[i]->op == OP_QUANTIZE && users[i]->nin == 1 && users[i]->in[0] == y &&
+        (!clip || strcmp(clip, "none") == 0))
+      q[k++] = users[i];
+  }
+  return k;
+}
+
+/* The product's kernel also computes max|y| (a second result, %y.amax) for
+ * the quantizes of y, which then skip their own pass over y. */
+static void fuse_amax(Graph *g, Node *n) {
+  if (n->nout != 1) return;
+  Node *q[16];
+  int nq = plain_quantizes(g, n->out[0], q, 16);
+  if (!nq) return;
+  char name[512];
+  snprintf(name, sizeof name, "%s.amax", n->out[0]->name);
+  TensorType scalar = {DT_F32, shape_of(0, NULL)};
+  Value *amax = node_add_result(g, n, graph_unique_name(g, name), scalar);
+  for (int i = 0; i < nq; i++) {
+    Value **in = arena_alloc(g->arena, 2 * sizeof(Value *));
+    in[0] = q[i]->in[0];
+    in[1] = amax;
+    q[i]->in = in;
+    q[i]->nin = 2;
+  }
+}
+
+static void fuse_product(Graph *g, Node *n, bool *removed) {
+  const char *ep = node_str(n, "epilogue");
+  if (ep && strcmp(ep, "none") != 0) return;
+  Node *comp = fusible_next(g, n->out[0], OP_COMPENSATION);
+  Node *relu = fusible_next(g, comp ? comp->out[0] : n->out[0], OP_RELU);
+  if (!comp && !relu) {
+    fuse_amax(g, n);
+    return;
+  }
+  node_set_str(g, n, "epilogue", comp ? (relu ? "compensation_relu" : "compensation") : "relu");
+  if (comp) {
+    Value **in = arena_alloc(g->arena, (size_t)(n->nin + 3) * sizeof(Value *));
+    memcpy(in, n->in, (size_t)n->nin * sizeof(Value *));
+    for (int i = 0; i < 3; i++) in[n->nin + i] = comp->in[1 + i];
+    n->in = in;
+    n->nin += 3;
+    absorb(g, n, comp, removed);
+  }
+  if (relu) absorb(g, n, relu, removed);
+  take_result(n, (relu ? relu : comp)->out[0]);
+  fuse_amax(g, n);
+}
+
+static void fuse_clip(Graph *g, Node *clip, bool *removed) {
+  Value *v = clip->out[0];
+  for (int i = 0; i < g->noutputs; i++)
+    if (g->outputs[i] == v) return;
+  enum { MAX_READERS = 8 };
+  Node *readers[MAX_READERS];
+  int nr = value_users(g, v, readers, MAX_READERS);
+  if (nr < 1 || nr > MAX_READERS) return;
+  for (int i = 0; i < nr; i++) {
+    const char *c = node_str(readers[i], "clip");
+    if (readers[i]->op != OP_QUANTIZE || readers[i]->in[0] != v || (c && strcmp(c, "none") != 0))
+      return;
+  }
+  for (int i = 0; i < nr; i++) {
+    Node *q = readers[i];
+    q->in[0] = clip->in[0];
+    node_set_str(g, q, "clip", node_str(clip, "method"));
+    if (strcmp(node_str(clip, "method"), "sigma") == 0)
+      node_set_float(g, q, "z", node_float(clip, "z", 2.576));
+    else
+      node_set_float(g, q, "p", node_float(clip, "p", 0.95));
+    absorb(g, q, clip, removed);
+  }
+}
+
+static void fuse_pool_grad(Graph *g, Node *n, bool *removed) {
+  const char *ep = node_str(n, "epilogue");
+  if (ep && strcmp(ep, "none") != 0) return;
+  Node *mask = fusible_next(g, n->out[0], OP_RELU_GRAD_I8);
+  if (!mask || mask->in[1] != n->in[1]) return;
+  node_set_str(g, n, "epilogue", "relu_grad");
+  absorb(g, n, mask, removed);
+  take_result(n, mask->out[0]);
+}
+
+/* An input gradient followed by the relu mask of the layer below: the
+ * product's kernel masks each sample's dx as it finishes it. */
+static void fuse_input_grad(Graph *g, Node *n, bool *removed) {
+  const char *ep = node_str(n, "epilogue");
+  if (ep && strcmp(ep, "none") != 0) return;
+  Node *mask = fusible_next(g, n->out[0], OP_RELU_GRAD_I8);
+  if (!mask) return;
+  node_set_str(g, n, "epilogue", "relu_grad");
+  Value **in = arena_alloc(g->arena, (size_t)(n->nin + 1) * sizeof(Value *));
+  memcpy(in, n->in, (size_t)n->nin * sizeof(Value *));
+  in[n->nin] = mask->in[1];
+  n->in = in;
+  n->nin += 1;
+  absorb(g, n, mask, removed);
+  take_result(n, mask->out[0]);
+}
+
+static bool run_fuse(Module *m) {
+  if (m->no_fuse) return true;
+  Graph *g = m->graph;
+  bool *removed = arena_alloc(g->arena, (size_t)(g->next_node_id ? g->next_node_id : 1));
+  for (int i = 0; i < g->nnodes; i++) {
+    Node *n = g->nodes[i];
+    if (removed[n->id]) continue;
+    switch (n->op) {
+    case OP_CONV2D_I8:
+    case OP_DENSE_I8: fuse_product(g, n, removed); break;
+    case OP_RANGE_CLIP: fuse_clip(g, n, removed); break;
+    case OP_MAXPOOL_GRAD_I8: fuse_pool_grad(g, n, removed); break;
+    case OP_CONV2D_I8_GRAD_INPUT:
+    case OP_DENSE_I8_GRAD_INPUT: fuse_input_grad(g, n, removed); break;
+    default: break;
+    }
+  }
+  int kept = 0;
+  Node **order = arena_alloc(g->arena, (size_t)(g->nnodes ? g->nnodes : 1) * sizeof(Node *));
+  for (int i = 0; i < g->nnodes; i++)
+    if (!removed[g->nodes[i]->id]) order[kept++] = g->nodes[i];
+  graph_set_schedule(g, order, kept);
+  graph_compact(g);
+  return true;
+}
+
+const Pass pass_fuse = {"fuse",
+                        "fold compensation, relu, range clips and relu masks into the int8 "
+                        "kernels next to them",
+                        run_fuse};
