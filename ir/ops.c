@@ -75,84 +75,49 @@ enum { F32_ONLY = 1u << DT_F32 };
 const char *const op_precision_names[] = {"fp32", "int8", NULL};
 const char *const op_rounding_names[] = {"nearest", "stochastic", NULL};
 
+/* Attribute rows several ops share, as list pieces (each a plain
+ * initializer list, so every table below still reads as its full row). */
+#define CONV_GEOMETRY                                         \
+  {"filters", ATTR_INT, 0, false, 0, 0, NULL, NULL},          \
+  {"kernel", ATTR_INTS, 2, false, 0, 0, NULL, NULL},          \
+  {"stride", ATTR_INTS, 2, false, 0, 0, NULL, NULL},          \
+  {"pad", ATTR_INTS, 2, false, 0, 0, NULL, NULL},             \
+  {"groups", ATTR_INT, 0, false, 0, 0, NULL, NULL}
+#define INPUT_SIZE {"input_size", ATTR_INTS, 2, false, 0, 0, NULL, NULL}
+#define UNITS {"units", ATTR_INT, 0, false, 0, 0, NULL, NULL}
 /* Every product op (conv2d, dense and their gradients) also takes the
  * optional `precision` and `rounding` (fp32 and nearest-even when absent). */
-static const AttrSpec conv_attrs[] = {
-    {"filters", ATTR_INT, 0, false, 0, 0, NULL, NULL},
-    {"kernel", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
-    {"stride", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
-    {"pad", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
-    {"groups", ATTR_INT, 0, false, 0, 0, NULL, NULL},
-    {"precision", ATTR_STR, 0, true, 0, 0, "fp32", op_precision_names},
-    {"rounding", ATTR_STR, 0, true, 0, 0, "nearest", op_rounding_names},
-};
-static const AttrSpec conv_grad_input_attrs[] = {
-    {"filters", ATTR_INT, 0, false, 0, 0, NULL, NULL},
-    {"kernel", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
-    {"stride", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
-    {"pad", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
-    {"groups", ATTR_INT, 0, false, 0, 0, NULL, NULL},
-    {"input_size", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
-    {"precision", ATTR_STR, 0, true, 0, 0, "fp32", op_precision_names},
-    {"rounding", ATTR_STR, 0, true, 0, 0, "nearest", op_rounding_names},
-};
-static const AttrSpec dense_attrs[] = {
-    {"units", ATTR_INT, 0, false, 0, 0, NULL, NULL},
-    {"precision", ATTR_STR, 0, true, 0, 0, "fp32", op_precision_names},
-    {"rounding", ATTR_STR, 0, true, 0, 0, "nearest", op_rounding_names},
-};
+#define PRECISION                                                   \
+  {"precision", ATTR_STR, 0, true, 0, 0, "fp32", op_precision_names}, \
+  {"rounding", ATTR_STR, 0, true, 0, 0, "nearest", op_rounding_names}
 /* What passes/fuse.c folded into a node: its epilogue (or the clip a
  * quantize applies first), and the names of the nodes it replaced, for
  * dumps and the report. Optional: an unfused node prints as before. */
+#define EPILOGUE(words) {"epilogue", ATTR_STR, 0, true, 0, 0, "none", words}
+#define FUSED {"fused", ATTR_STR, 0, true, 0, 0, "", NULL}
 static const char *const product_epilogue_words[] = {"none", "relu", "compensation",
                                                      "compensation_relu", NULL};
 /* a backward kernel's: the relu mask of the saved int8 activation */
-static const char *const pool_grad_epilogue_words[] = {"none", "relu_grad", NULL};
+static const char *const mask_epilogue_words[] = {"none", "relu_grad", NULL};
 static const char *const quantize_clip_words[] = {"none", "scale", "sigma", NULL};
-#define FUSED_ATTR {"fused", ATTR_STR, 0, true, 0, 0, "", NULL}
-static const AttrSpec conv_i8_attrs[] = {
-    {"filters", ATTR_INT, 0, false, 0, 0, NULL, NULL},
-    {"kernel", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
-    {"stride", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
-    {"pad", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
-    {"groups", ATTR_INT, 0, false, 0, 0, NULL, NULL},
-    {"precision", ATTR_STR, 0, true, 0, 0, "fp32", op_precision_names},
-    {"rounding", ATTR_STR, 0, true, 0, 0, "nearest", op_rounding_names},
-    {"epilogue", ATTR_STR, 0, true, 0, 0, "none", product_epilogue_words},
-    FUSED_ATTR,
-};
-static const AttrSpec dense_i8_attrs[] = {
-    {"units", ATTR_INT, 0, false, 0, 0, NULL, NULL},
-    {"precision", ATTR_STR, 0, true, 0, 0, "fp32", op_precision_names},
-    {"rounding", ATTR_STR, 0, true, 0, 0, "nearest", op_rounding_names},
-    {"epilogue", ATTR_STR, 0, true, 0, 0, "none", product_epilogue_words},
-    FUSED_ATTR,
-};
-static const AttrSpec conv_i8_grad_input_attrs[] = {
-    {"filters", ATTR_INT, 0, false, 0, 0, NULL, NULL},
-    {"kernel", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
-    {"stride", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
-    {"pad", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
-    {"groups", ATTR_INT, 0, false, 0, 0, NULL, NULL},
-    {"input_size", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
-    {"precision", ATTR_STR, 0, true, 0, 0, "fp32", op_precision_names},
-    {"rounding", ATTR_STR, 0, true, 0, 0, "nearest", op_rounding_names},
-    {"epilogue", ATTR_STR, 0, true, 0, 0, "none", pool_grad_epilogue_words},
-    FUSED_ATTR,
-};
-static const AttrSpec dense_i8_grad_input_attrs[] = {
-    {"units", ATTR_INT, 0, false, 0, 0, NULL, NULL},
-    {"precision", ATTR_STR, 0, true, 0, 0, "fp32", op_precision_names},
-    {"rounding", ATTR_STR, 0, true, 0, 0, "nearest", op_rounding_names},
-    {"epilogue", ATTR_STR, 0, true, 0, 0, "none", pool_grad_epilogue_words},
-    FUSED_ATTR,
-};
+
+static const AttrSpec conv_attrs[] = {CONV_GEOMETRY, PRECISION};
+static const AttrSpec conv_grad_input_attrs[] = {CONV_GEOMETRY, INPUT_SIZE, PRECISION};
+static const AttrSpec dense_attrs[] = {UNITS, PRECISION};
+static const AttrSpec conv_i8_attrs[] = {CONV_GEOMETRY, PRECISION,
+                                         EPILOGUE(product_epilogue_words), FUSED};
+static const AttrSpec dense_i8_attrs[] = {UNITS, PRECISION, EPILOGUE(product_epilogue_words),
+                                          FUSED};
+static const AttrSpec conv_i8_grad_input_attrs[] = {CONV_GEOMETRY, INPUT_SIZE, PRECISION,
+                                                    EPILOGUE(mask_epilogue_words), FUSED};
+static const AttrSpec dense_i8_grad_input_attrs[] = {UNITS, PRECISION,
+                                                     EPILOGUE(mask_epilogue_words), FUSED};
 static const AttrSpec pool_i8_grad_attrs[] = {
     {"kernel", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
     {"stride", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
     {"pad", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
-    {"epilogue", ATTR_STR, 0, true, 0, 0, "none", pool_grad_epilogue_words},
-    FUSED_ATTR,
+    EPILOGUE(mask_epilogue_words),
+    FUSED,
 };
 static const AttrSpec pool_attrs[] = {
     {"kernel", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
@@ -200,7 +165,7 @@ static const AttrSpec quantize_attrs[] = {
     {"clip", ATTR_STR, 0, true, 0, 0, "none", quantize_clip_words},
     {"p", ATTR_FLOAT, 0, true, 0, 0.95, NULL, NULL},
     {"z", ATTR_FLOAT, 0, true, 0, 2.576, NULL, NULL},
-    FUSED_ATTR,
+    FUSED,
 };
 static const AttrSpec adam_attrs[] = {
     {"beta1", ATTR_FLOAT, 0, false, 0, 0, NULL, NULL},
