@@ -679,34 +679,35 @@ static bool dense_by_cols(Lower *L, int64_t f, int64_t u) {
 /* For a small compiled batch the transposed copy of w would cost as much as
  * the product itself, so y[i, u] is a dot product of the contiguous rows
  * x[i, :] and w[u, :], kept in DENSE_LANES independent partial sums (a fixed
- * summation order, no loop-carried dependency between lanes, which the SLP
- * vectoriser turns into vector multiply-adds). */
+ * summation order, no loop-carried dependency between lanes). The partial
+ * sums are a small scratch row updated by a vectorised loop over the lanes,
+ * one vector multiply and add per DENSE_LANES terms for both backends (as
+ * DENSE_LANES scalars, gcc's SLP vectoriser found the vector and LLVM's
+ * built only pairs of lanes: 4x the instructions). */
 enum { DENSE_DOT_MAX_BATCH = 4, DENSE_LANES = 8 };
 
 static LStmt *dense_dot(Lower *L, const Node *n, int64_t f, int64_t u) {
   LProgram *p = L->p;
   LBuffer *xb = vbuf(L, n->in[0]), *wb = vbuf(L, n->in[1]), *yb = vbuf(L, n->out[0]);
+  LBuffer *acc = scratch(L, "acc", DT_F32, DENSE_LANES);
   LVar *i = lv_loop(L, "i"), *uv = lv_loop(L, "u"), *fb = lv_loop(L, "fb"), *ft = lv_loop(L, "f");
-  LVar *acc[DENSE_LANES];
-  LBlock body = {0}, lanes = {0};
-  for (int l = 0; l < DENSE_LANES; l++) {
-    acc[l] = lv_local(L, "acc", DT_F32);
-    lblock_add(&body, ls_let(p, acc[l], cf(L, 0)));
-  }
+  LVar *l0 = lv_loop(L, "l"), *l1 = lv_loop(L, "l");
+  LBlock body = {0};
+  lblock_add(&body, loop(L, l0, ci(L, DENSE_LANES), LHINT_VECTORIZE,
+                         ls_store(p, acc, ve(L, l0), cf(L, 0))));
   LExpr *xrow = mul(L, ve(L, i), ci(L, f)), *wrow = mul(L, ve(L, uv), ci(L, f));
-  for (int l = 0; l < DENSE_LANES; l++) {
-    LExpr *k = add(L, mul(L, ve(L, fb), ci(L, DENSE_LANES)), ci(L, l));
-    LExpr *prod = fmul(L, ld(L, xb, add(L, xrow, k)), ld(L, wb, add(L, wrow, k)));
-    lblock_add(&lanes, ls_assign(p, acc[l], fadd(L, ve(L, acc[l]), prod)));
-  }
+  LExpr *k = add(L, mul(L, ve(L, fb), ci(L, DENSE_LANES)), ve(L, l1));
+  LExpr *prod = fmul(L, ld(L, xb, add(L, xrow, k)), ld(L, wb, add(L, wrow, k)));
+  LStmt *lanes = loop(L, l1, ci(L, DENSE_LANES), LHINT_VECTORIZE,
+                      ls_store(p, acc, ve(L, l1), fadd(L, ld(L, acc, ve(L, l1)), prod)));
   int64_t full = f / DENSE_LANES;
-  lblock_add(&body, loop(L, fb, ci(L, full), 0, lanes.first));
+  lblock_add(&body, loop(L, fb, ci(L, full), 0, lanes));
   LExpr *tail = fmul(L, ld(L, xb, add(L, xrow, ve(L, ft))), ld(L, wb, add(L, wrow, ve(L, ft))));
   lblock_add(&body, range(L, ft, ci(L, full * DENSE_LANES), ci(L, f), 0,
-                          ls_assign(p, acc[0], fadd(L, ve(L, acc[0]), tail))));
+                          ls_store(p, acc, ci(L, 0), fadd(L, ld(L, acc, ci(L, 0)), tail))));
   /* pairwise: ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)) */
   LExpr *sum[DENSE_LANES];
-  for (int l = 0; l < DENSE_LANES; l++) sum[l] = ve(L, acc[l]);
+  for (int l = 0; l < DENSE_LANES; l++) sum[l] = ld(L, acc, ci(L, l));
   for (int w = DENSE_LANES; w > 1; w /= 2)
     for (int l = 0; l < w / 2; l++) sum[l] = fadd(L, sum[2 * l], sum[2 * l + 1]);
   LExpr *value = n->nin > 2 ? fadd(L, ld(L, vbuf(L, n->in[2]), ve(L, uv)), sum[0]) : sum[0];
