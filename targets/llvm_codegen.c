@@ -590,6 +590,18 @@ static unsigned buffer_align(const LBuffer *b) {
   return a;
 }
 
+/* Whether only NAME_init calls the kernel: it runs once per run, not once
+ * per step. */
+static bool init_only(const ProgramPlan *plan, const KernelPlan *kp) {
+  for (int e = 0; e < ENTRY_COUNT; e++) {
+    const EntryPlan *ep = &plan->entries[e];
+    if (e == ENTRY_INIT || !ep->exists) continue;
+    for (int c = 0; c < ep->ncalls; c++)
+      if (ep->calls[c].kp == kp) return false;
+  }
+  return true;
+}
+
 static void declare_kernel(Gen *g, const KernelPlan *kp) {
   int n = kp->nbufs + kp->nscalars;
   LLVMTypeRef *params = arena_alloc(g->p->arena, (size_t)(n + 1) * sizeof *params);
@@ -600,6 +612,15 @@ static void declare_kernel(Gen *g, const KernelPlan *kp) {
   LLVMValueRef fn = LLVMAddFunction(g->mod, name, ft);
   LLVMSetLinkage(fn, LLVMInternalLinkage);
   add_attr(g, fn, LLVMAttributeFunctionIndex, "nounwind", 0);
+  /* Kernels stay functions: inlined, lenet5's train_step became one
+   * function of 12,600 instructions, which LLVM's schedulers take
+   * superlinear time over; a call per kernel and step costs nothing
+   * measurable. Identical kernels (resnet20's repeated blocks) are then
+   * merged into one by llvm_machine.c's pipeline. */
+  add_attr(g, fn, LLVMAttributeFunctionIndex, "noinline", 0);
+  /* The initialisers run once per run: no optimisation, LLVM's fast
+   * instruction selection; the same bits, as no pass changes them. */
+  if (init_only(g->plan, kp)) add_attr(g, fn, LLVMAttributeFunctionIndex, "optnone", 0);
   for (int i = 0; i < kp->nbufs; i++) {
     unsigned idx = (unsigned)i + 1;
     add_attr(g, fn, idx, "noalias", 0); /* the planner keeps a kernel's buffers apart */
