@@ -322,11 +322,9 @@ bool llvm_compile(const ProgramPlan *plan, const TargetConfig *tc, int opt_level
     /* clang's choices per level: the vectorisers from -O2 on */
     LLVMPassBuilderOptionsSetLoopVectorization(po, opt_level >= 2);
     LLVMPassBuilderOptionsSetSLPVectorization(po, opt_level >= 2);
-    /* No unrolling of LLVM's own: the loop IR is already unrolled into
-     * register tiles, and LLVM's full unrolling of its small constant
-     * loops made blocks of thousands of instructions (lenet5's logits_fwd:
-     * 2,761) for no speed. A loop's `unroll` hint is still followed. */
-    LLVMPassBuilderOptionsSetLoopUnrolling(po, false);
+    /* unrolling too, but not of the loops llvm_codegen.c marks (its
+     * loop_hints: the loop IR's vectorised and outer loops) */
+    LLVMPassBuilderOptionsSetLoopUnrolling(po, opt_level >= 1);
     LLVMErrorRef e = LLVMRunPasses(mod, pipeline, tm, po);
     LLVMDisposePassBuilderOptions(po);
     if (e) {
