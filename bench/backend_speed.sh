@@ -53,11 +53,11 @@ run() {
 }
 
 # compile_time MODEL -> CPU seconds (user + sys, best of 3) of octoc MODEL
-# -o NAME.o: CPU time, as the machine is shared
+# --batch 32 -o NAME.o: CPU time, as the machine is shared
 compile_time() {
   local best="" t
   for _ in 1 2 3; do
-    /usr/bin/time -f "%U %S" -o "$WORK/time" "$OCTOC" "$ROOT/models/$1.net" -o "$WORK/c.o" ||
+    /usr/bin/time -f "%U %S" -o "$WORK/time" "$OCTOC" "$ROOT/models/$1.net" --batch 32 -o "$WORK/c.o" ||
       die "octoc failed on $1"
     t=$(awk '{ print $1 + $2 }' "$WORK/time")
     best=$(awk -v a="$best" -v b="$t" 'BEGIN { print (a == "" || b < a) ? b : a }')

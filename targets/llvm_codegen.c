@@ -122,6 +122,27 @@ static LLVMBasicBlockRef new_block(Gen *g, const char *name) {
 
 static LLVMValueRef expr(Gen *g, const LExpr *e);
 
+/* An index as a pointer-width integer. Where that is wider than i32, the
+ * i32 + - * of the index are computed at that width, nsw: wherever the i32
+ * arithmetic is defined (nsw, C's signed overflow) the numbers are the
+ * same, and LLVM gets sext(i) * c + sext(j) instead of sext(i * c + j),
+ * which its induction-variable widening and strength reduction spent much
+ * of the compile time on. */
+static LLVMValueRef wide_index(Gen *g, const LExpr *e) {
+  bool wider = LLVMGetIntTypeWidth(g->intptr) > 32;
+  if (wider && e && e->type == DT_I32 && e->kind == LE_CONST) return cint(g->intptr, e->i);
+  if (wider && e && e->type == DT_I32 && e->kind == LE_BINARY && e->a->type == DT_I32 &&
+      e->b->type == DT_I32) {
+    switch (e->bop) {
+    case LB_ADD: return LLVMBuildNSWAdd(g->b, wide_index(g, e->a), wide_index(g, e->b), "");
+    case LB_SUB: return LLVMBuildNSWSub(g->b, wide_index(g, e->a), wide_index(g, e->b), "");
+    case LB_MUL: return LLVMBuildNSWMul(g->b, wide_index(g, e->a), wide_index(g, e->b), "");
+    default: break;
+    }
+  }
+  return extend(g, expr(g, e), e ? e->type : DT_I32, g->intptr);
+}
+
 /* The address of element idx (an integer expression) of buffer b. */
 static LLVMValueRef element_ptr(Gen *g, const LBuffer *b, const LExpr *idx, int64_t plus) {
   LLVMValueRef base = g->bufp[b->id];
@@ -129,7 +150,7 @@ static LLVMValueRef element_ptr(Gen *g, const LBuffer *b, const LExpr *idx, int6
     fail(g, "buffer '%s' is not a parameter of the kernel", b->name);
     return LLVMConstNull(g->ptr);
   }
-  LLVMValueRef i = extend(g, expr(g, idx), idx->type, g->intptr);
+  LLVMValueRef i = wide_index(g, idx);
   if (plus) i = LLVMBuildNSWAdd(g->b, i, cint(g->intptr, plus), "");
   return LLVMBuildInBoundsGEP2(g->b, g->ty[b->dtype], base, &i, 1, "");
 }
@@ -483,11 +504,27 @@ static LLVMValueRef expr(Gen *g, const LExpr *e) {
 
 static void block(Gen *g, const LStmt *s);
 
+/* Whether a loop's body has a loop in it. */
+static bool has_inner_loop(const LStmt *s) {
+  for (; s; s = s->next) {
+    if (s->kind == LS_FOR) return true;
+    if (s->kind == LS_IF && (has_inner_loop(s->body) || has_inner_loop(s->else_body))) return true;
+  }
+  return false;
+}
+
 /* The loop's hints as llvm.loop metadata on its latch branch: vectorize
  * as clang's `#pragma clang loop vectorize(enable)`, unroll as
- * `unroll(full)`. */
-static void loop_hints(Gen *g, LLVMValueRef latch_br, unsigned hints) {
-  if (!(hints & (LHINT_VECTORIZE | LHINT_UNROLL))) return;
+ * `unroll(full)`. LLVM does not unroll a loop the loop IR vectorises
+ * (its tiles are unrolled already) nor an outer loop: unrolled, they were
+ * blocks of thousands of instructions (lenet5's logits_fwd: 2,761) that
+ * took most of the compile time and no step time. Small inner loops it
+ * still unrolls (a 2x2 max-pool's gradient: 3x faster). */
+static void loop_hints(Gen *g, LLVMValueRef latch_br, const LStmt *loop) {
+  unsigned hints = loop->hints;
+  bool no_unroll = !(hints & LHINT_UNROLL) &&
+                   ((hints & LHINT_VECTORIZE) || has_inner_loop(loop->body));
+  if (!(hints & (LHINT_VECTORIZE | LHINT_UNROLL)) && !no_unroll) return;
   LLVMMetadataRef self = LLVMTemporaryMDNode(g->ctx, NULL, 0);
   LLVMMetadataRef ops[3];
   size_t n = 0;
@@ -498,8 +535,8 @@ static void loop_hints(Gen *g, LLVMValueRef latch_br, unsigned hints) {
                                LLVMValueAsMetadata(LLVMConstInt(g->i1, 1, 0))};
     ops[n++] = LLVMMDNodeInContext2(g->ctx, item, 2);
   }
-  if (hints & LHINT_UNROLL) {
-    const char *s = "llvm.loop.unroll.full";
+  if (hints & LHINT_UNROLL || no_unroll) {
+    const char *s = hints & LHINT_UNROLL ? "llvm.loop.unroll.full" : "llvm.loop.unroll.disable";
     LLVMMetadataRef item = LLVMMDStringInContext2(g->ctx, s, strlen(s));
     ops[n++] = LLVMMDNodeInContext2(g->ctx, &item, 1);
   }
@@ -535,7 +572,7 @@ static void stmt_for(Gen *g, const LStmt *s) {
   bool sgn = !dtype_is_unsigned(t) && !is_narrow(t);
   LLVMBuildStore(g->b, sgn ? LLVMBuildNSWAdd(g->b, i, step, "") : LLVMBuildAdd(g->b, i, step, ""),
                  v);
-  loop_hints(g, LLVMBuildBr(g->b, cond), s->hints);
+  loop_hints(g, LLVMBuildBr(g->b, cond), s);
   LLVMPositionBuilderAtEnd(g->b, exit);
 }
 
@@ -590,6 +627,18 @@ static unsigned buffer_align(const LBuffer *b) {
   return a;
 }
 
+/* Whether only NAME_init calls the kernel: it runs once per run, not once
+ * per step. */
+static bool init_only(const ProgramPlan *plan, const KernelPlan *kp) {
+  for (int e = 0; e < ENTRY_COUNT; e++) {
+    const EntryPlan *ep = &plan->entries[e];
+    if (e == ENTRY_INIT || !ep->exists) continue;
+    for (int c = 0; c < ep->ncalls; c++)
+      if (ep->calls[c].kp == kp) return false;
+  }
+  return true;
+}
+
 static void declare_kernel(Gen *g, const KernelPlan *kp) {
   int n = kp->nbufs + kp->nscalars;
   LLVMTypeRef *params = arena_alloc(g->p->arena, (size_t)(n + 1) * sizeof *params);
@@ -600,6 +649,15 @@ static void declare_kernel(Gen *g, const KernelPlan *kp) {
   LLVMValueRef fn = LLVMAddFunction(g->mod, name, ft);
   LLVMSetLinkage(fn, LLVMInternalLinkage);
   add_attr(g, fn, LLVMAttributeFunctionIndex, "nounwind", 0);
+  /* Kernels stay functions: inlined, lenet5's train_step became one
+   * function of 12,600 instructions, which LLVM's schedulers take
+   * superlinear time over; a call per kernel and step costs nothing
+   * measurable. Identical kernels (resnet20's repeated blocks) are then
+   * merged into one by llvm_machine.c's pipeline. */
+  add_attr(g, fn, LLVMAttributeFunctionIndex, "noinline", 0);
+  /* The initialisers run once per run: no optimisation, LLVM's fast
+   * instruction selection; the same bits, as no pass changes them. */
+  if (init_only(g->plan, kp)) add_attr(g, fn, LLVMAttributeFunctionIndex, "optnone", 0);
   for (int i = 0; i < kp->nbufs; i++) {
     unsigned idx = (unsigned)i + 1;
     add_attr(g, fn, idx, "noalias", 0); /* the planner keeps a kernel's buffers apart */
