@@ -38,6 +38,15 @@
 
 #include "pass.h"
 
+/* n's operands followed by the k values of more. */
+static void append_operands(Graph *g, Node *n, Value *const *more, int k) {
+  Value **in = arena_alloc(g->arena, (size_t)(n->nin + k) * sizeof(Value *));
+  memcpy(in, n->in, (size_t)n->nin * sizeof(Value *));
+  memcpy(in + n->nin, more, (size_t)k * sizeof(Value *));
+  n->in = in;
+  n->nin += k;
+}
+
 /* The only node that reads v, when exactly one does and v is not a graph
  * output; NULL otherwise. */
 static Node *sole_reader(const Graph *g, const Value *v) {
@@ -100,13 +109,7 @@ static void fuse_amax(Graph *g, Node *n) {
   snprintf(name, sizeof name, "%s.amax", n->out[0]->name);
   TensorType scalar = {DT_F32, shape_of(0, NULL)};
   Value *amax = node_add_result(g, n, graph_unique_name(g, name), scalar);
-  for (int i = 0; i < nq; i++) {
-    Value **in = arena_alloc(g->arena, 2 * sizeof(Value *));
-    in[0] = q[i]->in[0];
-    in[1] = amax;
-    q[i]->in = in;
-    q[i]->nin = 2;
-  }
+  for (int i = 0; i < nq; i++) append_operands(g, q[i], &amax, 1);
 }
 
 static void fuse_product(Graph *g, Node *n, bool *removed) {
@@ -120,11 +123,7 @@ static void fuse_product(Graph *g, Node *n, bool *removed) {
   }
   node_set_str(g, n, "epilogue", comp ? (relu ? "compensation_relu" : "compensation") : "relu");
   if (comp) {
-    Value **in = arena_alloc(g->arena, (size_t)(n->nin + 3) * sizeof(Value *));
-    memcpy(in, n->in, (size_t)n->nin * sizeof(Value *));
-    for (int i = 0; i < 3; i++) in[n->nin + i] = comp->in[1 + i];
-    n->in = in;
-    n->nin += 3;
+    append_operands(g, n, comp->in + 1, 3); /* alpha, mu, beta */
     absorb(g, n, comp, removed);
   }
   if (relu) absorb(g, n, relu, removed);
@@ -175,11 +174,7 @@ static void fuse_input_grad(Graph *g, Node *n, bool *removed) {
   Node *mask = fusible_next(g, n->out[0], OP_RELU_GRAD_I8);
   if (!mask) return;
   node_set_str(g, n, "epilogue", "relu_grad");
-  Value **in = arena_alloc(g->arena, (size_t)(n->nin + 1) * sizeof(Value *));
-  memcpy(in, n->in, (size_t)n->nin * sizeof(Value *));
-  in[n->nin] = mask->in[1];
-  n->in = in;
-  n->nin += 1;
+  append_operands(g, n, mask->in + 1, 1); /* the saved int8 activation */
   absorb(g, n, mask, removed);
   take_result(n, mask->out[0]);
 }

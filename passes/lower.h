@@ -131,6 +131,9 @@ bool lower_dropout_grad(Lower *L, const Node *n, LowerMode mode);
 bool lower_sum(Lower *L, const Node *n, LowerMode mode); /* and sum_product */
 bool lower_alias(Lower *L, const Node *n, LowerMode mode); /* flatten, reshape: no code */
 bool lower_normalize(Lower *L, const Node *n, LowerMode mode);
+/* relu's gradient: dy where y > 0, else 0 (dy a local: a select between
+ * values), for relu_grad and the kernels that fuse it (lower_elementwise.c) */
+LExpr *relu_mask(Lower *L, LExpr *y, LExpr *dy);
 /* lower_compensation.c */
 bool lower_compensation(Lower *L, const Node *n, LowerMode mode);
 bool lower_compensation_grad(Lower *L, const Node *n, LowerMode mode);

@@ -141,9 +141,11 @@ static LExpr *leaky_relu_value(Lower *L, const Node *n, LowerMode mode, const El
 static LExpr *relu_grad_value(Lower *L, const Node *n, LowerMode mode, const Elem *e,
                               LBlock *pre) {
   (void)mode;
-  LProgram *p = L->p;
-  LExpr *dy = load_local(L, n, 0, e, pre);
-  return le_select(p, le_bin(p, LB_GT, elem(L, n, 1, e), cf(L, 0)), dy, cf(L, 0));
+  return relu_mask(L, elem(L, n, 1, e), load_local(L, n, 0, e, pre));
+}
+
+LExpr *relu_mask(Lower *L, LExpr *y, LExpr *dy) {
+  return le_select(L->p, le_bin(L->p, LB_GT, y, cf(L, 0)), dy, cf(L, 0));
 }
 
 static LExpr *relu6_grad_value(Lower *L, const Node *n, LowerMode mode, const Elem *e,

@@ -64,6 +64,11 @@ static LExpr *rounding_key(Lower *L, const char *stream) {
  * float, and an integer max reduction vectorises (vpmaxsd) where the
  * float one, with C's NaN rules, stays scalar. A NaN in x gives a NaN
  * scale (its bits are above infinity's) instead of being skipped. */
+/* The bits of |x| as an int32 (x's bits, sign cleared). */
+static LExpr *abs_bits(Lower *L, LExpr *x) {
+  return le_bin(L->p, LB_AND, le_call(L->p, LI_F32_BITS, x, NULL), le_int(L->p, DT_I32, 0x7fffffff));
+}
+
 /* v clipped to [lo, hi] as range_clip computes it; v itself without a
  * clip (lo NULL). */
 static LExpr *clipped(Lower *L, LExpr *v, LVar *lo, LVar *hi) {
@@ -76,10 +81,8 @@ static LStmt *max_abs(Lower *L, LBuffer *xb, LExpr *count, LVar *m, LVar *lo, LV
   LProgram *p = L->p;
   LVar *bits = lv_local(L, "mbits", DT_I32), *i = lv_loop(L, "i");
   LExpr *x = clipped(L, ld(L, xb, ve(L, i)), lo, hi);
-  LExpr *abs_bits = le_bin(p, LB_AND, le_call(p, LI_F32_BITS, x, NULL),
-                           le_int(p, DT_I32, 0x7fffffff));
   LStmt *reduce = loop(L, i, count, 0,
-                       ls_assign(p, bits, le_bin(p, LB_MAX, ve(L, bits), abs_bits)));
+                       ls_assign(p, bits, le_bin(p, LB_MAX, ve(L, bits), abs_bits(L, x))));
   return seq3(ls_let(p, bits, le_int(p, DT_I32, 0)), reduce,
               ls_let(p, m, le_call(p, LI_BITS_F32, ve(L, bits), NULL)));
 }
@@ -276,10 +279,8 @@ static LStmt *epilogue_pass(Lower *L, const Epilogue *ep, LBuffer *y, LExpr *bas
   LStmt *body;
   if (ep->amax) {
     LVar *t = lv_local(L, "y", DT_F32);
-    LExpr *abs_bits = le_bin(p, LB_AND, le_call(p, LI_F32_BITS, ve(L, t), NULL),
-                             le_int(p, DT_I32, 0x7fffffff));
     body = seq3(ls_let(p, t, v), ep->alpha || ep->relu ? ls_store(p, y, at, ve(L, t)) : NULL,
-                ls_assign(p, ep->bits, le_bin(p, LB_MAX, ve(L, ep->bits), abs_bits)));
+                ls_assign(p, ep->bits, le_bin(p, LB_MAX, ve(L, ep->bits), abs_bits(L, ve(L, t)))));
   } else {
     body = ls_store(p, y, at, v);
   }
@@ -296,10 +297,9 @@ static LStmt *relu_mask_pass(Lower *L, const Node *n, LBuffer *dx, LExpr *base, 
   LProgram *p = L->p;
   LBuffer *mask = vbuf(L, n->in[n->nin - 1]);
   LVar *i = lv_loop(L, "i"), *d = lv_local(L, "dx", DT_F32);
-  LExpr *at = add(L, base, ve(L, i));
-  LExpr *on = le_bin(p, LB_GT, ld_f32(L, mask, add(L, base, ve(L, i))), cf(L, 0));
-  LStmt *body = seq(ls_let(p, d, ld(L, dx, at)),
-                    ls_store(p, dx, add(L, base, ve(L, i)), le_select(p, on, ve(L, d), cf(L, 0))));
+  LExpr *y = ld_f32(L, mask, add(L, base, ve(L, i)));
+  LStmt *body = seq(ls_let(p, d, ld(L, dx, add(L, base, ve(L, i)))),
+                    ls_store(p, dx, add(L, base, ve(L, i)), relu_mask(L, y, ve(L, d))));
   return loop(L, i, ci(L, count), LHINT_VECTORIZE, body);
 }
 

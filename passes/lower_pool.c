@@ -221,8 +221,7 @@ static bool tiling_windows(const Pool *g) {
  * "relu_grad"), selected as relu_grad_i8's kernel does (dy in a local: a
  * select between values). */
 static LStmt *masked_dy(Lower *L, LBuffer *x, LExpr *at, LExpr *dy, LVar *d) {
-  LProgram *p = L->p;
-  return ls_let(p, d, le_select(p, fbin(L, LB_GT, ld_f32(L, x, at), cf(L, 0)), dy, cf(L, 0)));
+  return ls_let(L->p, d, relu_mask(L, ld_f32(L, x, at), dy));
 }
 
 static bool relu_grad_epilogue(const Node *n) {
