@@ -28,6 +28,7 @@ typedef enum {
   LI_HASH_BITS,    /* hash_bits(key i64, index i64) -> u32 */
   LI_F32_BITS,     /* f32_bits(x f32) -> i32: the same 32 bits */
   LI_BITS_F32,     /* bits_f32(x i32) -> f32: the same 32 bits */
+  LI_DOT2_I16,     /* dot2_i16(acc i32, a i16x2, b i16x2) -> i32 */
   LI_COUNT
 } LIntrinsic;
 
@@ -51,9 +52,10 @@ typedef struct LOperand {
   const char *name; /* for messages and docs: "acc", "index" */
   unsigned types;   /* allowed dtypes (TS_ set), when same_as < 0 */
   int same_as;      /* >= 0: must have that operand's type */
-  /* A load from a buffer of this dtype that stands for the 4 elements from
-   * its index on (dot4). The verifier checks index + 3 too. */
-  bool group4;
+  /* > 1: a load from a buffer of this dtype that stands for the `group`
+   * elements from its index on (dot4: 4, dot2: 2). The verifier checks
+   * index + group - 1 too. 0: an ordinary operand. */
+  int group;
 } LOperand;
 
 typedef enum {

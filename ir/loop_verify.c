@@ -271,8 +271,8 @@ static void check_fits(Ctx *c, const LExpr *e, SrcLoc loc) {
          (long long)r.lo, (long long)r.hi);
 }
 
-/* The access reaches elements index .. index + extra (extra 3: a dot4
- * operand, which stands for 4 elements). */
+/* The access reaches elements index .. index + extra (3 for a dot4
+ * operand, which stands for 4 elements; 1 for a dot2's). */
 static void check_bounds(Ctx *c, SrcLoc loc, const char *what, const LBuffer *b,
                          const LExpr *index, int extra) {
   if (c->under_if) return;
@@ -330,7 +330,7 @@ static void check_index(Ctx *c, const LExpr *index, const char *what, const LBuf
          tn(index->type));
 }
 
-/* extra: elements read past the index (3 for a dot4 operand). */
+/* extra: elements read past the index (3 for a dot4 operand, 1 for a dot2). */
 static void check_load(Ctx *c, const LExpr *e, SrcLoc loc, int extra) {
   if (!own_buffer(c->p, e->buf)) {
     verr(c, loc, "load from a buffer that is not in the program");
@@ -421,12 +421,12 @@ static void check_call(Ctx *c, const LExpr *e, SrcLoc loc) {
     uniform &= in->arg[k].same_as < 0 && in->arg[k].types == in->arg[0].types;
   for (int k = 0; k < in->nargs; k++) {
     const LOperand *o = &in->arg[k];
-    if (o->group4 && args[k]->kind != LE_LOAD) {
-      verr(c, where(args[k], loc), "%s's %s must be a load (it stands for the 4 elements from "
-           "its index on)", in->name, o->name);
+    if (o->group > 1 && args[k]->kind != LE_LOAD) {
+      verr(c, where(args[k], loc), "%s's %s must be a load (it stands for the %d elements from "
+           "its index on)", in->name, o->name, o->group);
       continue;
     }
-    if (o->group4) check_load(c, args[k], where(args[k], loc), 3);
+    if (o->group > 1) check_load(c, args[k], where(args[k], loc), o->group - 1);
     else check_expr(c, args[k], loc);
     unsigned allowed = lintrinsic_allowed(e->fn, k, types);
     if ((unsigned)types[k] < DT_COUNT && !(allowed & (1u << types[k]))) {

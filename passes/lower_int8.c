@@ -11,16 +11,27 @@
  *               of int8 x int8 products in int32.
  *
  * Every product is one emitter, i8_gemm: C [m x n] = A [m x k] . B^T with
- * both operands widened to int16 once (the packs and im2col) and padded
- * with zeros to a multiple of 16 k. Each element of C is one dot product
- * summed in int32, k innermost, which gcc turns into vpmaddwd (2x4
- * register blocks for a large B); a reduction of at most 16 runs k-major
- * across an int32 row instead (B stored [k x n], b_at). Each op only says
- * which matrices are A and B:
+ * both operands widened to int16 once (the packs and im2col), A's rows
+ * k-contiguous, and summed by dot2_i16 (a pair of int16 products, x86's
+ * pmaddwd), in one of two forms chosen by the number of columns n:
  *
- *   conv2d_i8       per sample, group: y   [Fg x P]  = w   [Fg x Kc] . colT [P x Kc]
- *   conv dx         per sample, group: dcol[Kc x P]  = wT  [Kc x Fg] . dyT  [P x Fg], col2im
- *   conv dw         per sample, group: dw  [Fg x Kc] += dy [Fg x P]  . col  [Kc x P]
+ *   pair form   (n >= I8_PAIR_N) B stored in pairs of k, [k/2 x n x 2]
+ *               (b_at), k padded to even, n to whole 8-lane vectors. The
+ *               innermost loop runs across a row of int32 sums, acc[j] =
+ *               dot2_i16(acc[j], A[i, 2q..2q+1], B[q, j, 0..1]): the A pair
+ *               broadcast, one pmaddwd per 8 columns, with a register block
+ *               of rows and pairs, the way the f32 GEMM of lower_linear.c is
+ *               blocked.
+ *   dot form    (narrow: a weight gradient over few taps, a dense layer at
+ *               batch 1) B stored in rows of k, [n x kp], kp padded to 16:
+ *               each element a dot product along k, 8 int32 partial sums
+ *               (one pmaddwd per 16 k) summed at the end.
+ *
+ * Each op only says which matrices are A and B:
+ *
+ *   conv2d_i8       per sample, group: y   [Fg x P]  = w   [Fg x Kc] . col  [P x Kc]
+ *   conv dx         per sample, group: dcol[Kc x P]  = wT  [Kc x Fg] . dy   [P x Fg], col2im
+ *   conv dw         per sample, group: dw  [Fg x Kc] += dy [Fg x P]  . colT [Kc x P]
  *   dense_i8        y  [n x U] = x  [n x F] . w   [U x F]
  *                   or yT [U x B] = w [U x F] . xT [B x F] (U > B)
  *   dense dx        dx [n x F] = dy [n x U] . wT  [F x U]
@@ -40,12 +51,29 @@
  * floor((2^31 - 1) / 127^2) = 133 144, a multiple of 4. */
 enum { I8_CHUNK = 133144 };
 
-/* The reduction length of every product is padded with zeros to a
- * multiple of 16 (one 256-bit vector of int16): the k loop then has no
- * scalar remainder. */
-enum { I8_KALIGN = 16 };
+/* A product with at least I8_PAIR_N columns (n) runs across rows of C,
+ * B stored in pairs of k (pair_gemm); a narrower one as dot products along
+ * k, B stored in rows of k (dot_gemm): c1's weight gradient, 6 x 25 over
+ * 784 k, took 2.8x the instructions in the pair form. */
+enum { I8_PAIR_N = 32 };
 
-static int64_t round_k(int64_t k) { return (k + I8_KALIGN - 1) / I8_KALIGN * I8_KALIGN; }
+static bool pair_form(int64_t n) { return n >= I8_PAIR_N; }
+
+/* A B operand's columns as stored: in the pair form, a whole number of
+ * 8-lane vectors (the columns past n are zero), so that the vectorised
+ * loops over them have no scalar remainder. */
+static int64_t b_cols(int64_t n) { return pair_form(n) ? (n + 7) / 8 * 8 : n; }
+
+/* The elements of a B operand of n columns and kp k. */
+static int64_t b_size(int64_t n, int64_t kp) { return b_cols(n) * kp; }
+
+/* The reduction length padded with zeros: to whole pairs, or to a
+ * multiple of 16 (one 256-bit vector of int16) for a dot product, whose k
+ * loop then has no scalar remainder. */
+static int64_t round_k(int64_t k, int64_t n) {
+  int64_t align = pair_form(n) ? 2 : 16;
+  return (k + align - 1) / align * align;
+}
 
 /* --- quantize --- */
 
@@ -179,23 +207,21 @@ static LStmt *pack(Lower *L, LBuffer *dst, LExpr *doff, LExpr *rows, LExpr *len,
   return loop(L, r, rows, 0, seq(copy, pad));
 }
 
-/* A product whose reduction is at most I8_SHORT_K long (a conv's input
- * gradient over few filters, a dense weight gradient over the batch) runs
- * the other way round: B stored k-major, [kp x n], and for each row of A
- * and each k one multiply-add across a row of int32 sums (a short dot
- * product would spend more on its horizontal sum than on the products). */
-enum { I8_SHORT_K = 16 };
-
-static bool k_short(int64_t kp) { return kp <= I8_SHORT_K; }
-
-/* Where a B operand of n columns and kp k holds element (j, k). */
+/* Where a B operand of n columns and kp k holds element (j, k): in pairs
+ * of k, [k/2 x n x 2], so that the two terms of a pair of column j are one
+ * int32, or in rows of k, [n x kp]. */
 static LExpr *b_at(Lower *L, int64_t n, int64_t kp, LExpr *j, LExpr *k) {
-  if (k_short(kp)) return add(L, mul(L, k, ci(L, n)), j);
-  return add(L, mul(L, j, ci(L, kp)), k);
+  LProgram *p = L->p;
+  if (!pair_form(n)) return add(L, mul(L, j, ci(L, kp)), k);
+  n = b_cols(n);
+  LExpr *pair = le_bin(p, LB_DIV, k, ci(L, 2)), *half = le_bin(p, LB_REM, k, ci(L, 2));
+  return add(L, add(L, mul(L, pair, ci(L, 2 * n)), mul(L, j, ci(L, 2))), half);
 }
 
 /* Packs a B operand: element (r, k) = src[soff + r*rs + k*ks] for r <
- * rows, k < len, at doff + b_at(r, k), and 0 for len <= k < kp. */
+ * rows, k < len, at doff + b_at(r, k), and 0 for len <= k < kp and, when
+ * rows is n, for the padding columns (b_cols); with fewer rows the caller
+ * clears the buffer first. */
 static LStmt *pack_b(Lower *L, LBuffer *dst, LExpr *doff, int64_t n, LExpr *rows, LExpr *len,
                      int64_t kp, LBuffer *src, LExpr *soff, int64_t rs, int64_t ks) {
   LVar *r = lv_loop(L, "r"), *k = lv_loop(L, "k"), *kz = lv_loop(L, "k");
@@ -207,7 +233,14 @@ static LStmt *pack_b(Lower *L, LBuffer *dst, LExpr *doff, int64_t n, LExpr *rows
                    : ls_for(L->p, kz, len, ci(L, kp), 1, 0,
                             ls_store(L->p, dst, add(L, doff, b_at(L, n, kp, ve(L, r), ve(L, kz))),
                                      zero_of(L, dst->dtype)));
-  return loop(L, r, rows, 0, seq(copy, pad));
+  LStmt *out = loop(L, r, rows, 0, seq(copy, pad));
+  if (b_cols(n) > n && rows->kind == LE_CONST && rows->i == n) {
+    LVar *c = lv_loop(L, "c"), *kc = lv_loop(L, "k");
+    LStmt *zero = ls_store(L->p, dst, add(L, doff, b_at(L, n, kp, ve(L, c), ve(L, kc))),
+                           zero_of(L, dst->dtype));
+    out = seq(out, ls_for(L->p, c, ci(L, n), ci(L, b_cols(n)), 1, 0, loop(L, kc, ci(L, kp), 0, zero)));
+  }
+  return out;
 }
 
 /* --- the int8 product --- */
@@ -309,8 +342,8 @@ static LBuffer *product_bias(Lower *L, const Node *n) {
   return n->nin - product_epilogue_operands(n) > 4 ? vbuf(L, n->in[4]) : NULL;
 }
 
-/* C[i, j] for i < m, j < n from A [m x kp] and B [n x kp], both int16
- * rows k-contiguous, kp a multiple of I8_KALIGN, zero-padded. The result
+/* C[i, j] for i < m, j < n from A [m x kp] (int16 rows, k-contiguous)
+ * and B [n x kp] (int16 in pairs of k, b_at), kp even, zero-padded. The result
  * is either f32, C = scale . sum (+ bias[bias_off + j or i]), or an i64
  * accumulator, C += sum. */
 typedef struct I8Gemm {
@@ -326,6 +359,9 @@ typedef struct I8Gemm {
   LBuffer *bias; /* or NULL */
   LExpr *bias_off;
   bool bias_by_col;
+  /* set by i8_gemm: the int32 sums of a block, and their int64 totals
+   * for a reduction longer than I8_CHUNK (else acc) */
+  LBuffer *acc, *total;
 } I8Gemm;
 
 /* The epilogue of C[row, j] given its whole sum. */
@@ -345,14 +381,17 @@ static LStmt *fill_n(Lower *L, LBuffer *buf, int64_t count, LExpr *v) {
   return loop(L, t, ci(L, count), LHINT_VECTORIZE, ls_store(L->p, buf, ve(L, t), v));
 }
 
-/* Register blocks: a block of C of up to I8_MR x I8_NR elements keeps one
- * int32 sum per element, the k loop innermost, so every row of A it loads
- * serves I8_NR columns and every row of B I8_MR rows (gcc vectorises the k
- * loop, each sum a vector of partial sums: vpmovsx-free vpmaddwd + vpaddd
- * per 16 k). A product whose B fits the L1 cache does single elements
- * (I8_SMALL_B bytes): its reloads are cheap and a single dot product runs
- * with the least overhead (callgrind and timings in docs/int8.md). */
-enum { I8_MR = 2, I8_NR = 4, I8_SMALL_B = 32 * 1024 };
+/* The register block: I8_MR rows of C per pass over B (each pair of B
+ * serves them all) and I8_KU pairs of k per pass (each row of int32 sums
+ * is loaded and stored once per I8_KU pairs); a matrix of at most
+ * I8_MR_MAX rows is one block. Columns in panels of I8_NC, so that the
+ * block's sums stay in the L1 cache. */
+enum { I8_MR = 4, I8_MR_MAX = 6, I8_KU = 4, I8_NC = 1024 };
+/* The dot form's register block: a block of C of up to I8_DOT_MR x
+ * I8_DOT_NR elements keeps one vector of partial sums per element, so
+ * every step of a row of A it loads serves I8_DOT_NR columns and every
+ * step of B I8_DOT_MR rows. */
+enum { I8_DOT_MR = 2, I8_DOT_NR = 4 };
 
 /* A block origin, v * step + base (v NULL: just base), built afresh per
  * use from loop variables so the verifier bounds every load. */
@@ -367,82 +406,214 @@ static LExpr *at_origin(Lower *L, Origin o, int64_t plus) {
   return o.base + plus ? add(L, e, ci(L, o.base + plus)) : e;
 }
 
-/* The block of C at rows i0 .. i0+mr-1, columns j0 .. j0+nr-1: the sums
- * over [0, kp) in int32, cut into I8_CHUNK-term chunks widened into int64
- * when longer. */
-static LStmt *i8_block(Lower *L, const I8Gemm *g, Origin i0, Origin j0, int mr, int nr) {
+/* The int32 lanes of the dot form's partial sums: a step of k is 16
+ * int16, one pmaddwd of 256 bits, a pair per lane. */
+enum { I8_LANES = 8, I8_DOT_STEP = 2 * I8_LANES };
+
+/* The lanes of C[i0 + r, j0 + c] summed: an int32 (a reduction of at
+ * most I8_CHUNK products). */
+static LExpr *lane_sum(Lower *L, const I8Gemm *g, int t) {
+  LExpr *sum = NULL;
+  for (int l = 0; l < I8_LANES; l++) {
+    LExpr *v = ld(L, g->acc, ci(L, t * I8_LANES + l));
+    sum = sum ? le_bin(L->p, LB_ADD, sum, v) : v;
+  }
+  return sum;
+}
+
+/* The dot form's block of C at rows i0 .. i0+mr-1, columns j0 .. j0+nr-1:
+ * each element's dot product over [0, kp) as I8_LANES partial sums,
+ * lane l taking the pairs 2l, 2l+1 of every step of k (dot2_i16 in a
+ * vectorised loop over the lanes: pmaddwd), summed at the end; a reduction
+ * longer than I8_CHUNK in chunks whose sums are widened into int64. */
+static LStmt *dot_block(Lower *L, const I8Gemm *g, Origin i0, Origin j0, int mr, int nr) {
   LProgram *p = L->p;
-  LVar *acc[I8_MR * I8_NR], *wide[I8_MR * I8_NR];
-  LVar *k = lv_loop(L, "k");
-  bool chunked = g->kp > I8_CHUNK;
+  int nt = mr * nr;
+  int64_t steps = g->kp / I8_DOT_STEP, per = I8_CHUNK / I8_DOT_STEP;
+  bool chunked = steps > per;
+  LVar *kb = lv_loop(L, "kb"), *l = lv_loop(L, "l");
   LVar *ch = chunked ? lv_loop(L, "ch") : NULL;
-  LExpr *lo = chunked ? mul(L, ve(L, ch), ci(L, I8_CHUNK)) : ci(L, 0);
-  LExpr *hi = chunked ? le_bin(p, LB_MIN, add(L, mul(L, ve(L, ch), ci(L, I8_CHUNK)), ci(L, I8_CHUNK)),
-                               ci(L, g->kp))
-                      : ci(L, g->kp);
-  LBlock init = {0}, body = {0}, fold = {0}, wides = {0}, out = {0};
-  for (int r = 0; r < mr; r++)
-    for (int c = 0; c < nr; c++) {
-      int t = r * nr + c;
-      acc[t] = lv_local(L, "acc", DT_I32);
-      lblock_add(&init, ls_let(p, acc[t], le_int(p, DT_I32, 0)));
-      LExpr *ai = add(L, g->aoff, add(L, mul(L, at_origin(L, i0, r), ci(L, g->kp)), ve(L, k)));
-      LExpr *bj = add(L, g->boff, add(L, mul(L, at_origin(L, j0, c), ci(L, g->kp)), ve(L, k)));
-      LExpr *prod = le_bin(p, LB_MUL, le_cast(p, DT_I32, ld(L, g->a, ai)),
-                           le_cast(p, DT_I32, ld(L, g->b, bj)));
-      lblock_add(&body, ls_assign(p, acc[t], le_bin(p, LB_ADD, ve(L, acc[t]), prod)));
-      if (chunked) {
-        wide[t] = lv_local(L, "wide", DT_I64);
-        lblock_add(&wides, ls_let(p, wide[t], le_int(p, DT_I64, 0)));
-        lblock_add(&fold, ls_assign(p, wide[t], le_bin(p, LB_ADD, ve(L, wide[t]),
-                                                       le_cast(p, DT_I64, ve(L, acc[t])))));
-      }
-      LExpr *total = chunked ? ve(L, wide[t]) : ve(L, acc[t]);
-      lblock_add(&out, i8_store(L, g, at_origin(L, i0, r), at_origin(L, j0, c), total));
+  LBlock body = {0}, fold = {0}, wides = {0}, out = {0};
+  LVar *wide[I8_DOT_MR * I8_DOT_NR];
+  for (int t = 0; t < nt; t++) {
+    int r = t / nr, c = t % nr;
+    LExpr *at = add(L, ci(L, t * I8_LANES), ve(L, l));
+    LExpr *k = add(L, mul(L, ve(L, kb), ci(L, I8_DOT_STEP)), mul(L, ve(L, l), ci(L, 2)));
+    LExpr *ai = add(L, g->aoff, add(L, mul(L, at_origin(L, i0, r), ci(L, g->kp)), k));
+    LExpr *bj = add(L, g->boff, add(L, mul(L, at_origin(L, j0, c), ci(L, g->kp)),
+                                    add(L, mul(L, ve(L, kb), ci(L, I8_DOT_STEP)),
+                                        mul(L, ve(L, l), ci(L, 2)))));
+    LExpr *d = le_call3(p, LI_DOT2_I16, ld(L, g->acc, at), ld(L, g->a, ai), ld(L, g->b, bj));
+    lblock_add(&body, ls_store(p, g->acc, add(L, ci(L, t * I8_LANES), ve(L, l)), d));
+    LExpr *total = lane_sum(L, g, t);
+    if (chunked) {
+      wide[t] = lv_local(L, "wide", DT_I64);
+      lblock_add(&wides, ls_let(p, wide[t], le_int(p, DT_I64, 0)));
+      lblock_add(&fold, ls_assign(p, wide[t], le_bin(p, LB_ADD, ve(L, wide[t]),
+                                                     le_cast(p, DT_I64, total))));
+      total = ve(L, wide[t]);
     }
-  LStmt *sum = seq(init.first, ls_for(p, k, lo, hi, 1, 0, body.first));
+    lblock_add(&out, i8_store(L, g, at_origin(L, i0, r), at_origin(L, j0, c), total));
+  }
+  LExpr *lo = chunked ? mul(L, ve(L, ch), ci(L, per)) : ci(L, 0);
+  LExpr *hi = chunked ? le_bin(p, LB_MIN, add(L, mul(L, ve(L, ch), ci(L, per)), ci(L, per)),
+                               ci(L, steps))
+                      : ci(L, steps);
+  LStmt *sum = seq(fill_n(L, g->acc, nt * I8_LANES, le_int(p, DT_I32, 0)),
+                   ls_for(p, kb, lo, hi, 1, 0, loop(L, l, ci(L, I8_LANES), LHINT_VECTORIZE, body.first)));
   if (chunked) {
-    int64_t chunks = (g->kp + I8_CHUNK - 1) / I8_CHUNK;
+    int64_t chunks = (steps + per - 1) / per;
     sum = seq(wides.first, loop(L, ch, ci(L, chunks), 0, seq(sum, fold.first)));
+    return seq(sum, out.first);
   }
   return seq(sum, out.first);
 }
 
-/* C = A . B^T for a short k (k_short): per row of A, acc[j] += A[i, k] .
- * B[k, j] across the n columns, k by k, then the epilogue. */
-static LStmt *i8_gemm_short(Lower *L, const I8Gemm *g) {
-  LProgram *p = L->p;
-  LBuffer *acc = scratch(L, "acc32", DT_I32, g->n);
-  LVar *i = lv_loop(L, "i"), *k = lv_loop(L, "k"), *j = lv_loop(L, "j"), *j2 = lv_loop(L, "j");
-  LExpr *ai = add(L, g->aoff, add(L, mul(L, ve(L, i), ci(L, g->kp)), ve(L, k)));
-  LExpr *bk = add(L, g->boff, add(L, mul(L, ve(L, k), ci(L, g->n)), ve(L, j)));
-  LExpr *prod = le_bin(p, LB_MUL, le_cast(p, DT_I32, ld(L, g->a, ai)), le_cast(p, DT_I32, ld(L, g->b, bk)));
-  LStmt *mac = ls_store(p, acc, ve(L, j), le_bin(p, LB_ADD, ld(L, acc, ve(L, j)), prod));
-  LStmt *sum = seq(fill_n(L, acc, g->n, le_int(p, DT_I32, 0)),
-                   loop(L, k, ci(L, g->kp), 0, loop(L, j, ci(L, g->n), LHINT_VECTORIZE, mac)));
-  LStmt *out = loop(L, j2, ci(L, g->n), 0, i8_store(L, g, ve(L, i), ve(L, j2), ld(L, acc, ve(L, j2))));
-  return loop(L, i, g->m, 0, seq(sum, out));
-}
-
-/* C = A . B^T: I8_MR x I8_NR blocks (the last columns in a narrower block),
+/* C = A . B^T in the dot form: I8_DOT_MR x I8_DOT_NR blocks (the last columns in a narrower block),
  * then the rows past the last whole block one element at a time; single
  * elements throughout for a small B. */
-static LStmt *i8_gemm(Lower *L, const I8Gemm *g) {
+static LStmt *dot_gemm(Lower *L, const I8Gemm *gemm) {
   LProgram *p = L->p;
+  I8Gemm h = *gemm, *g = &h;
+  g->acc = g->total = scratch(L, "lanes", DT_I32, I8_DOT_MR * I8_DOT_NR * I8_LANES);
   LVar *i = lv_loop(L, "i"), *j = lv_loop(L, "j");
-  if (k_short(g->kp)) return i8_gemm_short(L, g);
   LStmt *single = loop(L, j, ci(L, g->n), 0,
-                       i8_block(L, g, (Origin){i, 1, 0}, (Origin){j, 1, 0}, 1, 1));
-  if (g->n * g->kp * 2 <= I8_SMALL_B || g->n < I8_NR) return loop(L, i, g->m, 0, single);
+                       dot_block(L, g, (Origin){i, 1, 0}, (Origin){j, 1, 0}, 1, 1));
+  if (g->n < I8_DOT_NR) return loop(L, i, g->m, 0, single);
   LVar *ib = lv_loop(L, "ib"), *jb = lv_loop(L, "jb");
-  Origin i0 = {ib, I8_MR, 0};
-  int64_t nb = g->n / I8_NR;
-  int nrest = (int)(g->n % I8_NR);
-  LStmt *row = loop(L, jb, ci(L, nb), 0, i8_block(L, g, i0, (Origin){jb, I8_NR, 0}, I8_MR, I8_NR));
-  if (nrest) row = seq(row, i8_block(L, g, i0, (Origin){NULL, 0, g->n - nrest}, I8_MR, nrest));
-  LExpr *mb = le_bin(p, LB_DIV, g->m, ci(L, I8_MR));
+  Origin i0 = {ib, I8_DOT_MR, 0};
+  int64_t nb = g->n / I8_DOT_NR;
+  int nrest = (int)(g->n % I8_DOT_NR);
+  LStmt *row = loop(L, jb, ci(L, nb), 0, dot_block(L, g, i0, (Origin){jb, I8_DOT_NR, 0}, I8_DOT_MR, I8_DOT_NR));
+  if (nrest) row = seq(row, dot_block(L, g, i0, (Origin){NULL, 0, g->n - nrest}, I8_DOT_MR, nrest));
+  LExpr *mb = le_bin(p, LB_DIV, g->m, ci(L, I8_DOT_MR));
   return seq(loop(L, ib, mb, 0, row),
-             ls_for(p, i, mul(L, mb, ci(L, I8_MR)), g->m, 1, 0, single));
+             ls_for(p, i, mul(L, mb, ci(L, I8_DOT_MR)), g->m, 1, 0, single));
+}
+
+/* One block's pass: rows i0 .. i0+mr-1, columns j0 .. j0+nc-1, pairs q0 ..
+ * q0+nq-1 of k: acc[r, j] = dot2 chain over the pairs, from acc[r, j]
+ * (from 0 in a first pass). */
+static LStmt *pair_pass(Lower *L, const I8Gemm *g, LBuffer *acc, Origin i0, int mr, LExpr *j0,
+                        int64_t nc, Origin q0, int nq, bool first) {
+  LProgram *p = L->p;
+  LVar *j = lv_loop(L, "j");
+  LBlock body = {0};
+  for (int r = 0; r < mr; r++) {
+    LExpr *at = add(L, ci(L, r * nc), ve(L, j));
+    LExpr *sum = first ? le_int(p, DT_I32, 0) : ld(L, acc, at);
+    for (int q = 0; q < nq; q++) {
+      LExpr *a = add(L, g->aoff, add(L, mul(L, at_origin(L, i0, r), ci(L, g->kp)),
+                                     mul(L, at_origin(L, q0, q), ci(L, 2))));
+      LExpr *b = add(L, g->boff, add(L, mul(L, at_origin(L, q0, q), ci(L, 2 * b_cols(g->n))),
+                                     mul(L, add(L, j0, ve(L, j)), ci(L, 2))));
+      sum = le_call3(p, LI_DOT2_I16, sum, ld(L, g->a, a), ld(L, g->b, b));
+    }
+    lblock_add(&body, ls_store(p, acc, add(L, ci(L, r * nc), ve(L, j)), sum));
+  }
+  return loop(L, j, ci(L, nc), LHINT_VECTORIZE, body.first);
+}
+
+/* The passes over pairs [q_lo, q_hi) of k, I8_KU at a time, then the
+ * rest: the first pass stores (first) or all accumulate. */
+static LStmt *pair_passes(Lower *L, const I8Gemm *g, LBuffer *acc, Origin i0, int mr, LExpr *j0,
+                          int64_t nc, LExpr *q_lo, LExpr *q_hi, int64_t pairs, bool first) {
+  int64_t blocks = pairs / I8_KU;
+  int rest = (int)(pairs % I8_KU);
+  LStmt *out = NULL;
+  int64_t kb0 = first && blocks > 0 ? 1 : 0;
+  if (kb0) out = pair_pass(L, g, acc, i0, mr, j0, nc, (Origin){NULL, 0, 0}, I8_KU, true);
+  if (blocks > kb0) {
+    LVar *kb = lv_loop(L, "kb");
+    LExpr *lo = q_lo ? le_bin(L->p, LB_DIV, q_lo, ci(L, I8_KU)) : ci(L, kb0);
+    LExpr *hi = q_hi ? le_bin(L->p, LB_DIV, q_hi, ci(L, I8_KU)) : ci(L, blocks);
+    out = seq(out, ls_for(L->p, kb, lo, hi, 1, 0,
+                          pair_pass(L, g, acc, i0, mr, j0, nc, (Origin){kb, I8_KU, 0}, I8_KU, false)));
+  }
+  if (rest)
+    out = seq(out, pair_pass(L, g, acc, i0, mr, j0, nc, (Origin){NULL, 0, pairs - rest}, rest,
+                             first && !blocks));
+  return out;
+}
+
+/* total[t] += acc[t], widened, for t in [0, count). */
+static LStmt *widen_into(Lower *L, LBuffer *total, LBuffer *acc, int64_t count) {
+  LProgram *p = L->p;
+  LVar *t = lv_loop(L, "t");
+  LExpr *sum = le_bin(p, LB_ADD, ld(L, total, ve(L, t)), le_cast(p, DT_I64, ld(L, acc, ve(L, t))));
+  return loop(L, t, ci(L, count), LHINT_VECTORIZE, ls_store(p, total, ve(L, t), sum));
+}
+
+/* The block of C at rows i0 .. i0+mr-1, columns j0 .. j0+nc-1 (nv of
+ * them in C, the rest B's padding): its sums in int32, or, for a reduction
+ * longer than I8_CHUNK, chunks of it summed in int32 and widened into
+ * int64 totals; then the epilogue. */
+static LStmt *pair_block(Lower *L, const I8Gemm *g, Origin i0, int mr, LExpr *j0, int64_t nc,
+                         int64_t nv) {
+  LProgram *p = L->p;
+  LBuffer *acc = g->acc, *total = g->total;
+  int64_t pairs = g->kp / 2;
+  LStmt *sums;
+  if (total == acc) {
+    sums = pair_passes(L, g, acc, i0, mr, j0, nc, NULL, NULL, pairs, true);
+  } else {
+    /* chunks of I8_CHUNK / 2 pairs (a multiple of I8_KU): the blocks of
+     * each chunk, then the last pairs (fewer than I8_KU) as one more */
+    int64_t per = I8_CHUNK / 2, whole = pairs / I8_KU * I8_KU;
+    int64_t chunks = (whole + per - 1) / per;
+    LVar *ch = lv_loop(L, "ch");
+    LExpr *lo = mul(L, ve(L, ch), ci(L, per));
+    LExpr *hi = le_bin(p, LB_MIN, add(L, mul(L, ve(L, ch), ci(L, per)), ci(L, per)), ci(L, whole));
+    LStmt *chunk = seq3(fill_n(L, acc, mr * nc, le_int(p, DT_I32, 0)),
+                        pair_passes(L, g, acc, i0, mr, j0, nc, lo, hi, whole, false),
+                        widen_into(L, total, acc, mr * nc));
+    sums = seq(fill_n(L, total, mr * nc, le_int(p, DT_I64, 0)), loop(L, ch, ci(L, chunks), 0, chunk));
+    if (pairs > whole)
+      sums = seq3(sums, pair_pass(L, g, acc, i0, mr, j0, nc, (Origin){NULL, 0, whole},
+                                  (int)(pairs - whole), true),
+                  widen_into(L, total, acc, mr * nc));
+  }
+  LBlock out = {0};
+  for (int r = 0; r < mr; r++) {
+    LVar *j = lv_loop(L, "j");
+    LExpr *sum = ld(L, total, add(L, ci(L, r * nc), ve(L, j)));
+    lblock_add(&out, loop(L, j, ci(L, nv), LHINT_VECTORIZE,
+                          i8_store(L, g, at_origin(L, i0, r), add(L, j0, ve(L, j)), sum)));
+  }
+  return seq(sums, out.first);
+}
+
+/* The columns j0 .. j0+nv-1 of C: blocks of I8_MR rows, then the rest
+ * (one block when m is a constant, single rows when it is %n). */
+static LStmt *pair_panel(Lower *L, const I8Gemm *g, LExpr *j0, int64_t nv) {
+  int64_t nc = b_cols(nv);
+  LProgram *p = L->p;
+  if (g->m->kind == LE_CONST && g->m->i <= I8_MR_MAX)
+    return g->m->i > 0 ? pair_block(L, g, (Origin){NULL, 0, 0}, (int)g->m->i, j0, nc, nv) : NULL;
+  LVar *ib = lv_loop(L, "ib"), *i = lv_loop(L, "i");
+  LExpr *mb = le_bin(p, LB_DIV, g->m, ci(L, I8_MR));
+  LStmt *out = loop(L, ib, mb, 0, pair_block(L, g, (Origin){ib, I8_MR, 0}, I8_MR, j0, nc, nv));
+  if (g->m->kind == LE_CONST) {
+    int rest = (int)(g->m->i % I8_MR);
+    return rest ? seq(out, pair_block(L, g, (Origin){NULL, 0, g->m->i - rest}, rest, j0, nc, nv)) : out;
+  }
+  return seq(out, ls_for(p, i, mul(L, mb, ci(L, I8_MR)), g->m, 1, 0,
+                         pair_block(L, g, (Origin){i, 1, 0}, 1, j0, nc, nv)));
+}
+
+/* C = A . B^T: in the pair form, in column panels of I8_NC; in the dot
+ * form for few columns. */
+static LStmt *i8_gemm(Lower *L, const I8Gemm *gemm) {
+  if (!pair_form(gemm->n)) return dot_gemm(L, gemm);
+  I8Gemm h = *gemm, *g = &h;
+  int64_t nc = b_cols(g->n < I8_NC ? g->n : I8_NC);
+  g->acc = g->total = scratch(L, "acc32", DT_I32, I8_MR_MAX * nc);
+  if (g->kp > I8_CHUNK) g->total = scratch(L, "acc64", DT_I64, I8_MR_MAX * nc);
+  if (g->n <= I8_NC) return pair_panel(L, g, ci(L, 0), g->n);
+  LVar *jc = lv_loop(L, "jc");
+  LStmt *out = loop(L, jc, ci(L, g->n / I8_NC), 0, pair_panel(L, g, mul(L, ve(L, jc), ci(L, I8_NC)), I8_NC));
+  if (g->n % I8_NC) out = seq(out, pair_panel(L, g, ci(L, g->n / I8_NC * I8_NC), g->n % I8_NC));
+  return out;
 }
 
 /* --- dense --- */
@@ -454,7 +625,8 @@ static LStmt *i8_gemm(Lower *L, const I8Gemm *g) {
 bool lower_dense_i8(Lower *L, const Node *n, LowerMode mode) {
   (void)mode;
   const Value *x = n->in[0], *w = n->in[2], *y = n->out[0];
-  int64_t f = x->type.shape.dim[1], u = y->type.shape.dim[1], fp = round_k(f), b = L->p->batch;
+  int64_t f = x->type.shape.dim[1], u = y->type.shape.dim[1], b = L->p->batch,
+          fp = round_k(f, u > b ? b : u);
   lower_kernel(L, n, "fwd", L->entries);
   LVar *scale = lv_local(L, "scale", DT_F32);
   LBuffer *bias = product_bias(L, n);
@@ -467,7 +639,8 @@ bool lower_dense_i8(Lower *L, const Node *n, LowerMode mode) {
                                              ci(L, 0), 1, u)),
                           amax_store(L, &ep))
                     : NULL;
-  LBuffer *xp = scratch(L, "xp", DT_I16, b * fp), *wp = scratch(L, "wp", DT_I16, u * fp);
+  LBuffer *xp = scratch(L, "xp", DT_I16, u > b ? b_size(b, fp) : b * fp);
+  LBuffer *wp = scratch(L, "wp", DT_I16, u > b ? u * fp : b_size(u, fp));
   LStmt *prep = seq(scale_product(L, scale, n->in[1], n->in[3]), amax_start(L, &ep));
   if (u > b) { /* more units than samples: yT [U x B] = w . xT */
     I8Gemm g = {.a = wp, .b = xp, .aoff = ci(L, 0), .boff = ci(L, 0), .kp = fp, .m = ci(L, u),
@@ -494,10 +667,10 @@ bool lower_dense_i8(Lower *L, const Node *n, LowerMode mode) {
 bool lower_dense_i8_dx(Lower *L, const Node *n, LowerMode mode) {
   (void)mode;
   const Value *dy = n->in[0], *w = n->in[2], *dx = n->out[0];
-  int64_t u = dy->type.shape.dim[1], f = dx->type.shape.dim[1], up = round_k(u), b = L->p->batch;
+  int64_t u = dy->type.shape.dim[1], f = dx->type.shape.dim[1], up = round_k(u, f), b = L->p->batch;
   lower_kernel(L, n, "dx", L->entries);
   LVar *scale = lv_local(L, "scale", DT_F32);
-  LBuffer *wt = scratch(L, "wt", DT_I16, f * up), *dyp = scratch(L, "dyp", DT_I16, b * up);
+  LBuffer *wt = scratch(L, "wt", DT_I16, b_size(f, up)), *dyp = scratch(L, "dyp", DT_I16, b * up);
   I8Gemm g = {.a = dyp, .b = wt, .aoff = ci(L, 0), .boff = ci(L, 0), .kp = up,
               .m = batch_n(L), .n = f, .c = vbuf(L, dx), .coff = ci(L, 0), .crs = f, .ccs = 1,
               .scale = scale};
@@ -515,10 +688,10 @@ bool lower_dense_i8_dx(Lower *L, const Node *n, LowerMode mode) {
 bool lower_dense_i8_dw(Lower *L, const Node *n, LowerMode mode) {
   (void)mode;
   const Value *x = n->in[0], *dy = n->in[2], *dw = n->out[0];
-  int64_t u = dy->type.shape.dim[1], f = x->type.shape.dim[1], bp = round_k(L->p->batch);
+  int64_t u = dy->type.shape.dim[1], f = x->type.shape.dim[1], bp = round_k(L->p->batch, f);
   lower_kernel(L, n, "dw", L->entries);
   LVar *scale = lv_local(L, "scale", DT_F32);
-  LBuffer *dyt = scratch(L, "dyt", DT_I16, u * bp), *xt = scratch(L, "xt", DT_I16, f * bp);
+  LBuffer *dyt = scratch(L, "dyt", DT_I16, u * bp), *xt = scratch(L, "xt", DT_I16, b_size(f, bp));
   I8Gemm g = {.a = dyt, .b = xt, .aoff = ci(L, 0), .boff = ci(L, 0), .kp = bp, .m = ci(L, u),
               .n = f, .c = vbuf(L, dw), .coff = ci(L, 0), .crs = f, .ccs = 1, .scale = scale};
   LStmt *prep = seq3(scale_product(L, scale, n->in[1], n->in[3]),
@@ -602,16 +775,25 @@ static LStmt *each_tap(Lower *L, const Conv *g, LVar *s, LVar *gv, TapFn fn, voi
   return loop(L, t.cl, ci(L, g->cg), 0, loop(L, t.kh, ci(L, g->kh), 0, per_kh));
 }
 
-/* The column matrix entry of a tap: kc * kcs + p * ps, the strides of
- * b_at's layout for the B operands (forward colT: column p, k = kc; weight
- * gradient col: column kc, k = p) or of dcol [Kc x P] (input gradient). */
+/* Where the column matrix holds a tap (kc, p): as a B operand in b_at's
+ * pairs with the positions as columns (forward: k = kc) or the kc as
+ * columns (weight gradient: k = p), or as the rows of dcol [Kc x P]
+ * (input gradient). n is the number of columns, kp the padded k of a B. */
+typedef enum { COL_B_BY_POS, COL_B_BY_KC, COL_ROWS } ColLayout;
+
 typedef struct ColCtx {
   LBuffer *x, *col;
-  int64_t kcs, ps;
+  ColLayout layout;
+  int64_t n, kp;
 } ColCtx;
 
 static LExpr *col_at(Lower *L, const ColCtx *c, const Tap *t) {
-  return add(L, mul(L, tap_kc(L, t), ci(L, c->kcs)), mul(L, tap_pos(L, t), ci(L, c->ps)));
+  switch (c->layout) {
+  case COL_B_BY_POS: return b_at(L, c->n, c->kp, tap_pos(L, t), tap_kc(L, t));
+  case COL_B_BY_KC: return b_at(L, c->n, c->kp, tap_kc(L, t), tap_pos(L, t));
+  case COL_ROWS: break;
+  }
+  return add(L, mul(L, tap_kc(L, t), ci(L, c->n)), tap_pos(L, t));
 }
 
 /* im2col, widening: col[...] = x[...]. */
@@ -629,6 +811,37 @@ static LStmt *col_add(Lower *L, void *vctx, const Tap *t) {
 
 static LVar *group_loop_var(Lower *L) { return lv_loop(L, "g"); }
 
+/* The column matrix in rows of positions, [n x kp] (k = the position), as
+ * a B in pairs (b_at): each pair of a row moved to its column of the pair
+ * rows, two int16 at a time (an im2col writing the pairs itself stored one
+ * int16 at a time, scattered). */
+static LStmt *transpose_pairs(Lower *L, LBuffer *rows, LBuffer *b, int64_t n, int64_t kp) {
+  LProgram *p = L->p;
+  LVar *j = lv_loop(L, "j"), *q = lv_loop(L, "q");
+  LBlock body = {0};
+  for (int h = 0; h < 2; h++) {
+    LExpr *to = add(L, mul(L, add(L, mul(L, ve(L, q), ci(L, b_cols(n))), ve(L, j)), ci(L, 2)), ci(L, h));
+    LExpr *from = add(L, add(L, mul(L, ve(L, j), ci(L, kp)), mul(L, ve(L, q), ci(L, 2))), ci(L, h));
+    lblock_add(&body, ls_store(p, b, to, ld(L, rows, from)));
+  }
+  return loop(L, j, ci(L, n), 0, loop(L, q, ci(L, kp / 2), 0, body.first));
+}
+
+/* The column matrix in rows of k, [kp x n], as a B in pairs (b_at): rows
+ * 2t and 2t+1 interleaved, one vectorised pass (an im2col that wrote the
+ * pairs itself stored one int16 at a time, two apart). */
+static LStmt *interleave_pairs(Lower *L, LBuffer *rows, LBuffer *b, int64_t kp, int64_t n) {
+  LProgram *p = L->p;
+  LVar *t = lv_loop(L, "t"), *j = lv_loop(L, "j");
+  LBlock body = {0};
+  for (int h = 0; h < 2; h++) {
+    LExpr *to = add(L, mul(L, add(L, mul(L, ve(L, t), ci(L, b_cols(n))), ve(L, j)), ci(L, 2)), ci(L, h));
+    LExpr *from = add(L, mul(L, add(L, mul(L, ve(L, t), ci(L, 2)), ci(L, h)), ci(L, n)), ve(L, j));
+    lblock_add(&body, ls_store(p, b, to, ld(L, rows, from)));
+  }
+  return loop(L, t, ci(L, kp / 2), 0, loop(L, j, ci(L, n), LHINT_VECTORIZE, body.first));
+}
+
 /* for s < %n: for g < groups: body */
 static LStmt *per_sample_group(Lower *L, LVar *s, LVar *gv, const Conv *g, LStmt *per_sample,
                                LStmt *per_group) {
@@ -640,7 +853,7 @@ bool lower_conv_i8(Lower *L, const Node *n, LowerMode mode) {
   (void)mode;
   const Value *x = n->in[0], *w = n->in[2], *y = n->out[0];
   Conv g = conv_geometry(n, x, y);
-  int64_t kcp = round_k(g.kc);
+  int64_t kcp = round_k(g.kc, g.p);
   lower_kernel(L, n, "fwd", L->entries);
   LVar *scale = lv_local(L, "scale", DT_F32);
   LVar *s = lv_loop(L, "s"), *gv = group_loop_var(L);
@@ -648,8 +861,13 @@ bool lower_conv_i8(Lower *L, const Node *n, LowerMode mode) {
   LStmt *prep = seq(scale_product(L, scale, n->in[1], n->in[3]),
                     pack(L, wp, ci(L, 0), ci(L, g.f), ci(L, g.kc), kcp, vbuf(L, w), ci(L, 0), g.kc, 1));
   /* cleared once: the taps on the padding and the k padding stay zero */
-  LBuffer *colt = scratch(L, "colt", DT_I16, g.p * kcp);
-  ColCtx cc = {vbuf(L, x), colt, k_short(kcp) ? g.p : 1, k_short(kcp) ? 1 : kcp};
+  LBuffer *colt = scratch(L, "colt", DT_I16, b_size(g.p, kcp));
+  ColCtx cc = {vbuf(L, x), colt, COL_B_BY_POS, g.p, kcp};
+  LBuffer *rows = NULL;
+  if (pair_form(g.p)) { /* im2col by rows, then interleaved into pairs */
+    rows = scratch(L, "colrows", DT_I16, kcp * g.p);
+    cc = (ColCtx){vbuf(L, x), rows, COL_ROWS, g.p, kcp};
+  }
   I8Gemm m = {.a = wp, .b = colt, .aoff = mul(L, ve(L, gv), ci(L, g.fg * kcp)), .boff = ci(L, 0),
               .kp = kcp, .m = ci(L, g.fg), .n = g.p, .c = vbuf(L, y),
               .coff = add(L, mul(L, ve(L, s), ci(L, g.f * g.p)), mul(L, ve(L, gv), ci(L, g.fg * g.p))),
@@ -658,8 +876,10 @@ bool lower_conv_i8(Lower *L, const Node *n, LowerMode mode) {
   Epilogue ep = product_epilogue(L, n);
   LExpr *ybase = add(L, mul(L, ve(L, s), ci(L, g.f * g.p)), mul(L, ve(L, gv), ci(L, g.fg * g.p)));
   LStmt *post = epilogue_pass(L, &ep, vbuf(L, y), ybase, mul(L, ve(L, gv), ci(L, g.fg)), g.fg, g.p);
-  LStmt *per = seq3(each_tap(L, &g, s, gv, col_store, &cc), i8_gemm(L, &m), post);
-  lower_kernel_body(L, seq3(seq(prep, amax_start(L, &ep)), clear(L, colt),
+  LStmt *im2col = each_tap(L, &g, s, gv, col_store, &cc);
+  if (rows) im2col = seq(im2col, interleave_pairs(L, rows, colt, kcp, g.p));
+  LStmt *per = seq3(im2col, i8_gemm(L, &m), post);
+  lower_kernel_body(L, seq3(seq(prep, amax_start(L, &ep)), seq(clear(L, colt), rows ? clear(L, rows) : NULL),
                             seq(per_sample_group(L, s, gv, &g, NULL, per), amax_store(L, &ep))));
   return true;
 }
@@ -670,12 +890,12 @@ bool lower_conv_i8_dx(Lower *L, const Node *n, LowerMode mode) {
   (void)mode;
   const Value *dy = n->in[0], *w = n->in[2], *dx = n->out[0];
   Conv g = conv_geometry(n, dx, dy);
-  int64_t fgp = round_k(g.fg);
+  int64_t fgp = round_k(g.fg, g.p);
   lower_kernel(L, n, "dx", L->entries);
   LVar *scale = lv_local(L, "scale", DT_F32);
   LVar *s = lv_loop(L, "s"), *gv = group_loop_var(L), *g0 = group_loop_var(L);
   LBuffer *wt = scratch(L, "wt", DT_I16, g.groups * g.kc * fgp);
-  LBuffer *dyt = scratch(L, "dyt", DT_I16, g.p * fgp);
+  LBuffer *dyt = scratch(L, "dyt", DT_I16, b_size(g.p, fgp));
   LBuffer *dcol = scratch(L, "dcol", DT_F32, g.kc * g.p);
   /* wt[g][kc, f] = w[g*Fg + f, kc] */
   LStmt *prep = seq(scale_product(L, scale, n->in[1], n->in[3]),
@@ -688,7 +908,7 @@ bool lower_conv_i8_dx(Lower *L, const Node *n, LowerMode mode) {
   I8Gemm m = {.a = wt, .b = dyt, .aoff = mul(L, ve(L, gv), ci(L, g.kc * fgp)), .boff = ci(L, 0),
               .kp = fgp, .m = ci(L, g.kc), .n = g.p, .c = dcol, .coff = ci(L, 0), .crs = g.p,
               .ccs = 1, .scale = scale};
-  ColCtx cc = {vbuf(L, dx), dcol, g.p, 1};
+  ColCtx cc = {vbuf(L, dx), dcol, COL_ROWS, g.p, 0};
   LStmt *per = seq3(tr, i8_gemm(L, &m), each_tap(L, &g, s, gv, col_add, &cc));
   /* dx[s] = 0 first: col2im adds */
   LVar *z = lv_loop(L, "z");
@@ -707,11 +927,11 @@ bool lower_conv_i8_dw(Lower *L, const Node *n, LowerMode mode) {
   (void)mode;
   const Value *x = n->in[0], *dy = n->in[2], *dw = n->out[0];
   Conv g = conv_geometry(n, x, dy);
-  int64_t pp = round_k(g.p);
+  int64_t pp = round_k(g.p, g.kc);
   lower_kernel(L, n, "dw", L->entries);
   LVar *scale = lv_local(L, "scale", DT_F32);
   LVar *s = lv_loop(L, "s"), *gv = group_loop_var(L);
-  LBuffer *col = scratch(L, "col", DT_I16, g.kc * pp);
+  LBuffer *col = scratch(L, "col", DT_I16, b_size(g.kc, pp));
   LBuffer *dyp = scratch(L, "dyp", DT_I16, g.fg * pp);
   LBuffer *acc = scratch(L, "acc", DT_I64, g.f * g.kc);
   LExpr *dyoff = add(L, mul(L, ve(L, s), ci(L, g.f * g.p)), mul(L, ve(L, gv), ci(L, g.fg * g.p)));
@@ -720,9 +940,17 @@ bool lower_conv_i8_dw(Lower *L, const Node *n, LowerMode mode) {
               .ccs = 1};
   /* col cleared once: the taps on the padding and the k padding stay zero */
   LStmt *prep = seq3(scale_product(L, scale, n->in[1], n->in[3]), clear(L, col), clear(L, acc));
-  ColCtx cc = {vbuf(L, x), col, k_short(pp) ? 1 : pp, k_short(pp) ? g.kc : 1};
+  ColCtx cc = {vbuf(L, x), col, COL_B_BY_KC, g.kc, pp};
+  LBuffer *rows = NULL;
+  if (pair_form(g.kc)) { /* im2col by rows of positions, then their pairs transposed */
+    rows = scratch(L, "colrows", DT_I16, g.kc * pp);
+    cc = (ColCtx){vbuf(L, x), rows, COL_ROWS, pp, pp};
+    prep = seq(prep, clear(L, rows));
+  }
+  LStmt *im2col = each_tap(L, &g, s, gv, col_store, &cc);
+  if (rows) im2col = seq(im2col, transpose_pairs(L, rows, col, g.kc, pp));
   LStmt *per = seq3(pack(L, dyp, ci(L, 0), ci(L, g.fg), ci(L, g.p), pp, vbuf(L, dy), dyoff, g.p, 1),
-                    each_tap(L, &g, s, gv, col_store, &cc), i8_gemm(L, &m));
+                    im2col, i8_gemm(L, &m));
   LVar *i = lv_loop(L, "i");
   LStmt *out = loop(L, i, ci(L, g.f * g.kc), LHINT_VECTORIZE,
                     ls_store(L->p, vbuf(L, dw), ve(L, i),

@@ -30,7 +30,7 @@ typedef enum {
   H_MIN32, H_MAX32, H_MIN64, H_MAX64, H_MINF, H_MAXF,
   H_ABS32, H_ABS64, H_HASH,
   H_MINU32, H_MAXU32, H_SHR_ROUND32, H_SHR_ROUND64,
-  H_CLAMP32, H_CLAMP64, H_CLAMPU32, H_CLAMPF, H_DOT4_I8, H_DOT4_U8I8, H_HASH_BITS,
+  H_CLAMP32, H_CLAMP64, H_CLAMPU32, H_CLAMPF, H_DOT4_I8, H_DOT4_U8I8, H_DOT2_I16, H_HASH_BITS,
   H_F32_BITS, H_BITS_F32, H_MATH, H_COUNT
 } Helper;
 
@@ -48,6 +48,7 @@ static const char *const helper_names[H_COUNT] = {
     [H_CLAMP32] = "octo_clamp_i32", [H_CLAMP64] = "octo_clamp_i64",
     [H_CLAMPU32] = "octo_clamp_u32", [H_CLAMPF] = "octo_clamp_f32",
     [H_DOT4_I8] = "octo_dot4_i8", [H_DOT4_U8I8] = "octo_dot4_u8i8",
+    [H_DOT2_I16] = "octo_dot2_i16",
     [H_HASH_BITS] = "octo_hash_bits",
     [H_F32_BITS] = "octo_f32_bits", [H_BITS_F32] = "octo_bits_f32",
 };
@@ -132,6 +133,7 @@ static const char *const reserved[] = {
     "octo_shl_i64", "octo_shr_i32", "octo_shr_i64", "octo_main", "octo_min_u32",
     "octo_max_u32", "octo_shr_round_i32", "octo_shr_round_i64", "octo_clamp_i32",
     "octo_clamp_i64", "octo_clamp_u32", "octo_clamp_f32", "octo_dot4_i8", "octo_dot4_u8i8",
+    "octo_dot2_i16",
     "octo_hash_bits", "octo_misaligned", "octo_bad_labels", "octo_f32_bits", "octo_bits_f32",
 };
 
@@ -444,10 +446,10 @@ static void clamp(Emit *E, const LKernel *k, const LExpr *e) {
   if (narrow) out(E, ")");
 }
 
-/* A dot4 operand: the address of the 4 elements its load starts at. */
+/* A dot4 or dot2 operand: the address of the elements its load starts at. */
 static void group_ptr(Emit *E, const LKernel *k, const LExpr *load) {
   if (!load || load->kind != LE_LOAD) {
-    fail(E, k, "a dot4 operand is not a load");
+    fail(E, k, "a dot4 or dot2 operand is not a load");
     return;
   }
   out(E, "&%s[", E->sc.buf_name[load->buf->id]);
@@ -455,7 +457,7 @@ static void group_ptr(Emit *E, const LKernel *k, const LExpr *load) {
   out(E, "]");
 }
 
-static void dot4(Emit *E, const LKernel *k, const LExpr *e, Helper h) {
+static void dot_group(Emit *E, const LKernel *k, const LExpr *e, Helper h) {
   out(E, "%s(", use_helper(E, h));
   expr(E, k, e->a);
   out(E, ", ");
@@ -480,8 +482,9 @@ static void intrinsic(Emit *E, const LKernel *k, const LExpr *e) {
     call2(E, k, use_helper(E, e->type == DT_I64 ? H_SHR_ROUND64 : H_SHR_ROUND32), e->a, e->b);
     return;
   case LI_CLAMP: clamp(E, k, e); return;
-  case LI_DOT4_I8: dot4(E, k, e, H_DOT4_I8); return;
-  case LI_DOT4_U8I8: dot4(E, k, e, H_DOT4_U8I8); return;
+  case LI_DOT4_I8: dot_group(E, k, e, H_DOT4_I8); return;
+  case LI_DOT4_U8I8: dot_group(E, k, e, H_DOT4_U8I8); return;
+  case LI_DOT2_I16: dot_group(E, k, e, H_DOT2_I16); return;
   case LI_HASH_BITS: call2(E, k, use_helper(E, H_HASH_BITS), e->a, e->b); return;
   case LI_F32_BITS:
   case LI_BITS_F32:
@@ -786,6 +789,12 @@ static const char *const helper_text[H_COUNT] = {
         "static inline int32_t octo_dot4_u8i8(int32_t acc, const uint8_t *a, const int8_t *b) {\n"
         "  int32_t s = a[0] * b[0] + a[1] * b[1] + a[2] * b[2] + a[3] * b[3];\n"
         "  return (int32_t)((uint32_t)acc + (uint32_t)s);\n}\n",
+    [H_DOT2_I16] =
+        "/* acc + a[0]*b[0] + a[1]*b[1] (x86's pmaddwd and an add): each product\n"
+        " * fits an int, their sum and the accumulation wrap at 32 bits. */\n"
+        "static inline int32_t octo_dot2_i16(int32_t acc, const int16_t *a, const int16_t *b) {\n"
+        "  uint32_t s = (uint32_t)(a[0] * b[0]) + (uint32_t)(a[1] * b[1]);\n"
+        "  return (int32_t)((uint32_t)acc + s);\n}\n",
     [H_HASH_BITS] =
         "/* octo_hash_uniform's splitmix64, keeping the top 32 bits:\n"
         " * hash_uniform(k, i) == (hash_bits(k, i) >> 8) * 2^-24. */\n"

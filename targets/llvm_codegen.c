@@ -24,6 +24,7 @@ typedef struct Gen {
   LLVMBuilderRef b, ab; /* code, and the allocas of the entry block */
   FILE *err;
   bool ok, signext;
+  VectorIsa isa;
   LLVMTypeRef ty[DT_COUNT];
   LLVMTypeRef i1, i8, i32, i64, f32, ptr, voidt, intptr;
   unsigned loop_kind; /* the "llvm.loop" metadata kind */
@@ -418,6 +419,28 @@ static LLVMValueRef dot4(Gen *g, const LExpr *e, bool a_unsigned) {
   return LLVMBuildAdd(g->b, acc, s, "");
 }
 
+/* dot2: a call of octo.dot2_i16 on the two pairs, each loaded as one i32
+ * (the low half is the first element on a little-endian target, the
+ * second on a big-endian one: the same for both operands, so the sum is
+ * the same). The loop vectoriser turns the call into pmaddwd
+ * (llvm_vector_variants.c). */
+static LLVMValueRef dot2(Gen *g, const LExpr *e) {
+  LLVMValueRef acc = expr(g, e->a);
+  if (!e->b || !e->c || e->b->kind != LE_LOAD || e->c->kind != LE_LOAD) {
+    fail(g, "a dot2 operand is not a load");
+    return undef(g, e->type);
+  }
+  LLVMValueRef args[3] = {acc, NULL, NULL};
+  for (int k = 0; k < 2; k++) {
+    const LExpr *ld = k ? e->c : e->b;
+    args[k + 1] = LLVMBuildLoad2(g->b, g->i32, element_ptr(g, ld->buf, ld->a, 0), "");
+    LLVMSetAlignment(args[k + 1], (unsigned)dtype_size(ld->buf->dtype));
+  }
+  LLVMTypeRef ft;
+  LLVMValueRef fn = llvm_dot2_function(g->mod, &g->isa, &ft);
+  return LLVMBuildCall2(g->b, ft, fn, args, 3, "");
+}
+
 static LLVMValueRef intrinsic(Gen *g, const LExpr *e) {
   switch (e->fn) {
   case LI_ROUND_EVEN: { /* rintf in the default rounding mode */
@@ -432,6 +455,7 @@ static LLVMValueRef intrinsic(Gen *g, const LExpr *e) {
   case LI_CLAMP: return clamp(g, e);
   case LI_DOT4_I8: return dot4(g, e, false);
   case LI_DOT4_U8I8: return dot4(g, e, true);
+  case LI_DOT2_I16: return dot2(g, e);
   case LI_F32_BITS: return LLVMBuildBitCast(g->b, expr(g, e->a), g->i32, "");
   case LI_BITS_F32: return LLVMBuildBitCast(g->b, expr(g, e->a), g->f32, "");
   case LI_COUNT: break;
@@ -1068,6 +1092,7 @@ bool llvm_codegen(const ProgramPlan *plan, LLVMModuleRef mod, const LlvmCodegenO
   g->ctx = LLVMGetModuleContext(mod);
   g->err = o && o->errors ? o->errors : stderr;
   g->signext = o && o->sign_extend_i32;
+  if (o) g->isa = o->isa;
   g->ok = true;
   g->i1 = LLVMInt1TypeInContext(g->ctx);
   g->i8 = LLVMInt8TypeInContext(g->ctx);

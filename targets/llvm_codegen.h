@@ -19,11 +19,13 @@
 #include <llvm-c/Core.h>
 
 #include "backend.h"
+#include "llvm_vector_variants.h"
 
 typedef struct LlvmCodegenOptions {
   /* The C ABI extends 32-bit integer arguments and results to the register
    * width (RISC-V 64): the exported entries say so with signext. */
   bool sign_extend_i32;
+  VectorIsa isa; /* what dot2_i16's vector variants may use */
   FILE *errors; /* where refusals go; NULL: stderr */
 } LlvmCodegenOptions;
 

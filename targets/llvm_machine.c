@@ -302,7 +302,9 @@ bool llvm_compile(const ProgramPlan *plan, const TargetConfig *tc, int opt_level
   if (abi)
     LLVMAddModuleFlag(mod, LLVMModuleFlagBehaviorError, "target-abi", 10,
                       LLVMValueAsMetadata(LLVMMDStringInContext(ctx, abi, (unsigned)strlen(abi))));
-  LlvmCodegenOptions co = {.sign_extend_i32 = tc->target->arch == ARCH_RISCV64, .errors = err};
+  LlvmCodegenOptions co = {.sign_extend_i32 = tc->target->arch == ARCH_RISCV64,
+                           .isa = {.x86 = tc->target->arch == ARCH_X86_64},
+                           .errors = err};
   bool ok = llvm_codegen(plan, mod, &co);
   char *msg = NULL;
   if (ok && LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg)) {
@@ -326,6 +328,9 @@ bool llvm_compile(const ProgramPlan *plan, const TargetConfig *tc, int opt_level
      * loop_hints: the loop IR's vectorised and outer loops) */
     LLVMPassBuilderOptionsSetLoopUnrolling(po, opt_level >= 1);
     LLVMErrorRef e = LLVMRunPasses(mod, pipeline, tm, po);
+    /* the vectoriser has run: the vector variants' bodies go in place */
+    if (!e && llvm_vector_variants_release(mod))
+      e = LLVMRunPasses(mod, "always-inline,globaldce", tm, po);
     LLVMDisposePassBuilderOptions(po);
     if (e) {
       char *text = LLVMGetErrorMessage(e);

@@ -121,6 +121,10 @@ LProgram *prog_intrinsics(Arena *a, Diag *d) {
           "  buffer %%d8 : i32[%d] state stats\n  buffer %%du8 : i32[%d] state stats\n"
           "  buffer %%d8s : i32[%d] state stats\n",
       4 * DOT_G, 4 * DOT_G, 4 * DOT_G, DOT_G, DOT_G, DOT_G, DOT_G - 1);
+  put(&t, "  buffer %%a16 : i16[%d] state param\n  buffer %%b16 : i16[%d] state param\n"
+          "  buffer %%acc2 : i32[%d] state param\n  buffer %%d16 : i32[%d] state stats\n"
+          "  buffer %%d16v : i32[%d] state stats\n",
+      2 * DOT2_N, 2 * DOT2_N, DOT2_N, DOT2_N, DOT2_N);
   put(&t, "  buffer %%keys : i64[%d] state param\n  buffer %%hb : i64[%d] state stats\n"
           "  buffer %%hu : f32[%d] state stats\n",
       HASH_NK, HASH_NK * HASH_NI, HASH_NK * HASH_NI);
@@ -138,8 +142,14 @@ LProgram *prog_intrinsics(Arena *a, Diag *d) {
           "load %%b8[%%g * 4])\n    }\n"
           "    for %%h in 0 .. %d {\n"
           "      store %%d8s[%%h] = dot4_i8(load %%acc[%%h], load %%a8[%%h * 4 + 1], "
-          "load %%b8[%%h * 4])\n    }\n  }\n",
-      DOT_G, DOT_G - 1);
+          "load %%b8[%%h * 4])\n    }\n"
+          "    for %%j in 0 .. %d {\n"
+          "      store %%d16[%%j] = dot2_i16(load %%acc2[%%j], load %%a16[%%j * 2], load %%b16[%%j * 2])\n"
+          "    }\n"
+          "    for %%v in 0 .. %d vectorize {\n"
+          "      store %%d16v[%%v] = dot2_i16(load %%acc2[%%v], load %%a16[0], load %%b16[%%v * 2])\n"
+          "    }\n  }\n",
+      DOT_G, DOT_G - 1, DOT2_N, DOT2_N);
   put(&t, "  kernel hash {\n    for %%k in 0 .. %d {\n      for %%i in 0 .. %d vectorize {\n"
           "        let %%index : i64 = i64(%%i) * 1000003i64 - 5i64\n"
           "        store %%hb[%%k * %d + %%i] = i64(hash_bits(load %%keys[%%k], %%index))\n"

@@ -26,6 +26,11 @@
  * au8[4g..], b8[4g..]); d8s[g] reads a8 from the odd index 4g + 1 (g <
  * DOT_G - 1).
  *
+ * dot2: a16, b16 i16[2 * DOT2_N], acc2 i32[DOT2_N]: d16[j] =
+ * dot2_i16(acc2[j], a16[2j..], b16[2j..]), and in a vectorised loop
+ * d16v[j] = dot2_i16(acc2[j], a16[0..1], b16[2j..]) (one pair of a for
+ * every lane, as the int8 GEMM's pair form has it).
+ *
  * hash_bits: keys i64[HASH_NK]; for index k of HASH_NI:
  * hb[key * HASH_NI + k] = i64(hash_bits(key, k * 1000003 - 5)) and hu[...]
  * = hash_uniform of the same key and index. */
@@ -34,6 +39,7 @@ enum {
   SHR_NX = 40, SHR_NS = 16,
   CL_N = 16,
   DOT_G = 8,
+  DOT2_N = 40,
   HASH_NK = 4, HASH_NI = 256,
 };
 extern const DType sat_targets[SAT_NT];

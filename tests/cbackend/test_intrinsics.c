@@ -223,6 +223,30 @@ static void dot_inputs(void) {
   memcpy(dot_acc, acc, sizeof acc);
 }
 
+static int16_t dot2_a[2 * DOT2_N], dot2_b[2 * DOT2_N];
+static int32_t dot2_acc[DOT2_N];
+
+/* The extremes (both pairs -32768 * -32768: the sum 2^31 wraps, as x86's
+ * pmaddwd does), then pseudo-random pairs and accumulators. */
+static void dot2_inputs(void) {
+  for (int k = 0; k < 2 * DOT2_N; k++) {
+    uint64_t z = splitmix(91, k);
+    dot2_a[k] = (int16_t)(uint16_t)z;
+    dot2_b[k] = (int16_t)(uint16_t)(z >> 16);
+    if (k < DOT2_N) dot2_acc[k] = (int32_t)(uint32_t)(z >> 32);
+  }
+  dot2_a[0] = dot2_a[1] = dot2_b[0] = dot2_b[1] = INT16_MIN;
+  dot2_a[2] = dot2_b[3] = INT16_MIN;
+  dot2_a[3] = dot2_b[2] = INT16_MAX;
+  dot2_acc[0] = 0;
+  dot2_acc[1] = INT32_MAX;
+}
+
+static int32_t dot2_ref(int32_t acc, const int16_t *a, const int16_t *b) {
+  int64_t s = (int64_t)a[0] * b[0] + (int64_t)a[1] * b[1];
+  return (int32_t)(uint32_t)((uint64_t)(int64_t)acc + (uint64_t)s); /* wraps at 32 bits */
+}
+
 static int32_t dot_ref(int32_t acc, const int8_t *a, const uint8_t *au, const int8_t *b) {
   int64_t s = 0;
   for (int k = 0; k < 4; k++) s += (int64_t)(a ? a[k] : au[k]) * b[k];
@@ -313,6 +337,7 @@ START_TEST(emitted_c_has_const_arrays_helpers_and_the_determinism_pragmas) {
   c = emit_text(program(a, prog_intrinsics));
   const char *want2[] = {
       "octo_dot4_i8(acc[g], &a8[g * 4], &b8[g * 4])", "octo_dot4_u8i8(acc[g], &au8[g * 4]",
+      "octo_dot2_i16(acc2[v], &a16[0], &b16[v * 2])",
       "static inline int8_t octo_sat_i8_i32(int32_t x) {\n  return x < (-128) ? (-128) : "
       "x > 127 ? 127 : (int8_t)x;\n}\n",
       "static inline uint32_t octo_sat_u32_i32(int32_t x) {\n  return x < 0 ? 0u : (uint32_t)x;\n}\n",
@@ -416,10 +441,17 @@ START_TEST(intrinsics_compute_their_documented_values_exactly) {
   s = set_ints(s, "au8", v, 4 * DOT_G);
   for (int i = 0; i < DOT_G; i++) v[i] = dot_acc[i];
   s = set_ints(s, "acc", v, DOT_G);
+  dot2_inputs();
+  for (int i = 0; i < 2 * DOT2_N; i++) v[i] = dot2_a[i];
+  s = set_ints(s, "a16", v, 2 * DOT2_N);
+  for (int i = 0; i < 2 * DOT2_N; i++) v[i] = dot2_b[i];
+  s = set_ints(s, "b16", v, 2 * DOT2_N);
+  for (int i = 0; i < DOT2_N; i++) v[i] = dot2_acc[i];
+  s = set_ints(s, "acc2", v, DOT2_N);
   s = set_ints(s, "keys", hash_keys, HASH_NK);
   char *out = run_program(a, program(a, prog_intrinsics), "intrinsics", s,
                           "get sat\nget r32\nget r64\nget cl\nget clf\nget d8\nget du8\nget d8s\n"
-                          "get hb\nget hu\n");
+                          "get d16\nget d16v\nget hb\nget hu\n");
 
   static int64_t got[SAT_N * SAT_NT * SAT_NS];
   ck_assert_int_eq(cb_ints(out, "sat", got, SAT_N * SAT_NT * SAT_NS), SAT_N * SAT_NT * SAT_NS);
@@ -470,6 +502,12 @@ START_TEST(intrinsics_compute_their_documented_values_exactly) {
   ck_assert_int_eq(cb_ints(out, "d8s", got, DOT_G - 1), DOT_G - 1);
   for (int g = 0; g < DOT_G - 1; g++)
     ck_assert_int_eq(got[g], dot_ref(dot_acc[g], dot_a8 + 4 * g + 1, NULL, dot_b8 + 4 * g));
+  ck_assert_int_eq(cb_ints(out, "d16", got, DOT2_N), DOT2_N);
+  for (int j = 0; j < DOT2_N; j++)
+    ck_assert_int_eq(got[j], dot2_ref(dot2_acc[j], dot2_a + 2 * j, dot2_b + 2 * j));
+  ck_assert_int_eq(cb_ints(out, "d16v", got, DOT2_N), DOT2_N);
+  for (int j = 0; j < DOT2_N; j++)
+    ck_assert_int_eq(got[j], dot2_ref(dot2_acc[j], dot2_a, dot2_b + 2 * j));
 
   /* hash_bits is splitmix64's top 32 bits, and on every value
    * hash_uniform == (hash_bits >> 8) * 2^-24 exactly. */

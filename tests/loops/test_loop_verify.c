@@ -308,6 +308,7 @@ START_TEST(every_intrinsic_with_its_types_verifies_clean) {
       a, "    for %g in 0 .. 2 {\n"
          "      let %d : i32 = dot4_i8(7, load %q[%g * 4], load %q[4 - %g * 4])\n"
          "      %d = dot4_u8i8(%d, load %u[%g * 4], load %q[%g * 4])\n"
+         "      %d = dot2_i16(%d, load %t[0], load %t[0])\n"
          "      let %r : i64 = shr_round(i64(%d), 63i64)\n"
          "      let %h : u32 = hash_bits(%seed, i64(%g)) >> 8u32\n"
          "      let %w : u16 = sat_cast<u16>(load %c[%g]) * 65535u16\n"
@@ -333,6 +334,14 @@ INT8_REJECTS(dot4_group_past_the_end_is_rejected,
              "      let %d : i32 = dot4_i8(0, load %q[%i * 4 + 1], load %q[0])\n    }",
              "i.loops:10:33: error: kernel k: load from %q may go out of bounds: index up to 8, "
              "buffer has 8 elements")
+INT8_REJECTS(dot2_operand_must_be_a_load, "    let %d : i32 = dot2_i16(0, load %t[0], 1i16)",
+             "i.loops:9:44: error: kernel k: dot2_i16's b must be a load (it stands for the 2 "
+             "elements from its index on)")
+INT8_REJECTS(dot2_operand_must_be_i16, "    let %d : i32 = dot2_i16(0, load %q[0], load %t[0])",
+             "dot2_i16's a must be i16, not i8")
+INT8_REJECTS(dot2_pair_past_the_end_is_rejected,
+             "    let %d : i32 = dot2_i16(0, load %t[0], load %t[1])",
+             "load from %t may go out of bounds: index up to 2, buffer has 2 elements")
 INT8_REJECTS(shr_round_takes_i32_or_i64, "    let %f : f32 = shr_round(1.0, 1.0)",
              "shr_round's x must be i32 or i64, not f32")
 INT8_REJECTS(shr_round_shift_has_the_type_of_x, "    let %r : i32 = shr_round(1, 2i64)",
@@ -448,6 +457,9 @@ int main(void) {
   tcase_add_test(tc, dot4_operand_must_be_a_load);
   tcase_add_test(tc, dot4_operand_must_come_from_its_dtype);
   tcase_add_test(tc, dot4_group_past_the_end_is_rejected);
+  tcase_add_test(tc, dot2_operand_must_be_a_load);
+  tcase_add_test(tc, dot2_operand_must_be_i16);
+  tcase_add_test(tc, dot2_pair_past_the_end_is_rejected);
   tcase_add_test(tc, shr_round_takes_i32_or_i64);
   tcase_add_test(tc, shr_round_shift_has_the_type_of_x);
   tcase_add_test(tc, clamp_bounds_have_the_type_of_x);
