@@ -143,9 +143,11 @@ bool lower_range_clip_grad(Lower *L, const Node *n, LowerMode mode);
 /* Statements computing a range clip's lo and hi (locals) from x, the
  * elements a kernel touches (the %n samples of a batched value, else all
  * of it): method "scale" ([p min, p max]) or "sigma" (mean +- z sd). Also
- * for a quantize that clips first (passes/fuse.c). */
+ * for a quantize that clips first (passes/fuse.c). *mn and *mx (when not
+ * NULL) get locals holding x's min and max, or NULL when the method does
+ * not compute them (sigma). */
 LStmt *lower_clip_range(Lower *L, const char *method, double p, double z, const Value *x,
-                        LVar *lo, LVar *hi);
+                        LVar *lo, LVar *hi, LVar **mn, LVar **mx);
 /* A convolution's geometry (lower_linear.c), shared by the fp32 and int8
  * lowerings. */
 typedef struct Conv {

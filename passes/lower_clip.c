@@ -17,9 +17,28 @@
 
 #include "lower.h"
 
-LStmt *lower_clip_range(Lower *L, const char *method, double pv, double zv, const Value *x,
-                        LVar *lo, LVar *hi) {
+/* An f32's bits as an i32 that orders like the number: negative numbers'
+ * magnitude bits flipped, bits ^ ((bits >> 31) & 0x7fffffff); the same
+ * map takes a key back to the bits. */
+static LExpr *flip_negative(Lower *L, LExpr *bits) {
   LProgram *p = L->p;
+  LExpr *sign = le_bin(p, LB_SHR, bits, ci(L, 31));
+  return le_bin(p, LB_XOR, bits, le_bin(p, LB_AND, sign, ci(L, 0x7fffffff)));
+}
+
+static LExpr *ordered_key(Lower *L, LExpr *x) {
+  return flip_negative(L, le_call(L->p, LI_F32_BITS, x, NULL));
+}
+
+static LExpr *from_ordered_key(Lower *L, LExpr *key) {
+  return le_call(L->p, LI_BITS_F32, flip_negative(L, key), NULL);
+}
+
+LStmt *lower_clip_range(Lower *L, const char *method, double pv, double zv, const Value *x,
+                        LVar *lo, LVar *hi, LVar **mn_out, LVar **mx_out) {
+  LProgram *p = L->p;
+  if (mn_out) *mn_out = NULL;
+  if (mx_out) *mx_out = NULL;
   LBuffer *xb = vbuf(L, x);
   LBlock b = {0};
   LVar *i = lv_loop(L, "i");
@@ -45,15 +64,24 @@ LStmt *lower_clip_range(Lower *L, const char *method, double pv, double zv, cons
     lblock_add(&b, ls_let(p, hi, le_bin(p, LB_ADD, ve(L, mean),
                                         le_bin(p, LB_MUL, cf(L, z), ve(L, sd)))));
   } else {
+    /* min and max as integer reductions of order keys (ordered_key), which
+     * vectorise, where a float compare-and-select chain stays scalar: for
+     * numbers the same min and max (a -0 against a +0 may come out as the
+     * other zero, which clips every value to the same result) */
     float pf = (float)pv;
+    LVar *kmn = lv_local(L, "kmn", DT_I32), *kmx = lv_local(L, "kmx", DT_I32);
     LVar *mn = lv_local(L, "mn", DT_F32), *mx = lv_local(L, "mx", DT_F32);
-    lblock_add(&b, ls_let(p, mn, ld(L, xb, ci(L, 0))));
-    lblock_add(&b, ls_let(p, mx, ld(L, xb, ci(L, 0))));
-    LStmt *both = seq(ls_assign(p, mn, le_bin(p, LB_MIN, ve(L, mn), ld(L, xb, ve(L, i)))),
-                      ls_assign(p, mx, le_bin(p, LB_MAX, ve(L, mx), ld(L, xb, ve(L, i)))));
+    lblock_add(&b, ls_let(p, kmn, ordered_key(L, ld(L, xb, ci(L, 0)))));
+    lblock_add(&b, ls_let(p, kmx, ordered_key(L, ld(L, xb, ci(L, 0)))));
+    LStmt *both = seq(ls_assign(p, kmn, le_bin(p, LB_MIN, ve(L, kmn), ordered_key(L, ld(L, xb, ve(L, i))))),
+                      ls_assign(p, kmx, le_bin(p, LB_MAX, ve(L, kmx), ordered_key(L, ld(L, xb, ve(L, i))))));
     lblock_add(&b, loop(L, i, extent(L, x), 0, both));
+    lblock_add(&b, ls_let(p, mn, from_ordered_key(L, ve(L, kmn))));
+    lblock_add(&b, ls_let(p, mx, from_ordered_key(L, ve(L, kmx))));
     lblock_add(&b, ls_let(p, lo, le_bin(p, LB_MUL, cf(L, pf), ve(L, mn))));
     lblock_add(&b, ls_let(p, hi, le_bin(p, LB_MUL, cf(L, pf), ve(L, mx))));
+    if (mn_out) *mn_out = mn;
+    if (mx_out) *mx_out = mx;
   }
   return b.first;
 }
@@ -82,7 +110,7 @@ static bool clip_kernel(Lower *L, const Node *n, bool grad) {
   lblock_add(&b, ls_store(p, vbuf(L, n->out[0]), ve(L, i), v));
   LStmt *apply = loop(L, i, extent(L, x), LHINT_VECTORIZE, b.first);
   LStmt *range = lower_clip_range(L, node_str(n, "method"), node_float(n, "p", 0.95),
-                                  node_float(n, "z", 2.576), x, lo, hi);
+                                  node_float(n, "z", 2.576), x, lo, hi, NULL, NULL);
   lower_kernel_body(L, seq(range, apply));
   return true;
 }

@@ -126,16 +126,27 @@ bool lower_quantize(Lower *L, const Node *n, LowerMode mode) {
   /* a fused range clip (passes/fuse.c): x's range first, then every read
    * of x clipped, as range_clip's kernel stored it (no f32 copy here) */
   const char *clip = node_str(n, "clip");
-  LVar *lo = NULL, *hi = NULL;
+  LVar *lo = NULL, *hi = NULL, *mn = NULL, *mx = NULL;
   LStmt *range = NULL;
   if (clip && strcmp(clip, "none") != 0) {
     lo = lv_local(L, "lo", DT_F32), hi = lv_local(L, "hi", DT_F32);
     range = lower_clip_range(L, clip, node_float(n, "p", 0.95), node_float(n, "z", 2.576), x,
-                             lo, hi);
+                             lo, hi, &mn, &mx);
   }
-  /* max|x| from x's producer (passes/fuse.c: its second result), else here */
-  LStmt *reduce = n->nin > 1 ? ls_let(p, m, ld(L, vbuf(L, n->in[1]), ci(L, 0)))
-                             : max_abs(L, xb, extent(L, x), m, lo, hi);
+  /* max|x| from x's producer (passes/fuse.c: its second result); of a
+   * clip whose range came from x's min and max, from those two (the clip
+   * is monotone: its largest magnitude is at an end, and the bits' max is
+   * the one max_abs's pass would find); else a pass here */
+  LStmt *reduce;
+  if (n->nin > 1) {
+    reduce = ls_let(p, m, ld(L, vbuf(L, n->in[1]), ci(L, 0)));
+  } else if (mn && mx) {
+    LExpr *bits = le_bin(p, LB_MAX, abs_bits(L, clipped(L, ve(L, mn), lo, hi)),
+                         abs_bits(L, clipped(L, ve(L, mx), lo, hi)));
+    reduce = ls_let(p, m, le_call(p, LI_BITS_F32, bits, NULL));
+  } else {
+    reduce = max_abs(L, xb, extent(L, x), m, lo, hi);
+  }
   LExpr *scale = le_select(p, le_bin(p, LB_GT, ve(L, m), cf(L, 0)),
                            le_bin(p, LB_DIV, ve(L, m), cf(L, 127)), cf(L, 1));
   LStmt *head = seq(range, seq3(reduce, ls_let(p, s, scale), ls_store(p, sb, ci(L, 0), ve(L, s))));
@@ -218,22 +229,63 @@ static LExpr *b_at(Lower *L, int64_t n, int64_t kp, LExpr *j, LExpr *k) {
   return add(L, add(L, mul(L, pair, ci(L, 2 * n)), mul(L, j, ci(L, 2))), half);
 }
 
+/* Packs a B operand in pairs (pair form, b_at): element (r, k) =
+ * src[soff + r*rs + k*ks], the whole pairs two int16 stores at a time,
+ * looping over whichever of r and k the source is contiguous along
+ * (innermost r, vectorised, for a source stored by k rows: a transposed
+ * weight, an error by channels), then the last odd k and the zero k. */
+static LStmt *pack_b_pairs(Lower *L, LBuffer *dst, LExpr *doff, int64_t n, LExpr *rows, LExpr *len,
+                           int64_t kp, LBuffer *src, LExpr *soff, int64_t rs, int64_t ks) {
+  LProgram *p = L->p;
+  LVar *r = lv_loop(L, "r"), *q = lv_loop(L, "q");
+  LBlock pair = {0};
+  for (int h = 0; h < 2; h++) {
+    LExpr *k = add(L, mul(L, ve(L, q), ci(L, 2)), ci(L, h));
+    LExpr *from = add(L, soff, add(L, mul(L, ve(L, r), ci(L, rs)), mul(L, k, ci(L, ks))));
+    LExpr *to = add(L, doff, add(L, mul(L, add(L, mul(L, ve(L, q), ci(L, b_cols(n))), ve(L, r)),
+                                        ci(L, 2)), ci(L, h)));
+    lblock_add(&pair, store_as(L, dst, to, ld(L, src, from)));
+  }
+  LExpr *pairs = le_bin(p, LB_DIV, len, ci(L, 2));
+  LStmt *whole = rs == 1 ? loop(L, q, pairs, 0, loop(L, r, rows, LHINT_VECTORIZE, pair.first))
+                         : loop(L, r, rows, 0, loop(L, q, pairs, 0, pair.first));
+  /* k from 2 * (len / 2): the last k of an odd len, then the zeros */
+  LVar *r2 = lv_loop(L, "r"), *r3 = lv_loop(L, "r"), *k = lv_loop(L, "k"), *kz = lv_loop(L, "k");
+  LExpr *from = add(L, soff, add(L, mul(L, ve(L, r2), ci(L, rs)), mul(L, ve(L, k), ci(L, ks))));
+  LStmt *odd = ls_for(p, k, mul(L, le_bin(p, LB_DIV, len, ci(L, 2)), ci(L, 2)), len, 1, 0,
+                      loop(L, r2, rows, 0, store_as(L, dst, add(L, doff, b_at(L, n, kp, ve(L, r2), ve(L, k))),
+                                                     ld(L, src, from))));
+  LStmt *zero = len->kind == LE_CONST && len->i == kp
+                    ? NULL
+                    : ls_for(p, kz, len, ci(L, kp), 1, 0,
+                             loop(L, r3, rows, 0,
+                                  ls_store(p, dst, add(L, doff, b_at(L, n, kp, ve(L, r3), ve(L, kz))),
+                                           zero_of(L, dst->dtype))));
+  if (len->kind == LE_CONST && len->i % 2 == 0) odd = NULL;
+  return seq3(whole, odd, zero);
+}
+
 /* Packs a B operand: element (r, k) = src[soff + r*rs + k*ks] for r <
  * rows, k < len, at doff + b_at(r, k), and 0 for len <= k < kp and, when
  * rows is n, for the padding columns (b_cols); with fewer rows the caller
  * clears the buffer first. */
 static LStmt *pack_b(Lower *L, LBuffer *dst, LExpr *doff, int64_t n, LExpr *rows, LExpr *len,
                      int64_t kp, LBuffer *src, LExpr *soff, int64_t rs, int64_t ks) {
-  LVar *r = lv_loop(L, "r"), *k = lv_loop(L, "k"), *kz = lv_loop(L, "k");
-  LExpr *from = add(L, soff, add(L, mul(L, ve(L, r), ci(L, rs)), mul(L, ve(L, k), ci(L, ks))));
-  LStmt *copy = loop(L, k, len, 0, store_as(L, dst, add(L, doff, b_at(L, n, kp, ve(L, r), ve(L, k))),
-                                            ld(L, src, from)));
-  LStmt *pad = len->kind == LE_CONST && len->i == kp
-                   ? NULL
-                   : ls_for(L->p, kz, len, ci(L, kp), 1, 0,
-                            ls_store(L->p, dst, add(L, doff, b_at(L, n, kp, ve(L, r), ve(L, kz))),
-                                     zero_of(L, dst->dtype)));
-  LStmt *out = loop(L, r, rows, 0, seq(copy, pad));
+  LStmt *out;
+  if (pair_form(n)) {
+    out = pack_b_pairs(L, dst, doff, n, rows, len, kp, src, soff, rs, ks);
+  } else {
+    LVar *r = lv_loop(L, "r"), *k = lv_loop(L, "k"), *kz = lv_loop(L, "k");
+    LExpr *from = add(L, soff, add(L, mul(L, ve(L, r), ci(L, rs)), mul(L, ve(L, k), ci(L, ks))));
+    LStmt *copy = loop(L, k, len, 0, store_as(L, dst, add(L, doff, b_at(L, n, kp, ve(L, r), ve(L, k))),
+                                              ld(L, src, from)));
+    LStmt *pad = len->kind == LE_CONST && len->i == kp
+                     ? NULL
+                     : ls_for(L->p, kz, len, ci(L, kp), 1, 0,
+                              ls_store(L->p, dst, add(L, doff, b_at(L, n, kp, ve(L, r), ve(L, kz))),
+                                       zero_of(L, dst->dtype)));
+    out = loop(L, r, rows, 0, seq(copy, pad));
+  }
   if (b_cols(n) > n && rows->kind == LE_CONST && rows->i == n) {
     LVar *c = lv_loop(L, "c"), *kc = lv_loop(L, "k");
     LStmt *zero = ls_store(L->p, dst, add(L, doff, b_at(L, n, kp, ve(L, c), ve(L, kc))),
