@@ -15,7 +15,9 @@
 # with the driver by the cross gcc, and must match the host's C build.
 # VARIANT: sgd (lenet5 as shipped: softmax cross-entropy, exp and log) or
 # adam-cosine (Adam, whose bias correction is pow, and a cosine schedule
-# over 5 epochs of 2 steps each: cos). The loop IR writes exp, log, cos and
+# over 5 epochs of 2 steps each: cos), or octo (--precision octo: the int8
+# products' dot2_i16, whose LLVM vector variants are plain vector IR on
+# these targets, stochastic rounding, LAC, PRC). The loop IR writes exp, log, cos and
 # pow out as arithmetic (passes/expand_math.c), so no C library decides
 # their bits.
 # Exit 77 (skip) when the dataset, the cross compiler or qemu is missing.
@@ -29,6 +31,7 @@ case $variant in
     options="--set optimizer.type=adam --set optimizer.lr=0.001 --set optimizer.weight_decay=0.0001
              --set lr_schedule.type=cosine --set lr_schedule.min_lr=0.0001 --epochs 5"
     flags=-DEPOCH_STEPS=2 ;;
+  octo) options="--precision octo" ;;
   *) echo "unknown variant '$variant'"; exit 2 ;;
 esac
 here=$(cd "$(dirname "$0")" && pwd)
