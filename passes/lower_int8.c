@@ -863,36 +863,6 @@ static LStmt *col_add(Lower *L, void *vctx, const Tap *t) {
 
 static LVar *group_loop_var(Lower *L) { return lv_loop(L, "g"); }
 
-/* The column matrix in rows of positions, [n x kp] (k = the position), as
- * a B in pairs (b_at): each pair of a row moved to its column of the pair
- * rows, two int16 at a time (an im2col writing the pairs itself stored one
- * int16 at a time, scattered). */
-static LStmt *transpose_pairs(Lower *L, LBuffer *rows, LBuffer *b, int64_t n, int64_t kp) {
-  LProgram *p = L->p;
-  LVar *j = lv_loop(L, "j"), *q = lv_loop(L, "q");
-  LBlock body = {0};
-  for (int h = 0; h < 2; h++) {
-    LExpr *to = add(L, mul(L, add(L, mul(L, ve(L, q), ci(L, b_cols(n))), ve(L, j)), ci(L, 2)), ci(L, h));
-    LExpr *from = add(L, add(L, mul(L, ve(L, j), ci(L, kp)), mul(L, ve(L, q), ci(L, 2))), ci(L, h));
-    lblock_add(&body, ls_store(p, b, to, ld(L, rows, from)));
-  }
-  return loop(L, j, ci(L, n), 0, loop(L, q, ci(L, kp / 2), 0, body.first));
-}
-
-/* The column matrix in rows of k, [kp x n], as a B in pairs (b_at): rows
- * 2t and 2t+1 interleaved, one vectorised pass (an im2col that wrote the
- * pairs itself stored one int16 at a time, two apart). */
-static LStmt *interleave_pairs(Lower *L, LBuffer *rows, LBuffer *b, int64_t kp, int64_t n) {
-  LProgram *p = L->p;
-  LVar *t = lv_loop(L, "t"), *j = lv_loop(L, "j");
-  LBlock body = {0};
-  for (int h = 0; h < 2; h++) {
-    LExpr *to = add(L, mul(L, add(L, mul(L, ve(L, t), ci(L, b_cols(n))), ve(L, j)), ci(L, 2)), ci(L, h));
-    LExpr *from = add(L, mul(L, add(L, mul(L, ve(L, t), ci(L, 2)), ci(L, h)), ci(L, n)), ve(L, j));
-    lblock_add(&body, ls_store(p, b, to, ld(L, rows, from)));
-  }
-  return loop(L, t, ci(L, kp / 2), 0, loop(L, j, ci(L, n), LHINT_VECTORIZE, body.first));
-}
 
 /* for s < %n: for g < groups: body */
 static LStmt *per_sample_group(Lower *L, LVar *s, LVar *gv, const Conv *g, LStmt *per_sample,
@@ -929,7 +899,11 @@ bool lower_conv_i8(Lower *L, const Node *n, LowerMode mode) {
   LExpr *ybase = add(L, mul(L, ve(L, s), ci(L, g.f * g.p)), mul(L, ve(L, gv), ci(L, g.fg * g.p)));
   LStmt *post = epilogue_pass(L, &ep, vbuf(L, y), ybase, mul(L, ve(L, gv), ci(L, g.fg)), g.fg, g.p);
   LStmt *im2col = each_tap(L, &g, s, gv, col_store, &cc);
-  if (rows) im2col = seq(im2col, interleave_pairs(L, rows, colt, kcp, g.p));
+  /* rows [kcp x P] into pairs: rows 2t and 2t+1 interleaved, vectorised
+   * (an im2col writing the pairs itself stored one int16 at a time) */
+  if (rows)
+    im2col = seq(im2col, pack_b(L, colt, ci(L, 0), g.p, ci(L, g.p), ci(L, kcp), kcp, rows, ci(L, 0),
+                                1, g.p));
   LStmt *per = seq3(im2col, i8_gemm(L, &m), post);
   lower_kernel_body(L, seq3(seq(prep, amax_start(L, &ep)), seq(clear(L, colt), rows ? clear(L, rows) : NULL),
                             seq(per_sample_group(L, s, gv, &g, NULL, per), amax_store(L, &ep))));
@@ -1000,7 +974,11 @@ bool lower_conv_i8_dw(Lower *L, const Node *n, LowerMode mode) {
     prep = seq(prep, clear(L, rows));
   }
   LStmt *im2col = each_tap(L, &g, s, gv, col_store, &cc);
-  if (rows) im2col = seq(im2col, transpose_pairs(L, rows, col, g.kc, pp));
+  /* rows [Kc x pp] into pairs: each row's pairs moved two int16 at a
+   * time (an im2col writing them itself stored one int16 at a time) */
+  if (rows)
+    im2col = seq(im2col, pack_b(L, col, ci(L, 0), g.kc, ci(L, g.kc), ci(L, pp), pp, rows, ci(L, 0),
+                                pp, 1));
   LStmt *per = seq3(pack(L, dyp, ci(L, 0), ci(L, g.fg), ci(L, g.p), pp, vbuf(L, dy), dyoff, g.p, 1),
                     im2col, i8_gemm(L, &m));
   LVar *i = lv_loop(L, "i");
