@@ -38,6 +38,7 @@ typedef struct Gen {
   LLVMValueRef *bufp;  /* per buffer id: its pointer parameter */
   LLVMValueRef *slot;  /* per variable id: a local's alloca */
   LLVMValueRef *param; /* per variable id: an ARG scalar's parameter */
+  bool *assigned;      /* per variable id: the target of an assignment */
 } Gen;
 
 static void fail(Gen *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -121,6 +122,44 @@ static LLVMBasicBlockRef new_block(Gen *g, const char *name) {
 
 /* ---- expressions ---------------------------------------------------- */
 
+/* Whether local v lives at pointer width: an i32 loop counter, or a let
+ * never assigned again, on a 64-bit target. Its value is the same wherever
+ * its i32 arithmetic is defined (nsw), and LLVM gets 64-bit induction
+ * variables and indices instead of widening i32 ones (IndVarSimplify).
+ * Assigned locals (the int8 GEMMs' accumulators) stay i32: at 64 bits
+ * their vectorised sums took twice the lanes. */
+static bool wide_var(Gen *g, const LVar *v) {
+  return v->kind != LVAR_ARG && v->dtype == DT_I32 && !g->assigned[v->id] &&
+         LLVMGetIntTypeWidth(g->intptr) > 32;
+}
+
+/* Marks the variables the statements assign (not their lets). */
+static void mark_assigned(Gen *g, const LStmt *s) {
+  for (; s; s = s->next) {
+    if (s->kind == LS_ASSIGN) g->assigned[s->var->id] = true;
+    mark_assigned(g, s->body);
+    mark_assigned(g, s->else_body);
+  }
+}
+
+static LLVMValueRef var_slot(Gen *g, const LVar *v) {
+  LLVMTypeRef t = wide_var(g, v) ? g->intptr : g->ty[v->dtype];
+  if (!g->slot[v->id]) g->slot[v->id] = LLVMBuildAlloca(g->ab, t, v->name);
+  return g->slot[v->id];
+}
+
+/* A local's value as its loop IR type. */
+static LLVMValueRef read_var(Gen *g, const LVar *v) {
+  if (!wide_var(g, v)) return LLVMBuildLoad2(g->b, g->ty[v->dtype], var_slot(g, v), v->name);
+  return LLVMBuildTrunc(g->b, LLVMBuildLoad2(g->b, g->intptr, var_slot(g, v), v->name), g->i32, "");
+}
+
+/* x, a value of v's loop IR type, stored in v. */
+static void write_var(Gen *g, const LVar *v, LLVMValueRef x) {
+  if (wide_var(g, v)) x = LLVMBuildSExt(g->b, x, g->intptr, "");
+  LLVMBuildStore(g->b, x, var_slot(g, v));
+}
+
 static LLVMValueRef expr(Gen *g, const LExpr *e);
 
 /* An index as a pointer-width integer. Where that is wider than i32, the
@@ -132,6 +171,8 @@ static LLVMValueRef expr(Gen *g, const LExpr *e);
 static LLVMValueRef wide_index(Gen *g, const LExpr *e) {
   bool wider = LLVMGetIntTypeWidth(g->intptr) > 32;
   if (wider && e && e->type == DT_I32 && e->kind == LE_CONST) return cint(g->intptr, e->i);
+  if (e && e->kind == LE_VAR && wide_var(g, e->var))
+    return LLVMBuildLoad2(g->b, g->intptr, var_slot(g, e->var), e->var->name);
   if (wider && e && e->type == DT_I32 && e->kind == LE_BINARY && e->a->type == DT_I32 &&
       e->b->type == DT_I32) {
     switch (e->bop) {
@@ -488,11 +529,6 @@ static LLVMValueRef select_expr(Gen *g, const LExpr *e) {
   return phi;
 }
 
-static LLVMValueRef var_slot(Gen *g, const LVar *v) {
-  if (!g->slot[v->id]) g->slot[v->id] = LLVMBuildAlloca(g->ab, g->ty[v->dtype], v->name);
-  return g->slot[v->id];
-}
-
 static LLVMValueRef expr(Gen *g, const LExpr *e) {
   if (!e) {
     fail(g, "missing operand");
@@ -512,7 +548,7 @@ static LLVMValueRef expr(Gen *g, const LExpr *e) {
       }
       return g->param[e->var->id];
     }
-    return LLVMBuildLoad2(g->b, g->ty[e->var->dtype], var_slot(g, e->var), e->var->name);
+    return read_var(g, e->var);
   case LE_LOAD: return load(g, e->buf, e->a, 0);
   case LE_BINARY: return binary(g, e);
   case LE_UNARY: return unary(g, e);
@@ -569,6 +605,13 @@ static void loop_hints(Gen *g, LLVMValueRef latch_br, const LStmt *loop) {
   LLVMSetMetadata(latch_br, g->loop_kind, LLVMMetadataAsValue(g->ctx, node));
 }
 
+/* e as a value of a loop counter of type t, at pointer width if wide. */
+static LLVMValueRef counter_value(Gen *g, const LExpr *e, DType t, bool wide) {
+  if (wide && e && e->type == DT_I32) return wide_index(g, e);
+  LLVMValueRef v = convert(g, expr(g, e), e ? e->type : t, t);
+  return wide ? LLVMBuildSExt(g->b, v, g->intptr, "") : v;
+}
+
 /* for (T v = lo; v < hi; v += step): hi is evaluated before each
  * iteration, as C does; a signed counter's increment is nsw. */
 static void stmt_for(Gen *g, const LStmt *s) {
@@ -577,15 +620,16 @@ static void stmt_for(Gen *g, const LStmt *s) {
     return;
   }
   DType t = s->var->dtype;
-  LLVMTypeRef T = g->ty[t];
+  bool wide = wide_var(g, s->var);
+  LLVMTypeRef T = wide ? g->intptr : g->ty[t];
   LLVMValueRef v = var_slot(g, s->var);
-  LLVMBuildStore(g->b, convert(g, expr(g, s->lo), s->lo->type, t), v);
+  LLVMBuildStore(g->b, counter_value(g, s->lo, t, wide), v);
   LLVMBasicBlockRef cond = new_block(g, "for.cond"), body = new_block(g, "for.body"),
                     latch = new_block(g, "for.inc"), exit = new_block(g, "for.end");
   LLVMBuildBr(g->b, cond);
   LLVMPositionBuilderAtEnd(g->b, cond);
   LLVMValueRef i = LLVMBuildLoad2(g->b, T, v, "");
-  LLVMValueRef hi = convert(g, expr(g, s->hi), s->hi->type, t);
+  LLVMValueRef hi = counter_value(g, s->hi, t, wide);
   LLVMBuildCondBr(g->b, icmp(g, LB_LT, dtype_is_unsigned(t), i, hi), body, exit);
   LLVMPositionBuilderAtEnd(g->b, body);
   block(g, s->body);
@@ -621,8 +665,10 @@ static void stmt(Gen *g, const LStmt *s) {
   case LS_FOR: stmt_for(g, s); return;
   case LS_LET:
   case LS_ASSIGN:
-    LLVMBuildStore(g->b, convert(g, expr(g, s->value), s->value->type, s->var->dtype),
-                   var_slot(g, s->var));
+    if (wide_var(g, s->var) && s->value && s->value->type == DT_I32)
+      LLVMBuildStore(g->b, wide_index(g, s->value), var_slot(g, s->var));
+    else
+      write_var(g, s->var, convert(g, expr(g, s->value), s->value->type, s->var->dtype));
     return;
   case LS_STORE: {
     LLVMValueRef v = convert(g, expr(g, s->value), s->value->type, s->buf->dtype);
@@ -700,6 +746,8 @@ static void define_kernel(Gen *g, const KernelPlan *kp) {
   memset(g->bufp, 0, (size_t)(g->p->nbuffers + 1) * sizeof *g->bufp);
   memset(g->slot, 0, (size_t)(g->p->nvars + 1) * sizeof *g->slot);
   memset(g->param, 0, (size_t)(g->p->nvars + 1) * sizeof *g->param);
+  memset(g->assigned, 0, (size_t)(g->p->nvars + 1) * sizeof *g->assigned);
+  mark_assigned(g, k->body);
   for (int i = 0; i < kp->nbufs; i++) g->bufp[kp->bufs[i]->id] = LLVMGetParam(g->fn, (unsigned)i);
   for (int i = 0; i < kp->nscalars; i++)
     g->param[kp->scalars[i]->id] = LLVMGetParam(g->fn, (unsigned)(kp->nbufs + i));
@@ -1117,6 +1165,8 @@ bool llvm_codegen(const ProgramPlan *plan, LLVMModuleRef mod, const LlvmCodegenO
   g->bufp = arena_alloc(a, (size_t)(p->nbuffers + 1) * sizeof *g->bufp);
   g->slot = arena_alloc(a, (size_t)(p->nvars + 1) * sizeof *g->slot);
   g->param = arena_alloc(a, (size_t)(p->nvars + 1) * sizeof *g->param);
+  g->assigned = arena_alloc(a, (size_t)(p->nvars + 1) * sizeof *g->assigned);
+  memset(g->assigned, 0, (size_t)(p->nvars + 1) * sizeof *g->assigned);
   g->b = LLVMCreateBuilderInContext(g->ctx);
   g->ab = LLVMCreateBuilderInContext(g->ctx);
   emit_consts(g);
