@@ -52,9 +52,10 @@
 enum { I8_CHUNK = 133144 };
 
 /* A product with at least I8_PAIR_N columns (n) runs across rows of C,
- * B stored in pairs of k (pair_gemm); a narrower one as dot products along
- * k, B stored in rows of k (dot_gemm): c1's weight gradient, 6 x 25 over
- * 784 k, took 2.8x the instructions in the pair form. */
+ * B stored in pairs of k (the pair form: pair_panel); a narrower one as dot
+ * products along k, B stored in rows of k (dot_gemm): c1's weight
+ * gradient, 6 x 25 over 784 k, took 2.8x the instructions in the pair
+ * form. */
 enum { I8_PAIR_N = 32 };
 
 static bool pair_form(int64_t n) { return n >= I8_PAIR_N; }
@@ -516,7 +517,6 @@ static LStmt *dot_block(Lower *L, const I8Gemm *g, Origin i0, Origin j0, int mr,
   if (chunked) {
     int64_t chunks = (steps + per - 1) / per;
     sum = seq(wides.first, loop(L, ch, ci(L, chunks), 0, seq(sum, fold.first)));
-    return seq(sum, out.first);
   }
   return seq(sum, out.first);
 }
