@@ -251,18 +251,21 @@ static LStmt *pack_b_pairs(Lower *L, LBuffer *dst, LExpr *doff, int64_t n, LExpr
   LStmt *whole = rs == 1 ? loop(L, q, pairs, 0, loop(L, r, rows, LHINT_VECTORIZE, pair.first))
                          : loop(L, r, rows, 0, loop(L, q, pairs, 0, pair.first));
   /* k from 2 * (len / 2): the last k of an odd len, then the zeros */
-  LVar *r2 = lv_loop(L, "r"), *r3 = lv_loop(L, "r"), *k = lv_loop(L, "k"), *kz = lv_loop(L, "k");
-  LExpr *from = add(L, soff, add(L, mul(L, ve(L, r2), ci(L, rs)), mul(L, ve(L, k), ci(L, ks))));
-  LStmt *odd = ls_for(p, k, mul(L, le_bin(p, LB_DIV, len, ci(L, 2)), ci(L, 2)), len, 1, 0,
-                      loop(L, r2, rows, 0, store_as(L, dst, add(L, doff, b_at(L, n, kp, ve(L, r2), ve(L, k))),
-                                                     ld(L, src, from))));
-  LStmt *zero = len->kind == LE_CONST && len->i == kp
-                    ? NULL
-                    : ls_for(p, kz, len, ci(L, kp), 1, 0,
-                             loop(L, r3, rows, 0,
-                                  ls_store(p, dst, add(L, doff, b_at(L, n, kp, ve(L, r3), ve(L, kz))),
-                                           zero_of(L, dst->dtype))));
-  if (len->kind == LE_CONST && len->i % 2 == 0) odd = NULL;
+  LStmt *odd = NULL, *zero = NULL;
+  if (len->kind != LE_CONST || len->i % 2) {
+    LVar *r2 = lv_loop(L, "r"), *k = lv_loop(L, "k");
+    LExpr *from = add(L, soff, add(L, mul(L, ve(L, r2), ci(L, rs)), mul(L, ve(L, k), ci(L, ks))));
+    odd = ls_for(p, k, mul(L, le_bin(p, LB_DIV, len, ci(L, 2)), ci(L, 2)), len, 1, 0,
+                 loop(L, r2, rows, 0, store_as(L, dst, add(L, doff, b_at(L, n, kp, ve(L, r2), ve(L, k))),
+                                               ld(L, src, from))));
+  }
+  if (len->kind != LE_CONST || len->i != kp) {
+    LVar *r3 = lv_loop(L, "r"), *kz = lv_loop(L, "k");
+    zero = ls_for(p, kz, len, ci(L, kp), 1, 0,
+                  loop(L, r3, rows, 0,
+                       ls_store(p, dst, add(L, doff, b_at(L, n, kp, ve(L, r3), ve(L, kz))),
+                                zero_of(L, dst->dtype))));
+  }
   return seq3(whole, odd, zero);
 }
 
@@ -882,7 +885,8 @@ bool lower_conv_i8(Lower *L, const Node *n, LowerMode mode) {
   LBuffer *wp = scratch(L, "wp", DT_I16, g.f * kcp);
   LStmt *prep = seq(scale_product(L, scale, n->in[1], n->in[3]),
                     pack(L, wp, ci(L, 0), ci(L, g.f), ci(L, g.kc), kcp, vbuf(L, w), ci(L, 0), g.kc, 1));
-  /* cleared once: the taps on the padding and the k padding stay zero */
+  /* the im2col's buffer is cleared once: the taps on the padding and the
+   * k padding stay zero (in the pair form pack_b then writes all of colt) */
   LBuffer *colt = scratch(L, "colt", DT_I16, b_size(g.p, kcp));
   ColCtx cc = {vbuf(L, x), colt, COL_B_BY_POS, g.p, kcp};
   LBuffer *rows = NULL;
@@ -905,7 +909,7 @@ bool lower_conv_i8(Lower *L, const Node *n, LowerMode mode) {
     im2col = seq(im2col, pack_b(L, colt, ci(L, 0), g.p, ci(L, g.p), ci(L, kcp), kcp, rows, ci(L, 0),
                                 1, g.p));
   LStmt *per = seq3(im2col, i8_gemm(L, &m), post);
-  lower_kernel_body(L, seq3(seq(prep, amax_start(L, &ep)), seq(clear(L, colt), rows ? clear(L, rows) : NULL),
+  lower_kernel_body(L, seq3(seq(prep, amax_start(L, &ep)), rows ? clear(L, rows) : clear(L, colt),
                             seq(per_sample_group(L, s, gv, &g, NULL, per), amax_store(L, &ep))));
   return true;
 }
@@ -964,14 +968,17 @@ bool lower_conv_i8_dw(Lower *L, const Node *n, LowerMode mode) {
   I8Gemm m = {.a = dyp, .b = col, .aoff = ci(L, 0), .boff = ci(L, 0), .kp = pp, .m = ci(L, g.fg),
               .n = g.kc, .c = acc, .coff = mul(L, ve(L, gv), ci(L, g.fg * g.kc)), .crs = g.kc,
               .ccs = 1};
-  /* col cleared once: the taps on the padding and the k padding stay zero */
-  LStmt *prep = seq3(scale_product(L, scale, n->in[1], n->in[3]), clear(L, col), clear(L, acc));
+  /* the im2col's buffer is cleared once: the taps on the padding and the
+   * k padding stay zero (in the pair form pack_b then writes all of col) */
+  LStmt *prep = seq(scale_product(L, scale, n->in[1], n->in[3]), clear(L, acc));
   ColCtx cc = {vbuf(L, x), col, COL_B_BY_KC, g.kc, pp};
   LBuffer *rows = NULL;
   if (pair_form(g.kc)) { /* im2col by rows of positions, then their pairs transposed */
     rows = scratch(L, "colrows", DT_I16, g.kc * pp);
     cc = (ColCtx){vbuf(L, x), rows, COL_ROWS, pp, pp};
     prep = seq(prep, clear(L, rows));
+  } else {
+    prep = seq(prep, clear(L, col));
   }
   LStmt *im2col = each_tap(L, &g, s, gv, col_store, &cc);
   /* rows [Kc x pp] into pairs: each row's pairs moved two int16 at a

@@ -9,11 +9,7 @@ set -u
 : "${OCTOC:?}" "${MODELS:?}"
 model=$1 limit=$2 precision=$3
 shift 3
-data=${OCTO_DATA:-/usr/share/datasets/fashion-mnist}
-if [ ! -f "$data/train-images-idx3-ubyte.gz" ]; then
-  echo "SKIP: Fashion-MNIST not installed at $data"
-  exit 77
-fi
+. "$(dirname "$0")/dataset.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 

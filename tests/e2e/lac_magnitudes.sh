@@ -5,11 +5,7 @@
 # finite magnitudes; a checkpoint with one byte changed is refused (CRC).
 set -u
 : "${OCTOC:?}" "${MODELS:?}" "${ROOT:?}"
-data=${OCTO_DATA:-/usr/share/datasets/fashion-mnist}
-if [ ! -f "$data/train-images-idx3-ubyte.gz" ]; then
-  echo "SKIP: Fashion-MNIST not installed at $data"
-  exit 77
-fi
+. "$(dirname "$0")/dataset.sh"
 python=${PYTHON:-python3}
 command -v "$python" >/dev/null || { echo "SKIP: no $python"; exit 77; }
 tmp=$(mktemp -d)

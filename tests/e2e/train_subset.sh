@@ -6,11 +6,7 @@
 set -u
 : "${OCTOC:?}" "${MODELS:?}"
 model=$1 limit=$2 epochs=$3 min_acc=$4 precision=${5:-fp32}
-data=${OCTO_DATA:-/usr/share/datasets/fashion-mnist}
-if [ ! -f "$data/train-images-idx3-ubyte.gz" ]; then
-  echo "SKIP: Fashion-MNIST not installed at $data"
-  exit 77
-fi
+. "$(dirname "$0")/dataset.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
