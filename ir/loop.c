@@ -154,6 +154,16 @@ static LExpr *new_expr(LProgram *p, LExprKind kind, DType type) {
   return e;
 }
 
+LExpr *le_clone(LProgram *p, const LExpr *e) {
+  if (!e) return NULL;
+  LExpr *c = new_expr(p, e->kind, e->type);
+  *c = *e;
+  c->a = le_clone(p, e->a);
+  c->b = le_clone(p, e->b);
+  c->c = le_clone(p, e->c);
+  return c;
+}
+
 LExpr *le_int(LProgram *p, DType t, int64_t v) {
   LExpr *e = new_expr(p, LE_CONST, t);
   e->i = v;

@@ -248,6 +248,8 @@ LExpr *le_select(LProgram *p, LExpr *c, LExpr *a, LExpr *b);
 LExpr *le_call(LProgram *p, LIntrinsic fn, LExpr *a, LExpr *b);
 LExpr *le_call3(LProgram *p, LIntrinsic fn, LExpr *a, LExpr *b, LExpr *c);
 LExpr *le_call_to(LProgram *p, LIntrinsic fn, DType t, LExpr *a, LExpr *b, LExpr *c);
+/* A deep copy of e: an expression is a tree, used in one place. */
+LExpr *le_clone(LProgram *p, const LExpr *e);
 
 /* Statement constructors; a block is a linked list built with an LBlock. */
 typedef struct LBlock {

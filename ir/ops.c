@@ -26,6 +26,7 @@ static const char *const in_dy_w[] = {"dy", "weight"};
 static const char *const in_x_dy[] = {"x", "dy"};
 static const char *const in_dy_y[] = {"dy", "y"};
 static const char *const in_dy_x[] = {"dy", "x"};
+static const char *const in_dy_route[] = {"dy", "route"};
 static const char *const in_bn_grad[] = {"dy", "x", "gamma", "mean", "invstd"};
 static const char *const in_epoch[] = {"epoch"};
 static const char *const in_sgd[] = {"param", "grad", "lr", "momentum"};
@@ -67,6 +68,8 @@ static const DTypeSlot q_pair_bias_lac[] = {DT_I8,  DT_F32, DT_I8,  DT_F32,
 static const DTypeSlot f32_2[] = {DT_F32, DT_F32};
 static const DTypeSlot q_pair_mask[] = {DT_I8, DT_F32, DT_I8, DT_F32, DT_I8};
 static const DTypeSlot f32_i8[] = {DT_F32, DT_I8};
+/* conv2d_i8's results: y, max|y|, and with a folded pool the route */
+static const DTypeSlot f32_f32_i8[] = {DT_F32, DT_F32, DT_I8};
 
 enum { F32_ONLY = 1u << DT_F32 };
 
@@ -101,11 +104,17 @@ static const char *const product_epilogue_words[] = {"none", "relu", "compensati
 static const char *const mask_epilogue_words[] = {"none", "relu_grad", NULL};
 static const char *const quantize_clip_words[] = {"none", "scale", "sigma", NULL};
 
+/* a routed maxpool's mask (below), and a product's folded routed pool */
+static const char *const route_mask_words[] = {"none", "relu", NULL};
+#define POOLED                                                          \
+  {"pool", ATTR_INTS, 2, true, 0, 0, NULL, NULL},                       \
+  {"pool_mask", ATTR_STR, 0, true, 0, 0, "none", route_mask_words}
+
 static const AttrSpec conv_attrs[] = {CONV_GEOMETRY, PRECISION};
 static const AttrSpec conv_grad_input_attrs[] = {CONV_GEOMETRY, INPUT_SIZE, PRECISION};
 static const AttrSpec dense_attrs[] = {UNITS, PRECISION};
 static const AttrSpec conv_i8_attrs[] = {CONV_GEOMETRY, PRECISION,
-                                         EPILOGUE(product_epilogue_words), FUSED};
+                                         EPILOGUE(product_epilogue_words), FUSED, POOLED};
 static const AttrSpec dense_i8_attrs[] = {UNITS, PRECISION, EPILOGUE(product_epilogue_words),
                                           FUSED};
 static const AttrSpec conv_i8_grad_input_attrs[] = {CONV_GEOMETRY, INPUT_SIZE, PRECISION,
@@ -117,6 +126,25 @@ static const AttrSpec pool_i8_grad_attrs[] = {
     {"stride", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
     {"pad", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
     EPILOGUE(mask_epilogue_words),
+    FUSED,
+};
+/* A routed maxpool: mask "relu" when a relu made its input and its
+ * gradient folds the relu's (the route of a window whose max is not
+ * positive is -1: no gradient); the gradient's input_size is the pooled
+ * input's extent, and `inline` (passes/fuse.c) says its readers compute
+ * the routed error themselves, so it has no kernel and no buffer. */
+static const AttrSpec pool_route_attrs[] = {
+    {"kernel", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
+    {"stride", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
+    {"pad", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
+    {"mask", ATTR_STR, 0, true, 0, 0, "none", route_mask_words},
+};
+static const AttrSpec pool_route_grad_attrs[] = {
+    {"kernel", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
+    {"stride", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
+    {"pad", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
+    {"input_size", ATTR_INTS, 2, false, 0, 0, NULL, NULL},
+    {"inline", ATTR_INT, 0, true, 0, 0, NULL, NULL},
     FUSED,
 };
 static const AttrSpec pool_attrs[] = {
@@ -423,8 +451,8 @@ static const OpInfo table[OP_COUNT] = {
     /* The products of conv2d and dense on quantized operands: int8 x int8
      * summed in int32, times the two scales, plus the bias. */
     [OP_CONV2D_I8] = {.name = "conv2d_i8", .role = OPROLE_FORWARD, .min_in = 4, .max_in = 8,
-                      .in_names = in_q_xwb_lac, .nout = 1, .max_out = 2,
-                      .in_types = q_pair_bias_lac, .out_types = f32_2, .batch = BATCH_FIRST, .attrs = conv_i8_attrs, .nattrs = N(conv_i8_attrs),
+                      .in_names = in_q_xwb_lac, .nout = 1, .max_out = 3,
+                      .in_types = q_pair_bias_lac, .out_types = f32_f32_i8, .batch = BATCH_FIRST, .attrs = conv_i8_attrs, .nattrs = N(conv_i8_attrs),
                       .shape = rule_int8_product, .lower = lower_conv_i8,
                       .macs = macs_int8_product},
     [OP_CONV2D_I8_GRAD_INPUT] = {.name = "conv2d_i8_grad_input", .role = OPROLE_BACKWARD,
@@ -474,6 +502,18 @@ static const OpInfo table[OP_COUNT] = {
                             .out_types = f32_1, .attrs = pool_i8_grad_attrs,
                             .nattrs = N(pool_i8_grad_attrs), .shape = rule_maxpool_grad,
                             .lower = lower_maxpool_grad},
+    [OP_MAXPOOL_ROUTE] = {.name = "maxpool_route", .role = OPROLE_FORWARD, .min_in = 1,
+                          .max_in = 1, .in_names = in_x, .nout = 2, .in_types = f32_1,
+                          .out_types = f32_i8, .attrs = pool_route_attrs,
+                          .nattrs = N(pool_route_attrs), .shape = rule_maxpool_route,
+                          .lower = lower_maxpool_route},
+    [OP_MAXPOOL_ROUTE_GRAD] = {.name = "maxpool_route_grad", .role = OPROLE_BACKWARD,
+                               .min_in = 2, .max_in = 2, .in_names = in_dy_route, .nout = 1,
+                               .in_types = f32_i8, .out_types = f32_1,
+                               .attrs = pool_route_grad_attrs,
+                               .nattrs = N(pool_route_grad_attrs),
+                               .shape = rule_maxpool_route_grad,
+                               .lower = lower_maxpool_route_grad},
 };
 
 const OpInfo *op_info(OpKind op) { return op < OP_COUNT ? &table[op] : NULL; }

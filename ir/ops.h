@@ -71,6 +71,10 @@ typedef enum {
   OP_RELU_GRAD_I8,
   OP_LEAKY_RELU_GRAD_I8,
   OP_MAXPOOL_GRAD_I8,
+  /* maxpool saving each window's route (the tap of its max) instead of its
+   * input, and the gradient routed by it (passes/quantize.c) */
+  OP_MAXPOOL_ROUTE,
+  OP_MAXPOOL_ROUTE_GRAD,
   OP_COUNT
 } OpKind;
 

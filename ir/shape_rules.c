@@ -473,6 +473,53 @@ bool rule_maxpool_grad(Rule *r) {
   return true;
 }
 
+/* The routed maxpool's windows (passes/quantize.c) tile the input
+ * exactly: kernel == stride, no pad, extents that are multiples of the
+ * kernel, so every input element is in one window; and at most 25 taps,
+ * so the route (the tap of the max) fits a byte with -1 to spare. */
+static bool route_window(Rule *r, Window *w, const int64_t in[2], int64_t hw[2]) {
+  if (!pool_window(r, w)) return false;
+  for (int k = 0; k < 2; k++)
+    if (w->stride[k] != w->kernel[k] || w->pad[k] != 0 || in[k] % w->kernel[k] != 0)
+      return fail(r, ": ", "a routed maxpool's windows must tile its input: stride = kernel, "
+                  "no pad, and extents %lldx%lld multiples of the kernel %lldx%lld",
+                  (long long)in[0], (long long)in[1], (long long)w->kernel[0],
+                  (long long)w->kernel[1]);
+  if (w->kernel[0] * w->kernel[1] > 25)
+    return fail(r, ": ", "a routed maxpool's window has at most 25 taps (it has %lldx%lld)",
+                (long long)w->kernel[0], (long long)w->kernel[1]);
+  for (int k = 0; k < 2; k++) hw[k] = in[k] / w->kernel[k];
+  return true;
+}
+
+/* maxpool_route(x): the pooled x and an i8 route of the same shape. */
+bool rule_maxpool_route(Rule *r) {
+  Window w;
+  int64_t hw[2];
+  if (!need_known(r, 0) || !need_rank(r, 0, 4) ||
+      !route_window(r, &w, &r->in[0].shape.dim[2], hw))
+    return false;
+  const int64_t *x = r->in[0].shape.dim;
+  r->expect[0] = r->in[0];
+  int64_t odims[4] = {x[0], x[1], hw[0], hw[1]};
+  return set_type(r, &r->out[0], r->in[0].dtype, 4, odims) &&
+         set_type(r, &r->out[1], DT_I8, 4, odims);
+}
+
+/* maxpool_route_grad(dy, route): dx of the input_size; route shaped as dy. */
+bool rule_maxpool_route_grad(Rule *r) {
+  Window w;
+  int64_t in_hw[2], hw[2];
+  if (!need_known(r, 0) || !need_rank(r, 0, 4) || !get_pair(r, "input_size", 1, in_hw) ||
+      !route_window(r, &w, in_hw, hw) || !dy_extents_match(r, hw, in_hw))
+    return false;
+  const int64_t *dy = r->in[0].shape.dim;
+  r->expect[0] = r->in[0];
+  if (!expect_operand(r, 1, DT_I8, 4, dy)) return false;
+  int64_t out[4] = {dy[0], dy[1], in_hw[0], in_hw[1]};
+  return set_type(r, &r->out[0], r->in[0].dtype, 4, out);
+}
+
 bool rule_avgpool_grad(Rule *r) {
   Window w;
   int64_t in_hw[2];
@@ -573,6 +620,26 @@ static OpKind int8_twin(OpKind op) {
 /* conv2d_i8, dense_i8 and their gradients: (a, a_scale, b, b_scale
  * [, bias]) has the shapes of the fp32 twin's (a, b [, bias]), with scalar
  * scales; the rule is the twin's, applied to the operands without scales. */
+static bool pooled_product(Rule *r) {
+  const Node *n = r->n;
+  if (n->op != OP_CONV2D_I8 || n->nout != 3)
+    return fail(r, ": ", "a product with a folded pool is a conv2d_i8 with three results (the "
+                "pooled y, its max|y| and the route); it has %d", n->nout);
+  Window w = {{node_ints(n, "pool", 0, 0), node_ints(n, "pool", 1, 0)}, {0, 0}, {0, 0}};
+  w.stride[0] = w.kernel[0], w.stride[1] = w.kernel[1];
+  const int64_t *y = r->out[0].shape.dim;
+  int64_t hw[2];
+  for (int k = 0; k < 2; k++)
+    if (w.kernel[k] < 1 || y[2 + k] % w.kernel[k] != 0 || w.kernel[0] * w.kernel[1] > 25)
+      return fail(r, ": ", "pool [%lld, %lld] does not tile the product's %lldx%lld output "
+                  "(at most 25 taps)", (long long)w.kernel[0], (long long)w.kernel[1],
+                  (long long)y[2], (long long)y[3]);
+  for (int k = 0; k < 2; k++) hw[k] = y[2 + k] / w.kernel[k];
+  int64_t odims[4] = {y[0], y[1], hw[0], hw[1]};
+  return set_type(r, &r->out[0], DT_F32, 4, odims) && set_type(r, &r->out[1], DT_F32, 0, NULL) &&
+         set_type(r, &r->out[2], DT_I8, 4, odims);
+}
+
 bool rule_int8_product(Rule *r) {
   const Node *n = r->n;
   Node twin = *n;
@@ -605,6 +672,9 @@ bool rule_int8_product(Rule *r) {
     bool channel = r->in[n->nin - lac].shape.rank == 1 && y->rank > 2;
     if (!expect_operand(r, i, DT_F32, channel ? 1 : y->rank - 1, &y->dim[1])) return false;
   }
+  /* a folded routed maxpool (passes/fuse.c): the pooled y, max|pooled y|
+   * and the route, as maxpool_route would give them */
+  if (node_attr(n, "pool")) return pooled_product(r);
   /* a fused product's second result: max |y| over the samples computed */
   return n->nout < 2 || set_type(r, &r->out[1], DT_F32, 0, NULL);
 }

@@ -51,6 +51,8 @@ bool rule_dense_grad_weight(ShapeRule *r);
 bool rule_bias_grad(ShapeRule *r);
 bool rule_pair_same(ShapeRule *r); /* two operands and the result of one type */
 bool rule_maxpool_grad(ShapeRule *r);
+bool rule_maxpool_route(ShapeRule *r);
+bool rule_maxpool_route_grad(ShapeRule *r);
 bool rule_avgpool_grad(ShapeRule *r);
 bool rule_global_avgpool_grad(ShapeRule *r);
 bool rule_reshape(ShapeRule *r);

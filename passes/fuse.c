@@ -112,13 +112,44 @@ static void fuse_amax(Graph *g, Node *n) {
   for (int i = 0; i < nq; i++) append_operands(g, q[i], &amax, 1);
 }
 
+/* A routed maxpool (passes/quantize.c) reading a conv2d_i8's result folds
+ * into the product: each sample's output is pooled while it is in the
+ * cache, and the unpooled output never exists whole (attributes pool = the
+ * window, pool_mask). The product's results become the pooled y, max|y|
+ * for y's quantizes (as fuse_amax gives) and the route. */
+static bool fuse_pool(Graph *g, Node *n, bool *removed) {
+  if (n->op != OP_CONV2D_I8 || n->nout != 1) return false;
+  Node *pool = fusible_next(g, n->out[0], OP_MAXPOOL_ROUTE);
+  if (!pool) return false;
+  int64_t window[2] = {node_ints(pool, "kernel", 0, 1), node_ints(pool, "kernel", 1, 1)};
+  node_set_ints(g, n, "pool", 2, window);
+  node_set_str(g, n, "pool_mask", node_str(pool, "mask"));
+  absorb(g, n, pool, removed);
+  Value *route = pool->out[1];
+  take_result(n, pool->out[0]);
+  char name[512];
+  snprintf(name, sizeof name, "%s.amax", n->out[0]->name);
+  TensorType scalar = {DT_F32, shape_of(0, NULL)};
+  Value *amax = node_add_result(g, n, graph_unique_name(g, name), scalar);
+  Value **out = arena_alloc(g->arena, 3 * sizeof(Value *));
+  out[0] = n->out[0], out[1] = amax, out[2] = route;
+  route->def = n;
+  route->def_index = 2;
+  n->out = out;
+  n->nout = 3;
+  Node *q[16];
+  int nq = plain_quantizes(g, n->out[0], q, 16);
+  for (int i = 0; i < nq; i++) append_operands(g, q[i], &amax, 1);
+  return true;
+}
+
 static void fuse_product(Graph *g, Node *n, bool *removed) {
   const char *ep = node_str(n, "epilogue");
   if (ep && strcmp(ep, "none") != 0) return;
   Node *comp = fusible_next(g, n->out[0], OP_COMPENSATION);
   Node *relu = fusible_next(g, comp ? comp->out[0] : n->out[0], OP_RELU);
   if (!comp && !relu) {
-    fuse_amax(g, n);
+    if (!fuse_pool(g, n, removed)) fuse_amax(g, n);
     return;
   }
   node_set_str(g, n, "epilogue", comp ? (relu ? "compensation_relu" : "compensation") : "relu");
@@ -128,7 +159,7 @@ static void fuse_product(Graph *g, Node *n, bool *removed) {
   }
   if (relu) absorb(g, n, relu, removed);
   take_result(n, (relu ? relu : comp)->out[0]);
-  fuse_amax(g, n);
+  if (!fuse_pool(g, n, removed)) fuse_amax(g, n);
 }
 
 static void fuse_clip(Graph *g, Node *clip, bool *removed) {
@@ -179,6 +210,36 @@ static void fuse_input_grad(Graph *g, Node *n, bool *removed) {
   take_result(n, mask->out[0]);
 }
 
+/* A routed pool gradient (passes/quantize.c) whose readers all read its
+ * result element by element (compensation_grad, bias_grad and quantize, in
+ * any number) is inlined: each reader walks the windows and computes the
+ * routed error where it reads it (lower.h, value_loop), so the error, kh*kw
+ * times the size of what it is routed from, is never stored. Only readers
+ * whose results do not depend on the order of the elements: per-element
+ * sums (bias_grad, compensation_grad per element) and integer reductions
+ * (a quantize's max|x|, the scale clip's min and max), not the float sums
+ * of the sigma clip or of per-channel compensation; so the program
+ * computes the same bits. */
+static void inline_route_grad(Graph *g, Node *n) {
+  Value *e = n->out[0];
+  for (int i = 0; i < g->noutputs; i++)
+    if (g->outputs[i] == e) return;
+  enum { MAX_READERS = 8 };
+  Node *readers[MAX_READERS];
+  int nr = value_users(g, e, readers, MAX_READERS);
+  if (nr < 1 || nr > MAX_READERS) return;
+  for (int i = 0; i < nr; i++) {
+    const Node *r = readers[i];
+    const char *gran = node_str(r, "granularity"), *clip = node_str(r, "clip");
+    bool elementwise = (r->op == OP_COMPENSATION_GRAD && gran && strcmp(gran, "element") == 0) ||
+                       r->op == OP_BIAS_GRAD ||
+                       (r->op == OP_QUANTIZE && !(clip && strcmp(clip, "sigma") == 0));
+    for (int k = 1; k < r->nin; k++) elementwise = elementwise && r->in[k] != e;
+    if (!elementwise || r->in[0] != e) return;
+  }
+  node_set_int(g, n, "inline", 1);
+}
+
 static bool run_fuse(Module *m) {
   if (m->no_fuse) return true;
   Graph *g = m->graph;
@@ -202,6 +263,9 @@ static bool run_fuse(Module *m) {
     if (!removed[g->nodes[i]->id]) order[kept++] = g->nodes[i];
   graph_set_schedule(g, order, kept);
   graph_compact(g);
+  /* after the clips are in their quantizes: the routed gradients' readers */
+  for (int i = 0; i < g->nnodes; i++)
+    if (g->nodes[i]->op == OP_MAXPOOL_ROUTE_GRAD) inline_route_grad(g, g->nodes[i]);
   return true;
 }
 

@@ -91,6 +91,31 @@ LExpr *ld_f32(Lower *L, LBuffer *b, LExpr *index) {
   return b->dtype == DT_I8 ? le_cast(L->p, DT_F32, v) : v;
 }
 
+LStmt *value_loop(Lower *L, const Value *v, LVar *j, LExpr *first, LExpr *count,
+                  unsigned hints, ElemBody body, void *ctx) {
+  if (v->def && route_grad_inlined(v->def))
+    return routed_loop(L, v->def, v, first, count, hints, body, ctx);
+  VElem e = {v, first, j, NULL, NULL, 0};
+  return loop(L, j, count, hints, body(L, ctx, &e));
+}
+
+LExpr *value_first(Lower *L, const Value *v) {
+  if (v->def && route_grad_inlined(v->def)) { /* tap 0 of window 0 */
+    LExpr *route = le_cast(L->p, DT_I32, ld(L, vbuf(L, v->def->in[1]), ci(L, 0)));
+    return le_select(L->p, le_bin(L->p, LB_EQ, route, ci(L, 0)),
+                     ld(L, vbuf(L, v->def->in[0]), ci(L, 0)), cf(L, 0));
+  }
+  return ld(L, vbuf(L, v), ci(L, 0));
+}
+
+LExpr *elem_value(Lower *L, const VElem *e) {
+  if (e->route)
+    return le_select(L->p, le_bin(L->p, LB_EQ, ve(L, e->route), ci(L, e->tap)), ve(L, e->dy),
+                     cf(L, 0));
+  LExpr *at = e->first ? add(L, le_clone(L->p, e->first), ve(L, e->j)) : ve(L, e->j);
+  return ld(L, vbuf(L, e->v), at);
+}
+
 LStmt *loop(Lower *L, LVar *var, LExpr *hi, unsigned hints, LStmt *body) {
   return ls_for(L->p, var, ci(L, 0), hi, 1, hints, body);
 }
@@ -200,6 +225,8 @@ static void map_value(Lower *L, const Value *v) {
         lprog_buffer(p, v->name, v->type.dtype, v->type.shape, LBUF_STATE, state_role(g, v));
     break;
   case VAL_NODE:
+    /* an inlined routed error has no buffer: its readers compute it */
+    if (v->def && route_grad_inlined(v->def)) break;
     if (v->def && is_alias(v->def)) L->buf[v->id] = L->buf[v->def->in[0]->id];
     else
       L->buf[v->id] =

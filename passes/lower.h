@@ -61,6 +61,31 @@ LExpr *ld(Lower *L, LBuffer *b, LExpr *index);
 /* A load, converted to f32 when the buffer holds int8 (a saved activation
  * read by relu_grad_i8 or maxpool_grad_i8); other buffers as they are. */
 LExpr *ld_f32(Lower *L, LBuffer *b, LExpr *index);
+/* A loop over count elements of value v from element `first` (NULL: 0):
+ * body(j) once per element, j its offset from first, which the body reads
+ * with elem_value. The order of the elements is unspecified: bodies that
+ * only update per-element results or integer reductions. For a value an
+ * inlined maxpool_route_grad defines (passes/fuse.c), the loop walks the
+ * windows and computes each routed element where it is read (lower_pool.c,
+ * routed_loop), so the value is never stored; first and count are then
+ * whole planes of it. Otherwise it is the plain loop: for j < count. */
+typedef struct VElem {
+  const Value *v;
+  LExpr *first;   /* NULL: 0 */
+  LVar *j;        /* the element's offset from first */
+  LVar *route, *dy; /* routed: the window's route and error, and this tap */
+  int64_t tap;
+} VElem;
+typedef LStmt *(*ElemBody)(Lower *L, void *ctx, const VElem *e);
+LStmt *value_loop(Lower *L, const Value *v, LVar *j, LExpr *first, LExpr *count,
+                  unsigned hints, ElemBody body, void *ctx);
+/* v's element 0. */
+LExpr *value_first(Lower *L, const Value *v);
+/* The element e is at (a fresh expression each call). */
+LExpr *elem_value(Lower *L, const VElem *e);
+LStmt *routed_loop(Lower *L, const Node *route_grad, const Value *v, LExpr *first, LExpr *count,
+                   unsigned hints, ElemBody body, void *ctx);
+bool route_grad_inlined(const Node *n);
 /* for var in [0, hi) with hints. */
 LStmt *loop(Lower *L, LVar *var, LExpr *hi, unsigned hints, LStmt *body);
 /* Sequence of statements (NULLs skipped), as one list. */
@@ -101,6 +126,17 @@ bool lower_maxpool(Lower *L, const Node *n, LowerMode mode);
 bool lower_avgpool(Lower *L, const Node *n, LowerMode mode);
 bool lower_global_avgpool(Lower *L, const Node *n, LowerMode mode);
 bool lower_maxpool_grad(Lower *L, const Node *n, LowerMode mode);
+bool lower_maxpool_route(Lower *L, const Node *n, LowerMode mode);
+/* One window of a routed maxpool (lower_pool.c), for maxpool_route and
+ * conv2d_i8's pooled epilogue: the taps of x from element xw, rows `row`
+ * apart; *ymax gets the window's max, *route its route (i32 locals). */
+typedef struct PoolRoute {
+  int64_t kh, kw, row;
+  bool relu_mask;
+} PoolRoute;
+LStmt *pool_route_window(Lower *L, const PoolRoute *pr, LBuffer *x, LExpr *xw, LVar **ymax,
+                         LVar **route);
+bool lower_maxpool_route_grad(Lower *L, const Node *n, LowerMode mode);
 bool lower_avgpool_grad(Lower *L, const Node *n, LowerMode mode);
 bool lower_global_avgpool_grad(Lower *L, const Node *n, LowerMode mode);
 /* lower_norm.c */

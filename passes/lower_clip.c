@@ -34,29 +34,52 @@ static LExpr *from_ordered_key(Lower *L, LExpr *key) {
   return le_call(L->p, LI_BITS_F32, flip_negative(L, key), NULL);
 }
 
+/* value_loop bodies (lower.h): the sum, the squared deviations from the
+ * mean, and the min and max order keys. */
+typedef struct RangeAcc {
+  LVar *sum, *mean, *ss, *kmn, *kmx;
+} RangeAcc;
+
+static LStmt *sum_body(Lower *L, void *ctx, const VElem *e) {
+  RangeAcc *a = ctx;
+  return ls_assign(L->p, a->sum, le_bin(L->p, LB_ADD, ve(L, a->sum), elem_value(L, e)));
+}
+
+static LStmt *deviation_body(Lower *L, void *ctx, const VElem *e) {
+  RangeAcc *a = ctx;
+  LProgram *p = L->p;
+  LVar *d = lv_local(L, "d", DT_F32);
+  return seq(ls_let(p, d, le_bin(p, LB_SUB, elem_value(L, e), ve(L, a->mean))),
+             ls_assign(p, a->ss, le_bin(p, LB_ADD, ve(L, a->ss),
+                                        le_bin(p, LB_MUL, ve(L, d), ve(L, d)))));
+}
+
+static LStmt *min_max_body(Lower *L, void *ctx, const VElem *e) {
+  RangeAcc *a = ctx;
+  LProgram *p = L->p;
+  return seq(ls_assign(p, a->kmn, le_bin(p, LB_MIN, ve(L, a->kmn), ordered_key(L, elem_value(L, e)))),
+             ls_assign(p, a->kmx, le_bin(p, LB_MAX, ve(L, a->kmx), ordered_key(L, elem_value(L, e)))));
+}
+
 LStmt *lower_clip_range(Lower *L, const char *method, double pv, double zv, const Value *x,
                         LVar *lo, LVar *hi, LVar **mn_out, LVar **mx_out) {
   LProgram *p = L->p;
   if (mn_out) *mn_out = NULL;
   if (mx_out) *mx_out = NULL;
-  LBuffer *xb = vbuf(L, x);
   LBlock b = {0};
   LVar *i = lv_loop(L, "i");
   if (method && strcmp(method, "sigma") == 0) {
     float z = (float)zv;
     LVar *sum = lv_local(L, "sum", DT_F32), *mean = lv_local(L, "mean", DT_F32);
-    LVar *ss = lv_local(L, "ss", DT_F32), *d = lv_local(L, "d", DT_F32);
+    LVar *ss = lv_local(L, "ss", DT_F32);
     LVar *sd = lv_local(L, "sd", DT_F32), *i2 = lv_loop(L, "i");
     LExpr *count = le_cast(p, DT_F32, extent(L, x));
+    RangeAcc acc = {sum, mean, ss, NULL, NULL};
     lblock_add(&b, ls_let(p, sum, cf(L, 0)));
-    lblock_add(&b, loop(L, i, extent(L, x), 0,
-                        ls_assign(p, sum, le_bin(p, LB_ADD, ve(L, sum), ld(L, xb, ve(L, i))))));
+    lblock_add(&b, value_loop(L, x, i, NULL, extent(L, x), 0, sum_body, &acc));
     lblock_add(&b, ls_let(p, mean, le_bin(p, LB_DIV, ve(L, sum), count)));
     lblock_add(&b, ls_let(p, ss, cf(L, 0)));
-    LStmt *dev = seq(ls_let(p, d, le_bin(p, LB_SUB, ld(L, xb, ve(L, i2)), ve(L, mean))),
-                     ls_assign(p, ss, le_bin(p, LB_ADD, ve(L, ss),
-                                             le_bin(p, LB_MUL, ve(L, d), ve(L, d)))));
-    lblock_add(&b, loop(L, i2, extent(L, x), 0, dev));
+    lblock_add(&b, value_loop(L, x, i2, NULL, extent(L, x), 0, deviation_body, &acc));
     LExpr *var = le_bin(p, LB_DIV, ve(L, ss), le_cast(p, DT_F32, extent(L, x)));
     lblock_add(&b, ls_let(p, sd, le_un(p, LU_SQRT, var)));
     LExpr *spread = le_bin(p, LB_MUL, cf(L, z), ve(L, sd));
@@ -71,11 +94,10 @@ LStmt *lower_clip_range(Lower *L, const char *method, double pv, double zv, cons
     float pf = (float)pv;
     LVar *kmn = lv_local(L, "kmn", DT_I32), *kmx = lv_local(L, "kmx", DT_I32);
     LVar *mn = lv_local(L, "mn", DT_F32), *mx = lv_local(L, "mx", DT_F32);
-    lblock_add(&b, ls_let(p, kmn, ordered_key(L, ld(L, xb, ci(L, 0)))));
-    lblock_add(&b, ls_let(p, kmx, ordered_key(L, ld(L, xb, ci(L, 0)))));
-    LStmt *both = seq(ls_assign(p, kmn, le_bin(p, LB_MIN, ve(L, kmn), ordered_key(L, ld(L, xb, ve(L, i))))),
-                      ls_assign(p, kmx, le_bin(p, LB_MAX, ve(L, kmx), ordered_key(L, ld(L, xb, ve(L, i))))));
-    lblock_add(&b, loop(L, i, extent(L, x), 0, both));
+    RangeAcc acc = {NULL, NULL, NULL, kmn, kmx};
+    lblock_add(&b, ls_let(p, kmn, ordered_key(L, value_first(L, x))));
+    lblock_add(&b, ls_let(p, kmx, ordered_key(L, value_first(L, x))));
+    lblock_add(&b, value_loop(L, x, i, NULL, extent(L, x), 0, min_max_body, &acc));
     lblock_add(&b, ls_let(p, mn, from_ordered_key(L, ve(L, kmn))));
     lblock_add(&b, ls_let(p, mx, from_ordered_key(L, ve(L, kmx))));
     lblock_add(&b, ls_let(p, lo, le_bin(p, LB_MUL, cf(L, pf), ve(L, mn))));

@@ -64,11 +64,20 @@ bool lower_compensation(Lower *L, const Node *n, LowerMode mode) {
   return true;
 }
 
+/* value_loop bodies: sums[j] += e, and acc += e. */
+static LStmt *add_element(Lower *L, void *sums, const VElem *e) {
+  LExpr *sum = le_bin(L->p, LB_ADD, ld(L, sums, ve(L, e->j)), elem_value(L, e));
+  return ls_store(L->p, sums, ve(L, e->j), sum);
+}
+
+static LStmt *sum_element(Lower *L, void *acc, const VElem *e) {
+  return ls_assign(L->p, acc, le_bin(L->p, LB_ADD, ve(L, acc), elem_value(L, e)));
+}
+
 bool lower_compensation_grad(Lower *L, const Node *n, LowerMode mode) {
   (void)mode;
   LProgram *p = L->p;
   const Value *dy = n->in[0];
-  LBuffer *dyb = vbuf(L, dy);
   LBuffer *alpha = vbuf(L, n->in[1]), *mu = vbuf(L, n->in[2]), *beta = vbuf(L, n->in[3]);
   LBuffer *da = vbuf(L, n->out[0]), *dm = vbuf(L, n->out[1]), *db = vbuf(L, n->out[2]);
   int64_t per = per_sample(dy), ch, hw;
@@ -85,16 +94,12 @@ bool lower_compensation_grad(Lower *L, const Node *n, LowerMode mode) {
   LStmt *sum;
   if (!channel) {
     LVar *j = lv_loop(L, "j");
-    LExpr *idx = add(L, mul(L, ve(L, s), ci(L, per)), ve(L, j));
-    sum = loop(L, j, ci(L, per), LHINT_VECTORIZE,
-               ls_store(p, db, ve(L, j),
-                        le_bin(p, LB_ADD, ld(L, db, ve(L, j)), ld(L, dyb, idx))));
+    sum = value_loop(L, dy, j, mul(L, ve(L, s), ci(L, per)), ci(L, per), LHINT_VECTORIZE,
+                     add_element, db);
   } else {
     LVar *c = lv_loop(L, "c"), *i = lv_loop(L, "i"), *acc = lv_local(L, "acc", DT_F32);
-    LExpr *idx = add(L, mul(L, add(L, mul(L, ve(L, s), ci(L, ch)), ve(L, c)), ci(L, hw)),
-                     ve(L, i));
-    LStmt *row = loop(L, i, ci(L, hw), 0,
-                      ls_assign(p, acc, le_bin(p, LB_ADD, ve(L, acc), ld(L, dyb, idx))));
+    LExpr *first = mul(L, add(L, mul(L, ve(L, s), ci(L, ch)), ve(L, c)), ci(L, hw));
+    LStmt *row = value_loop(L, dy, i, first, ci(L, hw), 0, sum_element, acc);
     LStmt *store = ls_store(p, db, ve(L, c),
                             le_bin(p, LB_ADD, ld(L, db, ve(L, c)), ve(L, acc)));
     sum = loop(L, c, ci(L, ch), 0, seq3(ls_let(p, acc, cf(L, 0)), row, store));

@@ -106,20 +106,58 @@ static LExpr *clipped(Lower *L, LExpr *v, LVar *lo, LVar *hi) {
 }
 
 /* ... of x clipped to [lo, hi] when lo is not NULL. */
-static LStmt *max_abs(Lower *L, LBuffer *xb, LExpr *count, LVar *m, LVar *lo, LVar *hi) {
+typedef struct MaxAbs {
+  LVar *bits, *lo, *hi;
+} MaxAbs;
+
+static LStmt *max_abs_body(Lower *L, void *ctx, const VElem *e) {
+  MaxAbs *a = ctx;
+  LExpr *x = clipped(L, elem_value(L, e), a->lo, a->hi);
+  return ls_assign(L->p, a->bits, le_bin(L->p, LB_MAX, ve(L, a->bits), abs_bits(L, x)));
+}
+
+static LStmt *max_abs(Lower *L, const Value *xv, LExpr *count, LVar *m, LVar *lo, LVar *hi) {
   LProgram *p = L->p;
-  LVar *bits = lv_local(L, "mbits", DT_I32), *i = lv_loop(L, "i");
-  LExpr *x = clipped(L, ld(L, xb, ve(L, i)), lo, hi);
-  LStmt *reduce = loop(L, i, count, 0,
-                       ls_assign(p, bits, le_bin(p, LB_MAX, ve(L, bits), abs_bits(L, x))));
-  return seq3(ls_let(p, bits, le_int(p, DT_I32, 0)), reduce,
-              ls_let(p, m, le_call(p, LI_BITS_F32, ve(L, bits), NULL)));
+  MaxAbs a = {lv_local(L, "mbits", DT_I32), lo, hi};
+  LStmt *reduce = value_loop(L, xv, lv_loop(L, "i"), NULL, count, 0, max_abs_body, &a);
+  return seq3(ls_let(p, a.bits, le_int(p, DT_I32, 0)), reduce,
+              ls_let(p, m, le_call(p, LI_BITS_F32, ve(L, a.bits), NULL)));
+}
+
+/* q[j] = x[j] (clipped to [lo, hi] with a clip) / s, rounded to nearest
+ * even, or stochastically with the uniform of (key, j) when key is set. */
+typedef struct QuantizeElem {
+  LBuffer *q;
+  LVar *s, *lo, *hi, *key;
+} QuantizeElem;
+
+static LStmt *quantize_elem(Lower *L, void *ctx, const VElem *e) {
+  QuantizeElem *c = ctx;
+  LProgram *p = L->p;
+  LExpr *t = le_bin(p, LB_DIV, clipped(L, elem_value(L, e), c->lo, c->hi), ve(L, c->s));
+  LExpr *q;
+  LStmt *draw = NULL;
+  if (c->key) {
+    /* floor(y) as trunc(y) - (trunc(y) > y), in int32: the same integer
+     * for |y| <= 128 (here |x / s| <= 127, u < 1), and gcc vectorises it,
+     * where floorf under C's default trapping-math stays a libm call */
+    LVar *y = lv_local(L, "y", DT_F32), *tr = lv_local(L, "tr", DT_I32);
+    LExpr *u = le_call(p, LI_HASH_UNIFORM, ve(L, c->key), le_cast(p, DT_I64, ve(L, e->j)));
+    draw = seq(ls_let(p, y, le_bin(p, LB_ADD, t, u)), ls_let(p, tr, le_cast(p, DT_I32, ve(L, y))));
+    LExpr *above = le_bin(p, LB_GT, le_cast(p, DT_F32, ve(L, tr)), ve(L, y));
+    LExpr *fl = le_bin(p, LB_SUB, ve(L, tr), above);
+    q = le_cast(p, DT_I8, le_call3(p, LI_CLAMP, fl, ci(L, -127), ci(L, 127)));
+  } else {
+    LExpr *r = le_call(p, LI_ROUND_EVEN, t, NULL);
+    q = le_cast(p, DT_I8, le_call3(p, LI_CLAMP, r, cf(L, -127), cf(L, 127)));
+  }
+  return seq(draw, ls_store(p, c->q, ve(L, e->j), q));
 }
 
 bool lower_quantize(Lower *L, const Node *n, LowerMode mode) {
   LProgram *p = L->p;
   const Value *x = n->in[0];
-  LBuffer *xb = vbuf(L, x), *qb = vbuf(L, n->out[0]), *sb = vbuf(L, n->out[1]);
+  LBuffer *qb = vbuf(L, n->out[0]), *sb = vbuf(L, n->out[1]);
   bool stochastic = mode == MODE_TRAIN && strcmp(node_str(n, "rounding"), "stochastic") == 0;
   lower_kernel(L, n, "quantize", L->entries);
   LVar *j = lv_loop(L, "j"), *s = lv_local(L, "s", DT_F32);
@@ -146,31 +184,17 @@ bool lower_quantize(Lower *L, const Node *n, LowerMode mode) {
                          abs_bits(L, clipped(L, ve(L, mx), lo, hi)));
     reduce = ls_let(p, m, le_call(p, LI_BITS_F32, bits, NULL));
   } else {
-    reduce = max_abs(L, xb, extent(L, x), m, lo, hi);
+    reduce = max_abs(L, x, extent(L, x), m, lo, hi);
   }
   LExpr *scale = le_select(p, le_bin(p, LB_GT, ve(L, m), cf(L, 0)),
                            le_bin(p, LB_DIV, ve(L, m), cf(L, 127)), cf(L, 1));
   LStmt *head = seq(range, seq3(reduce, ls_let(p, s, scale), ls_store(p, sb, ci(L, 0), ve(L, s))));
-  LExpr *t = le_bin(p, LB_DIV, clipped(L, ld(L, xb, ve(L, j)), lo, hi), ve(L, s));
-  LExpr *q;
-  LStmt *draw = NULL;
+  QuantizeElem qe = {qb, s, lo, hi, NULL};
   if (stochastic) {
-    /* floor(y) as trunc(y) - (trunc(y) > y), in int32: the same integer
-     * for |y| <= 128 (here |x / s| <= 127, u < 1), and gcc vectorises it,
-     * where floorf under C's default trapping-math stays a libm call */
-    LVar *key = lv_local(L, "key", DT_I64), *y = lv_local(L, "y", DT_F32);
-    LVar *tr = lv_local(L, "tr", DT_I32);
-    head = seq(head, ls_let(p, key, rounding_key(L, n->out[0]->name)));
-    LExpr *u = le_call(p, LI_HASH_UNIFORM, ve(L, key), le_cast(p, DT_I64, ve(L, j)));
-    draw = seq(ls_let(p, y, le_bin(p, LB_ADD, t, u)), ls_let(p, tr, le_cast(p, DT_I32, ve(L, y))));
-    LExpr *above = le_bin(p, LB_GT, le_cast(p, DT_F32, ve(L, tr)), ve(L, y));
-    LExpr *fl = le_bin(p, LB_SUB, ve(L, tr), above);
-    q = le_cast(p, DT_I8, le_call3(p, LI_CLAMP, fl, ci(L, -127), ci(L, 127)));
-  } else {
-    LExpr *r = le_call(p, LI_ROUND_EVEN, t, NULL);
-    q = le_cast(p, DT_I8, le_call3(p, LI_CLAMP, r, cf(L, -127), cf(L, 127)));
+    qe.key = lv_local(L, "key", DT_I64);
+    head = seq(head, ls_let(p, qe.key, rounding_key(L, n->out[0]->name)));
   }
-  LStmt *body = loop(L, j, extent(L, x), LHINT_VECTORIZE, seq(draw, ls_store(p, qb, ve(L, j), q)));
+  LStmt *body = value_loop(L, x, j, NULL, extent(L, x), LHINT_VECTORIZE, quantize_elem, &qe);
   lower_kernel_body(L, seq(head, body));
   return true;
 }
@@ -328,7 +352,9 @@ static Epilogue product_epilogue(Lower *L, const Node *n) {
     ep.alpha = vbuf(L, alpha);
     ep.mu = vbuf(L, n->in[n->nin - 2]);
     ep.beta = vbuf(L, n->in[n->nin - 1]);
-    ep.per_element = shape_numel(&alpha->type.shape) == per_sample(n->out[0]);
+    /* a folded pool's y is the pooled one: the product's is pool times larger */
+    int64_t pool = node_ints(n, "pool", 0, 1) * node_ints(n, "pool", 1, 1);
+    ep.per_element = shape_numel(&alpha->type.shape) == per_sample(n->out[0]) * pool;
   }
   if (n->nout > 1) {
     ep.amax = vbuf(L, n->out[1]);
@@ -873,11 +899,48 @@ static LStmt *per_sample_group(Lower *L, LVar *s, LVar *gv, const Conv *g, LStmt
   return loop(L, s, batch_n(L), 0, seq(per_sample, loop(L, gv, ci(L, g->groups), 0, per_group)));
 }
 
-/* y[s, g*Fg + f, p] = s_x s_w . sum_kc w[g*Fg + f, kc] colT[p, kc] + b. */
+/* A folded routed maxpool (passes/fuse.c, attribute pool): the group's
+ * channels of the sample just computed, in `tile` ([F, OH, OW]), pooled
+ * into y (result 0) and the route (result 2) as maxpool_route's kernel
+ * pools them (lower_pool.c), with max|pooled y| folded into bits. */
+static LStmt *pool_pass(Lower *L, const Node *n, const Conv *g, LBuffer *tile, LVar *s, LVar *gv,
+                        LVar *bits) {
+  LProgram *p = L->p;
+  int64_t kh = node_ints(n, "pool", 0, 1), kw = node_ints(n, "pool", 1, 1);
+  int64_t poh = g->oh / kh, pow_ = g->ow / kw;
+  const char *mask = node_str(n, "pool_mask");
+  PoolRoute pr = {kh, kw, g->ow, mask && strcmp(mask, "relu") == 0};
+  LVar *c = lv_loop(L, "c"), *i = lv_loop(L, "i"), *j = lv_loop(L, "j");
+  LVar *ch = lv_local(L, "ch", DT_I32), *yi = lv_local(L, "yi", DT_I32), *ymax, *arg;
+  LExpr *xw = add(L, add(L, mul(L, ve(L, ch), ci(L, g->p)), mul(L, ve(L, i), ci(L, kh * g->ow))),
+                  mul(L, ve(L, j), ci(L, kw)));
+  LStmt *win = pool_route_window(L, &pr, tile, xw, &ymax, &arg);
+  LExpr *at = add(L, add(L, mul(L, ve(L, s), ci(L, g->f * poh * pow_)),
+                         mul(L, ve(L, ch), ci(L, poh * pow_))),
+                  add(L, mul(L, ve(L, i), ci(L, pow_)), ve(L, j)));
+  LBlock b = {0};
+  lblock_add(&b, win);
+  lblock_add(&b, ls_let(p, yi, at));
+  lblock_add(&b, ls_store(p, vbuf(L, n->out[0]), ve(L, yi), ve(L, ymax)));
+  lblock_add(&b, ls_store(p, vbuf(L, n->out[2]), ve(L, yi), le_cast(p, DT_I8, ve(L, arg))));
+  lblock_add(&b, ls_assign(p, bits, le_bin(p, LB_MAX, ve(L, bits), abs_bits(L, ve(L, ymax)))));
+  LStmt *rows = loop(L, i, ci(L, poh), 0, loop(L, j, ci(L, pow_), LHINT_VECTORIZE, b.first));
+  LExpr *first = add(L, mul(L, ve(L, gv), ci(L, g->fg)), ve(L, c));
+  return loop(L, c, ci(L, g->fg), 0, seq(ls_let(p, ch, first), rows));
+}
+
+/* y[s, g*Fg + f, p] = s_x s_w . sum_kc w[g*Fg + f, kc] colT[p, kc] + b;
+ * with a folded pool, each sample's y in a tile, pooled (pool_pass). */
 bool lower_conv_i8(Lower *L, const Node *n, LowerMode mode) {
   (void)mode;
   const Value *x = n->in[0], *w = n->in[2], *y = n->out[0];
   Conv g = conv_geometry(n, x, y);
+  bool pooled = node_attr(n, "pool") != NULL;
+  if (pooled) { /* y is the pooled output: the product's own is pool times larger */
+    g.oh *= node_ints(n, "pool", 0, 1);
+    g.ow *= node_ints(n, "pool", 1, 1);
+    g.p = g.oh * g.ow;
+  }
   int64_t kcp = round_k(g.kc, g.p);
   lower_kernel(L, n, "fwd", L->entries);
   LVar *scale = lv_local(L, "scale", DT_F32);
@@ -894,14 +957,21 @@ bool lower_conv_i8(Lower *L, const Node *n, LowerMode mode) {
     rows = scratch(L, "colrows", DT_I16, kcp * g.p);
     cc = (ColCtx){vbuf(L, x), rows, COL_ROWS, g.p, kcp};
   }
+  LBuffer *out = pooled ? scratch(L, "tile", DT_F32, g.f * g.p) : vbuf(L, y);
+  LExpr *sample = pooled ? ci(L, 0) : mul(L, ve(L, s), ci(L, g.f * g.p));
   I8Gemm m = {.a = wp, .b = colt, .aoff = mul(L, ve(L, gv), ci(L, g.fg * kcp)), .boff = ci(L, 0),
-              .kp = kcp, .m = ci(L, g.fg), .n = g.p, .c = vbuf(L, y),
-              .coff = add(L, mul(L, ve(L, s), ci(L, g.f * g.p)), mul(L, ve(L, gv), ci(L, g.fg * g.p))),
+              .kp = kcp, .m = ci(L, g.fg), .n = g.p, .c = out,
+              .coff = add(L, sample, mul(L, ve(L, gv), ci(L, g.fg * g.p))),
               .crs = g.p, .ccs = 1, .scale = scale, .bias = product_bias(L, n),
               .bias_off = mul(L, ve(L, gv), ci(L, g.fg))};
   Epilogue ep = product_epilogue(L, n);
-  LExpr *ybase = add(L, mul(L, ve(L, s), ci(L, g.f * g.p)), mul(L, ve(L, gv), ci(L, g.fg * g.p)));
-  LStmt *post = epilogue_pass(L, &ep, vbuf(L, y), ybase, mul(L, ve(L, gv), ci(L, g.fg)), g.fg, g.p);
+  LBuffer *amax = ep.amax; /* pooled: of the pooled values, in pool_pass */
+  if (pooled) ep.amax = NULL;
+  LExpr *ybase = add(L, pooled ? ci(L, 0) : mul(L, ve(L, s), ci(L, g.f * g.p)),
+                     mul(L, ve(L, gv), ci(L, g.fg * g.p)));
+  LStmt *post = epilogue_pass(L, &ep, out, ybase, mul(L, ve(L, gv), ci(L, g.fg)), g.fg, g.p);
+  if (pooled) post = seq(post, pool_pass(L, n, &g, out, s, gv, ep.bits));
+  ep.amax = amax;
   LStmt *im2col = each_tap(L, &g, s, gv, col_store, &cc);
   /* rows [kcp x P] into pairs: rows 2t and 2t+1 interleaved, vectorised
    * (an im2col writing the pairs itself stored one int16 at a time) */

@@ -788,6 +788,11 @@ bool lower_dense_dw(Lower *L, const Node *n, LowerMode mode) {
   return true;
 }
 
+/* value_loop's body: line[i] += dy element. */
+static LStmt *add_to_line(Lower *L, void *line, const VElem *e) {
+  return ls_store(L->p, line, ve(L, e->j), fadd(L, ld(L, line, ve(L, e->j)), elem_value(L, e)));
+}
+
 /* db[c] = sum of dy[s, c, ...] over the samples and positions. Per channel
  * the samples are added as rows into a line of partial sums (an axpy over
  * the contiguous positions), and only that line is reduced at the end. */
@@ -797,20 +802,20 @@ bool lower_bias_grad(Lower *L, const Node *n, LowerMode mode) {
   const Value *dy = n->in[0];
   int64_t ch = dy->type.shape.dim[1], hw = per_sample(dy) / ch;
   lower_kernel(L, n, "db", L->entries);
-  LBuffer *dyb = vbuf(L, dy), *db = vbuf(L, n->out[0]);
+  LBuffer *db = vbuf(L, n->out[0]);
   LVar *s = lv_loop(L, "s"), *c = lv_loop(L, "c");
   if (hw == 1) {
     LExpr *idx = add(L, mul(L, ve(L, s), ci(L, ch)), ve(L, c));
-    LStmt *acc = ls_store(p, db, ve(L, c), fadd(L, ld(L, db, ve(L, c)), ld(L, dyb, idx)));
+    LStmt *acc = ls_store(p, db, ve(L, c), fadd(L, ld(L, db, ve(L, c)), ld(L, vbuf(L, dy), idx)));
     LStmt *rows = per_sample_loop(L, s, loop(L, c, ci(L, ch), LHINT_VECTORIZE, acc));
     lower_kernel_body(L, seq(fill(L, db, ci(L, 0), ci(L, ch), 0), rows));
     return true;
   }
   LBuffer *line = scratch(L, "line", DT_F32, hw);
   LVar *i = lv_loop(L, "i");
-  LExpr *idx = add(L, mul(L, add(L, mul(L, ve(L, s), ci(L, ch)), ve(L, c)), ci(L, hw)), ve(L, i));
-  LStmt *axpy = ls_store(p, line, ve(L, i), fadd(L, ld(L, line, ve(L, i)), ld(L, dyb, idx)));
-  LStmt *rows = per_sample_loop(L, s, loop(L, i, ci(L, hw), LHINT_VECTORIZE, axpy));
+  LExpr *first = mul(L, add(L, mul(L, ve(L, s), ci(L, ch)), ve(L, c)), ci(L, hw));
+  LStmt *rows = per_sample_loop(L, s, value_loop(L, dy, i, first, ci(L, hw), LHINT_VECTORIZE,
+                                                 add_to_line, line));
   LVar *sum = lv_local(L, "sum", DT_F32), *k = lv_loop(L, "k");
   LStmt *reduce = seq3(ls_let(p, sum, cf(L, 0)),
                        loop(L, k, ci(L, hw), 0,

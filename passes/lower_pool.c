@@ -467,3 +467,156 @@ bool lower_avgpool(Lower *L, const Node *n, LowerMode mode) {
   (void)mode;
   return lower_pool_fwd(L, n, false);
 }
+
+/* --- the routed maxpool (passes/quantize.c) ---
+ *
+ * maxpool_route(x) = (y, route) for windows that tile x (kernel = stride,
+ * no pad): y is maxpool's (the max of the taps in row-major order), route
+ * the tap of the first strictly greatest value (a scan from -inf, tap 0
+ * the fallback, as maxpool_grad's), or -1 under mask "relu" when that value
+ * is not positive, where the relu's gradient is 0. One byte per window is
+ * what backward keeps instead of the window's kh*kw inputs.
+ *
+ * maxpool_route_grad(dy, route)[p, i, j] = dy[p, i/kh, j/kw] when (i, j) is
+ * its window's route, else 0: maxpool_grad followed by relu_grad on the
+ * f32 values, exactly. routed_element is that meaning, for one element;
+ * the kernel stores it for every element, or, inlined (passes/fuse.c),
+ * each reader computes it where it reads (ld_value) and dx is never
+ * stored. */
+
+LStmt *pool_route_window(Lower *L, const PoolRoute *pr, LBuffer *x, LExpr *xw, LVar **ymax,
+                         LVar **route) {
+  LProgram *p = L->p;
+  int64_t taps = pr->kh * pr->kw;
+  LVar *at = lv_local(L, "xw", DT_I32), *best = lv_local(L, "best", DT_F32);
+  LVar *arg = lv_local(L, "arg", DT_I32), *y = lv_local(L, "ymax", DT_F32);
+  LVar *v[WINDOW_MAX];
+  LBlock b = {0};
+  lblock_add(&b, ls_let(p, at, xw));
+  LExpr *mx = NULL;
+  for (int64_t t = 0; t < taps; t++) {
+    v[t] = lv_local(L, "v", DT_F32);
+    LExpr *off = ci(L, t / pr->kw * pr->row + t % pr->kw);
+    lblock_add(&b, ls_let(p, v[t], ld(L, x, add(L, ve(L, at), off))));
+    mx = mx ? fbin(L, LB_MAX, mx, ve(L, v[t])) : ve(L, v[t]);
+  }
+  lblock_add(&b, ls_let(p, y, mx));
+  lblock_add(&b, ls_let(p, best, cf(L, -INFINITY)));
+  lblock_add(&b, ls_let(p, arg, ci(L, 0)));
+  for (int64_t t = 0; t < taps; t++) {
+    LVar *c = lv_local(L, "c", DT_I32);
+    lblock_add(&b, ls_let(p, c, fbin(L, LB_GT, ve(L, v[t]), ve(L, best))));
+    if (t + 1 < taps || pr->relu_mask)
+      lblock_add(&b, ls_assign(p, best, le_select(p, ve(L, c), ve(L, v[t]), ve(L, best))));
+    lblock_add(&b, ls_assign(p, arg, le_select(p, ve(L, c), ci(L, t), ve(L, arg))));
+  }
+  if (pr->relu_mask)
+    lblock_add(&b, ls_assign(p, arg, le_select(p, fbin(L, LB_GT, ve(L, best), cf(L, 0)),
+                                               ve(L, arg), ci(L, -1))));
+  *ymax = y;
+  *route = arg;
+  return b.first;
+}
+
+static bool route_relu_mask(const Node *n) {
+  const char *m = node_str(n, "mask");
+  return m && strcmp(m, "relu") == 0;
+}
+
+bool lower_maxpool_route(Lower *L, const Node *n, LowerMode mode) {
+  (void)mode;
+  LProgram *p = L->p;
+  Pool g = pool_geom(n, n->in[0], n->out[0]);
+  lower_kernel(L, n, "fwd", L->entries);
+  LBuffer *x = vbuf(L, n->in[0]), *y = vbuf(L, n->out[0]), *route = vbuf(L, n->out[1]);
+  LVar *pl = lv_loop(L, "p"), *oh = lv_loop(L, "oh"), *ow = lv_loop(L, "ow");
+  LVar *yi = lv_local(L, "yi", DT_I32), *ymax, *arg;
+  PoolRoute pr = {g.kh, g.kw, g.w, route_relu_mask(n)};
+  LExpr *xw = add(L, add(L, mul(L, ve(L, pl), ci(L, g.h * g.w)), mul(L, ve(L, oh), ci(L, g.kh * g.w))),
+                  mul(L, ve(L, ow), ci(L, g.kw)));
+  LStmt *win = pool_route_window(L, &pr, x, xw, &ymax, &arg);
+  LExpr *at = add(L, add(L, mul(L, ve(L, pl), ci(L, g.oh * g.ow)), mul(L, ve(L, oh), ci(L, g.ow))),
+                  ve(L, ow));
+  LStmt *body = seq3(win, ls_let(p, yi, at),
+                     seq(ls_store(p, y, ve(L, yi), ve(L, ymax)),
+                         ls_store(p, route, ve(L, yi), le_cast(p, DT_I8, ve(L, arg)))));
+  LStmt *rows = loop(L, oh, ci(L, g.oh), 0, loop(L, ow, ci(L, g.ow), LHINT_VECTORIZE, body));
+  lower_kernel_body(L, loop(L, pl, mul(L, batch_n(L), ci(L, g.c)), 0, rows));
+  return true;
+}
+
+bool route_grad_inlined(const Node *n) {
+  return n->op == OP_MAXPOOL_ROUTE_GRAD && node_int(n, "inline", 0) != 0;
+}
+
+/* The elements of v (= maxpool_route_grad n's result) in count / (h*w)
+ * whole planes from element `first`: per window, its route and error are
+ * read once, then body runs for each tap with that tap's element, dy where
+ * the tap is the route, else 0. */
+LStmt *routed_loop(Lower *L, const Node *n, const Value *v, LExpr *first, LExpr *count,
+                   unsigned hints, ElemBody body, void *ctx) {
+  LProgram *p = L->p;
+  int64_t h = node_ints(n, "input_size", 0, 1), w = node_ints(n, "input_size", 1, 1);
+  int64_t kh = node_ints(n, "kernel", 0, 1), kw = node_ints(n, "kernel", 1, 1);
+  int64_t ow = w / kw, ohw = (h / kh) * ow, hw = h * w;
+  LVar *q = lv_loop(L, "q"), *oh = lv_loop(L, "oh"), *o = lv_loop(L, "ow");
+  LVar *pj = lv_local(L, "pj", DT_I32), *pw = lv_local(L, "pw", DT_I32);
+  LVar *wi = lv_local(L, "wi", DT_I32), *route = lv_local(L, "route", DT_I32);
+  LVar *dy = lv_local(L, "dy", DT_F32);
+  LExpr *plane0 = first ? fbin(L, LB_DIV, first, ci(L, hw)) : ci(L, 0);
+  LBlock win = {0};
+  lblock_add(&win, ls_let(p, wi, add(L, add(L, ve(L, pw), mul(L, ve(L, oh), ci(L, ow))), ve(L, o))));
+  lblock_add(&win, ls_let(p, route, le_cast(p, DT_I32, ld(L, vbuf(L, n->in[1]), ve(L, wi)))));
+  lblock_add(&win, ls_let(p, dy, ld(L, vbuf(L, n->in[0]), ve(L, wi))));
+  for (int64_t t = 0; t < kh * kw; t++) {
+    LVar *j = lv_local(L, "j", DT_I32);
+    LExpr *row = add(L, mul(L, ve(L, oh), ci(L, kh)), ci(L, t / kw));
+    LExpr *at = add(L, add(L, ve(L, pj), mul(L, row, ci(L, w))),
+                    add(L, mul(L, ve(L, o), ci(L, kw)), ci(L, t % kw)));
+    lblock_add(&win, ls_let(p, j, at));
+      VElem e = {v, first, j, route, dy, t};
+    lblock_add(&win, body(L, ctx, &e));
+  }
+  LStmt *rows = loop(L, oh, ci(L, h / kh), 0, loop(L, o, ci(L, ow), hints, win.first));
+  LStmt *plane = seq3(ls_let(p, pj, mul(L, ve(L, q), ci(L, hw))),
+                      ls_let(p, pw, mul(L, add(L, plane0, ve(L, q)), ci(L, ohw))), rows);
+  return loop(L, q, fbin(L, LB_DIV, count, ci(L, hw)), 0, plane);
+}
+
+static LStmt *store_routed(Lower *L, void *ctx, const VElem *e) {
+  const Node *n = ctx;
+  return ls_store(L->p, vbuf(L, n->out[0]), ve(L, e->j), elem_value(L, e));
+}
+
+/* The readers an inlined maxpool_route_grad may have: those that read
+ * their operand 0 through value_loop and nothing else (passes/fuse.c). */
+static bool routes_inline(Lower *L, const Node *n) {
+  enum { MAX_READERS = 8 };
+  Node *readers[MAX_READERS];
+  int nr = value_users(L->g, n->out[0], readers, MAX_READERS);
+  for (int i = 0; i < L->g->noutputs; i++)
+    if (L->g->outputs[i] == n->out[0]) nr = -1;
+  for (int i = 0; i < nr && i < MAX_READERS; i++) {
+    const Node *r = readers[i];
+    if (r->op != OP_COMPENSATION_GRAD && r->op != OP_BIAS_GRAD && r->op != OP_QUANTIZE) return false;
+    for (int k = 0; k < r->nin; k++)
+      if ((k == 0) != (r->in[k] == n->out[0])) return false;
+  }
+  return nr >= 0 && nr <= MAX_READERS;
+}
+
+bool lower_maxpool_route_grad(Lower *L, const Node *n, LowerMode mode) {
+  (void)mode;
+  if (route_grad_inlined(n)) { /* its readers route (value_loop) */
+    if (routes_inline(L, n)) return true;
+    char w[160];
+    diag_error(L->d, n->loc, "lower: %s has inline = 1, but its result is a graph output or is "
+               "read by an op other than compensation_grad, bias_grad and quantize (as their "
+               "first operand)", node_describe(n, w, sizeof w));
+    return false;
+  }
+  lower_kernel(L, n, "dx", L->entries);
+  lower_kernel_body(L, routed_loop(L, n, n->out[0], NULL, extent(L, n->out[0]),
+                                   LHINT_VECTORIZE, store_routed, (void *)n));
+  return true;
+}

@@ -207,6 +207,87 @@ static void int8_saved_activations(Graph *g) {
   }
 }
 
+/* The forward maxpool that maxpool_grad `grad` differentiates: the one
+ * reading the same x with the same window. */
+static Node *forward_pool(const Graph *g, const Node *grad) {
+  static const char *const window[] = {"kernel", "stride", "pad"};
+  for (int i = 0; i < g->nnodes; i++) {
+    Node *f = g->nodes[i];
+    bool same = f->op == OP_MAXPOOL && f->in[0] == grad->in[1];
+    for (int a = 0; same && a < 3; a++)
+      for (int k = 0; k < 2; k++)
+        same = same && node_ints(f, window[a], k, -1) == node_ints(grad, window[a], k, -2);
+    if (same) return f;
+  }
+  return NULL;
+}
+
+/* Windows that tile the input exactly, of at most 25 taps (the route's
+ * rule, ir/shape_rules.c). */
+static bool routable(const Node *f) {
+  const Shape *x = &f->in[0]->type.shape;
+  if (x->rank != 4) return false;
+  for (int k = 0; k < 2; k++) {
+    int64_t kk = node_ints(f, "kernel", k, 0);
+    if (kk < 1 || node_ints(f, "stride", k, 0) != kk || node_ints(f, "pad", k, 1) != 0 ||
+        x->dim[2 + k] % kk != 0)
+      return false;
+  }
+  return node_ints(f, "kernel", 0, 0) * node_ints(f, "kernel", 1, 0) <= 25;
+}
+
+/* In an INT8 model a maxpool whose windows tile its input keeps for
+ * backward one byte per window, its route (the tap of the max), instead of
+ * its input: maxpool_route / maxpool_route_grad (lower_pool.c). A
+ * relu_grad right after the pool's gradient, masking by the pool's input,
+ * folds into the route (-1 where the window's max is not positive). Both
+ * are exact: the same gradient as maxpool_grad and relu_grad on the f32
+ * values, where an int8 copy's argmax and sign would differ from them in
+ * ties and near zero. */
+static void route_maxpools(Graph *g) {
+  int count = g->nnodes;
+  Node **nodes = arena_alloc(g->arena, (size_t)(count ? count : 1) * sizeof(Node *));
+  bool *removed = arena_alloc(g->arena, (size_t)(g->next_node_id ? g->next_node_id : 1));
+  for (int i = 0; i < count; i++) nodes[i] = g->nodes[i];
+  bool any = false;
+  for (int i = 0; i < count; i++) {
+    Node *m = nodes[i];
+    Node *f = m->op == OP_MAXPOOL_GRAD ? forward_pool(g, m) : NULL;
+    if (!f || !routable(f)) continue;
+    Value *x = m->in[1];
+    Node *users[2], *mask = NULL;
+    bool output = false;
+    for (int k = 0; k < g->noutputs; k++) output = output || g->outputs[k] == m->out[0];
+    if (!output && value_users(g, m->out[0], users, 2) == 1 && users[0]->op == OP_RELU_GRAD &&
+        users[0]->in[0] == m->out[0] && users[0]->in[1] == x)
+      mask = users[0];
+    char name[512];
+    snprintf(name, sizeof name, "%s.route", f->out[0]->name);
+    TensorType rt = {DT_I8, f->out[0]->type.shape};
+    f->op = OP_MAXPOOL_ROUTE;
+    Value *route = node_add_result(g, f, graph_unique_name(g, name), rt);
+    if (mask) node_set_str(g, f, "mask", "relu");
+    m->op = OP_MAXPOOL_ROUTE_GRAD;
+    m->in[1] = route;
+    int64_t hw[2] = {x->type.shape.dim[2], x->type.shape.dim[3]};
+    node_set_ints(g, m, "input_size", 2, hw);
+    if (mask) { /* m's result becomes the mask's, which every reader reads */
+      m->out[0]->def = NULL;
+      mask->out[0]->def = m;
+      mask->out[0]->def_index = 0;
+      m->out[0] = mask->out[0];
+      removed[mask->id] = any = true;
+    }
+  }
+  if (!any) return;
+  int kept = 0;
+  Node **order = arena_alloc(g->arena, (size_t)(g->nnodes ? g->nnodes : 1) * sizeof(Node *));
+  for (int i = 0; i < g->nnodes; i++)
+    if (!removed[g->nodes[i]->id]) order[kept++] = g->nodes[i];
+  graph_set_schedule(g, order, kept);
+  graph_compact(g);
+}
+
 /* A per-layer `precision:` other than fp32 on a layer that is not conv2d
  * or dense has no int8 lowering: a located error, not a float layer. */
 static bool check_overrides(Module *m) {
@@ -242,7 +323,10 @@ static bool run_quantize(Module *m) {
       fwd[count++] = n;
   }
   for (int i = 0; i < count; i++) quantize_layer(m, fwd[i]);
-  if (count) int8_saved_activations(g);
+  if (count) {
+    route_maxpools(g);
+    int8_saved_activations(g);
+  }
   return true;
 }
 

@@ -278,8 +278,20 @@ static void print_fusions(FILE *out, const Graph *g) {
     const char *f = node_str(n, "fused");
     if (!f || !*f) continue;
     const char *how = node_str(n, n->op == OP_QUANTIZE ? "clip" : "epilogue");
-    fprintf(out, "  %-28s %-16s %-18s <- %s\n", n->name ? n->name : "-", op_name(n->op),
+    if (node_attr(n, "pool")) /* a folded routed maxpool */
+      how = arena_printf(g->arena, "%s+maxpool", how && strcmp(how, "none") != 0 ? how : "");
+    fprintf(out, "  %-28s %-18s %-25s <- %s\n", n->name ? n->name : "-", op_name(n->op),
             how ? how : "", f);
+  }
+  /* the routed errors each reader computes for itself */
+  for (int i = 0; i < g->nnodes; i++) {
+    const Node *n = g->nodes[i];
+    if (n->op != OP_MAXPOOL_ROUTE_GRAD || !node_int(n, "inline", 0)) continue;
+    Node *readers[8];
+    int nr = value_users(g, n->out[0], readers, 8);
+    fprintf(out, "  %-28s %-18s %-25s ->", n->name ? n->name : "-", op_name(n->op), "inline");
+    for (int k = 0; k < nr && k < 8; k++) fprintf(out, " %s", readers[k]->name ? readers[k]->name : "-");
+    fputc('\n', out);
   }
 }
 
