@@ -193,6 +193,7 @@ static const AttrSpec quantize_attrs[] = {
     {"clip", ATTR_STR, 0, true, 0, 0, "none", quantize_clip_words},
     {"p", ATTR_FLOAT, 0, true, 0, 0.95, NULL, NULL},
     {"z", ATTR_FLOAT, 0, true, 0, 2.576, NULL, NULL},
+    {"stats", ATTR_STR, 0, true, 0, 0, "", NULL}, /* the fused clip's counters (prc.stats) */
     FUSED,
 };
 static const AttrSpec adam_attrs[] = {
@@ -215,6 +216,7 @@ static const AttrSpec range_clip_attrs[] = {
     {"method", ATTR_STR, 0, false, 0, 0, NULL, prc_method_words},
     {"p", ATTR_FLOAT, 0, true, 0, 0.95, NULL, NULL},
     {"z", ATTR_FLOAT, 0, true, 0, 2.576, NULL, NULL},
+    {"stats", ATTR_STR, 0, true, 0, 0, "", NULL}, /* counters <stats>.seen/.clipped (prc.stats) */
 };
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))

@@ -183,6 +183,8 @@ static void fuse_clip(Graph *g, Node *clip, bool *removed) {
       node_set_float(g, q, "z", node_float(clip, "z", 2.576));
     else
       node_set_float(g, q, "p", node_float(clip, "p", 0.95));
+    const char *stats = node_str(clip, "stats"); /* its counters: in one kernel only */
+    if (i == 0 && stats && *stats) node_set_str(g, q, "stats", stats);
     absorb(g, q, clip, removed);
   }
 }

@@ -286,8 +286,13 @@ static bool lower_node(Lower *L, const Node *n, LowerMode mode) {
   return op_info(n->op)->lower(L, n, mode);
 }
 
-/* Ops whose forward meaning differs between training and inference. */
-static bool mode_dependent(OpKind op) { return op_info(op)->mode_dependent; }
+/* Nodes whose forward meaning differs between training and inference:
+ * their op's, or a clip that counts its clipped elements (prc.stats) in
+ * training only. */
+static bool mode_dependent(const Node *n) {
+  const char *stats = node_str(n, "stats");
+  return op_info(n->op)->mode_dependent || (stats && *stats);
+}
 
 /* Marks the nodes the value v depends on. */
 static void mark_ancestors(const Graph *g, const Value *v, bool *needed_node) {
@@ -508,7 +513,7 @@ static bool run_lower(Module *m) {
   for (int i = 0; i < g->nnodes && ok; i++) {
     const Node *n = g->nodes[i];
     unsigned infer = (predict[i] ? 1u << LENTRY_PREDICT : 0) | (eval[i] ? 1u << LENTRY_EVAL : 0);
-    if (infer && mode_dependent(n->op)) {
+    if (infer && mode_dependent(n)) {
       L.entries = infer;
       ok = lower_node(&L, n, MODE_INFER);
       L.entries = train;

@@ -174,6 +174,17 @@ LExpr *relu_mask(Lower *L, LExpr *y, LExpr *dy);
 bool lower_compensation(Lower *L, const Node *n, LowerMode mode);
 bool lower_compensation_grad(Lower *L, const Node *n, LowerMode mode);
 /* lower_clip.c */
+/* A clip's counters (recipe key prc.stats): i64[] state buffers
+ * <name>.seen and <name>.clipped, role internal (in the tensor table and
+ * checkpoints, not trained), that lower_clip_range increments by the
+ * elements of x it saw and those outside [lo, hi]. */
+typedef struct ClipCounters {
+  LBuffer *seen, *clipped;
+} ClipCounters;
+/* The counters of node n (a range_clip, or a node a clip was fused into)
+ * when its `stats` attribute names them and mode is MODE_TRAIN (predict and
+ * eval only read the state); NULL otherwise: no counting. */
+const ClipCounters *lower_clip_counters(Lower *L, const Node *n, LowerMode mode);
 bool lower_range_clip(Lower *L, const Node *n, LowerMode mode);
 bool lower_range_clip_grad(Lower *L, const Node *n, LowerMode mode);
 /* Statements computing a range clip's lo and hi (locals) from x, the
@@ -183,7 +194,7 @@ bool lower_range_clip_grad(Lower *L, const Node *n, LowerMode mode);
  * NULL) get locals holding x's min and max, or NULL when the method does
  * not compute them (sigma). */
 LStmt *lower_clip_range(Lower *L, const char *method, double p, double z, const Value *x,
-                        LVar *lo, LVar *hi, LVar **mn, LVar **mx);
+                        LVar *lo, LVar *hi, LVar **mn, LVar **mx, const ClipCounters *count);
 /* A convolution's geometry (lower_linear.c), shared by the fp32 and int8
  * lowerings. */
 typedef struct Conv {

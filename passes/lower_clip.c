@@ -61,8 +61,65 @@ static LStmt *min_max_body(Lower *L, void *ctx, const VElem *e) {
              ls_assign(p, a->kmx, le_bin(p, LB_MAX, ve(L, a->kmx), ordered_key(L, elem_value(L, e)))));
 }
 
+/* --- clip rates (recipe key prc.stats, docs/int8.md "Diagnostics") --- */
+
+/* The i64[] state buffer <name>.<what>, created once: a second kernel
+ * counting into the same counters would count every element twice. */
+static LBuffer *counter(Lower *L, const Node *n, const char *name, const char *what) {
+  LProgram *p = L->p;
+  const char *full = arena_printf(p->arena, "%s.%s", name, what);
+  if (lprog_find_buffer(p, full)) {
+    char w[160];
+    diag_error(L->d, n->loc, "lower: %s: clip counter '%s' exists already",
+               node_describe(n, w, sizeof w), full);
+    return NULL;
+  }
+  return lprog_buffer(p, full, DT_I64, shape_of(0, NULL), LBUF_STATE, LROLE_INTERNAL);
+}
+
+const ClipCounters *lower_clip_counters(Lower *L, const Node *n, LowerMode mode) {
+  const char *name = node_str(n, "stats");
+  if (mode != MODE_TRAIN || !name || !*name) return NULL;
+  ClipCounters *c = arena_alloc(L->p->arena, sizeof *c);
+  c->seen = counter(L, n, name, "seen");
+  c->clipped = counter(L, n, name, "clipped");
+  return c->seen && c->clipped ? c : NULL;
+}
+
+/* seen += the elements of x the kernel touches, clipped += those outside
+ * [lo, hi] (a NaN is neither below nor above: not clipped). A pass of its
+ * own after the range: only trainers with prc.stats pay for it. */
+typedef struct CountAcc {
+  LVar *sum, *lo, *hi;
+} CountAcc;
+
+static LStmt *count_body(Lower *L, void *ctx, const VElem *e) {
+  CountAcc *a = ctx;
+  LProgram *p = L->p;
+  LVar *v = lv_local(L, "x", DT_F32);
+  LExpr *outside = le_bin(p, LB_OR, le_bin(p, LB_LT, ve(L, v), ve(L, a->lo)),
+                          le_bin(p, LB_GT, ve(L, v), ve(L, a->hi)));
+  return seq(ls_let(p, v, elem_value(L, e)),
+             ls_assign(p, a->sum, le_bin(p, LB_ADD, ve(L, a->sum), le_cast(p, DT_I64, outside))));
+}
+
+static LStmt *count_clipped(Lower *L, const ClipCounters *c, const Value *x, LVar *lo, LVar *hi) {
+  LProgram *p = L->p;
+  LVar *i = lv_loop(L, "i"), *sum = lv_local(L, "clipped", DT_I64);
+  CountAcc acc = {sum, lo, hi};
+  LStmt *add_clipped = ls_store(p, c->clipped, ci(L, 0),
+                                le_bin(p, LB_ADD, ld(L, c->clipped, ci(L, 0)), ve(L, sum)));
+  LStmt *add_seen = ls_store(p, c->seen, ci(L, 0),
+                             le_bin(p, LB_ADD, ld(L, c->seen, ci(L, 0)),
+                                    le_cast(p, DT_I64, extent(L, x))));
+  return seq3(ls_let(p, sum, le_int(p, DT_I64, 0)),
+              value_loop(L, x, i, NULL, extent(L, x), 0, count_body, &acc),
+              seq(add_clipped, add_seen));
+}
+
 LStmt *lower_clip_range(Lower *L, const char *method, double pv, double zv, const Value *x,
-                        LVar *lo, LVar *hi, LVar **mn_out, LVar **mx_out) {
+                        LVar *lo, LVar *hi, LVar **mn_out, LVar **mx_out,
+                        const ClipCounters *count) {
   LProgram *p = L->p;
   if (mn_out) *mn_out = NULL;
   if (mx_out) *mx_out = NULL;
@@ -73,11 +130,11 @@ LStmt *lower_clip_range(Lower *L, const char *method, double pv, double zv, cons
     LVar *sum = lv_local(L, "sum", DT_F32), *mean = lv_local(L, "mean", DT_F32);
     LVar *ss = lv_local(L, "ss", DT_F32);
     LVar *sd = lv_local(L, "sd", DT_F32), *i2 = lv_loop(L, "i");
-    LExpr *count = le_cast(p, DT_F32, extent(L, x));
+    LExpr *elems = le_cast(p, DT_F32, extent(L, x));
     RangeAcc acc = {sum, mean, ss, NULL, NULL};
     lblock_add(&b, ls_let(p, sum, cf(L, 0)));
     lblock_add(&b, value_loop(L, x, i, NULL, extent(L, x), 0, sum_body, &acc));
-    lblock_add(&b, ls_let(p, mean, le_bin(p, LB_DIV, ve(L, sum), count)));
+    lblock_add(&b, ls_let(p, mean, le_bin(p, LB_DIV, ve(L, sum), elems)));
     lblock_add(&b, ls_let(p, ss, cf(L, 0)));
     lblock_add(&b, value_loop(L, x, i2, NULL, extent(L, x), 0, deviation_body, &acc));
     LExpr *var = le_bin(p, LB_DIV, ve(L, ss), le_cast(p, DT_F32, extent(L, x)));
@@ -105,13 +162,14 @@ LStmt *lower_clip_range(Lower *L, const char *method, double pv, double zv, cons
     if (mn_out) *mn_out = mn;
     if (mx_out) *mx_out = mx;
   }
+  if (count) lblock_add(&b, count_clipped(L, count, x, lo, hi));
   return b.first;
 }
 
 /* range_clip(x): out = min(max(x, lo), hi). range_clip_grad(dy, x): out =
  * dy where lo <= x <= hi, else 0, with x and dy in locals so the select
  * chooses between values, not loads (see lower_elementwise.c). */
-static bool clip_kernel(Lower *L, const Node *n, bool grad) {
+static bool clip_kernel(Lower *L, const Node *n, LowerMode mode, bool grad) {
   LProgram *p = L->p;
   const Value *x = n->in[grad ? 1 : 0];
   lower_kernel(L, n, grad ? "dx" : "clip", L->entries);
@@ -132,17 +190,16 @@ static bool clip_kernel(Lower *L, const Node *n, bool grad) {
   lblock_add(&b, ls_store(p, vbuf(L, n->out[0]), ve(L, i), v));
   LStmt *apply = loop(L, i, extent(L, x), LHINT_VECTORIZE, b.first);
   LStmt *range = lower_clip_range(L, node_str(n, "method"), node_float(n, "p", 0.95),
-                                  node_float(n, "z", 2.576), x, lo, hi, NULL, NULL);
+                                  node_float(n, "z", 2.576), x, lo, hi, NULL, NULL,
+                                  grad ? NULL : lower_clip_counters(L, n, mode));
   lower_kernel_body(L, seq(range, apply));
   return true;
 }
 
 bool lower_range_clip(Lower *L, const Node *n, LowerMode mode) {
-  (void)mode;
-  return clip_kernel(L, n, false);
+  return clip_kernel(L, n, mode, false);
 }
 
 bool lower_range_clip_grad(Lower *L, const Node *n, LowerMode mode) {
-  (void)mode;
-  return clip_kernel(L, n, true);
+  return clip_kernel(L, n, mode, true);
 }

@@ -170,7 +170,7 @@ bool lower_quantize(Lower *L, const Node *n, LowerMode mode) {
   if (clip && strcmp(clip, "none") != 0) {
     lo = lv_local(L, "lo", DT_F32), hi = lv_local(L, "hi", DT_F32);
     range = lower_clip_range(L, clip, node_float(n, "p", 0.95), node_float(n, "z", 2.576), x,
-                             lo, hi, &mn, &mx);
+                             lo, hi, &mn, &mx, lower_clip_counters(L, n, mode));
   }
   /* max|x| from x's producer (passes/fuse.c: its second result); of a
    * clip whose range came from x's min and max, from those two (the clip

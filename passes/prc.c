@@ -38,6 +38,7 @@ Node *prc_insert_clip(Graph *g, const Node *after, Value *x, const char *node_na
   node_set_str(g, c, "method", prc_method_name(prc->method));
   if (prc->method == PRC_SIGMA) node_set_float(g, c, "z", prc->z);
   else node_set_float(g, c, "p", prc->p);
+  if (prc->stats) node_set_str(g, c, "stats", node_name); /* its counters' name */
   return c;
 }
 
@@ -113,6 +114,7 @@ static void mask_gradient(Graph *g, Node *b, Value *x, const Node *clip) {
   m->out[0]->type = b->out[0]->type;
   for (int i = 0; i < clip->nattrs; i++) {
     const Attr *a = &clip->attrs[i];
+    if (strcmp(a->name, "stats") == 0) continue; /* the clip counts, not its mask */
     if (a->kind == ATTR_STR) node_set_str(g, m, a->name, a->s);
     else node_set_float(g, m, a->name, a->f);
   }

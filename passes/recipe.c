@@ -58,7 +58,7 @@ void recipe_defaults(Recipe *r) {
   /* The demo rounds the forward pass stochastically, the backward to nearest. */
   r->rounding = (Rounding){ROUND_STOCHASTIC, ROUND_NEAREST, ROUND_STOCHASTIC};
   r->lac = (LacParams){LAC_ELEMENT, 0.1, 1e-3, false};
-  r->prc = (PrcParams){PRC_SCALE, 0.95, 2.576, PRC_ERROR | PRC_ACTIVATION | PRC_WEIGHT};
+  r->prc = (PrcParams){PRC_SCALE, 0.95, 2.576, PRC_ERROR | PRC_ACTIVATION | PRC_WEIGHT, false};
   r->eoq = (EoqParams){true, true, false};
 }
 
@@ -129,6 +129,7 @@ LayerSettings recipe_layer(const Recipe *r, const char *name) {
   if (m & LAYER_PRC_P) s.prc.p = l->prc.p;
   if (m & LAYER_PRC_Z) s.prc.z = l->prc.z;
   if (m & LAYER_PRC_TENSORS) s.prc.tensors = l->prc.tensors;
+  if (m & LAYER_PRC_STATS) s.prc.stats = l->prc.stats;
   return s;
 }
 
@@ -152,7 +153,7 @@ static bool settings_equal(const LayerSettings *x, const LayerSettings *y) {
          x->lac.granularity == y->lac.granularity && x->lac.lambda == y->lac.lambda &&
          x->lac.init_std == y->lac.init_std && x->lac.clip == y->lac.clip &&
          x->prc.method == y->prc.method && x->prc.p == y->prc.p && x->prc.z == y->prc.z &&
-         x->prc.tensors == y->prc.tensors;
+         x->prc.tensors == y->prc.tensors && x->prc.stats == y->prc.stats;
 }
 
 /* Overrides are equal when they set the same fields to the same values; the

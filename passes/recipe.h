@@ -88,6 +88,7 @@ typedef struct PrcParams {
   double p; /* scale: clip to [p min t, p max t] */
   double z; /* sigma: clip to mean +- z sigma */
   unsigned tensors; /* PRC_ERROR | ... */
+  bool stats;       /* count each clip's clipped elements (docs/int8.md, Diagnostics) */
 } PrcParams;
 
 typedef struct EoqParams {
@@ -110,7 +111,8 @@ enum {
   LAYER_PRC_METHOD = 1 << 8,
   LAYER_PRC_P = 1 << 9,
   LAYER_PRC_Z = 1 << 10,
-  LAYER_PRC_TENSORS = 1 << 11
+  LAYER_PRC_TENSORS = 1 << 11,
+  LAYER_PRC_STATS = 1 << 12
 };
 
 /* One `layers: { name: {...} }` entry. The name is not checked against the

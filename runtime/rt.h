@@ -1,5 +1,6 @@
 /* rt.h: the runtime's internal interfaces, one section per file: error
- * messages, IDX datasets, batching, checkpoints, progress output, CSV log.
+ * messages, IDX datasets, batching, checkpoints, progress output, clip
+ * rates, CSV log.
  * Shared by trainer_main.c and the tests; not installed. Every function that
  * can fail returns 0 or -1 and leaves a complete message in an RtErr, so the
  * caller decides where it goes; the runtime never exits on its own. */
@@ -173,12 +174,38 @@ void progress_epoch_end(Progress *p, const EpochStats *s);
 /* The stable one-line format of an epoch (no newline). */
 void progress_format(char *buf, size_t bufsz, const EpochStats *s);
 
+/* --- clipstats.c --- */
+
+/* One PRC clip's counters (recipe key prc.stats): byte offsets in the
+ * state block of its internal i64 scalars <name>.seen and <name>.clipped. */
+typedef struct {
+  char *name; /* the clip node's, e.g. "c1.prc.error" */
+  size_t seen, clipped;
+} ClipStat;
+
+typedef struct {
+  ClipStat *clip;
+  int n;
+} ClipStats;
+
+/* The clips of the model's tensor table (none without prc.stats). */
+int clipstats_find(ClipStats *cs, const OctoModel *m, RtErr *err);
+/* Zeroes every counter: at the start of an epoch. */
+void clipstats_reset(const ClipStats *cs, void *state);
+/* 1 and clip i's clipped / seen in *rate, or 0 when it saw nothing. */
+int clipstats_rate(const ClipStats *cs, int i, const void *state, double *rate);
+void clipstats_free(ClipStats *cs);
+
 /* --- log.c --- */
 
 typedef struct {
   FILE *f;
   const char *path;
   int regression;
+  /* Set before csvlog_open to add a clip-rate column per clip (its name;
+   * empty in a row when the clip saw nothing); NULL or none: no columns. */
+  const ClipStats *clips;
+  const void *state;
 } CsvLog;
 
 /* append != 0 and a non-empty file: continue it without a new header. A

@@ -52,6 +52,7 @@ typedef struct {
   uint64_t seed;
   int done; /* epochs already trained */
   CsvLog log;
+  ClipStats clips; /* PRC clip-rate counters (prc.stats), zeroed each epoch */
   Progress progress;
 } Run;
 
@@ -328,6 +329,7 @@ static int train_epoch(Run *r, int epoch, double *loss_sum, size_t *correct, RtE
   int reg = rt_regression(m);
   size_t n = r->train.count;
   batch_permutation(r->perm, n, r->seed, (uint64_t)epoch);
+  clipstats_reset(&r->clips, r->state);
   if (m->set_epoch)
     m->set_epoch(r->state, epoch);
   *loss_sum = 0;
@@ -402,6 +404,10 @@ static int train(Run *r, RtErr *err) {
   if (r->opt.save && ckpt_check_writable(r->opt.save, err) != 0)
     return -1;
   int reg = rt_regression(r->m);
+  if (clipstats_find(&r->clips, r->m, err) != 0)
+    return -1;
+  r->log.clips = &r->clips;
+  r->log.state = r->state;
   if (r->opt.log && csvlog_open(&r->log, r->opt.log, r->opt.resume != NULL, reg, err) != 0)
     return -1;
   progress_init(&r->progress, stdout, isatty(fileno(stdout)), r->opt.quiet, r->train.count);
@@ -506,6 +512,7 @@ static int benchmark(Run *r, RtErr *err) {
 static void run_free(Run *r) {
   RtErr ignored;
   csvlog_close(&r->log, &ignored);
+  clipstats_free(&r->clips);
   dataset_free(&r->train);
   dataset_free(&r->test);
   free(r->state);

@@ -104,6 +104,8 @@ const RecipeKey recipe_keys[] = {
     {"prc", "tensors", VALUE_NAME_SET, .names = prc_tensor_names, .nnames = PRC_TENSOR_KINDS,
      .offset = offsetof(Recipe, prc.tensors), .layer_bit = LAYER_PRC_TENSORS,
      .layer_offset = offsetof(RecipeLayer, prc.tensors)},
+    {"prc", "stats", VALUE_BOOL, .offset = offsetof(Recipe, prc.stats),
+     .layer_bit = LAYER_PRC_STATS, .layer_offset = offsetof(RecipeLayer, prc.stats)},
 
     {"eoq", "fixup", VALUE_BOOL, .offset = offsetof(Recipe, eoq.fixup)},
     {"eoq", "pow2_scales", VALUE_BOOL, .offset = offsetof(Recipe, eoq.pow2_scales)},

@@ -121,6 +121,54 @@ START_TEST(csv_log_writes_header_once_and_rows) {
 }
 END_TEST
 
+/* prc.stats: the counters found by name in the tensor table (internal i64
+ * scalars <clip>.seen and <clip>.clipped, both present), a column per clip,
+ * clipped / seen in a row (empty when the clip saw nothing), and the reset
+ * the trainer does at each epoch's start. */
+START_TEST(csv_log_has_a_rate_column_per_clip) {
+  static const OctoTensorInfo t[] = {
+      {"w", OCTO_F32, OCTO_TENSOR_PARAM, 1, {4}, 0, 16},
+      {"c1.prc.error.seen", OCTO_I64, OCTO_TENSOR_INTERNAL, 0, {0}, 16, 8},
+      {"c1.prc.error.clipped", OCTO_I64, OCTO_TENSOR_INTERNAL, 0, {0}, 24, 8},
+      {"step", OCTO_I64, OCTO_TENSOR_INTERNAL, 0, {0}, 32, 8},
+      {"d.prc.weight.clipped", OCTO_I64, OCTO_TENSOR_INTERNAL, 0, {0}, 40, 8},
+      {"d.prc.weight.seen", OCTO_I64, OCTO_TENSOR_INTERNAL, 0, {0}, 48, 8},
+      {"lone.clipped", OCTO_I64, OCTO_TENSOR_INTERNAL, 0, {0}, 56, 8}, /* no .seen */
+      {"f.seen", OCTO_F32, OCTO_TENSOR_BUFFER, 0, {0}, 64, 4},         /* not counters */
+      {"f.clipped", OCTO_F32, OCTO_TENSOR_BUFFER, 0, {0}, 68, 4},
+  };
+  OctoModel m = {.name = "clips", .tensors = t, .ntensors = (int)(sizeof t / sizeof t[0])};
+  int64_t state[9] = {0};
+  state[2] = 200, state[3] = 5, state[4] = 77, state[5] = 0, state[6] = 0, state[7] = 3;
+  RtErr err;
+  ClipStats cs;
+  ck_assert_int_eq(clipstats_find(&cs, &m, &err), 0);
+  ck_assert_int_eq(cs.n, 2);
+  ck_assert_str_eq(cs.clip[0].name, "c1.prc.error");
+  ck_assert_str_eq(cs.clip[1].name, "d.prc.weight");
+  char *dir = fx_tempdir(), *path = fx_path(dir, "log.csv");
+  CsvLog l = {.clips = &cs, .state = state};
+  ck_assert_int_eq(csvlog_open(&l, path, 0, 0, &err), 0);
+  ck_assert_int_eq(csvlog_row(&l, &stats, &err), 0);
+  clipstats_reset(&cs, state);
+  ck_assert(state[2] == 0 && state[3] == 0 && state[6] == 0 && state[5] == 0);
+  ck_assert(state[4] == 77 && state[7] == 3); /* step and the lone counter kept */
+  state[2] = 8, state[3] = 8, state[6] = 4, state[5] = 1;
+  ck_assert_int_eq(csvlog_row(&l, &stats, &err), 0);
+  ck_assert_int_eq(csvlog_close(&l, &err), 0);
+  char *csv = fx_slurp(path, NULL);
+  ck_assert_str_eq(csv, "epoch,loss,train_acc,test_acc,seconds,samples_per_s,c1.prc.error,d.prc.weight\n"
+                        "1,0.612340,77.8490,82.1000,12.340,2456.4,0.025,\n"
+                        "1,0.612340,77.8490,82.1000,12.340,2456.4,1,0.25\n");
+  free(csv);
+  clipstats_free(&cs);
+  ck_assert_int_eq(cs.n, 0);
+  fx_rmtree(dir);
+  free(dir);
+  free(path);
+}
+END_TEST
+
 START_TEST(csv_log_in_missing_folder_is_an_error) {
   RtErr err;
   CsvLog l = {0};
@@ -138,6 +186,7 @@ int main(void) {
   tcase_add_test(tc, tty_bar_is_rate_limited_and_erased_before_epoch_line);
   tcase_add_test(tc, quiet_prints_no_bar_and_no_epoch_line);
   tcase_add_test(tc, csv_log_writes_header_once_and_rows);
+  tcase_add_test(tc, csv_log_has_a_rate_column_per_clip);
   tcase_add_test(tc, csv_log_in_missing_folder_is_an_error);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
