@@ -94,9 +94,17 @@ LExpr *ld_f32(Lower *L, LBuffer *b, LExpr *index) {
 LStmt *value_loop(Lower *L, const Value *v, LVar *j, LExpr *first, LExpr *count,
                   unsigned hints, ElemBody body, void *ctx) {
   if (v->def && route_grad_inlined(v->def))
-    return routed_loop(L, v->def, v, first, count, hints, body, ctx);
+    return routed_loop(L, v->def, v, first, count, hints, false, body, ctx);
   VElem e = {v, first, j, NULL, NULL, 0};
   return loop(L, j, count, hints, body(L, ctx, &e));
+}
+
+LStmt *value_extrema_loop(Lower *L, const Value *v, LVar *j, LExpr *count, ElemBody body,
+                          void *ctx, bool *zero) {
+  *zero = false;
+  if (!(v->def && route_grad_inlined(v->def))) return value_loop(L, v, j, NULL, count, 0, body, ctx);
+  *zero = node_ints(v->def, "kernel", 0, 1) * node_ints(v->def, "kernel", 1, 1) > 1;
+  return routed_loop(L, v->def, v, NULL, count, 0, true, body, ctx);
 }
 
 LExpr *value_first(Lower *L, const Value *v) {
@@ -109,6 +117,8 @@ LExpr *value_first(Lower *L, const Value *v) {
 }
 
 LExpr *elem_value(Lower *L, const VElem *e) {
+  if (e->route && e->tap < 0) /* the window's routed element, or 0 */
+    return le_select(L->p, le_bin(L->p, LB_GE, ve(L, e->route), ci(L, 0)), ve(L, e->dy), cf(L, 0));
   if (e->route)
     return le_select(L->p, le_bin(L->p, LB_EQ, ve(L, e->route), ci(L, e->tap)), ve(L, e->dy),
                      cf(L, 0));

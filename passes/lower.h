@@ -83,8 +83,15 @@ LStmt *value_loop(Lower *L, const Value *v, LVar *j, LExpr *first, LExpr *count,
 LExpr *value_first(Lower *L, const Value *v);
 /* The element e is at (a fresh expression each call). */
 LExpr *elem_value(Lower *L, const VElem *e);
+/* For reductions that an element counted twice or in any order does not
+ * change (min, max): value_loop, except that a routed value's windows are
+ * visited once each, with the one element that may be nonzero (dy where
+ * the route is a tap, else 0; the body must not use e->j); the window's
+ * other elements are 0, and *zero tells the caller to fold a 0 in. */
+LStmt *value_extrema_loop(Lower *L, const Value *v, LVar *j, LExpr *count, ElemBody body,
+                          void *ctx, bool *zero);
 LStmt *routed_loop(Lower *L, const Node *route_grad, const Value *v, LExpr *first, LExpr *count,
-                   unsigned hints, ElemBody body, void *ctx);
+                   unsigned hints, bool per_window, ElemBody body, void *ctx);
 bool route_grad_inlined(const Node *n);
 /* for var in [0, hi) with hints. */
 LStmt *loop(Lower *L, LVar *var, LExpr *hi, unsigned hints, LStmt *body);

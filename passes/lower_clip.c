@@ -154,7 +154,12 @@ LStmt *lower_clip_range(Lower *L, const char *method, double pv, double zv, cons
     RangeAcc acc = {NULL, NULL, NULL, kmn, kmx};
     lblock_add(&b, ls_let(p, kmn, ordered_key(L, value_first(L, x))));
     lblock_add(&b, ls_let(p, kmx, ordered_key(L, value_first(L, x))));
-    lblock_add(&b, value_loop(L, x, i, NULL, extent(L, x), 0, min_max_body, &acc));
+    bool zero;
+    lblock_add(&b, value_extrema_loop(L, x, i, extent(L, x), min_max_body, &acc, &zero));
+    if (zero) { /* the routed error's zeros: +0's order key is 0 */
+      lblock_add(&b, ls_assign(p, kmn, le_bin(p, LB_MIN, ve(L, kmn), ci(L, 0))));
+      lblock_add(&b, ls_assign(p, kmx, le_bin(p, LB_MAX, ve(L, kmx), ci(L, 0))));
+    }
     lblock_add(&b, ls_let(p, mn, from_ordered_key(L, ve(L, kmn))));
     lblock_add(&b, ls_let(p, mx, from_ordered_key(L, ve(L, kmx))));
     lblock_add(&b, ls_let(p, lo, le_bin(p, LB_MUL, cf(L, pf), ve(L, mn))));

@@ -119,7 +119,11 @@ static LStmt *max_abs_body(Lower *L, void *ctx, const VElem *e) {
 static LStmt *max_abs(Lower *L, const Value *xv, LExpr *count, LVar *m, LVar *lo, LVar *hi) {
   LProgram *p = L->p;
   MaxAbs a = {lv_local(L, "mbits", DT_I32), lo, hi};
-  LStmt *reduce = value_loop(L, xv, lv_loop(L, "i"), NULL, count, 0, max_abs_body, &a);
+  bool zero;
+  LStmt *reduce = value_extrema_loop(L, xv, lv_loop(L, "i"), count, max_abs_body, &a, &zero);
+  if (zero) /* the routed error's zeros */
+    reduce = seq(reduce, ls_assign(p, a.bits, le_bin(p, LB_MAX, ve(L, a.bits),
+                                                     abs_bits(L, clipped(L, cf(L, 0), lo, hi)))));
   return seq3(ls_let(p, a.bits, le_int(p, DT_I32, 0)), reduce,
               ls_let(p, m, le_call(p, LI_BITS_F32, ve(L, a.bits), NULL)));
 }

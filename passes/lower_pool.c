@@ -554,7 +554,7 @@ bool route_grad_inlined(const Node *n) {
  * read once, then body runs for each tap with that tap's element, dy where
  * the tap is the route, else 0. */
 LStmt *routed_loop(Lower *L, const Node *n, const Value *v, LExpr *first, LExpr *count,
-                   unsigned hints, ElemBody body, void *ctx) {
+                   unsigned hints, bool per_window, ElemBody body, void *ctx) {
   LProgram *p = L->p;
   int64_t h = node_ints(n, "input_size", 0, 1), w = node_ints(n, "input_size", 1, 1);
   int64_t kh = node_ints(n, "kernel", 0, 1), kw = node_ints(n, "kernel", 1, 1);
@@ -568,7 +568,11 @@ LStmt *routed_loop(Lower *L, const Node *n, const Value *v, LExpr *first, LExpr 
   lblock_add(&win, ls_let(p, wi, add(L, add(L, ve(L, pw), mul(L, ve(L, oh), ci(L, ow))), ve(L, o))));
   lblock_add(&win, ls_let(p, route, le_cast(p, DT_I32, ld(L, vbuf(L, n->in[1]), ve(L, wi)))));
   lblock_add(&win, ls_let(p, dy, ld(L, vbuf(L, n->in[0]), ve(L, wi))));
-  for (int64_t t = 0; t < kh * kw; t++) {
+  if (per_window) { /* value_extrema_loop: the window's routed element once */
+    VElem e = {v, first, NULL, route, dy, -1};
+    lblock_add(&win, body(L, ctx, &e));
+  }
+  for (int64_t t = 0; t < kh * kw && !per_window; t++) {
     LVar *j = lv_local(L, "j", DT_I32);
     LExpr *row = add(L, mul(L, ve(L, oh), ci(L, kh)), ci(L, t / kw));
     LExpr *at = add(L, add(L, ve(L, pj), mul(L, row, ci(L, w))),
@@ -617,6 +621,6 @@ bool lower_maxpool_route_grad(Lower *L, const Node *n, LowerMode mode) {
   }
   lower_kernel(L, n, "dx", L->entries);
   lower_kernel_body(L, routed_loop(L, n, n->out[0], NULL, extent(L, n->out[0]),
-                                   LHINT_VECTORIZE, store_routed, (void *)n));
+                                   LHINT_VECTORIZE, false, store_routed, (void *)n));
   return true;
 }
