@@ -185,6 +185,15 @@ void graph_set_schedule(Graph *g, Node **nodes, int n) {
   g->cap_nodes = n ? n : 1;
 }
 
+void graph_drop_nodes(Graph *g, const bool *removed) {
+  int kept = 0;
+  Node **order = arena_alloc(g->arena, (size_t)(g->nnodes ? g->nnodes : 1) * sizeof(Node *));
+  for (int i = 0; i < g->nnodes; i++)
+    if (!removed[g->nodes[i]->id]) order[kept++] = g->nodes[i];
+  graph_set_schedule(g, order, kept);
+  graph_compact(g);
+}
+
 void graph_compact(Graph *g) {
   bool *scheduled = arena_alloc(g->arena, (size_t)(g->next_node_id ? g->next_node_id : 1));
   for (int i = 0; i < g->nnodes; i++) scheduled[g->nodes[i]->id] = true;

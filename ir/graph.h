@@ -144,6 +144,9 @@ void graph_set_schedule(Graph *g, Node **nodes, int n);
 /* Drops node results whose node is no longer scheduled and renumbers
  * Value.id densely (call after graph_set_schedule removed nodes). */
 void graph_compact(Graph *g);
+/* Takes the nodes marked removed[node id] out of the schedule (the order of
+ * the rest kept), then graph_compact: for passes that fold nodes away. */
+void graph_drop_nodes(Graph *g, const bool *removed);
 
 /* Attributes. set_* replace an existing attribute of the same name. */
 void node_set_int(Graph *g, Node *n, const char *name, int64_t v);

@@ -259,12 +259,7 @@ static bool run_fuse(Module *m) {
     default: break;
     }
   }
-  int kept = 0;
-  Node **order = arena_alloc(g->arena, (size_t)(g->nnodes ? g->nnodes : 1) * sizeof(Node *));
-  for (int i = 0; i < g->nnodes; i++)
-    if (!removed[g->nodes[i]->id]) order[kept++] = g->nodes[i];
-  graph_set_schedule(g, order, kept);
-  graph_compact(g);
+  graph_drop_nodes(g, removed);
   /* after the clips are in their quantizes: the routed gradients' readers */
   for (int i = 0; i < g->nnodes; i++)
     if (g->nodes[i]->op == OP_MAXPOOL_ROUTE_GRAD) inline_route_grad(g, g->nodes[i]);

@@ -279,13 +279,7 @@ static void route_maxpools(Graph *g) {
       removed[mask->id] = any = true;
     }
   }
-  if (!any) return;
-  int kept = 0;
-  Node **order = arena_alloc(g->arena, (size_t)(g->nnodes ? g->nnodes : 1) * sizeof(Node *));
-  for (int i = 0; i < g->nnodes; i++)
-    if (!removed[g->nodes[i]->id]) order[kept++] = g->nodes[i];
-  graph_set_schedule(g, order, kept);
-  graph_compact(g);
+  if (any) graph_drop_nodes(g, removed);
 }
 
 /* A per-layer `precision:` other than fp32 on a layer that is not conv2d
