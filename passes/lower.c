@@ -104,7 +104,10 @@ LStmt *value_extrema_loop(Lower *L, const Value *v, LVar *j, LExpr *count, ElemB
   *zero = false;
   if (!(v->def && route_grad_inlined(v->def))) return value_loop(L, v, j, NULL, count, 0, body, ctx);
   *zero = node_ints(v->def, "kernel", 0, 1) * node_ints(v->def, "kernel", 1, 1) > 1;
-  return routed_loop(L, v->def, v, NULL, count, 0, true, body, ctx);
+  /* the window loop vectorised, its min/max reductions included (as the
+   * products' max|y| in their epilogues): without the hint LLVM keeps it
+   * scalar and branches on every compare */
+  return routed_loop(L, v->def, v, NULL, count, LHINT_VECTORIZE, true, body, ctx);
 }
 
 LExpr *value_first(Lower *L, const Value *v) {
