@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lower.h"
 #include "pass.h"
 
 /* n's operands followed by the k values of more. */
@@ -223,23 +224,7 @@ static void fuse_input_grad(Graph *g, Node *n, bool *removed) {
  * of the sigma clip or of per-channel compensation; so the program
  * computes the same bits. */
 static void inline_route_grad(Graph *g, Node *n) {
-  Value *e = n->out[0];
-  for (int i = 0; i < g->noutputs; i++)
-    if (g->outputs[i] == e) return;
-  enum { MAX_READERS = 8 };
-  Node *readers[MAX_READERS];
-  int nr = value_users(g, e, readers, MAX_READERS);
-  if (nr < 1 || nr > MAX_READERS) return;
-  for (int i = 0; i < nr; i++) {
-    const Node *r = readers[i];
-    const char *gran = node_str(r, "granularity"), *clip = node_str(r, "clip");
-    bool elementwise = (r->op == OP_COMPENSATION_GRAD && gran && strcmp(gran, "element") == 0) ||
-                       r->op == OP_BIAS_GRAD ||
-                       (r->op == OP_QUANTIZE && !(clip && strcmp(clip, "sigma") == 0));
-    for (int k = 1; k < r->nin; k++) elementwise = elementwise && r->in[k] != e;
-    if (!elementwise || r->in[0] != e) return;
-  }
-  node_set_int(g, n, "inline", 1);
+  if (route_grad_readers_route(g, n, true)) node_set_int(g, n, "inline", 1);
 }
 
 static bool run_fuse(Module *m) {

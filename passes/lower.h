@@ -93,6 +93,12 @@ LStmt *value_extrema_loop(Lower *L, const Value *v, LVar *j, LExpr *count, ElemB
 LStmt *routed_loop(Lower *L, const Node *route_grad, const Value *v, LExpr *first, LExpr *count,
                    unsigned hints, bool per_window, ElemBody body, void *ctx);
 bool route_grad_inlined(const Node *n);
+/* Whether every reader of maxpool_route_grad n's result can compute the
+ * routed elements itself (compensation_grad, bias_grad and quantize reading
+ * it as their first operand only, and it is not a graph output); with
+ * same_bits, only readers whose results do not depend on the order of the
+ * elements (no per-channel compensation, no sigma clip). */
+bool route_grad_readers_route(const Graph *g, const Node *n, bool same_bits);
 /* for var in [0, hi) with hints. */
 LStmt *loop(Lower *L, LVar *var, LExpr *hi, unsigned hints, LStmt *body);
 /* Sequence of statements (NULLs skipped), as one list. */

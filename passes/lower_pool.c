@@ -479,9 +479,9 @@ bool lower_avgpool(Lower *L, const Node *n, LowerMode mode) {
  *
  * maxpool_route_grad(dy, route)[p, i, j] = dy[p, i/kh, j/kw] when (i, j) is
  * its window's route, else 0: maxpool_grad followed by relu_grad on the
- * f32 values, exactly. routed_element is that meaning, for one element;
- * the kernel stores it for every element, or, inlined (passes/fuse.c),
- * each reader computes it where it reads (ld_value) and dx is never
+ * f32 values, exactly. routed_loop is that meaning: the kernel stores
+ * every element, or, inlined (passes/fuse.c), each reader computes the
+ * elements where it reads them (value_loop, lower.h) and dx is never
  * stored. */
 
 LStmt *pool_route_window(Lower *L, const PoolRoute *pr, LBuffer *x, LExpr *xw, LVar **ymax,
@@ -578,7 +578,7 @@ LStmt *routed_loop(Lower *L, const Node *n, const Value *v, LExpr *first, LExpr 
     LExpr *at = add(L, add(L, ve(L, pj), mul(L, row, ci(L, w))),
                     add(L, mul(L, ve(L, o), ci(L, kw)), ci(L, t % kw)));
     lblock_add(&win, ls_let(p, j, at));
-      VElem e = {v, first, j, route, dy, t};
+    VElem e = {v, first, j, route, dy, t};
     lblock_add(&win, body(L, ctx, &e));
   }
   LStmt *rows = loop(L, oh, ci(L, h / kh), 0, loop(L, o, ci(L, ow), hints, win.first));
@@ -592,31 +592,34 @@ static LStmt *store_routed(Lower *L, void *ctx, const VElem *e) {
   return ls_store(L->p, vbuf(L, n->out[0]), ve(L, e->j), elem_value(L, e));
 }
 
-/* The readers an inlined maxpool_route_grad may have: those that read
- * their operand 0 through value_loop and nothing else (passes/fuse.c). */
-static bool routes_inline(Lower *L, const Node *n) {
+bool route_grad_readers_route(const Graph *g, const Node *n, bool same_bits) {
+  const Value *e = n->out[0];
+  for (int i = 0; i < g->noutputs; i++)
+    if (g->outputs[i] == e) return false;
   enum { MAX_READERS = 8 };
   Node *readers[MAX_READERS];
-  int nr = value_users(L->g, n->out[0], readers, MAX_READERS);
-  for (int i = 0; i < L->g->noutputs; i++)
-    if (L->g->outputs[i] == n->out[0]) nr = -1;
-  for (int i = 0; i < nr && i < MAX_READERS; i++) {
+  int nr = value_users(g, e, readers, MAX_READERS);
+  if (nr < 1 || nr > MAX_READERS) return false;
+  for (int i = 0; i < nr; i++) {
     const Node *r = readers[i];
     if (r->op != OP_COMPENSATION_GRAD && r->op != OP_BIAS_GRAD && r->op != OP_QUANTIZE) return false;
     for (int k = 0; k < r->nin; k++)
-      if ((k == 0) != (r->in[k] == n->out[0])) return false;
+      if ((k == 0) != (r->in[k] == e)) return false;
+    const char *gran = node_str(r, "granularity"), *clip = node_str(r, "clip");
+    if (same_bits && ((gran && strcmp(gran, "element") != 0) || (clip && strcmp(clip, "sigma") == 0)))
+      return false;
   }
-  return nr >= 0 && nr <= MAX_READERS;
+  return true;
 }
 
 bool lower_maxpool_route_grad(Lower *L, const Node *n, LowerMode mode) {
   (void)mode;
   if (route_grad_inlined(n)) { /* its readers route (value_loop) */
-    if (routes_inline(L, n)) return true;
+    if (route_grad_readers_route(L->g, n, false)) return true;
     char w[160];
     diag_error(L->d, n->loc, "lower: %s has inline = 1, but its result is a graph output or is "
                "read by an op other than compensation_grad, bias_grad and quantize (as their "
-               "first operand)", node_describe(n, w, sizeof w));
+               "first operand), or has no reader", node_describe(n, w, sizeof w));
     return false;
   }
   lower_kernel(L, n, "dx", L->entries);
