@@ -78,13 +78,38 @@ static int64_t round_k(int64_t k, int64_t n) {
 
 /* --- quantize --- */
 
-/* hash_bits(stream ^ seed, step): the key of this step's uniforms. */
+/* hash_bits(stream ^ seed, step): the u32 key of this step's uniforms. */
 static LExpr *rounding_key(Lower *L, const char *stream) {
   LProgram *p = L->p;
   LExpr *key = le_int(p, DT_I64, name_key(stream));
   if (L->quantize_seed) key = le_bin(p, LB_XOR, key, le_load(p, L->quantize_seed, ci(L, 0)));
   LExpr *step = L->step ? le_load(p, L->step, ci(L, 0)) : le_int(p, DT_I64, 0);
-  return le_cast(p, DT_I64, le_call(p, LI_HASH_BITS, key, step));
+  return le_call(p, LI_HASH_BITS, key, step);
+}
+
+static LExpr *u32c(Lower *L, uint32_t v) { return le_int(L->p, DT_U32, v); }
+
+/* The uniform in [0, 1) of element `index` under the step's key:
+ * h = key ^ index * 0x9E3779B9, mixed by lowbias32 (C. Wellons' 32-bit
+ * integer hash: three xor-shifts, two multiplies; a bijection, so each
+ * index of a step gets its own h), then h's top 24 bits / 2^24. Written
+ * in u32 arithmetic, it vectorises 8 lanes per AVX2 register: the
+ * hash_uniform intrinsic's splitmix64 needs 64-bit multiplies, which AVX2
+ * does not have, and cost 12 instructions an element (the weight
+ * quantize of octo_simplecnn's fc1 was 13 % of its step). */
+static LExpr *uniform32(Lower *L, LVar *key, LExpr *index, LBlock *out) {
+  LProgram *p = L->p;
+  LVar *h = lv_local(L, "h", DT_U32);
+  LExpr *idx = le_bin(p, LB_MUL, le_cast(p, DT_U32, index), u32c(L, 0x9E3779B9u));
+  lblock_add(out, ls_let(p, h, le_bin(p, LB_XOR, ve(L, key), idx)));
+  static const struct { uint32_t shift, mul; } mix[] = {{16, 0x7feb352du}, {15, 0x846ca68bu}};
+  for (size_t i = 0; i < 2; i++) {
+    LExpr *x = le_bin(p, LB_XOR, ve(L, h), le_bin(p, LB_SHR, ve(L, h), u32c(L, mix[i].shift)));
+    lblock_add(out, ls_assign(p, h, le_bin(p, LB_MUL, x, u32c(L, mix[i].mul))));
+  }
+  LExpr *x = le_bin(p, LB_XOR, ve(L, h), le_bin(p, LB_SHR, ve(L, h), u32c(L, 16)));
+  LExpr *top = le_bin(p, LB_SHR, x, u32c(L, 8)); /* < 2^24: exact as f32 */
+  return le_bin(p, LB_MUL, le_cast(p, DT_F32, top), cf(L, 1.0f / 16777216.0f));
 }
 
 /* m = max |x[i]| over i < count, as an integer maximum of the bits of
@@ -132,13 +157,13 @@ static LStmt *max_abs(Lower *L, const Value *xv, LExpr *count, LVar *m, LVar *lo
  * even, or stochastically with the uniform of (key, j) when key is set. */
 typedef struct QuantizeElem {
   LBuffer *q;
-  LVar *s, *lo, *hi, *key;
+  LVar *inv, *lo, *hi, *key; /* inv = 1 / s */
 } QuantizeElem;
 
 static LStmt *quantize_elem(Lower *L, void *ctx, const VElem *e) {
   QuantizeElem *c = ctx;
   LProgram *p = L->p;
-  LExpr *t = le_bin(p, LB_DIV, clipped(L, elem_value(L, e), c->lo, c->hi), ve(L, c->s));
+  LExpr *t = le_bin(p, LB_MUL, clipped(L, elem_value(L, e), c->lo, c->hi), ve(L, c->inv));
   LExpr *q;
   LStmt *draw = NULL;
   if (c->key) {
@@ -146,8 +171,11 @@ static LStmt *quantize_elem(Lower *L, void *ctx, const VElem *e) {
      * for |y| <= 128 (here |x / s| <= 127, u < 1), and gcc vectorises it,
      * where floorf under C's default trapping-math stays a libm call */
     LVar *y = lv_local(L, "y", DT_F32), *tr = lv_local(L, "tr", DT_I32);
-    LExpr *u = le_call(p, LI_HASH_UNIFORM, ve(L, c->key), le_cast(p, DT_I64, ve(L, e->j)));
-    draw = seq(ls_let(p, y, le_bin(p, LB_ADD, t, u)), ls_let(p, tr, le_cast(p, DT_I32, ve(L, y))));
+    LBlock b = {0};
+    LExpr *u = uniform32(L, c->key, ve(L, e->j), &b);
+    lblock_add(&b, ls_let(p, y, le_bin(p, LB_ADD, t, u)));
+    lblock_add(&b, ls_let(p, tr, le_cast(p, DT_I32, ve(L, y))));
+    draw = b.first;
     LExpr *above = le_bin(p, LB_GT, le_cast(p, DT_F32, ve(L, tr)), ve(L, y));
     LExpr *fl = le_bin(p, LB_SUB, ve(L, tr), above);
     q = le_cast(p, DT_I8, le_call3(p, LI_CLAMP, fl, ci(L, -127), ci(L, 127)));
@@ -193,9 +221,13 @@ bool lower_quantize(Lower *L, const Node *n, LowerMode mode) {
   LExpr *scale = le_select(p, le_bin(p, LB_GT, ve(L, m), cf(L, 0)),
                            le_bin(p, LB_DIV, ve(L, m), cf(L, 127)), cf(L, 1));
   LStmt *head = seq(range, seq3(reduce, ls_let(p, s, scale), ls_store(p, sb, ci(L, 0), ve(L, s))));
-  QuantizeElem qe = {qb, s, lo, hi, NULL};
+  /* x times 1 / s, as PyTorch's fake_quantize does: a division per
+   * element cost more than the rest of the element's work */
+  LVar *inv = lv_local(L, "inv", DT_F32);
+  head = seq(head, ls_let(p, inv, le_bin(p, LB_DIV, cf(L, 1), ve(L, s))));
+  QuantizeElem qe = {qb, inv, lo, hi, NULL};
   if (stochastic) {
-    qe.key = lv_local(L, "key", DT_I64);
+    qe.key = lv_local(L, "key", DT_U32);
     head = seq(head, ls_let(p, qe.key, rounding_key(L, n->out[0]->name)));
   }
   LStmt *body = value_loop(L, x, j, NULL, extent(L, x), LHINT_VECTORIZE, quantize_elem, &qe);
@@ -933,6 +965,76 @@ static LStmt *pool_pass(Lower *L, const Node *n, const Conv *g, LBuffer *tile, L
   return loop(L, c, ci(L, g->fg), 0, seq(ls_let(p, ch, first), rows));
 }
 
+/* The forward product's B operand in the pair form, straight from the
+ * image: colt[b_at(P, kcp, pos, kc)] = the tap (kc, pos), each pair of taps
+ * (2q, 2q + 1) one vectorised pass over the positions with two int16 stores
+ * (the pairs interleaved in registers). A padded conv first copies its
+ * sample's group into xpad, a zero-bordered int16 image, so that every
+ * tap's rows run over all output columns with constant bounds (the im2col
+ * by tap skipped the padding with per-tap bounds, one store at a time,
+ * and then needed a second pass to interleave). An odd kc's last pair
+ * keeps its zero half from colt's single clear. */
+static LStmt *im2col_pairs(Lower *L, const Conv *g, LBuffer *x, LBuffer *xpad, LBuffer *colt,
+                           LVar *s, LVar *gv) {
+  LProgram *p = L->p;
+  int64_t hp = g->h + 2 * g->ph, wp = g->w + 2 * g->pw;
+  LBlock b = {0};
+  LExpr *chan0 = add(L, mul(L, ve(L, s), ci(L, g->c)), mul(L, ve(L, gv), ci(L, g->cg)));
+  if (xpad) { /* xpad[c, ph + i, pw + j] = x[s, g*Cg + c, i, j] */
+    LVar *c = lv_loop(L, "c"), *i = lv_loop(L, "i"), *j = lv_loop(L, "j");
+    LExpr *from = add(L, mul(L, add(L, mul(L, add(L, chan0, ve(L, c)), ci(L, g->h)), ve(L, i)),
+                             ci(L, g->w)), ve(L, j));
+    LExpr *to = add(L, mul(L, add(L, mul(L, ve(L, c), ci(L, hp)), add(L, ve(L, i), ci(L, g->ph))),
+                           ci(L, wp)), add(L, ve(L, j), ci(L, g->pw)));
+    lblock_add(&b, loop(L, c, ci(L, g->cg), 0,
+                        loop(L, i, ci(L, g->h), 0,
+                             loop(L, j, ci(L, g->w), LHINT_VECTORIZE,
+                                  store_as(L, xpad, to, ld(L, x, from))))));
+  }
+  int64_t taps = g->kh * g->kw;
+  LVar *q = lv_loop(L, "q"), *oh = lv_loop(L, "oh"), *ow = lv_loop(L, "ow");
+  LBlock pre = {0}, body = {0};
+  for (int h = 0; h < 2; h++) {
+    /* tap k = 2q + h: channel k / (KH KW), row k / KW % KH, column k % KW */
+    LVar *base = lv_local(L, h ? "tapb" : "tapa", DT_I32);
+    LExpr *k = add(L, mul(L, ve(L, q), ci(L, 2)), ci(L, h));
+    LExpr *kc = le_bin(p, LB_DIV, k, ci(L, taps));
+    k = add(L, mul(L, ve(L, q), ci(L, 2)), ci(L, h));
+    LExpr *kh = le_bin(p, LB_REM, le_bin(p, LB_DIV, k, ci(L, g->kw)), ci(L, g->kh));
+    k = add(L, mul(L, ve(L, q), ci(L, 2)), ci(L, h));
+    LExpr *kw = le_bin(p, LB_REM, k, ci(L, g->kw));
+    /* the tap's first element: (c, kh, kw) of the padded image, or of x */
+    LExpr *at = xpad ? add(L, mul(L, add(L, mul(L, kc, ci(L, hp)), kh), ci(L, wp)), kw)
+                     : add(L, mul(L, add(L, mul(L, add(L, chan0, kc), ci(L, g->h)), kh),
+                                  ci(L, g->w)), kw);
+    lblock_add(&pre, ls_let(p, base, at));
+    LExpr *from = add(L, add(L, ve(L, base), mul(L, ve(L, oh), ci(L, g->sh * (xpad ? wp : g->w)))),
+                      mul(L, ve(L, ow), ci(L, g->sw)));
+    LExpr *pos = add(L, mul(L, ve(L, oh), ci(L, g->ow)), ve(L, ow));
+    LExpr *to = add(L, add(L, mul(L, ve(L, q), ci(L, 2 * b_cols(g->p))), mul(L, pos, ci(L, 2))),
+                    ci(L, h));
+    lblock_add(&body, store_as(L, colt, to, ld(L, xpad ? xpad : x, from)));
+  }
+  LStmt *rows = loop(L, oh, ci(L, g->oh), 0, loop(L, ow, ci(L, g->ow), LHINT_VECTORIZE, body.first));
+  lblock_add(&pre, rows);
+  lblock_add(&b, loop(L, q, ci(L, g->kc / 2), 0, pre.first));
+  if (g->kc % 2) { /* the last tap alone, its pair's other half zero */
+    LVar *oh1 = lv_loop(L, "oh"), *ow1 = lv_loop(L, "ow");
+    int64_t k = g->kc - 1, kc = k / taps, kh = k / g->kw % g->kh, kw = k % g->kw;
+    LExpr *at = xpad ? ci(L, (kc * hp + kh) * wp + kw)
+                     : add(L, mul(L, add(L, mul(L, add(L, chan0, ci(L, kc)), ci(L, g->h)), ci(L, kh)),
+                                  ci(L, g->w)), ci(L, kw));
+    LExpr *from = add(L, add(L, at, mul(L, ve(L, oh1), ci(L, g->sh * (xpad ? wp : g->w)))),
+                      mul(L, ve(L, ow1), ci(L, g->sw)));
+    LExpr *pos = add(L, mul(L, ve(L, oh1), ci(L, g->ow)), ve(L, ow1));
+    LExpr *to = add(L, ci(L, k / 2 * 2 * b_cols(g->p)), mul(L, pos, ci(L, 2)));
+    lblock_add(&b, loop(L, oh1, ci(L, g->oh), 0,
+                        loop(L, ow1, ci(L, g->ow), LHINT_VECTORIZE,
+                             store_as(L, colt, to, ld(L, xpad ? xpad : x, from)))));
+  }
+  return b.first;
+}
+
 /* y[s, g*Fg + f, p] = s_x s_w . sum_kc w[g*Fg + f, kc] colT[p, kc] + b;
  * with a folded pool, each sample's y in a tile, pooled (pool_pass). */
 bool lower_conv_i8(Lower *L, const Node *n, LowerMode mode) {
@@ -956,8 +1058,10 @@ bool lower_conv_i8(Lower *L, const Node *n, LowerMode mode) {
    * k padding stay zero (in the pair form pack_b then writes all of colt) */
   LBuffer *colt = scratch(L, "colt", DT_I16, b_size(g.p, kcp));
   ColCtx cc = {vbuf(L, x), colt, COL_B_BY_POS, g.p, kcp};
-  LBuffer *rows = NULL;
-  if (pair_form(g.p)) { /* im2col by rows, then interleaved into pairs */
+  LBuffer *xpad = NULL, *rows = NULL;
+  if (pair_form(g.p) && (g.ph || g.pw)) {
+    xpad = scratch(L, "xpad", DT_I16, g.cg * (g.h + 2 * g.ph) * (g.w + 2 * g.pw));
+  } else if (pair_form(g.p)) { /* im2col by rows, then interleaved into pairs */
     rows = scratch(L, "colrows", DT_I16, kcp * g.p);
     cc = (ColCtx){vbuf(L, x), rows, COL_ROWS, g.p, kcp};
   }
@@ -976,14 +1080,16 @@ bool lower_conv_i8(Lower *L, const Node *n, LowerMode mode) {
   LStmt *post = epilogue_pass(L, &ep, out, ybase, mul(L, ve(L, gv), ci(L, g.fg)), g.fg, g.p);
   if (pooled) post = seq(post, pool_pass(L, n, &g, out, s, gv, ep.bits));
   ep.amax = amax;
-  LStmt *im2col = each_tap(L, &g, s, gv, col_store, &cc);
+  LStmt *im2col = xpad ? im2col_pairs(L, &g, vbuf(L, x), xpad, colt, s, gv)
+                      : each_tap(L, &g, s, gv, col_store, &cc);
   /* rows [kcp x P] into pairs: rows 2t and 2t+1 interleaved, vectorised
    * (an im2col writing the pairs itself stored one int16 at a time) */
   if (rows)
     im2col = seq(im2col, pack_b(L, colt, ci(L, 0), g.p, ci(L, g.p), ci(L, kcp), kcp, rows, ci(L, 0),
                                 1, g.p));
   LStmt *per = seq3(im2col, i8_gemm(L, &m), post);
-  lower_kernel_body(L, seq3(seq(prep, amax_start(L, &ep)), rows ? clear(L, rows) : clear(L, colt),
+  LStmt *clears = xpad ? seq(clear(L, xpad), clear(L, colt)) : clear(L, rows ? rows : colt);
+  lower_kernel_body(L, seq3(seq(prep, amax_start(L, &ep)), clears,
                             seq(per_sample_group(L, s, gv, &g, NULL, per), amax_store(L, &ep))));
   return true;
 }

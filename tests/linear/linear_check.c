@@ -20,7 +20,7 @@
  * With LINEAR_INT8=1 in the environment the model was compiled with
  * --precision int8 and nearest rounding: the reference quantizes like the
  * kernels (passes/lower_int8.c, in float: s = max|t| / 127, q =
- * clamp(rint(t / s), -127, 127)) the layer input and weight for the forward
+ * clamp(rint(t * (1 / s)), -127, 127)) the layer input and weight for the forward
  * and the weight gradient, and the error for both backward products, and
  * computes on the dequantized values, so it agrees with the int32 sums up
  * to the float rounding of the epilogue. A single dense layer is also
@@ -90,9 +90,9 @@ static int int8_mode;
 static double quantize_ref(const double *t, size_t count, double *out) {
   float m = 0;
   for (size_t i = 0; i < count; i++) m = fmaxf(m, fabsf((float)t[i]));
-  float s = m > 0 ? m / 127.0f : 1.0f;
+  float s = m > 0 ? m / 127.0f : 1.0f, inv = 1.0f / s;
   for (size_t i = 0; i < count; i++) {
-    float r = rintf((float)t[i] / s);
+    float r = rintf((float)t[i] * inv);
     r = r < -127 ? -127 : r > 127 ? 127 : r;
     out[i] = (double)r * s;
   }
