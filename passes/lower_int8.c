@@ -2,11 +2,12 @@
  * and the int8 products of conv2d and dense, forward and both backward
  * products. Their meaning is written here and nowhere else.
  *
- *   quantize    s = max|x| / 127 (1 when x is all zero), q = clamp(round(x / s),
- *               -127, 127); round is nearest-even, or floor(x / s + u) with u
- *               uniform in [0, 1) from the seeded counter-based RNG (the
- *               stream is the result's name, mixed with init's seed and the
- *               step, like dropout's masks). At inference always nearest.
+ *   quantize    s = max|x| / 127 (1 when x is all zero), q = clamp(round(x *
+ *               (1/s)), -127, 127); round is nearest-even, or floor(x * (1/s)
+ *               + u) with u uniform in [0, 1) from the seeded counter-based
+ *               RNG (uniform32: the stream is the result's name, mixed with
+ *               init's seed and the step, like dropout's masks). At
+ *               inference always nearest.
  *   *_i8        C[i, j] = s_a s_b . sum_k A[i, k] B[j, k] (+ bias), the sum
  *               of int8 x int8 products in int32.
  *
