@@ -210,6 +210,12 @@ static const AttrSpec compensation_attrs[] = {
     {"granularity", ATTR_STR, 0, false, 0, 0, NULL, lac_granularity_words},
     {"lambda", ATTR_FLOAT, 0, false, 0, 0, NULL, NULL},
 };
+/* its gradient may carry a fused bias gradient (passes/fuse.c) */
+static const AttrSpec compensation_grad_attrs[] = {
+    {"granularity", ATTR_STR, 0, false, 0, 0, NULL, lac_granularity_words},
+    {"lambda", ATTR_FLOAT, 0, false, 0, 0, NULL, NULL},
+    FUSED,
+};
 /* PRC: [p min t, p max t] (scale) or mean +- z sigma (sigma), per tensor. */
 static const char *const prc_method_words[] = {"scale", "sigma", NULL};
 static const AttrSpec range_clip_attrs[] = {
@@ -424,9 +430,10 @@ static const OpInfo table[OP_COUNT] = {
                          .nattrs = N(compensation_attrs), .shape = rule_compensation,
                          .grad = grad_compensation, .lower = lower_compensation},
     [OP_COMPENSATION_GRAD] = {.name = "compensation_grad", .role = OPROLE_BACKWARD, .min_in = 4,
-                              .max_in = 4, .in_names = in_comp_grad, .nout = 3, .in_types = t4,
-                              .out_types = t3, .elem_types = F32_ONLY,
-                              .attrs = compensation_attrs, .nattrs = N(compensation_attrs),
+                              .max_in = 4, .in_names = in_comp_grad, .nout = 3, .max_out = 4,
+                              .in_types = t4, .out_types = t4, .elem_types = F32_ONLY,
+                              .attrs = compensation_grad_attrs,
+                              .nattrs = N(compensation_grad_attrs),
                               .batch = BATCH_NONE, .shape = rule_compensation_grad,
                               .lower = lower_compensation_grad},
     /* A clip of a forward tensor (LAC's output, PRC's forward x and w) has the

@@ -738,10 +738,18 @@ bool rule_compensation(Rule *r) {
   return true;
 }
 
+/* d alpha, d mu, d beta; a fourth result (passes/fuse.c) is the bias
+ * gradient of the same error, [C], which the kernel sums from the
+ * per-element batch sums it has: per element only (per channel, its sums
+ * run in another order than bias_grad's). */
 bool rule_compensation_grad(Rule *r) {
+  const char *g = node_str(r->n, "granularity");
+  if (r->n->nout == 4 && g && strcmp(g, "channel") == 0)
+    return fail(r, ": ", "a bias gradient result needs granularity \"element\"");
   if (!lac_params(r)) return false;
   for (int i = 0; i < 3; i++) r->out[i] = r->expect[i + 1];
-  return true;
+  return r->n->nout < 4 ||
+         set_type(r, &r->out[3], r->in[0].dtype, 1, &r->in[0].shape.dim[1]);
 }
 
 bool shape_rule(const Node *n, const TensorType *in, TensorType *expect_in, TensorType *out,

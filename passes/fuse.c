@@ -25,6 +25,12 @@
  *                      relu_grad_i8: each sample's dx is masked as soon as
  *                      it is computed (epilogue = "relu_grad", the saved
  *                      int8 activation its fifth operand)
+ *   LAC + bias grads   compensation_grad (per element) and bias_grad of
+ *                      the same error: the bias gradient becomes the
+ *                      compensation gradient's fourth result, summed from
+ *                      the per-element batch sums that kernel already has
+ *                      (bias_grad's per-position line, the same sums in
+ *                      the same order), so the error is read once
  *
  * A value is folded only when the next node is its sole reader and it is
  * not a graph output. The fused node takes over the last value's name, so
@@ -227,6 +233,38 @@ static void inline_route_grad(Graph *g, Node *n) {
   if (route_grad_readers_route(g, n, true)) node_set_int(g, n, "inline", 1);
 }
 
+/* The bias_grad reading compensation_grad c's error (per element), when
+ * every reader of its result comes after c, folds into c as a fourth
+ * result. */
+static void fuse_bias_grad(Graph *g, Node *c, int at, bool *removed) {
+  const char *gran = node_str(c, "granularity");
+  if (c->nout != 3 || (gran && strcmp(gran, "channel") == 0)) return;
+  Node *users[16];
+  int nu = value_users(g, c->in[0], users, 16);
+  if (nu > 16) return;
+  Node *b = NULL;
+  for (int i = 0; i < nu && !b; i++)
+    if (users[i]->op == OP_BIAS_GRAD && !removed[users[i]->id]) b = users[i];
+  if (!b) return;
+  Node *readers[16];
+  int nr = value_users(g, b->out[0], readers, 16);
+  if (nr > 16) return;
+  for (int i = 0; i < nr; i++)
+    for (int k = 0; k <= at; k++)
+      if (g->nodes[k] == readers[i]) return;
+  for (int i = 0; i < g->noutputs; i++)
+    if (g->outputs[i] == b->out[0]) return;
+  Value *db = b->out[0];
+  Value **out = arena_alloc(g->arena, 4 * sizeof(Value *));
+  memcpy(out, c->out, 3 * sizeof(Value *));
+  out[3] = db;
+  db->def = c;
+  db->def_index = 3;
+  c->out = out;
+  c->nout = 4;
+  absorb(g, c, b, removed);
+}
+
 static bool run_fuse(Module *m) {
   if (m->no_fuse) return true;
   Graph *g = m->graph;
@@ -241,6 +279,7 @@ static bool run_fuse(Module *m) {
     case OP_MAXPOOL_GRAD_I8: fuse_pool_grad(g, n, removed); break;
     case OP_CONV2D_I8_GRAD_INPUT:
     case OP_DENSE_I8_GRAD_INPUT: fuse_input_grad(g, n, removed); break;
+    case OP_COMPENSATION_GRAD: fuse_bias_grad(g, n, i, removed); break;
     default: break;
     }
   }

@@ -74,6 +74,22 @@ static LStmt *sum_element(Lower *L, void *acc, const VElem *e) {
   return ls_assign(L->p, acc, le_bin(L->p, LB_ADD, ve(L, acc), elem_value(L, e)));
 }
 
+/* A fused bias gradient (passes/fuse.c, fourth result): db[c] = the sum
+ * over c's positions of S, the batch sums of the error, from 0 in order,
+ * as bias_grad's kernel sums its per-position line (the same sums of the
+ * same elements in the same order): the same bits. NULL without it. */
+static LStmt *bias_from_sums(Lower *L, const Node *n, LBuffer *sums, int64_t ch, int64_t hw) {
+  if (n->nout < 4) return NULL;
+  LProgram *p = L->p;
+  LVar *c = lv_loop(L, "c"), *k = lv_loop(L, "k"), *sum = lv_local(L, "sum", DT_F32);
+  LExpr *at = add(L, mul(L, ve(L, c), ci(L, hw)), ve(L, k));
+  LStmt *per = seq3(ls_let(p, sum, cf(L, 0)),
+                    loop(L, k, ci(L, hw), 0,
+                         ls_assign(p, sum, le_bin(p, LB_ADD, ve(L, sum), ld(L, sums, at)))),
+                    ls_store(p, vbuf(L, n->out[3]), ve(L, c), ve(L, sum)));
+  return loop(L, c, ci(L, ch), 0, per);
+}
+
 bool lower_compensation_grad(Lower *L, const Node *n, LowerMode mode) {
   (void)mode;
   LProgram *p = L->p;
@@ -118,6 +134,6 @@ bool lower_compensation_grad(Lower *L, const Node *n, LowerMode mode) {
   lblock_add(&b, ls_store(p, dm, ve(L, k), dmu));
   lblock_add(&b, ls_store(p, db, ve(L, k), dbeta));
   LStmt *finish = loop(L, k, ci(L, np), LHINT_VECTORIZE, b.first);
-  lower_kernel_body(L, seq3(zero, accumulate, finish));
+  lower_kernel_body(L, seq3(zero, seq(accumulate, bias_from_sums(L, n, db, ch, hw)), finish));
   return true;
 }
