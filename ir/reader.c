@@ -694,8 +694,12 @@ static bool parse_node(Reader *r) {
   if (!parse_op(r, &op)) return false;
   const OpInfo *info = op_info(op);
   if (!op_result_count_ok(info, nres)) {
-    error_at(r, nres ? start : oploc, "%s has %d result%s, but %d %s named", info->name,
-             info->nout, info->nout == 1 ? "" : "s", nres, nres == 1 ? "is" : "are");
+    if (info->max_out > info->nout)
+      error_at(r, nres ? start : oploc, "%s has %d to %d results, but %d %s named", info->name,
+               info->nout, info->max_out, nres, nres == 1 ? "is" : "are");
+    else
+      error_at(r, nres ? start : oploc, "%s has %d result%s, but %d %s named", info->name,
+               info->nout, info->nout == 1 ? "" : "s", nres, nres == 1 ? "is" : "are");
     return false;
   }
   const char *node_name = NULL;
