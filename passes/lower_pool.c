@@ -564,6 +564,17 @@ LStmt *routed_loop(Lower *L, const Node *n, const Value *v, LExpr *first, LExpr 
   LVar *wi = lv_local(L, "wi", DT_I32), *route = lv_local(L, "route", DT_I32);
   LVar *dy = lv_local(L, "dy", DT_F32);
   LExpr *plane0 = first ? fbin(L, LB_DIV, first, ci(L, hw)) : ci(L, 0);
+  if (per_window) {
+    /* the windows of whole planes are consecutive: one flat loop over
+     * them (no per-row remainder), the body once per window */
+    LBlock b = {0};
+    lblock_add(&b, ls_let(p, wi, add(L, mul(L, le_clone(p, plane0), ci(L, ohw)), ve(L, q))));
+    lblock_add(&b, ls_let(p, route, le_cast(p, DT_I32, ld(L, vbuf(L, n->in[1]), ve(L, wi)))));
+    lblock_add(&b, ls_let(p, dy, ld(L, vbuf(L, n->in[0]), ve(L, wi))));
+    VElem e = {v, first, NULL, route, dy, -1};
+    lblock_add(&b, body(L, ctx, &e));
+    return loop(L, q, mul(L, fbin(L, LB_DIV, count, ci(L, hw)), ci(L, ohw)), hints, b.first);
+  }
   LBlock win = {0};
   lblock_add(&win, ls_let(p, wi, add(L, add(L, ve(L, pw), mul(L, ve(L, oh), ci(L, ow))), ve(L, o))));
   lblock_add(&win, ls_let(p, route, le_cast(p, DT_I32, ld(L, vbuf(L, n->in[1]), ve(L, wi)))));
