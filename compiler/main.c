@@ -323,7 +323,8 @@ static int compile(const Options *o, const TargetConfig *target) {
       !check_precision(&recipe, o, emit_needs_loops(o->emit) && !graph_only))
     status = EXIT_INPUT;
   Module m = {.arena = a, .diag = d, .graph = g, .recipe = &recipe, .target = target,
-              .libm_math = o->real_double, .no_fuse = o->no_fuse};
+              .libm_math = o->real_double, .no_fuse = o->no_fuse,
+              .dot4_i8 = target->has_dot_i8 && o->backend == BACKEND_LLVM};
   if (status == EXIT_OK) {
     int count;
     const Pass *const *passes = pass_registry(&count);
