@@ -285,6 +285,8 @@ static const char *sdot_intrinsic(const TargetConfig *tc) {
   return NULL;
 }
 
+bool llvm_maps_dot4_i8(const TargetConfig *tc) { return sdot_intrinsic(tc) != NULL; }
+
 bool llvm_compile(const ProgramPlan *plan, const TargetConfig *tc, int opt_level,
                   LlvmOutputKind kind, char **bytes, size_t *len, FILE *err) {
   *bytes = NULL;
