@@ -90,7 +90,7 @@ static LLVMValueRef pmadd(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef a, L
 static LLVMValueRef pairs_x86(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef a, LLVMValueRef c,
                               unsigned n) {
   enum { W = 4 };
-  LLVMValueRef part[16];
+  LLVMValueRef part[16] = {0};
   unsigned pieces = n / W;
   for (unsigned i = 0; i < pieces; i++)
     part[i] = pieces == 1 ? pmadd(b, mod, a, c)
@@ -131,7 +131,7 @@ static LLVMValueRef quads_sdot(LLVMBuilderRef b, LLVMModuleRef mod, const char *
   LLVMTypeRef over[2] = {LLVMVectorType(i32, W), LLVMVectorType(LLVMInt8TypeInContext(ctx), 4 * W)};
   LLVMTypeRef ft;
   LLVMValueRef fn = intrinsic_decl(mod, name, over, 2, &ft);
-  LLVMValueRef part[16];
+  LLVMValueRef part[16] = {0};
   unsigned pieces = n / W;
   for (unsigned i = 0; i < pieces; i++) {
     LLVMValueRef args[3] = {pieces == 1 ? acc : lanes(b, acc, i * W, W, 1),
