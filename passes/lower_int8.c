@@ -493,9 +493,8 @@ static LBuffer *product_bias(Lower *L, const Node *n) {
 
 /* C[i, j] for i < m, j < n from A [m x kp] (rows, k-contiguous) and B
  * [n x kp] (in pairs of k, b_at), kp whole pairs, zero-padded; int16, or
- * int8 in the quad form. The result
- * is either f32, C = scale . sum (+ bias[bias_off + j or i]), or an i64
- * accumulator, C += sum. */
+ * int8 in the quad form. The result is either f32, C = scale . sum (+
+ * bias[bias_off + j or i]), or an i64 accumulator, C += sum. */
 typedef struct I8Gemm {
   LBuffer *a, *b;
   LExpr *aoff, *boff;
