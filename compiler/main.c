@@ -12,6 +12,7 @@
 #include "emit.h"
 #include "files.h"
 #include "frontend.h"
+#include "llvm_machine.h"
 #include "loop_reader.h"
 #include "expand_math.h"
 #include "loop_verify.h"
@@ -323,7 +324,8 @@ static int compile(const Options *o, const TargetConfig *target) {
       !check_precision(&recipe, o, emit_needs_loops(o->emit) && !graph_only))
     status = EXIT_INPUT;
   Module m = {.arena = a, .diag = d, .graph = g, .recipe = &recipe, .target = target,
-              .libm_math = o->real_double, .no_fuse = o->no_fuse};
+              .libm_math = o->real_double, .no_fuse = o->no_fuse,
+              .dot4_i8 = o->backend == BACKEND_LLVM && llvm_maps_dot4_i8(target)};
   if (status == EXIT_OK) {
     int count;
     const Pass *const *passes = pass_registry(&count);

@@ -37,6 +37,7 @@ struct Lower {
   LKernel *k;
   int nvars;
   unsigned entries;
+  bool dot4_i8; /* Module.dot4_i8: the int8 products in quads (lower_int8.c) */
 };
 typedef struct Lower Lower;
 

@@ -23,6 +23,16 @@
  *               broadcast, one pmaddwd per 8 columns, with a register block
  *               of rows and pairs, the way the f32 GEMM of lower_linear.c is
  *               blocked.
+ *   quad form   the pair form with groups of G = 4 k instead of 2, when
+ *               Module.dot4_i8 is set (a target with a 4 x int8 dot
+ *               product, Arm sdot, through the LLVM backend, which maps
+ *               dot4_i8 to it; the C backend keeps the pairs): operands
+ *               packed as int8 (not widened), k padded to a multiple of 4,
+ *               B in quads [k/4 x n x 4], acc[j] = dot4_i8(acc[j], A[i,
+ *               4q..4q+3], B[q, j, 0..3]). The helpers below say "pair"
+ *               for a group of group_k(L) k of either size. The sums are
+ *               the same integers, so the trainer's losses are the same
+ *               bits.
  *   dot form    (narrow: a weight gradient over few taps, a dense layer at
  *               batch 1) B stored in rows of k, [n x kp], kp padded to 16:
  *               each element a dot product along k, 8 int32 partial sums
@@ -61,6 +71,22 @@ enum { I8_PAIR_N = 32 };
 
 static bool pair_form(int64_t n) { return n >= I8_PAIR_N; }
 
+/* The k one step of the pair form sums: 4 int8 (dot4_i8) where
+ * Module.dot4_i8 allows it, else 2 int16 (dot2_i16). */
+static int64_t group_k(const Lower *L) { return L->dot4_i8 ? 4 : 2; }
+
+/* The element type of a product's packed operands (A, B and their
+ * staging buffers): int8 in the quad form, else int16. */
+static DType operand_type(const Lower *L, int64_t n) {
+  return pair_form(n) && L->dot4_i8 ? DT_I8 : DT_I16;
+}
+
+/* The pair form's step on A's group at a and B's at b (loads of G
+ * elements each) into sum. */
+static LExpr *group_step(Lower *L, LExpr *sum, LExpr *a, LExpr *b) {
+  return le_call3(L->p, L->dot4_i8 ? LI_DOT4_I8 : LI_DOT2_I16, sum, a, b);
+}
+
 /* A B operand's columns as stored: in the pair form, a whole number of
  * 8-lane vectors (the columns past n are zero), so that the vectorised
  * loops over them have no scalar remainder. */
@@ -69,11 +95,11 @@ static int64_t b_cols(int64_t n) { return pair_form(n) ? (n + 7) / 8 * 8 : n; }
 /* The elements of a B operand of n columns and kp k. */
 static int64_t b_size(int64_t n, int64_t kp) { return b_cols(n) * kp; }
 
-/* The reduction length padded with zeros: to whole pairs, or to a
- * multiple of 16 (one 256-bit vector of int16) for a dot product, whose k
- * loop then has no scalar remainder. */
-static int64_t round_k(int64_t k, int64_t n) {
-  int64_t align = pair_form(n) ? 2 : 16;
+/* The reduction length padded with zeros: to whole pairs (groups of
+ * group_k), or to a multiple of 16 (one 256-bit vector of int16) for a dot
+ * product, whose k loop then has no scalar remainder. */
+static int64_t round_k(const Lower *L, int64_t k, int64_t n) {
+  int64_t align = pair_form(n) ? group_k(L) : 16;
   return (k + align - 1) / align * align;
 }
 
@@ -257,7 +283,8 @@ static LStmt *scale_product(Lower *L, LVar *out, const Value *sa, const Value *s
 
 /* A load converted to the store's element type: the operands are packed
  * from int8 into int16, once, so that the product's reduction is a sum of
- * int16 x int16 pairs (vpmaddwd on x86, smlal on Arm). */
+ * int16 x int16 pairs (vpmaddwd on x86, smlal on Arm); in the quad form
+ * they stay int8 (no conversion). */
 static LStmt *store_as(Lower *L, LBuffer *dst, LExpr *at, LExpr *v) {
   if (v->type != dst->dtype) v = le_cast(L->p, dst->dtype, v);
   return ls_store(L->p, dst, at, v);
@@ -281,42 +308,45 @@ static LStmt *pack(Lower *L, LBuffer *dst, LExpr *doff, LExpr *rows, LExpr *len,
 }
 
 /* Where a B operand of n columns and kp k holds element (j, k): in pairs
- * of k, [k/2 x n x 2], so that the two terms of a pair of column j are one
- * int32, or in rows of k, [n x kp]. */
+ * (groups of G = group_k) of k, [k/G x n x G], so that the G terms of a
+ * pair of column j are one int32, or in rows of k, [n x kp]. */
 static LExpr *b_at(Lower *L, int64_t n, int64_t kp, LExpr *j, LExpr *k) {
   LProgram *p = L->p;
   if (!pair_form(n)) return add(L, mul(L, j, ci(L, kp)), k);
   n = b_cols(n);
-  LExpr *pair = le_bin(p, LB_DIV, k, ci(L, 2)), *half = le_bin(p, LB_REM, k, ci(L, 2));
-  return add(L, add(L, mul(L, pair, ci(L, 2 * n)), mul(L, j, ci(L, 2))), half);
+  int64_t G = group_k(L);
+  LExpr *pair = le_bin(p, LB_DIV, k, ci(L, G)), *half = le_bin(p, LB_REM, k, ci(L, G));
+  return add(L, add(L, mul(L, pair, ci(L, G * n)), mul(L, j, ci(L, G))), half);
 }
 
 /* Packs a B operand in pairs (pair form, b_at): element (r, k) =
- * src[soff + r*rs + k*ks], the whole pairs two int16 stores at a time,
- * looping over whichever of r and k the source is contiguous along
- * (innermost r, vectorised, for a source stored by k rows: a transposed
- * weight, an error by channels), then the last odd k and the zero k. */
+ * src[soff + r*rs + k*ks], each whole pair (group of G = group_k) G
+ * stores at a time, looping over whichever of r and k the source is
+ * contiguous along (innermost r, vectorised, for a source stored by k
+ * rows: a transposed weight, an error by channels), then the last k of a
+ * partial group and the zero k. */
 static LStmt *pack_b_pairs(Lower *L, LBuffer *dst, LExpr *doff, int64_t n, LExpr *rows, LExpr *len,
                            int64_t kp, LBuffer *src, LExpr *soff, int64_t rs, int64_t ks) {
   LProgram *p = L->p;
+  int64_t G = group_k(L);
   LVar *r = lv_loop(L, "r"), *q = lv_loop(L, "q");
   LBlock pair = {0};
-  for (int h = 0; h < 2; h++) {
-    LExpr *k = add(L, mul(L, ve(L, q), ci(L, 2)), ci(L, h));
+  for (int64_t h = 0; h < G; h++) {
+    LExpr *k = add(L, mul(L, ve(L, q), ci(L, G)), ci(L, h));
     LExpr *from = add(L, soff, add(L, mul(L, ve(L, r), ci(L, rs)), mul(L, k, ci(L, ks))));
     LExpr *to = add(L, doff, add(L, mul(L, add(L, mul(L, ve(L, q), ci(L, b_cols(n))), ve(L, r)),
-                                        ci(L, 2)), ci(L, h)));
+                                        ci(L, G)), ci(L, h)));
     lblock_add(&pair, store_as(L, dst, to, ld(L, src, from)));
   }
-  LExpr *pairs = le_bin(p, LB_DIV, len, ci(L, 2));
+  LExpr *pairs = le_bin(p, LB_DIV, len, ci(L, G));
   LStmt *whole = rs == 1 ? loop(L, q, pairs, 0, loop(L, r, rows, LHINT_VECTORIZE, pair.first))
                          : loop(L, r, rows, 0, loop(L, q, pairs, 0, pair.first));
-  /* k from 2 * (len / 2): the last k of an odd len, then the zeros */
+  /* k from G * (len / G): the last k of a partial group, then the zeros */
   LStmt *odd = NULL, *zero = NULL;
-  if (len->kind != LE_CONST || len->i % 2) {
+  if (len->kind != LE_CONST || len->i % G) {
     LVar *r2 = lv_loop(L, "r"), *k = lv_loop(L, "k");
     LExpr *from = add(L, soff, add(L, mul(L, ve(L, r2), ci(L, rs)), mul(L, ve(L, k), ci(L, ks))));
-    odd = ls_for(p, k, mul(L, le_bin(p, LB_DIV, len, ci(L, 2)), ci(L, 2)), len, 1, 0,
+    odd = ls_for(p, k, mul(L, le_bin(p, LB_DIV, len, ci(L, G)), ci(L, G)), len, 1, 0,
                  loop(L, r2, rows, 0, store_as(L, dst, add(L, doff, b_at(L, n, kp, ve(L, r2), ve(L, k))),
                                                ld(L, src, from))));
   }
@@ -461,10 +491,10 @@ static LBuffer *product_bias(Lower *L, const Node *n) {
   return n->nin - product_epilogue_operands(n) > 4 ? vbuf(L, n->in[4]) : NULL;
 }
 
-/* C[i, j] for i < m, j < n from A [m x kp] (int16 rows, k-contiguous)
- * and B [n x kp] (int16 in pairs of k, b_at), kp even, zero-padded. The result
- * is either f32, C = scale . sum (+ bias[bias_off + j or i]), or an i64
- * accumulator, C += sum. */
+/* C[i, j] for i < m, j < n from A [m x kp] (rows, k-contiguous) and B
+ * [n x kp] (in pairs of k, b_at), kp whole pairs, zero-padded; int16, or
+ * int8 in the quad form. The result is either f32, C = scale . sum (+
+ * bias[bias_off + j or i]), or an i64 accumulator, C += sum. */
 typedef struct I8Gemm {
   LBuffer *a, *b;
   LExpr *aoff, *boff;
@@ -610,22 +640,23 @@ static LStmt *dot_gemm(Lower *L, const I8Gemm *gemm) {
 }
 
 /* One block's pass: rows i0 .. i0+mr-1, columns j0 .. j0+nc-1, pairs q0 ..
- * q0+nq-1 of k: acc[r, j] = dot2 chain over the pairs, from acc[r, j]
- * (from 0 in a first pass). */
+ * q0+nq-1 of k: acc[r, j] = dot2_i16 (or dot4_i8) chain over the pairs,
+ * from acc[r, j] (from 0 in a first pass). */
 static LStmt *pair_pass(Lower *L, const I8Gemm *g, LBuffer *acc, Origin i0, int mr, LExpr *j0,
                         int64_t nc, Origin q0, int nq, bool first) {
   LProgram *p = L->p;
   LVar *j = lv_loop(L, "j");
   LBlock body = {0};
+  int64_t G = group_k(L);
   for (int r = 0; r < mr; r++) {
     LExpr *at = add(L, ci(L, r * nc), ve(L, j));
     LExpr *sum = first ? le_int(p, DT_I32, 0) : ld(L, acc, at);
     for (int q = 0; q < nq; q++) {
       LExpr *a = add(L, g->aoff, add(L, mul(L, at_origin(L, i0, r), ci(L, g->kp)),
-                                     mul(L, at_origin(L, q0, q), ci(L, 2))));
-      LExpr *b = add(L, g->boff, add(L, mul(L, at_origin(L, q0, q), ci(L, 2 * b_cols(g->n))),
-                                     mul(L, add(L, j0, ve(L, j)), ci(L, 2))));
-      sum = le_call3(p, LI_DOT2_I16, sum, ld(L, g->a, a), ld(L, g->b, b));
+                                     mul(L, at_origin(L, q0, q), ci(L, G))));
+      LExpr *b = add(L, g->boff, add(L, mul(L, at_origin(L, q0, q), ci(L, G * b_cols(g->n))),
+                                     mul(L, add(L, j0, ve(L, j)), ci(L, G))));
+      sum = group_step(L, sum, ld(L, g->a, a), ld(L, g->b, b));
     }
     lblock_add(&body, ls_store(p, acc, add(L, ci(L, r * nc), ve(L, j)), sum));
   }
@@ -670,14 +701,15 @@ static LStmt *pair_block(Lower *L, const I8Gemm *g, Origin i0, int mr, LExpr *j0
                          int64_t nv) {
   LProgram *p = L->p;
   LBuffer *acc = g->acc, *total = g->total;
-  int64_t pairs = g->kp / 2;
+  int64_t pairs = g->kp / group_k(L);
   LStmt *sums;
   if (total == acc) {
     sums = pair_passes(L, g, acc, i0, mr, j0, nc, NULL, NULL, pairs, true);
   } else {
-    /* chunks of I8_CHUNK / 2 pairs (a multiple of I8_KU): the blocks of
-     * each chunk, then the last pairs (fewer than I8_KU) as one more */
-    int64_t per = I8_CHUNK / 2, whole = pairs / I8_KU * I8_KU;
+    /* chunks of at most I8_CHUNK / G pairs, rounded down to a multiple of
+     * I8_KU (I8_CHUNK / 4 is not one): the blocks of each chunk, then the
+     * last pairs (fewer than I8_KU) as one more */
+    int64_t per = I8_CHUNK / group_k(L) / I8_KU * I8_KU, whole = pairs / I8_KU * I8_KU;
     int64_t chunks = (whole + per - 1) / per;
     LVar *ch = lv_loop(L, "ch");
     LExpr *lo = mul(L, ve(L, ch), ci(L, per));
@@ -744,7 +776,7 @@ bool lower_dense_i8(Lower *L, const Node *n, LowerMode mode) {
   (void)mode;
   const Value *x = n->in[0], *w = n->in[2], *y = n->out[0];
   int64_t f = x->type.shape.dim[1], u = y->type.shape.dim[1], b = L->p->batch,
-          fp = round_k(f, u > b ? b : u);
+          fp = round_k(L, f, u > b ? b : u);
   lower_kernel(L, n, "fwd", L->entries);
   LVar *scale = lv_local(L, "scale", DT_F32);
   LBuffer *bias = product_bias(L, n);
@@ -757,8 +789,8 @@ bool lower_dense_i8(Lower *L, const Node *n, LowerMode mode) {
                                              ci(L, 0), 1, u)),
                           amax_store(L, &ep))
                     : NULL;
-  LBuffer *xp = scratch(L, "xp", DT_I16, u > b ? b_size(b, fp) : b * fp);
-  LBuffer *wp = scratch(L, "wp", DT_I16, u > b ? u * fp : b_size(u, fp));
+  LBuffer *xp = scratch(L, "xp", operand_type(L, u > b ? b : u), u > b ? b_size(b, fp) : b * fp);
+  LBuffer *wp = scratch(L, "wp", operand_type(L, u > b ? b : u), u > b ? u * fp : b_size(u, fp));
   LStmt *prep = seq(scale_product(L, scale, n->in[1], n->in[3]), amax_start(L, &ep));
   if (u > b) { /* more units than samples: yT [U x B] = w . xT */
     I8Gemm g = {.a = wp, .b = xp, .aoff = ci(L, 0), .boff = ci(L, 0), .kp = fp, .m = ci(L, u),
@@ -785,10 +817,12 @@ bool lower_dense_i8(Lower *L, const Node *n, LowerMode mode) {
 bool lower_dense_i8_dx(Lower *L, const Node *n, LowerMode mode) {
   (void)mode;
   const Value *dy = n->in[0], *w = n->in[2], *dx = n->out[0];
-  int64_t u = dy->type.shape.dim[1], f = dx->type.shape.dim[1], up = round_k(u, f), b = L->p->batch;
+  int64_t u = dy->type.shape.dim[1], f = dx->type.shape.dim[1], up = round_k(L, u, f),
+          b = L->p->batch;
   lower_kernel(L, n, "dx", L->entries);
   LVar *scale = lv_local(L, "scale", DT_F32);
-  LBuffer *wt = scratch(L, "wt", DT_I16, b_size(f, up)), *dyp = scratch(L, "dyp", DT_I16, b * up);
+  LBuffer *wt = scratch(L, "wt", operand_type(L, f), b_size(f, up));
+  LBuffer *dyp = scratch(L, "dyp", operand_type(L, f), b * up);
   I8Gemm g = {.a = dyp, .b = wt, .aoff = ci(L, 0), .boff = ci(L, 0), .kp = up,
               .m = batch_n(L), .n = f, .c = vbuf(L, dx), .coff = ci(L, 0), .crs = f, .ccs = 1,
               .scale = scale};
@@ -806,10 +840,11 @@ bool lower_dense_i8_dx(Lower *L, const Node *n, LowerMode mode) {
 bool lower_dense_i8_dw(Lower *L, const Node *n, LowerMode mode) {
   (void)mode;
   const Value *x = n->in[0], *dy = n->in[2], *dw = n->out[0];
-  int64_t u = dy->type.shape.dim[1], f = x->type.shape.dim[1], bp = round_k(L->p->batch, f);
+  int64_t u = dy->type.shape.dim[1], f = x->type.shape.dim[1], bp = round_k(L, L->p->batch, f);
   lower_kernel(L, n, "dw", L->entries);
   LVar *scale = lv_local(L, "scale", DT_F32);
-  LBuffer *dyt = scratch(L, "dyt", DT_I16, u * bp), *xt = scratch(L, "xt", DT_I16, b_size(f, bp));
+  LBuffer *dyt = scratch(L, "dyt", operand_type(L, f), u * bp);
+  LBuffer *xt = scratch(L, "xt", operand_type(L, f), b_size(f, bp));
   I8Gemm g = {.a = dyt, .b = xt, .aoff = ci(L, 0), .boff = ci(L, 0), .kp = bp, .m = ci(L, u),
               .n = f, .c = vbuf(L, dw), .coff = ci(L, 0), .crs = f, .ccs = 1, .scale = scale};
   LStmt *prep = seq3(scale_product(L, scale, n->in[1], n->in[3]),
@@ -1048,22 +1083,24 @@ bool lower_conv_i8(Lower *L, const Node *n, LowerMode mode) {
     g.ow *= node_ints(n, "pool", 1, 1);
     g.p = g.oh * g.ow;
   }
-  int64_t kcp = round_k(g.kc, g.p);
+  int64_t kcp = round_k(L, g.kc, g.p);
   lower_kernel(L, n, "fwd", L->entries);
   LVar *scale = lv_local(L, "scale", DT_F32);
   LVar *s = lv_loop(L, "s"), *gv = group_loop_var(L);
-  LBuffer *wp = scratch(L, "wp", DT_I16, g.f * kcp);
+  LBuffer *wp = scratch(L, "wp", operand_type(L, g.p), g.f * kcp);
   LStmt *prep = seq(scale_product(L, scale, n->in[1], n->in[3]),
                     pack(L, wp, ci(L, 0), ci(L, g.f), ci(L, g.kc), kcp, vbuf(L, w), ci(L, 0), g.kc, 1));
   /* the im2col's buffer is cleared once: the taps on the padding and the
    * k padding stay zero (in the pair form pack_b then writes all of colt) */
-  LBuffer *colt = scratch(L, "colt", DT_I16, b_size(g.p, kcp));
+  LBuffer *colt = scratch(L, "colt", operand_type(L, g.p), b_size(g.p, kcp));
   ColCtx cc = {vbuf(L, x), colt, COL_B_BY_POS, g.p, kcp};
   LBuffer *xpad = NULL, *rows = NULL;
-  if (pair_form(g.p) && (g.ph || g.pw)) {
+  if (pair_form(g.p) && (g.ph || g.pw) && !L->dot4_i8) {
     xpad = scratch(L, "xpad", DT_I16, g.cg * (g.h + 2 * g.ph) * (g.w + 2 * g.pw));
-  } else if (pair_form(g.p)) { /* im2col by rows, then interleaved into pairs */
-    rows = scratch(L, "colrows", DT_I16, kcp * g.p);
+  } else if (pair_form(g.p)) {
+    /* im2col by rows, then interleaved into pairs (the quad form's way
+     * for a padded conv too: im2col_pairs is written for pairs) */
+    rows = scratch(L, "colrows", operand_type(L, g.p), kcp * g.p);
     cc = (ColCtx){vbuf(L, x), rows, COL_ROWS, g.p, kcp};
   }
   LBuffer *out = pooled ? scratch(L, "tile", DT_F32, g.f * g.p) : vbuf(L, y);
@@ -1101,12 +1138,12 @@ bool lower_conv_i8_dx(Lower *L, const Node *n, LowerMode mode) {
   (void)mode;
   const Value *dy = n->in[0], *w = n->in[2], *dx = n->out[0];
   Conv g = conv_geometry(n, dx, dy);
-  int64_t fgp = round_k(g.fg, g.p);
+  int64_t fgp = round_k(L, g.fg, g.p);
   lower_kernel(L, n, "dx", L->entries);
   LVar *scale = lv_local(L, "scale", DT_F32);
   LVar *s = lv_loop(L, "s"), *gv = group_loop_var(L), *g0 = group_loop_var(L);
-  LBuffer *wt = scratch(L, "wt", DT_I16, g.groups * g.kc * fgp);
-  LBuffer *dyt = scratch(L, "dyt", DT_I16, b_size(g.p, fgp));
+  LBuffer *wt = scratch(L, "wt", operand_type(L, g.p), g.groups * g.kc * fgp);
+  LBuffer *dyt = scratch(L, "dyt", operand_type(L, g.p), b_size(g.p, fgp));
   LBuffer *dcol = scratch(L, "dcol", DT_F32, g.kc * g.p);
   /* wt[g][kc, f] = w[g*Fg + f, kc] */
   LStmt *prep = seq(scale_product(L, scale, n->in[1], n->in[3]),
@@ -1138,12 +1175,12 @@ bool lower_conv_i8_dw(Lower *L, const Node *n, LowerMode mode) {
   (void)mode;
   const Value *x = n->in[0], *dy = n->in[2], *dw = n->out[0];
   Conv g = conv_geometry(n, x, dy);
-  int64_t pp = round_k(g.p, g.kc);
+  int64_t pp = round_k(L, g.p, g.kc);
   lower_kernel(L, n, "dw", L->entries);
   LVar *scale = lv_local(L, "scale", DT_F32);
   LVar *s = lv_loop(L, "s"), *gv = group_loop_var(L);
-  LBuffer *col = scratch(L, "col", DT_I16, b_size(g.kc, pp));
-  LBuffer *dyp = scratch(L, "dyp", DT_I16, g.fg * pp);
+  LBuffer *col = scratch(L, "col", operand_type(L, g.kc), b_size(g.kc, pp));
+  LBuffer *dyp = scratch(L, "dyp", operand_type(L, g.kc), g.fg * pp);
   LBuffer *acc = scratch(L, "acc", DT_I64, g.f * g.kc);
   LExpr *dyoff = add(L, mul(L, ve(L, s), ci(L, g.f * g.p)), mul(L, ve(L, gv), ci(L, g.fg * g.p)));
   I8Gemm m = {.a = dyp, .b = col, .aoff = ci(L, 0), .boff = ci(L, 0), .kp = pp, .m = ci(L, g.fg),
@@ -1155,7 +1192,7 @@ bool lower_conv_i8_dw(Lower *L, const Node *n, LowerMode mode) {
   ColCtx cc = {vbuf(L, x), col, COL_B_BY_KC, g.kc, pp};
   LBuffer *rows = NULL;
   if (pair_form(g.kc)) { /* im2col by rows of positions, then their pairs transposed */
-    rows = scratch(L, "colrows", DT_I16, g.kc * pp);
+    rows = scratch(L, "colrows", operand_type(L, g.kc), g.kc * pp);
     cc = (ColCtx){vbuf(L, x), rows, COL_ROWS, pp, pp};
     prep = seq(prep, clear(L, rows));
   } else {

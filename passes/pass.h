@@ -31,6 +31,11 @@ typedef struct Module {
   bool libm_math;
   /* --no-fuse: the fuse pass leaves every node its own kernel. */
   bool no_fuse;
+  /* The int8 products may sum int8 quads (dot4_i8): the target has a 4 x
+   * int8 dot product and the backend (LLVM) maps dot4_i8 to it
+   * (llvm_maps_dot4_i8); the C backend keeps the int16 pairs
+   * (passes/lower_int8.c). */
+  bool dot4_i8;
 } Module;
 
 typedef struct Pass {

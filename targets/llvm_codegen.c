@@ -441,8 +441,8 @@ static LLVMValueRef clamp(Gen *g, const LExpr *e) {
 }
 
 /* dot4: acc + a[0]*b[0] + ... + a[3]*b[3] as plain IR (the products and
- * their sum fit an int; the accumulation wraps). LLVM's vectoriser turns
- * it into vpdpbusd / sdot where the target has them. */
+ * their sum fit an int; the accumulation wraps). Only dot4_u8i8 now:
+ * dot4_i8 is a call with vector variants (dot_call). */
 static LLVMValueRef dot4(Gen *g, const LExpr *e, bool a_unsigned) {
   LLVMValueRef acc = expr(g, e->a);
   if (!e->b || !e->c || e->b->kind != LE_LOAD || e->c->kind != LE_LOAD) {
@@ -460,15 +460,15 @@ static LLVMValueRef dot4(Gen *g, const LExpr *e, bool a_unsigned) {
   return LLVMBuildAdd(g->b, acc, s, "");
 }
 
-/* dot2: a call of octo.dot2_i16 on the two pairs, each loaded as one i32
- * (the low half is the first element on a little-endian target, the
- * second on a big-endian one: the same for both operands, so the sum is
- * the same). The loop vectoriser turns the call into pmaddwd
- * (llvm_vector_variants.c). */
-static LLVMValueRef dot2(Gen *g, const LExpr *e) {
+/* dot2_i16 and dot4_i8: a call of octo.dot2_i16 (octo.dot4_i8) on the two
+ * pairs (quads), each loaded as one i32 (the low half is the first element
+ * on a little-endian target, the last on a big-endian one: the same for
+ * both operands, so the sum is the same). The loop vectoriser turns the
+ * call into pmaddwd (sdot) (llvm_vector_variants.c). */
+static LLVMValueRef dot_call(Gen *g, const LExpr *e) {
   LLVMValueRef acc = expr(g, e->a);
   if (!e->b || !e->c || e->b->kind != LE_LOAD || e->c->kind != LE_LOAD) {
-    fail(g, "a dot2 operand is not a load");
+    fail(g, "a %s operand is not a load", lintrinsic_info(e->fn)->name);
     return undef(g, e->type);
   }
   LLVMValueRef args[3] = {acc, NULL, NULL};
@@ -478,7 +478,8 @@ static LLVMValueRef dot2(Gen *g, const LExpr *e) {
     LLVMSetAlignment(args[k + 1], (unsigned)dtype_size(ld->buf->dtype));
   }
   LLVMTypeRef ft;
-  LLVMValueRef fn = llvm_dot2_function(g->mod, &g->isa, &ft);
+  LLVMValueRef fn = e->fn == LI_DOT4_I8 ? llvm_dot4_function(g->mod, &g->isa, &ft)
+                                        : llvm_dot2_function(g->mod, &g->isa, &ft);
   return LLVMBuildCall2(g->b, ft, fn, args, 3, "");
 }
 
@@ -494,9 +495,9 @@ static LLVMValueRef intrinsic(Gen *g, const LExpr *e) {
   case LI_SAT_CAST: return sat_cast(g, e);
   case LI_SHR_ROUND: return shr_round(g, e);
   case LI_CLAMP: return clamp(g, e);
-  case LI_DOT4_I8: return dot4(g, e, false);
+  case LI_DOT4_I8: return dot_call(g, e);
   case LI_DOT4_U8I8: return dot4(g, e, true);
-  case LI_DOT2_I16: return dot2(g, e);
+  case LI_DOT2_I16: return dot_call(g, e);
   case LI_F32_BITS: return LLVMBuildBitCast(g->b, expr(g, e->a), g->i32, "");
   case LI_BITS_F32: return LLVMBuildBitCast(g->b, expr(g, e->a), g->f32, "");
   case LI_COUNT: break;

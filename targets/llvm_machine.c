@@ -276,6 +276,17 @@ static bool emit_module(LLVMModuleRef mod, LLVMTargetMachineRef tm, LlvmOutputKi
   return ok;
 }
 
+/* Arm's sdot intrinsic when the target has dotprod (dot4_i8's vector
+ * variants, llvm_vector_variants.h), else NULL. */
+static const char *sdot_intrinsic(const TargetConfig *tc) {
+  if (!tc->has_dot_i8) return NULL;
+  if (tc->target->arch == ARCH_AARCH64) return "llvm.aarch64.neon.sdot";
+  if (tc->target->arch == ARCH_ARM) return "llvm.arm.neon.sdot";
+  return NULL;
+}
+
+bool llvm_maps_dot4_i8(const TargetConfig *tc) { return sdot_intrinsic(tc) != NULL; }
+
 bool llvm_compile(const ProgramPlan *plan, const TargetConfig *tc, int opt_level,
                   LlvmOutputKind kind, char **bytes, size_t *len, FILE *err) {
   *bytes = NULL;
@@ -303,7 +314,8 @@ bool llvm_compile(const ProgramPlan *plan, const TargetConfig *tc, int opt_level
     LLVMAddModuleFlag(mod, LLVMModuleFlagBehaviorError, "target-abi", 10,
                       LLVMValueAsMetadata(LLVMMDStringInContext(ctx, abi, (unsigned)strlen(abi))));
   LlvmCodegenOptions co = {.sign_extend_i32 = tc->target->arch == ARCH_RISCV64,
-                           .isa = {.x86 = tc->target->arch == ARCH_X86_64},
+                           .isa = {.x86 = tc->target->arch == ARCH_X86_64,
+                                   .sdot = sdot_intrinsic(tc)},
                            .errors = err};
   bool ok = llvm_codegen(plan, mod, &co);
   char *msg = NULL;

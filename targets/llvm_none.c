@@ -9,6 +9,11 @@ static void not_built_in(FILE *err) {
 
 bool llvm_built_in(void) { return false; }
 
+bool llvm_maps_dot4_i8(const TargetConfig *tc) {
+  (void)tc;
+  return false;
+}
+
 bool llvm_check_target(const TargetConfig *tc, FILE *err) {
   (void)tc;
   not_built_in(err);

@@ -3,16 +3,20 @@
  * LLVM 19 does not select pmaddwd for the int16 pair products of
  * passes/lower_int8.c written as plain IR (two sign extensions, two
  * multiplies and an add per lane of a vectorised loop: it shuffles the
- * even and odd halves apart first), so dot2_i16 is a call whose vector
- * variants say pmaddwd outright. The vectoriser picks the variant of its
- * width; the scalar function is what remainder iterations and unvectorised
- * loops call. Both compute the same integers. */
+ * even and odd halves apart first), nor sdot for the int8 quads, so
+ * dot2_i16 and dot4_i8 are calls whose vector variants say pmaddwd and
+ * sdot outright. The vectoriser picks the variant of its width; the
+ * scalar function is what remainder iterations and unvectorised loops
+ * call. Both compute the same integers. */
 #include "llvm_vector_variants.h"
 
 #include <stdio.h>
 #include <string.h>
 
-static const char *const DOT2 = "octo.dot2_i16";
+/* The functions, by the number of k one i32 lane holds (G): 2 int16 or 4
+ * int8. */
+typedef enum { DOT2_I16, DOT4_I8, NFUNCTIONS } DotFn;
+static const char *const fn_name[NFUNCTIONS] = {"octo.dot2_i16", "octo.dot4_i8"};
 enum { NVARIANTS = 3 };
 static const unsigned variant_lanes[NVARIANTS] = {4, 8, 16};
 
@@ -55,6 +59,20 @@ static LLVMValueRef pairs_generic(LLVMBuilderRef b, LLVMValueRef a, LLVMValueRef
   return LLVMBuildAdd(b, lanes(b, m, 0, n, 2), lanes(b, m, 1, n, 2), "");
 }
 
+/* The pieces (a power of two of them, w lanes each) concatenated
+ * pairwise into one vector; part is overwritten. */
+static LLVMValueRef concat(LLVMBuilderRef b, LLVMValueRef *part, unsigned pieces, unsigned w) {
+  LLVMTypeRef i32 = LLVMInt32TypeInContext(LLVMGetTypeContext(LLVMTypeOf(part[0])));
+  for (; pieces > 1; pieces /= 2, w *= 2)
+    for (unsigned i = 0; i < pieces / 2; i++) {
+      LLVMValueRef idx[32];
+      for (unsigned k = 0; k < 2 * w; k++) idx[k] = LLVMConstInt(i32, k, 0);
+      part[i] = LLVMBuildShuffleVector(b, part[2 * i], part[2 * i + 1],
+                                       LLVMConstVector(idx, 2 * w), "");
+    }
+  return part[0];
+}
+
 /* x86's 128-bit pmaddwd on a and b of 4 lanes. */
 static LLVMValueRef pmadd(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef a, LLVMValueRef c) {
   const char *name = "llvm.x86.sse2.pmadd.wd";
@@ -72,75 +90,161 @@ static LLVMValueRef pmadd(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef a, L
 static LLVMValueRef pairs_x86(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef a, LLVMValueRef c,
                               unsigned n) {
   enum { W = 4 };
-  LLVMValueRef part[16];
-  unsigned pieces = n / W, w = W;
+  LLVMValueRef part[16] = {0};
+  unsigned pieces = n / W;
   for (unsigned i = 0; i < pieces; i++)
     part[i] = pieces == 1 ? pmadd(b, mod, a, c)
                           : pmadd(b, mod, lanes(b, a, i * W, W, 1), lanes(b, c, i * W, W, 1));
-  LLVMTypeRef i32 = LLVMInt32TypeInContext(LLVMGetModuleContext(mod));
-  for (; pieces > 1; pieces /= 2, w *= 2)
-    for (unsigned i = 0; i < pieces / 2; i++) {
-      LLVMValueRef idx[32];
-      for (unsigned k = 0; k < 2 * w; k++) idx[k] = LLVMConstInt(i32, k, 0);
-      part[i] = LLVMBuildShuffleVector(b, part[2 * i], part[2 * i + 1], LLVMConstVector(idx, 2 * w), "");
-    }
-  return part[0];
+  return concat(b, part, pieces, W);
 }
 
-/* <n x i32> octo.dot2_i16.vN(acc, a, b), always inlined. */
-static LLVMValueRef define_variant(LLVMModuleRef mod, const VectorIsa *isa, unsigned n) {
+/* The declaration of the overloaded intrinsic `name` on the given types. */
+static LLVMValueRef intrinsic_decl(LLVMModuleRef mod, const char *name, LLVMTypeRef *over,
+                                   size_t nover, LLVMTypeRef *type) {
+  unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+  *type = LLVMIntrinsicGetType(LLVMGetModuleContext(mod), id, over, nover);
+  return LLVMGetIntrinsicDeclaration(mod, id, over, nover);
+}
+
+/* The quad products of a and c (<n x i32>, each lane four i8), summed
+ * per lane, in plain IR: all 4n products widened, the four of each lane
+ * added. */
+static LLVMValueRef quads_generic(LLVMBuilderRef b, LLVMValueRef a, LLVMValueRef c, unsigned n) {
+  LLVMContextRef ctx = LLVMGetTypeContext(LLVMTypeOf(a));
+  LLVMTypeRef v8 = LLVMVectorType(LLVMInt8TypeInContext(ctx), 4 * n);
+  LLVMTypeRef w32 = LLVMVectorType(LLVMInt32TypeInContext(ctx), 4 * n);
+  LLVMValueRef x = LLVMBuildSExt(b, LLVMBuildBitCast(b, a, v8, ""), w32, "");
+  LLVMValueRef y = LLVMBuildSExt(b, LLVMBuildBitCast(b, c, v8, ""), w32, "");
+  LLVMValueRef m = LLVMBuildMul(b, x, y, ""), s = lanes(b, m, 0, n, 4);
+  for (unsigned k = 1; k < 4; k++) s = LLVMBuildAdd(b, s, lanes(b, m, k, n, 4), "");
+  return s;
+}
+
+/* The vectors of n lanes (a multiple of 4) cut into 4-lane pieces, each
+ * given to one (the Arm sdot) intrinsic call f(acc, a, b) on <4 x i32>
+ * accumulators and <16 x i8> operands, the results concatenated. */
+static LLVMValueRef quads_sdot(LLVMBuilderRef b, LLVMModuleRef mod, const char *name,
+                               LLVMValueRef acc, LLVMValueRef a, LLVMValueRef c, unsigned n) {
+  enum { W = 4 };
+  LLVMContextRef ctx = LLVMGetModuleContext(mod);
+  LLVMTypeRef i32 = LLVMInt32TypeInContext(ctx);
+  LLVMTypeRef over[2] = {LLVMVectorType(i32, W), LLVMVectorType(LLVMInt8TypeInContext(ctx), 4 * W)};
+  LLVMTypeRef ft;
+  LLVMValueRef fn = intrinsic_decl(mod, name, over, 2, &ft);
+  LLVMValueRef part[16] = {0};
+  unsigned pieces = n / W;
+  for (unsigned i = 0; i < pieces; i++) {
+    LLVMValueRef args[3] = {pieces == 1 ? acc : lanes(b, acc, i * W, W, 1),
+                            pieces == 1 ? a : lanes(b, a, i * W, W, 1),
+                            pieces == 1 ? c : lanes(b, c, i * W, W, 1)};
+    args[1] = LLVMBuildBitCast(b, args[1], over[1], "");
+    args[2] = LLVMBuildBitCast(b, args[2], over[1], "");
+    part[i] = LLVMBuildCall2(b, ft, fn, args, 3, "");
+  }
+  return concat(b, part, pieces, W);
+}
+
+/* acc + the group products of a and c, n lanes. */
+static LLVMValueRef variant_body(LLVMBuilderRef b, LLVMModuleRef mod, const VectorIsa *isa,
+                                 DotFn f, LLVMValueRef acc, LLVMValueRef a, LLVMValueRef c,
+                                 unsigned n) {
+  if (f == DOT4_I8 && isa->sdot) return quads_sdot(b, mod, isa->sdot, acc, a, c, n);
+  LLVMValueRef s = f == DOT4_I8 ? quads_generic(b, a, c, n)
+                   : isa->x86   ? pairs_x86(b, mod, a, c, n)
+                                : pairs_generic(b, a, c, n);
+  return LLVMBuildAdd(b, acc, s, "");
+}
+
+/* <n x i32> fn_name[f].vN(acc, a, b), always inlined. */
+static LLVMValueRef define_variant(LLVMModuleRef mod, const VectorIsa *isa, DotFn f, unsigned n) {
   LLVMContextRef ctx = LLVMGetModuleContext(mod);
   LLVMTypeRef v32 = LLVMVectorType(LLVMInt32TypeInContext(ctx), n);
   LLVMTypeRef params[3] = {v32, v32, v32};
   char name[64];
-  snprintf(name, sizeof name, "%s.v%u", DOT2, n);
+  snprintf(name, sizeof name, "%s.v%u", fn_name[f], n);
   LLVMValueRef fn = pure_function(mod, name, LLVMFunctionType(v32, params, 3, 0));
   fn_attr(ctx, fn, "alwaysinline", 0);
   LLVMBuilderRef b = LLVMCreateBuilderInContext(ctx);
   LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(ctx, fn, "entry"));
-  LLVMValueRef a = LLVMGetParam(fn, 1), c = LLVMGetParam(fn, 2);
-  LLVMValueRef s = isa->x86 ? pairs_x86(b, mod, a, c, n) : pairs_generic(b, a, c, n);
-  LLVMBuildRet(b, LLVMBuildAdd(b, LLVMGetParam(fn, 0), s, ""));
+  LLVMBuildRet(b, variant_body(b, mod, isa, f, LLVMGetParam(fn, 0), LLVMGetParam(fn, 1),
+                               LLVMGetParam(fn, 2), n));
   LLVMDisposeBuilder(b);
   return fn;
 }
 
-/* The scalar function: acc + sext(a.lo) * sext(b.lo) + (a >> 16) * (b >> 16). */
-static LLVMValueRef define_scalar(LLVMModuleRef mod, LLVMTypeRef ft) {
-  LLVMContextRef ctx = LLVMGetModuleContext(mod);
+/* dot2_i16: sext(a.lo) * sext(c.lo) + (a >> 16) * (c >> 16). */
+static LLVMValueRef scalar_pairs(LLVMBuilderRef b, LLVMValueRef a, LLVMValueRef c) {
+  LLVMContextRef ctx = LLVMGetTypeContext(LLVMTypeOf(a));
   LLVMTypeRef i16 = LLVMInt16TypeInContext(ctx), i32 = LLVMInt32TypeInContext(ctx);
-  LLVMValueRef fn = pure_function(mod, DOT2, ft);
+  LLVMValueRef sixteen = LLVMConstInt(i32, 16, 0);
+  LLVMValueRef alo = LLVMBuildSExt(b, LLVMBuildTrunc(b, a, i16, ""), i32, "");
+  LLVMValueRef clo = LLVMBuildSExt(b, LLVMBuildTrunc(b, c, i16, ""), i32, "");
+  LLVMValueRef ahi = LLVMBuildAShr(b, a, sixteen, ""), chi = LLVMBuildAShr(b, c, sixteen, "");
+  return LLVMBuildAdd(b, LLVMBuildMul(b, alo, clo, ""), LLVMBuildMul(b, ahi, chi, ""), "");
+}
+
+/* dot4_i8: the four byte products of a and c, summed (as a vector of 4
+ * and its lanes added). */
+static LLVMValueRef scalar_quads(LLVMBuilderRef b, LLVMValueRef a, LLVMValueRef c) {
+  LLVMValueRef m = quads_generic(b, a, c, 1); /* <1 x i32> */
+  return LLVMBuildExtractElement(b, m, LLVMConstInt(LLVMTypeOf(a), 0, 0), "");
+}
+
+/* The scalar function: acc + the group products of a and c. */
+static LLVMValueRef define_scalar(LLVMModuleRef mod, DotFn f, LLVMTypeRef ft) {
+  LLVMContextRef ctx = LLVMGetModuleContext(mod);
+  LLVMValueRef fn = pure_function(mod, fn_name[f], ft);
   /* a call until the vectoriser has run: inlined, it would be plain IR
    * again (llvm_vector_variants_release lifts this) */
   fn_attr(ctx, fn, "noinline", 0);
   LLVMBuilderRef b = LLVMCreateBuilderInContext(ctx);
   LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(ctx, fn, "entry"));
   LLVMValueRef a = LLVMGetParam(fn, 1), c = LLVMGetParam(fn, 2);
-  LLVMValueRef sixteen = LLVMConstInt(i32, 16, 0);
-  LLVMValueRef alo = LLVMBuildSExt(b, LLVMBuildTrunc(b, a, i16, ""), i32, "");
-  LLVMValueRef clo = LLVMBuildSExt(b, LLVMBuildTrunc(b, c, i16, ""), i32, "");
-  LLVMValueRef ahi = LLVMBuildAShr(b, a, sixteen, ""), chi = LLVMBuildAShr(b, c, sixteen, "");
-  LLVMValueRef s = LLVMBuildAdd(b, LLVMBuildMul(b, alo, clo, ""), LLVMBuildMul(b, ahi, chi, ""), "");
+  LLVMValueRef s = f == DOT4_I8 ? scalar_quads(b, a, c) : scalar_pairs(b, a, c);
   LLVMBuildRet(b, LLVMBuildAdd(b, LLVMGetParam(fn, 0), s, ""));
   LLVMDisposeBuilder(b);
   return fn;
 }
 
-LLVMValueRef llvm_dot2_function(LLVMModuleRef mod, const VectorIsa *isa, LLVMTypeRef *type) {
+/* Adds values to llvm.compiler.used (created, or rebuilt with them
+ * appended: a module has one). */
+static void keep_alive(LLVMModuleRef mod, LLVMValueRef *values, unsigned n) {
+  LLVMContextRef ctx = LLVMGetModuleContext(mod);
+  LLVMTypeRef ptr = LLVMPointerTypeInContext(ctx, 0);
+  LLVMValueRef all[NFUNCTIONS * NVARIANTS];
+  unsigned count = 0;
+  LLVMValueRef old = LLVMGetNamedGlobal(mod, "llvm.compiler.used");
+  if (old) {
+    LLVMValueRef init = LLVMGetInitializer(old);
+    int had = LLVMGetNumOperands(init);
+    for (int i = 0; i < had && count < NFUNCTIONS * NVARIANTS; i++)
+      all[count++] = LLVMGetOperand(init, (unsigned)i);
+    LLVMDeleteGlobal(old);
+  }
+  for (unsigned i = 0; i < n && count < NFUNCTIONS * NVARIANTS; i++) all[count++] = values[i];
+  LLVMValueRef used = LLVMAddGlobal(mod, LLVMArrayType2(ptr, count), "llvm.compiler.used");
+  LLVMSetLinkage(used, LLVMAppendingLinkage);
+  LLVMSetSection(used, "llvm.metadata");
+  LLVMSetInitializer(used, LLVMConstArray2(ptr, all, count));
+}
+
+static LLVMValueRef dot_function(LLVMModuleRef mod, const VectorIsa *isa, DotFn f,
+                                 LLVMTypeRef *type) {
   LLVMContextRef ctx = LLVMGetModuleContext(mod);
   LLVMTypeRef i32 = LLVMInt32TypeInContext(ctx);
   LLVMTypeRef params[3] = {i32, i32, i32};
   *type = LLVMFunctionType(i32, params, 3, 0);
-  LLVMValueRef fn = LLVMGetNamedFunction(mod, DOT2);
+  const char *name = fn_name[f];
+  LLVMValueRef fn = LLVMGetNamedFunction(mod, name);
   if (fn) return fn;
-  fn = define_scalar(mod, *type);
+  fn = define_scalar(mod, f, *type);
   LLVMValueRef variants[NVARIANTS];
   char abi[512];
   size_t len = 0;
   for (int i = 0; i < NVARIANTS; i++) {
-    variants[i] = define_variant(mod, isa, variant_lanes[i]);
+    variants[i] = define_variant(mod, isa, f, variant_lanes[i]);
     int k = snprintf(abi + len, sizeof abi - len, "%s_ZGV_LLVM_N%uvvv_%s(%s.v%u)", i ? "," : "",
-                     variant_lanes[i], DOT2, DOT2, variant_lanes[i]);
+                     variant_lanes[i], name, name, variant_lanes[i]);
     if (k > 0) len += (size_t)k;
   }
   const char *key = "vector-function-abi-variant";
@@ -149,23 +253,31 @@ LLVMValueRef llvm_dot2_function(LLVMModuleRef mod, const VectorIsa *isa, LLVMTyp
                                                     (unsigned)strlen(abi)));
   /* kept alive (the pipeline's dead-code passes would drop them, unused)
    * until the vectoriser has called them */
-  LLVMTypeRef ptr = LLVMPointerTypeInContext(ctx, 0);
-  LLVMValueRef used = LLVMAddGlobal(mod, LLVMArrayType2(ptr, NVARIANTS), "llvm.compiler.used");
-  LLVMSetLinkage(used, LLVMAppendingLinkage);
-  LLVMSetSection(used, "llvm.metadata");
-  LLVMSetInitializer(used, LLVMConstArray2(ptr, variants, NVARIANTS));
+  keep_alive(mod, variants, NVARIANTS);
   return fn;
 }
 
+LLVMValueRef llvm_dot2_function(LLVMModuleRef mod, const VectorIsa *isa, LLVMTypeRef *type) {
+  return dot_function(mod, isa, DOT2_I16, type);
+}
+
+LLVMValueRef llvm_dot4_function(LLVMModuleRef mod, const VectorIsa *isa, LLVMTypeRef *type) {
+  return dot_function(mod, isa, DOT4_I8, type);
+}
+
 bool llvm_vector_variants_release(LLVMModuleRef mod) {
-  LLVMValueRef fn = LLVMGetNamedFunction(mod, DOT2);
   LLVMValueRef used = LLVMGetNamedGlobal(mod, "llvm.compiler.used");
   if (used) LLVMDeleteGlobal(used);
-  if (!fn) return used != NULL;
+  bool any = used != NULL;
   LLVMContextRef ctx = LLVMGetModuleContext(mod);
   const char *noinline = "noinline";
-  LLVMRemoveEnumAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
-                                 LLVMGetEnumAttributeKindForName(noinline, strlen(noinline)));
-  fn_attr(ctx, fn, "alwaysinline", 0);
-  return true;
+  for (int f = 0; f < NFUNCTIONS; f++) {
+    LLVMValueRef fn = LLVMGetNamedFunction(mod, fn_name[f]);
+    if (!fn) continue;
+    LLVMRemoveEnumAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                                   LLVMGetEnumAttributeKindForName(noinline, strlen(noinline)));
+    fn_attr(ctx, fn, "alwaysinline", 0);
+    any = true;
+  }
+  return any;
 }

@@ -1,8 +1,9 @@
 /* Intrinsics the LLVM backend emits as calls to a small scalar function
  * with vector variants (LLVM's vector function ABI, "VFABI"): the loop
  * vectoriser replaces the call in a vectorised loop by the variant of its
- * width, whose body is the target's instruction (x86 pmaddwd for dot2_i16)
- * where LLVM's instruction selection would not find it in plain IR. After
+ * width, whose body is the target's instruction (x86 pmaddwd for dot2_i16,
+ * Arm sdot for dot4_i8) where LLVM's instruction selection would not find
+ * it in plain IR. After
  * the optimisation pipeline, llvm_vector_variants_release lets the inliner
  * put the bodies in place (docs/llvm-backend.md, "int8 dot products"). */
 #ifndef OCTO_TARGETS_LLVM_VECTOR_VARIANTS_H
@@ -19,6 +20,11 @@ typedef struct VectorIsa {
    * widest pmaddwd the CPU has (a ymm one with AVX2). Elsewhere they are
    * plain vector IR. */
   bool x86;
+  /* The intrinsic of Arm's sdot (4 x int8 dot products into 4 int32
+   * lanes: "llvm.aarch64.neon.sdot", or "llvm.arm.neon.sdot" on 32-bit
+   * Arm) when the target has dotprod: dot4_i8's variants call it once
+   * per 4 lanes. NULL: plain vector IR. */
+  const char *sdot;
 } VectorIsa;
 
 /* i32 octo.dot2_i16(i32 acc, i32 a, i32 b): acc + a.lo * b.lo + a.hi *
@@ -26,6 +32,9 @@ typedef struct VectorIsa {
  * variants on the first call for the module. *type gets its function
  * type. */
 LLVMValueRef llvm_dot2_function(LLVMModuleRef mod, const VectorIsa *isa, LLVMTypeRef *type);
+/* i32 octo.dot4_i8(i32 acc, i32 a, i32 b): acc plus the four products of
+ * a's and b's bytes (signed 8-bit), wrapping at 32 bits; likewise. */
+LLVMValueRef llvm_dot4_function(LLVMModuleRef mod, const VectorIsa *isa, LLVMTypeRef *type);
 
 /* After vectorisation: whether the module has such functions; if so, they
  * become always-inline and the variants lose the llvm.compiler.used entry

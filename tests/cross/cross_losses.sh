@@ -9,10 +9,13 @@
 # floating point unfused itself (docs/loops.md), and has no target-dependent
 # arithmetic (char signedness, long width, UB). Prints the largest
 # difference seen.
-#   cross_losses.sh TARGET [STEPS [VARIANT [BACKEND]]]   TARGET: armv7 | aarch64 | riscv64
+#   cross_losses.sh TARGET [STEPS [VARIANT [BACKEND [MATTR]]]]   TARGET: armv7 | aarch64 | riscv64
 # BACKEND c (default): both sides from the emitted C. llvm: the target's
-# trainer object comes from octoc's LLVM backend (-target TARGET), linked
-# with the driver by the cross gcc, and must match the host's C build.
+# trainer object comes from octoc's LLVM backend (-target TARGET, and
+# -mattr=MATTR when given), linked with the driver by the cross gcc, and
+# must match the host's C build. With MATTR +dotprod (aarch64) the int8
+# products are int8 quads summed by dot4_i8, Arm's sdot (the object must
+# have sdot in it), against the host's int16 pairs.
 # VARIANT: sgd (lenet5 as shipped: softmax cross-entropy, exp and log) or
 # adam-cosine (Adam, whose bias correction is pow, and a cosine schedule
 # over 5 epochs of 2 steps each: cos), or octo (--precision octo: the int8
@@ -23,7 +26,7 @@
 # Exit 77 (skip) when the dataset, the cross compiler or qemu is missing.
 set -u
 : "${OCTOC:?}" "${MODELS:?}"
-target=$1 steps=${2:-20} variant=${3:-sgd} backend=${4:-c}
+target=$1 steps=${2:-20} variant=${3:-sgd} backend=${4:-c} mattr=${5:-}
 tol=0 flags= options=
 case $variant in
   sgd) ;;
@@ -76,8 +79,14 @@ build cc "$tmp/host" $flags
 if [ "$backend" = llvm ]; then
   # shellcheck disable=SC2086
   mkdir "$tmp/llvm" # its own lenet5.h beside the object
-  "$OCTOC" "$MODELS/lenet5.net" $options --backend=llvm -target "$target" -o "$tmp/llvm/lenet5.o" ||
-    { echo "FAIL: octoc --backend=llvm -target $target"; exit 1; }
+  "$OCTOC" "$MODELS/lenet5.net" $options --backend=llvm -target "$target" ${mattr:+-mattr="$mattr"} \
+    -o "$tmp/llvm/lenet5.o" || { echo "FAIL: octoc --backend=llvm -target $target $mattr"; exit 1; }
+  if [ "$mattr" = +dotprod ]; then # the quads' sdot (vsdot on armv7) is in the object
+    command -v llvm-objdump-19 >/dev/null || { echo "SKIP: llvm-objdump-19 not installed"; exit 77; }
+    n_sdot=$(llvm-objdump-19 -d --mattr=+dotprod "$tmp/llvm/lenet5.o" | grep -c '\bv\?sdot\b')
+    [ "$n_sdot" -gt 0 ] || { echo "FAIL: no sdot in the object built with -mattr=+dotprod"; exit 1; }
+    echo "sdot instructions in the object: $n_sdot"
+  fi
   "$gcc" -O2 -Wall -Wextra -static $flags -I"$tmp/llvm" "$here/cross_driver.c" \
     "$tmp/llvm/lenet5.o" -lm -o "$tmp/cross" 2> "$tmp/cc.err" || { echo "FAIL: $gcc"; cat "$tmp/cc.err"; exit 1; }
 else

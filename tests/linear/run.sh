@@ -3,14 +3,25 @@
 # model `m` from a layer spec, compiles it with $OCTOC (SGD lr 1, momentum 0),
 # builds linear_check.c with it and compares forward values and gradients
 # with the driver's double-precision reference. Usage: run.sh [GROUP]
+# LINEAR_QUADS=1 (with LINEAR_INT8=1): the int8 products' quad form (int8
+# quads summed by dot4_i8, Arm's sdot): each model is built by the LLVM
+# backend for -target aarch64 -mattr=+dotprod, linked by the aarch64 cross
+# gcc and run under qemu-aarch64 (exit 77, skip, without them).
 set -u
 : "${OCTOC:?}" "${SRCDIR:?}"
 CC=${CC:-cc}
 CFLAGS=${LINEAR_CFLAGS:--O2}
+quads=${LINEAR_QUADS:-0} run=
+if [ "$quads" = 1 ]; then
+  for p in aarch64-linux-gnu-gcc qemu-aarch64; do
+    command -v "$p" >/dev/null || { echo "SKIP: $p not installed"; exit 77; }
+  done
+  CC=aarch64-linux-gnu-gcc CFLAGS="-O2 -static" run=qemu-aarch64
+fi
 tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT
 filter=${1:-}
-failed=0 ran=0
+failed=0 ran=0 quad_cases=0
 
 # net IN LAYER...: the .net text of a chain of layers l0, l1, ... into the loss.
 net() {
@@ -57,19 +68,21 @@ check() {
   local opts=(--batch "$batch" --set optimizer.momentum=0 --set optimizer.lr=1)
   # LINEAR_INT8=1: the int8 kernels, nearest rounding (the driver's reference quantizes too)
   [ "${LINEAR_INT8:-0}" = 1 ] && opts+=(--precision int8 --set rounding.forward=nearest)
-  if ! "$OCTOC" "$d/m.net" "${opts[@]}" --emit=c -o "$d/m.c" 2> "$d/err" ||
+  [ "$quads" = 1 ] && opts+=(--backend=llvm -target aarch64 -mattr=+dotprod)
+  if ! "$OCTOC" "$d/m.net" "${opts[@]}" -o "$d/m.$([ "$quads" = 1 ] && echo o || echo c)" 2> "$d/err" ||
      ! "$OCTOC" "$d/m.net" "${opts[@]}" --emit=loops -o "$d/m.loops" 2>> "$d/err"; then
     echo "FAIL $name: octoc"; cat "$d/err"; cat "$d/m.net"; failed=$((failed + 1)); return
   fi
+  grep -q "dot4_i8(" "$d/m.loops" && quad_cases=$((quad_cases + 1))
   local last=$(( $# - 1 ))
   local off
   off=$(sed -n "s/^ *buffer %l$last : .* work @\([0-9]*\).*/\1/p" "$d/m.loops")
   if [ -z "$off" ] ||
-     ! $CC $CFLAGS -std=c99 -c -o "$d/m.o" "$d/m.c" 2> "$d/err" ||
+     { [ "$quads" = 0 ] && ! $CC $CFLAGS -std=c99 -c -o "$d/m.o" "$d/m.c" 2> "$d/err"; } ||
      ! $CC $CFLAGS -std=c11 -Wall -Wextra -Werror -I"$d" -o "$d/check" "$SRCDIR/linear_check.c" "$d/m.o" -lm 2>> "$d/err"; then
     echo "FAIL $name: build"; cat "$d/err"; failed=$((failed + 1)); return
   fi
-  if out=$("$d/check" "$n" "$off" "$hw" "$@" 2>&1); then
+  if out=$($run "$d/check" "$n" "$off" "$hw" "$@" 2>&1); then
     echo "PASS $name ($out)"
   else
     echo "FAIL $name"; echo "$out"; cat "$d/m.net"; failed=$((failed + 1))
@@ -108,4 +121,8 @@ check dense   dense_chain_batch1            1 1  40       dense:24,0 dense:7,1
 check lenet   lenet5_shapes_partial        32 19 1,28,28  conv:6,5,5,1,1,2,2,1,1 conv:16,5,5,1,1,0,0,1,1 dense:120,1 dense:84,1 dense:10,1
 
 echo "$ran cases, $failed failed"
+if [ "$quads" = 1 ]; then # the cases must reach the quad form
+  echo "$quad_cases cases with dot4_i8 steps"
+  [ "$quad_cases" -gt 0 ] || { echo "FAIL: no case has a quad-form product"; exit 1; }
+fi
 [ "$ran" -gt 0 ] && [ "$failed" = 0 ]
