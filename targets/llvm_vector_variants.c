@@ -46,17 +46,20 @@ static LLVMValueRef lanes(LLVMBuilderRef b, LLVMValueRef v, unsigned lo, unsigne
   return LLVMBuildShuffleVector(b, v, LLVMGetPoison(LLVMTypeOf(v)), LLVMConstVector(idx, n), "");
 }
 
-/* The pair products of a and b (<n x i32>, each lane two i16), summed per
- * lane, in plain IR: all 2n products widened, then the even and odd ones
- * added (AArch64: smull, smull2, addp). */
-static LLVMValueRef pairs_generic(LLVMBuilderRef b, LLVMValueRef a, LLVMValueRef c, unsigned n) {
+/* The group products of a and c (<n x i32>, each lane g signed integers
+ * of 32/g bits: two i16 for dot2_i16, four i8 for dot4_i8), summed per
+ * lane, in plain IR: all g*n products widened, then each lane's g added
+ * (AArch64 pairs: smull, smull2, addp). */
+static LLVMValueRef groups_generic(LLVMBuilderRef b, LLVMValueRef a, LLVMValueRef c, unsigned n,
+                                   unsigned g) {
   LLVMContextRef ctx = LLVMGetTypeContext(LLVMTypeOf(a));
-  LLVMTypeRef v16 = LLVMVectorType(LLVMInt16TypeInContext(ctx), 2 * n);
-  LLVMTypeRef w32 = LLVMVectorType(LLVMInt32TypeInContext(ctx), 2 * n);
-  LLVMValueRef x = LLVMBuildSExt(b, LLVMBuildBitCast(b, a, v16, ""), w32, "");
-  LLVMValueRef y = LLVMBuildSExt(b, LLVMBuildBitCast(b, c, v16, ""), w32, "");
-  LLVMValueRef m = LLVMBuildMul(b, x, y, "");
-  return LLVMBuildAdd(b, lanes(b, m, 0, n, 2), lanes(b, m, 1, n, 2), "");
+  LLVMTypeRef narrow = LLVMVectorType(LLVMIntTypeInContext(ctx, 32 / g), g * n);
+  LLVMTypeRef w32 = LLVMVectorType(LLVMInt32TypeInContext(ctx), g * n);
+  LLVMValueRef x = LLVMBuildSExt(b, LLVMBuildBitCast(b, a, narrow, ""), w32, "");
+  LLVMValueRef y = LLVMBuildSExt(b, LLVMBuildBitCast(b, c, narrow, ""), w32, "");
+  LLVMValueRef m = LLVMBuildMul(b, x, y, ""), s = lanes(b, m, 0, n, g);
+  for (unsigned k = 1; k < g; k++) s = LLVMBuildAdd(b, s, lanes(b, m, k, n, g), "");
+  return s;
 }
 
 /* The pieces (a power of two of them, w lanes each) concatenated
@@ -106,20 +109,6 @@ static LLVMValueRef intrinsic_decl(LLVMModuleRef mod, const char *name, LLVMType
   return LLVMGetIntrinsicDeclaration(mod, id, over, nover);
 }
 
-/* The quad products of a and c (<n x i32>, each lane four i8), summed
- * per lane, in plain IR: all 4n products widened, the four of each lane
- * added. */
-static LLVMValueRef quads_generic(LLVMBuilderRef b, LLVMValueRef a, LLVMValueRef c, unsigned n) {
-  LLVMContextRef ctx = LLVMGetTypeContext(LLVMTypeOf(a));
-  LLVMTypeRef v8 = LLVMVectorType(LLVMInt8TypeInContext(ctx), 4 * n);
-  LLVMTypeRef w32 = LLVMVectorType(LLVMInt32TypeInContext(ctx), 4 * n);
-  LLVMValueRef x = LLVMBuildSExt(b, LLVMBuildBitCast(b, a, v8, ""), w32, "");
-  LLVMValueRef y = LLVMBuildSExt(b, LLVMBuildBitCast(b, c, v8, ""), w32, "");
-  LLVMValueRef m = LLVMBuildMul(b, x, y, ""), s = lanes(b, m, 0, n, 4);
-  for (unsigned k = 1; k < 4; k++) s = LLVMBuildAdd(b, s, lanes(b, m, k, n, 4), "");
-  return s;
-}
-
 /* The vectors of n lanes (a multiple of 4) cut into 4-lane pieces, each
  * given to one (the Arm sdot) intrinsic call f(acc, a, b) on <4 x i32>
  * accumulators and <16 x i8> operands, the results concatenated. */
@@ -149,9 +138,9 @@ static LLVMValueRef variant_body(LLVMBuilderRef b, LLVMModuleRef mod, const Vect
                                  DotFn f, LLVMValueRef acc, LLVMValueRef a, LLVMValueRef c,
                                  unsigned n) {
   if (f == DOT4_I8 && isa->sdot) return quads_sdot(b, mod, isa->sdot, acc, a, c, n);
-  LLVMValueRef s = f == DOT4_I8 ? quads_generic(b, a, c, n)
+  LLVMValueRef s = f == DOT4_I8 ? groups_generic(b, a, c, n, 4)
                    : isa->x86   ? pairs_x86(b, mod, a, c, n)
-                                : pairs_generic(b, a, c, n);
+                                : groups_generic(b, a, c, n, 2);
   return LLVMBuildAdd(b, acc, s, "");
 }
 
@@ -186,7 +175,7 @@ static LLVMValueRef scalar_pairs(LLVMBuilderRef b, LLVMValueRef a, LLVMValueRef 
 /* dot4_i8: the four byte products of a and c, summed (as a vector of 4
  * and its lanes added). */
 static LLVMValueRef scalar_quads(LLVMBuilderRef b, LLVMValueRef a, LLVMValueRef c) {
-  LLVMValueRef m = quads_generic(b, a, c, 1); /* <1 x i32> */
+  LLVMValueRef m = groups_generic(b, a, c, 1, 4); /* <1 x i32> */
   return LLVMBuildExtractElement(b, m, LLVMConstInt(LLVMTypeOf(a), 0, 0), "");
 }
 
