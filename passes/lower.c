@@ -133,6 +133,16 @@ LStmt *loop(Lower *L, LVar *var, LExpr *hi, unsigned hints, LStmt *body) {
   return ls_for(L->p, var, ci(L, 0), hi, 1, hints, body);
 }
 
+LStmt *ordered_sum(Lower *L, LBuffer *src, LExpr *first, int64_t count, LBuffer *dst, LExpr *at) {
+  LProgram *p = L->p;
+  LVar *sum = lv_local(L, "sum", DT_F32), *k = lv_loop(L, "k");
+  LExpr *from = first ? add(L, first, ve(L, k)) : ve(L, k);
+  return seq3(ls_let(p, sum, cf(L, 0)),
+              loop(L, k, ci(L, count), 0,
+                   ls_assign(p, sum, le_bin(p, LB_ADD, ve(L, sum), ld(L, src, from)))),
+              ls_store(p, dst, at, ve(L, sum)));
+}
+
 LStmt *seq(LStmt *a, LStmt *b) {
   LBlock blk = {0};
   lblock_add(&blk, a);

@@ -102,6 +102,10 @@ bool route_grad_inlined(const Node *n);
 bool route_grad_readers_route(const Graph *g, const Node *n, bool same_bits);
 /* for var in [0, hi) with hints. */
 LStmt *loop(Lower *L, LVar *var, LExpr *hi, unsigned hints, LStmt *body);
+/* dst[at] = src[first + k] summed over k < count from 0, in order (not
+ * vectorised: the order fixes the bits; bias_grad's and the fused bias
+ * gradient's sums are this one loop). */
+LStmt *ordered_sum(Lower *L, LBuffer *src, LExpr *first, int64_t count, LBuffer *dst, LExpr *at);
 /* Sequence of statements (NULLs skipped), as one list. */
 LStmt *seq(LStmt *a, LStmt *b);
 LStmt *seq3(LStmt *a, LStmt *b, LStmt *c);

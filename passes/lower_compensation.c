@@ -80,14 +80,9 @@ static LStmt *sum_element(Lower *L, void *acc, const VElem *e) {
  * same elements in the same order): the same bits. NULL without it. */
 static LStmt *bias_from_sums(Lower *L, const Node *n, LBuffer *sums, int64_t ch, int64_t hw) {
   if (n->nout < 4) return NULL;
-  LProgram *p = L->p;
-  LVar *c = lv_loop(L, "c"), *k = lv_loop(L, "k"), *sum = lv_local(L, "sum", DT_F32);
-  LExpr *at = add(L, mul(L, ve(L, c), ci(L, hw)), ve(L, k));
-  LStmt *per = seq3(ls_let(p, sum, cf(L, 0)),
-                    loop(L, k, ci(L, hw), 0,
-                         ls_assign(p, sum, le_bin(p, LB_ADD, ve(L, sum), ld(L, sums, at)))),
-                    ls_store(p, vbuf(L, n->out[3]), ve(L, c), ve(L, sum)));
-  return loop(L, c, ci(L, ch), 0, per);
+  LVar *c = lv_loop(L, "c");
+  return loop(L, c, ci(L, ch), 0,
+              ordered_sum(L, sums, mul(L, ve(L, c), ci(L, hw)), hw, vbuf(L, n->out[3]), ve(L, c)));
 }
 
 bool lower_compensation_grad(Lower *L, const Node *n, LowerMode mode) {

@@ -1001,27 +1001,40 @@ static LStmt *pool_pass(Lower *L, const Node *n, const Conv *g, LBuffer *tile, L
   return loop(L, c, ci(L, g->fg), 0, seq(ls_let(p, ch, first), rows));
 }
 
-/* The forward product's B operand in the pair form, straight from the
- * image: colt[b_at(P, kcp, pos, kc)] = the tap (kc, pos), each pair of taps
- * (2q, 2q + 1) one vectorised pass over the positions with two int16 stores
- * (the pairs interleaved in registers). A padded conv first copies its
- * sample's group into xpad, a zero-bordered int16 image, so that every
- * tap's rows run over all output columns with constant bounds (the im2col
- * by tap skipped the padding with per-tap bounds, one store at a time,
- * and then needed a second pass to interleave). An odd kc's last pair
- * keeps its zero half from colt's single clear. */
+/* xpad's index of tap (c, kh, kw) at output (0, 0) */
+static LExpr *xpad_tap(Lower *L, const Conv *g, LExpr *c, LExpr *kh, LExpr *kw) {
+  return add(L, mul(L, add(L, mul(L, c, ci(L, g->h + 2 * g->ph)), kh), ci(L, g->w + 2 * g->pw)), kw);
+}
+
+/* colt's half h of pair `pair` at output (oh, ow) = xpad at tap + (oh, ow) */
+static LStmt *pair_half(Lower *L, const Conv *g, LBuffer *xpad, LBuffer *colt, LExpr *tap,
+                        LExpr *pair, int h, LVar *oh, LVar *ow) {
+  LExpr *from = add(L, add(L, tap, mul(L, ve(L, oh), ci(L, g->sh * (g->w + 2 * g->pw)))),
+                    mul(L, ve(L, ow), ci(L, g->sw)));
+  LExpr *pos = add(L, mul(L, ve(L, oh), ci(L, g->ow)), ve(L, ow));
+  LExpr *to = add(L, add(L, mul(L, pair, ci(L, 2 * b_cols(g->p))), mul(L, pos, ci(L, 2))), ci(L, h));
+  return store_as(L, colt, to, ld(L, xpad, from));
+}
+
+/* A padded conv's forward B operand in the pair form, straight from the
+ * image: its sample's group first copied into xpad, a zero-bordered int16
+ * image, so that every tap's rows run over all output columns with
+ * constant bounds; then colt[b_at(P, kcp, pos, kc)] = the tap (kc, pos),
+ * each pair of taps (2q, 2q + 1) one vectorised pass over the positions
+ * with two int16 stores (the pairs interleaved in registers). (The
+ * im2col by tap skipped the padding with per-tap bounds, one store at a
+ * time, and then needed a second pass to interleave.) An odd kc's last
+ * pair keeps its zero half from colt's single clear. */
 static LStmt *im2col_pairs(Lower *L, const Conv *g, LBuffer *x, LBuffer *xpad, LBuffer *colt,
                            LVar *s, LVar *gv) {
   LProgram *p = L->p;
-  int64_t hp = g->h + 2 * g->ph, wp = g->w + 2 * g->pw;
   LBlock b = {0};
-  LExpr *chan0 = add(L, mul(L, ve(L, s), ci(L, g->c)), mul(L, ve(L, gv), ci(L, g->cg)));
-  if (xpad) { /* xpad[c, ph + i, pw + j] = x[s, g*Cg + c, i, j] */
+  { /* xpad[c, ph + i, pw + j] = x[s, g*Cg + c, i, j] */
     LVar *c = lv_loop(L, "c"), *i = lv_loop(L, "i"), *j = lv_loop(L, "j");
-    LExpr *from = add(L, mul(L, add(L, mul(L, add(L, chan0, ve(L, c)), ci(L, g->h)), ve(L, i)),
-                             ci(L, g->w)), ve(L, j));
-    LExpr *to = add(L, mul(L, add(L, mul(L, ve(L, c), ci(L, hp)), add(L, ve(L, i), ci(L, g->ph))),
-                           ci(L, wp)), add(L, ve(L, j), ci(L, g->pw)));
+    LExpr *chan = add(L, add(L, mul(L, ve(L, s), ci(L, g->c)), mul(L, ve(L, gv), ci(L, g->cg))),
+                      ve(L, c));
+    LExpr *from = add(L, mul(L, add(L, mul(L, chan, ci(L, g->h)), ve(L, i)), ci(L, g->w)), ve(L, j));
+    LExpr *to = xpad_tap(L, g, ve(L, c), add(L, ve(L, i), ci(L, g->ph)), add(L, ve(L, j), ci(L, g->pw)));
     lblock_add(&b, loop(L, c, ci(L, g->cg), 0,
                         loop(L, i, ci(L, g->h), 0,
                              loop(L, j, ci(L, g->w), LHINT_VECTORIZE,
@@ -1032,41 +1045,24 @@ static LStmt *im2col_pairs(Lower *L, const Conv *g, LBuffer *x, LBuffer *xpad, L
   LBlock pre = {0}, body = {0};
   for (int h = 0; h < 2; h++) {
     /* tap k = 2q + h: channel k / (KH KW), row k / KW % KH, column k % KW */
-    LVar *base = lv_local(L, h ? "tapb" : "tapa", DT_I32);
-    LExpr *k = add(L, mul(L, ve(L, q), ci(L, 2)), ci(L, h));
-    LExpr *kc = le_bin(p, LB_DIV, k, ci(L, taps));
-    k = add(L, mul(L, ve(L, q), ci(L, 2)), ci(L, h));
-    LExpr *kh = le_bin(p, LB_REM, le_bin(p, LB_DIV, k, ci(L, g->kw)), ci(L, g->kh));
-    k = add(L, mul(L, ve(L, q), ci(L, 2)), ci(L, h));
-    LExpr *kw = le_bin(p, LB_REM, k, ci(L, g->kw));
-    /* the tap's first element: (c, kh, kw) of the padded image, or of x */
-    LExpr *at = xpad ? add(L, mul(L, add(L, mul(L, kc, ci(L, hp)), kh), ci(L, wp)), kw)
-                     : add(L, mul(L, add(L, mul(L, add(L, chan0, kc), ci(L, g->h)), kh),
-                                  ci(L, g->w)), kw);
-    lblock_add(&pre, ls_let(p, base, at));
-    LExpr *from = add(L, add(L, ve(L, base), mul(L, ve(L, oh), ci(L, g->sh * (xpad ? wp : g->w)))),
-                      mul(L, ve(L, ow), ci(L, g->sw)));
-    LExpr *pos = add(L, mul(L, ve(L, oh), ci(L, g->ow)), ve(L, ow));
-    LExpr *to = add(L, add(L, mul(L, ve(L, q), ci(L, 2 * b_cols(g->p))), mul(L, pos, ci(L, 2))),
-                    ci(L, h));
-    lblock_add(&body, store_as(L, colt, to, ld(L, xpad ? xpad : x, from)));
+    LVar *tap = lv_local(L, h ? "tapb" : "tapa", DT_I32);
+    LExpr *k[3];
+    for (int i = 0; i < 3; i++) k[i] = add(L, mul(L, ve(L, q), ci(L, 2)), ci(L, h));
+    LExpr *kc = le_bin(p, LB_DIV, k[0], ci(L, taps));
+    LExpr *kh = le_bin(p, LB_REM, le_bin(p, LB_DIV, k[1], ci(L, g->kw)), ci(L, g->kh));
+    LExpr *kw = le_bin(p, LB_REM, k[2], ci(L, g->kw));
+    lblock_add(&pre, ls_let(p, tap, xpad_tap(L, g, kc, kh, kw)));
+    lblock_add(&body, pair_half(L, g, xpad, colt, ve(L, tap), ve(L, q), h, oh, ow));
   }
-  LStmt *rows = loop(L, oh, ci(L, g->oh), 0, loop(L, ow, ci(L, g->ow), LHINT_VECTORIZE, body.first));
-  lblock_add(&pre, rows);
+  lblock_add(&pre, loop(L, oh, ci(L, g->oh), 0, loop(L, ow, ci(L, g->ow), LHINT_VECTORIZE, body.first)));
   lblock_add(&b, loop(L, q, ci(L, g->kc / 2), 0, pre.first));
   if (g->kc % 2) { /* the last tap alone, its pair's other half zero */
     LVar *oh1 = lv_loop(L, "oh"), *ow1 = lv_loop(L, "ow");
-    int64_t k = g->kc - 1, kc = k / taps, kh = k / g->kw % g->kh, kw = k % g->kw;
-    LExpr *at = xpad ? ci(L, (kc * hp + kh) * wp + kw)
-                     : add(L, mul(L, add(L, mul(L, add(L, chan0, ci(L, kc)), ci(L, g->h)), ci(L, kh)),
-                                  ci(L, g->w)), ci(L, kw));
-    LExpr *from = add(L, add(L, at, mul(L, ve(L, oh1), ci(L, g->sh * (xpad ? wp : g->w)))),
-                      mul(L, ve(L, ow1), ci(L, g->sw)));
-    LExpr *pos = add(L, mul(L, ve(L, oh1), ci(L, g->ow)), ve(L, ow1));
-    LExpr *to = add(L, ci(L, k / 2 * 2 * b_cols(g->p)), mul(L, pos, ci(L, 2)));
+    int64_t k = g->kc - 1;
+    LExpr *tap = xpad_tap(L, g, ci(L, k / taps), ci(L, k / g->kw % g->kh), ci(L, k % g->kw));
     lblock_add(&b, loop(L, oh1, ci(L, g->oh), 0,
                         loop(L, ow1, ci(L, g->ow), LHINT_VECTORIZE,
-                             store_as(L, colt, to, ld(L, xpad ? xpad : x, from)))));
+                             pair_half(L, g, xpad, colt, tap, ci(L, k / 2), 0, oh1, ow1))));
   }
   return b.first;
 }

@@ -816,11 +816,7 @@ bool lower_bias_grad(Lower *L, const Node *n, LowerMode mode) {
   LExpr *first = mul(L, add(L, mul(L, ve(L, s), ci(L, ch)), ve(L, c)), ci(L, hw));
   LStmt *rows = per_sample_loop(L, s, value_loop(L, dy, i, first, ci(L, hw), LHINT_VECTORIZE,
                                                  add_to_line, line));
-  LVar *sum = lv_local(L, "sum", DT_F32), *k = lv_loop(L, "k");
-  LStmt *reduce = seq3(ls_let(p, sum, cf(L, 0)),
-                       loop(L, k, ci(L, hw), 0,
-                            ls_assign(p, sum, fadd(L, ve(L, sum), ld(L, line, ve(L, k))))),
-                       ls_store(p, db, ve(L, c), ve(L, sum)));
+  LStmt *reduce = ordered_sum(L, line, NULL, hw, db, ve(L, c));
   LStmt *per = seq3(fill(L, line, ci(L, 0), ci(L, hw), 0), rows, reduce);
   lower_kernel_body(L, loop(L, c, ci(L, ch), 0, per));
   return true;

@@ -549,6 +549,16 @@ bool route_grad_inlined(const Node *n) {
   return n->op == OP_MAXPOOL_ROUTE_GRAD && node_int(n, "inline", 0) != 0;
 }
 
+/* The window at wi_at (an index into the pooled error and the route):
+ * wi, its route and its error dy, as locals. */
+static void read_window(Lower *L, const Node *n, LExpr *wi_at, LVar *wi, LVar *route, LVar *dy,
+                        LBlock *out) {
+  LProgram *p = L->p;
+  lblock_add(out, ls_let(p, wi, wi_at));
+  lblock_add(out, ls_let(p, route, le_cast(p, DT_I32, ld(L, vbuf(L, n->in[1]), ve(L, wi)))));
+  lblock_add(out, ls_let(p, dy, ld(L, vbuf(L, n->in[0]), ve(L, wi))));
+}
+
 /* The elements of v (= maxpool_route_grad n's result) in count / (h*w)
  * whole planes from element `first`: per window, its route and error are
  * read once, then body runs for each tap with that tap's element, dy where
@@ -559,31 +569,26 @@ LStmt *routed_loop(Lower *L, const Node *n, const Value *v, LExpr *first, LExpr 
   int64_t h = node_ints(n, "input_size", 0, 1), w = node_ints(n, "input_size", 1, 1);
   int64_t kh = node_ints(n, "kernel", 0, 1), kw = node_ints(n, "kernel", 1, 1);
   int64_t ow = w / kw, ohw = (h / kh) * ow, hw = h * w;
-  LVar *q = lv_loop(L, "q"), *oh = lv_loop(L, "oh"), *o = lv_loop(L, "ow");
-  LVar *pj = lv_local(L, "pj", DT_I32), *pw = lv_local(L, "pw", DT_I32);
+  LVar *q = lv_loop(L, "q");
   LVar *wi = lv_local(L, "wi", DT_I32), *route = lv_local(L, "route", DT_I32);
   LVar *dy = lv_local(L, "dy", DT_F32);
   LExpr *plane0 = first ? fbin(L, LB_DIV, first, ci(L, hw)) : ci(L, 0);
-  if (per_window) {
-    /* the windows of whole planes are consecutive: one flat loop over
-     * them (no per-row remainder), the body once per window */
-    LBlock b = {0};
-    lblock_add(&b, ls_let(p, wi, add(L, mul(L, le_clone(p, plane0), ci(L, ohw)), ve(L, q))));
-    lblock_add(&b, ls_let(p, route, le_cast(p, DT_I32, ld(L, vbuf(L, n->in[1]), ve(L, wi)))));
-    lblock_add(&b, ls_let(p, dy, ld(L, vbuf(L, n->in[0]), ve(L, wi))));
-    VElem e = {v, first, NULL, route, dy, -1};
-    lblock_add(&b, body(L, ctx, &e));
-    return loop(L, q, mul(L, fbin(L, LB_DIV, count, ci(L, hw)), ci(L, ohw)), hints, b.first);
-  }
+  LExpr *planes = fbin(L, LB_DIV, count, ci(L, hw));
   LBlock win = {0};
-  lblock_add(&win, ls_let(p, wi, add(L, add(L, ve(L, pw), mul(L, ve(L, oh), ci(L, ow))), ve(L, o))));
-  lblock_add(&win, ls_let(p, route, le_cast(p, DT_I32, ld(L, vbuf(L, n->in[1]), ve(L, wi)))));
-  lblock_add(&win, ls_let(p, dy, ld(L, vbuf(L, n->in[0]), ve(L, wi))));
-  if (per_window) { /* value_extrema_loop: the window's routed element once */
+  if (per_window) {
+    /* value_extrema_loop: the windows of whole planes are consecutive, so
+     * one flat loop over them (no per-row remainder), the body once per
+     * window with its routed element */
+    read_window(L, n, add(L, mul(L, plane0, ci(L, ohw)), ve(L, q)), wi, route, dy, &win);
     VElem e = {v, first, NULL, route, dy, -1};
     lblock_add(&win, body(L, ctx, &e));
+    return loop(L, q, mul(L, planes, ci(L, ohw)), hints, win.first);
   }
-  for (int64_t t = 0; t < kh * kw && !per_window; t++) {
+  LVar *oh = lv_loop(L, "oh"), *o = lv_loop(L, "ow");
+  LVar *pj = lv_local(L, "pj", DT_I32), *pw = lv_local(L, "pw", DT_I32);
+  read_window(L, n, add(L, add(L, ve(L, pw), mul(L, ve(L, oh), ci(L, ow))), ve(L, o)), wi, route,
+              dy, &win);
+  for (int64_t t = 0; t < kh * kw; t++) {
     LVar *j = lv_local(L, "j", DT_I32);
     LExpr *row = add(L, mul(L, ve(L, oh), ci(L, kh)), ci(L, t / kw));
     LExpr *at = add(L, add(L, ve(L, pj), mul(L, row, ci(L, w))),
@@ -595,7 +600,7 @@ LStmt *routed_loop(Lower *L, const Node *n, const Value *v, LExpr *first, LExpr 
   LStmt *rows = loop(L, oh, ci(L, h / kh), 0, loop(L, o, ci(L, ow), hints, win.first));
   LStmt *plane = seq3(ls_let(p, pj, mul(L, ve(L, q), ci(L, hw))),
                       ls_let(p, pw, mul(L, add(L, plane0, ve(L, q)), ci(L, ohw))), rows);
-  return loop(L, q, fbin(L, LB_DIV, count, ci(L, hw)), 0, plane);
+  return loop(L, q, planes, 0, plane);
 }
 
 static LStmt *store_routed(Lower *L, void *ctx, const VElem *e) {
