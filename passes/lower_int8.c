@@ -43,6 +43,8 @@
  *   conv2d_i8       per sample, group: y   [Fg x P]  = w   [Fg x Kc] . col  [P x Kc]
  *   conv dx         per sample, group: dcol[Kc x P]  = wT  [Kc x Fg] . dy   [P x Fg], col2im
  *   conv dw         per sample, group: dw  [Fg x Kc] += dy [Fg x P]  . colT [Kc x P]
+ *                   (stride 1, Fg <= 8: B read from the zero-bordered input
+ *                   itself, conv_dw_wide)
  *   dense_i8        y  [n x U] = x  [n x F] . w   [U x F]
  *                   or yT [U x B] = w [U x F] . xT [B x F] (U > B)
  *   dense dx        dx [n x F] = dy [n x U] . wT  [F x U]
@@ -508,6 +510,9 @@ typedef struct I8Gemm {
   LBuffer *bias; /* or NULL */
   LExpr *bias_off;
   bool bias_by_col;
+  /* dot form: B's row j is the tap j = (c, kh, kw) of a zero-bordered
+   * input (xpad, conv_dw_wide), at xpad_tap, not at j * kp */
+  const Conv *b_taps;
   /* set by i8_gemm: the int32 sums of a block, and their int64 totals
    * for a reduction longer than I8_CHUNK (else acc) */
   LBuffer *acc, *total;
@@ -528,6 +533,28 @@ static LStmt *i8_store(Lower *L, const I8Gemm *g, LExpr *row, LExpr *j, LExpr *t
 static LStmt *fill_n(Lower *L, LBuffer *buf, int64_t count, LExpr *v) {
   LVar *t = lv_loop(L, "t");
   return loop(L, t, ci(L, count), LHINT_VECTORIZE, ls_store(L->p, buf, ve(L, t), v));
+}
+
+/* xpad's index of tap (c, kh, kw) at output (0, 0) */
+static LExpr *xpad_tap(Lower *L, const Conv *g, LExpr *c, LExpr *kh, LExpr *kw) {
+  return add(L, mul(L, add(L, mul(L, c, ci(L, g->h + 2 * g->ph)), kh), ci(L, g->w + 2 * g->pw)), kw);
+}
+
+static LExpr *div_or_self(Lower *L, LExpr *a, int64_t d) {
+  return d == 1 ? a : le_bin(L->p, LB_DIV, a, ci(L, d));
+}
+static LExpr *rem_of(Lower *L, LExpr *a, int64_t d) { return le_bin(L->p, LB_REM, a, ci(L, d)); }
+
+/* Where B's row j starts: j * kp, or for b_taps the tap j's place in
+ * xpad. */
+static LExpr *b_row(Lower *L, const I8Gemm *g, LExpr *j) {
+  const Conv *t = g->b_taps;
+  if (!t) return mul(L, j, ci(L, g->kp));
+  /* j = (c * KH + kh) * KW + kw */
+  LExpr *c = div_or_self(L, le_clone(L->p, j), t->kh * t->kw);
+  LExpr *kh = t->kh == 1 ? ci(L, 0) : rem_of(L, div_or_self(L, le_clone(L->p, j), t->kw), t->kh);
+  LExpr *kw = t->kw == 1 ? ci(L, 0) : rem_of(L, j, t->kw);
+  return xpad_tap(L, t, c, kh, kw);
 }
 
 /* The register block: I8_MR rows of C per pass over B (each pair of B
@@ -589,7 +616,7 @@ static LStmt *dot_block(Lower *L, const I8Gemm *g, Origin i0, Origin j0, int mr,
     LExpr *at = add(L, ci(L, t * I8_LANES), ve(L, l));
     LExpr *k = add(L, mul(L, ve(L, kb), ci(L, I8_DOT_STEP)), mul(L, ve(L, l), ci(L, 2)));
     LExpr *ai = add(L, g->aoff, add(L, mul(L, at_origin(L, i0, r), ci(L, g->kp)), k));
-    LExpr *bj = add(L, g->boff, add(L, mul(L, at_origin(L, j0, c), ci(L, g->kp)),
+    LExpr *bj = add(L, g->boff, add(L, b_row(L, g, at_origin(L, j0, c)),
                                     add(L, mul(L, ve(L, kb), ci(L, I8_DOT_STEP)),
                                         mul(L, ve(L, l), ci(L, 2)))));
     LExpr *d = le_call3(p, LI_DOT2_I16, ld(L, g->acc, at), ld(L, g->a, ai), ld(L, g->b, bj));
@@ -1001,9 +1028,17 @@ static LStmt *pool_pass(Lower *L, const Node *n, const Conv *g, LBuffer *tile, L
   return loop(L, c, ci(L, g->fg), 0, seq(ls_let(p, ch, first), rows));
 }
 
-/* xpad's index of tap (c, kh, kw) at output (0, 0) */
-static LExpr *xpad_tap(Lower *L, const Conv *g, LExpr *c, LExpr *kh, LExpr *kw) {
-  return add(L, mul(L, add(L, mul(L, c, ci(L, g->h + 2 * g->ph)), kh), ci(L, g->w + 2 * g->pw)), kw);
+/* xpad[c, ph + i, pw + j] = x[s, g*Cg + c, i, j], widened to xpad's
+ * int16; its border (cleared once) stays zero. */
+static LStmt *fill_xpad(Lower *L, const Conv *g, LBuffer *x, LBuffer *xpad, LVar *s, LVar *gv) {
+  LVar *c = lv_loop(L, "c"), *i = lv_loop(L, "i"), *j = lv_loop(L, "j");
+  LExpr *chan = add(L, add(L, mul(L, ve(L, s), ci(L, g->c)), mul(L, ve(L, gv), ci(L, g->cg))),
+                    ve(L, c));
+  LExpr *from = add(L, mul(L, add(L, mul(L, chan, ci(L, g->h)), ve(L, i)), ci(L, g->w)), ve(L, j));
+  LExpr *to = xpad_tap(L, g, ve(L, c), add(L, ve(L, i), ci(L, g->ph)), add(L, ve(L, j), ci(L, g->pw)));
+  return loop(L, c, ci(L, g->cg), 0,
+              loop(L, i, ci(L, g->h), 0,
+                   loop(L, j, ci(L, g->w), LHINT_VECTORIZE, store_as(L, xpad, to, ld(L, x, from)))));
 }
 
 /* colt's half h of pair `pair` at output (oh, ow) = xpad at tap + (oh, ow) */
@@ -1029,17 +1064,7 @@ static LStmt *im2col_pairs(Lower *L, const Conv *g, LBuffer *x, LBuffer *xpad, L
                            LVar *s, LVar *gv) {
   LProgram *p = L->p;
   LBlock b = {0};
-  { /* xpad[c, ph + i, pw + j] = x[s, g*Cg + c, i, j] */
-    LVar *c = lv_loop(L, "c"), *i = lv_loop(L, "i"), *j = lv_loop(L, "j");
-    LExpr *chan = add(L, add(L, mul(L, ve(L, s), ci(L, g->c)), mul(L, ve(L, gv), ci(L, g->cg))),
-                      ve(L, c));
-    LExpr *from = add(L, mul(L, add(L, mul(L, chan, ci(L, g->h)), ve(L, i)), ci(L, g->w)), ve(L, j));
-    LExpr *to = xpad_tap(L, g, ve(L, c), add(L, ve(L, i), ci(L, g->ph)), add(L, ve(L, j), ci(L, g->pw)));
-    lblock_add(&b, loop(L, c, ci(L, g->cg), 0,
-                        loop(L, i, ci(L, g->h), 0,
-                             loop(L, j, ci(L, g->w), LHINT_VECTORIZE,
-                                  store_as(L, xpad, to, ld(L, x, from))))));
-  }
+  lblock_add(&b, fill_xpad(L, g, x, xpad, s, gv));
   int64_t taps = g->kh * g->kw;
   LVar *q = lv_loop(L, "q"), *oh = lv_loop(L, "oh"), *ow = lv_loop(L, "ow");
   LBlock pre = {0}, body = {0};
@@ -1165,48 +1190,102 @@ bool lower_conv_i8_dx(Lower *L, const Node *n, LowerMode mode) {
   return true;
 }
 
+/* A stride-1 conv's weight gradient in the dot form (few taps: c1 of
+ * lenet5, 6 x 25 over 784 positions) on wide rows: the positions laid out
+ * with the padded input's row width Wp, p' = oh*Wp + ow, so that tap
+ * (c, kh, kw)'s inputs at all positions are xpad from xpad_tap(c, kh, kw)
+ * on, contiguous: B is xpad itself (b_taps), no im2col. dyw holds the
+ * error at p' (zero at ow >= OW, whose products vanish), its k padded to
+ * whole dot steps; xpad has that much zero past its last tap. The sums
+ * are the same integers as the im2col's. */
+static int64_t wide_n(const Conv *g) { return (g->oh - 1) * (g->w + 2 * g->pw) + g->ow; }
+
+/* Only for few filters per group: the im2col it saves is written once
+ * and read by the Fg rows of the error, while its own costs (the longer
+ * k, the error packed by rows) grow with Fg. Per-kernel callgrind counts
+ * (5 steps, batch 32, octo), im2col -> wide: Fg 1 (mobilenet_tiny's
+ * depthwise b1) 36.1 M -> 8.5 M, Fg 6 (lenet5's c1, 20 steps) 42.2 M ->
+ * 29.1 M, Fg 8 (vgg11_small's s1) 6.53 M -> 6.50 M; but Fg 30
+ * (octo_simplecnn's c1, 20 steps) 77.0 M -> 103.0 M, Fg 32 (alexnet_small's
+ * c1) 16.8 M -> 25.0 M. */
+enum { I8_WIDE_DW_MAX_FG = 8 };
+
+static bool conv_dw_wide(const Conv *g) {
+  return g->sh == 1 && g->sw == 1 && !pair_form(g->kc) && g->fg <= I8_WIDE_DW_MAX_FG;
+}
+
+static LStmt *conv_dw_wide_product(Lower *L, const Conv *g, const I8Gemm *m, LBuffer *x,
+                                   LBuffer *dy, LExpr *dyoff, LVar *s, LVar *gv, LStmt **once) {
+  int64_t kp = round_k(L, wide_n(g), g->kc), wp = g->w + 2 * g->pw;
+  int64_t last = ((g->cg - 1) * (g->h + 2 * g->ph) + g->kh - 1) * wp + g->kw - 1;
+  int64_t plane = g->cg * (g->h + 2 * g->ph) * wp;
+  LBuffer *xpad = scratch(L, "xpad", DT_I16, last + kp > plane ? last + kp : plane);
+  LBuffer *dyw = scratch(L, "dyw", DT_I16, g->fg * kp);
+  *once = seq(clear(L, xpad), clear(L, dyw));
+  LVar *f = lv_loop(L, "f"), *oh = lv_loop(L, "oh"), *ow = lv_loop(L, "ow");
+  LExpr *from = add(L, dyoff, add(L, mul(L, ve(L, f), ci(L, g->p)),
+                                  add(L, mul(L, ve(L, oh), ci(L, g->ow)), ve(L, ow))));
+  LExpr *to = add(L, mul(L, ve(L, f), ci(L, kp)), add(L, mul(L, ve(L, oh), ci(L, wp)), ve(L, ow)));
+  LStmt *pack_dy = loop(L, f, ci(L, g->fg), 0,
+                        loop(L, oh, ci(L, g->oh), 0,
+                             loop(L, ow, ci(L, g->ow), LHINT_VECTORIZE, store_as(L, dyw, to, ld(L, dy, from)))));
+  I8Gemm w = *m;
+  w.a = dyw, w.b = xpad, w.kp = kp, w.b_taps = g;
+  return seq3(pack_dy, fill_xpad(L, g, x, xpad, s, gv), i8_gemm(L, &w));
+}
+
+/* dw = s_x s_e . the int64 totals */
+static LStmt *dw_out(Lower *L, const Value *dw, LBuffer *acc, LVar *scale, const Conv *g) {
+  LVar *i = lv_loop(L, "i");
+  return loop(L, i, ci(L, g->f * g->kc), LHINT_VECTORIZE,
+              ls_store(L->p, vbuf(L, dw), ve(L, i),
+                       le_bin(L->p, LB_MUL, le_cast(L->p, DT_F32, ld(L, acc, ve(L, i))), ve(L, scale))));
+}
+
 /* dw[g*Fg + f, kc] = s_x s_e . sum_s sum_p dy[s, g*Fg + f, p] col[kc, p]:
  * each sample's int32 products go into an int64 accumulator. */
 bool lower_conv_i8_dw(Lower *L, const Node *n, LowerMode mode) {
   (void)mode;
   const Value *x = n->in[0], *dy = n->in[2], *dw = n->out[0];
   Conv g = conv_geometry(n, x, dy);
-  int64_t pp = round_k(L, g.p, g.kc);
   lower_kernel(L, n, "dw", L->entries);
   LVar *scale = lv_local(L, "scale", DT_F32);
   LVar *s = lv_loop(L, "s"), *gv = group_loop_var(L);
-  LBuffer *col = scratch(L, "col", operand_type(L, g.kc), b_size(g.kc, pp));
-  LBuffer *dyp = scratch(L, "dyp", operand_type(L, g.kc), g.fg * pp);
   LBuffer *acc = scratch(L, "acc", DT_I64, g.f * g.kc);
   LExpr *dyoff = add(L, mul(L, ve(L, s), ci(L, g.f * g.p)), mul(L, ve(L, gv), ci(L, g.fg * g.p)));
-  I8Gemm m = {.a = dyp, .b = col, .aoff = ci(L, 0), .boff = ci(L, 0), .kp = pp, .m = ci(L, g.fg),
-              .n = g.kc, .c = acc, .coff = mul(L, ve(L, gv), ci(L, g.fg * g.kc)), .crs = g.kc,
-              .ccs = 1};
-  /* the im2col's buffer is cleared once: the taps on the padding and the
-   * k padding stay zero (in the pair form pack_b then writes all of col) */
-  LStmt *prep = seq(scale_product(L, scale, n->in[1], n->in[3]), clear(L, acc));
-  ColCtx cc = {vbuf(L, x), col, COL_B_BY_KC, g.kc, pp};
-  LBuffer *rows = NULL;
-  if (pair_form(g.kc)) { /* im2col by rows of positions, then their pairs transposed */
-    rows = scratch(L, "colrows", operand_type(L, g.kc), g.kc * pp);
-    cc = (ColCtx){vbuf(L, x), rows, COL_ROWS, pp, pp};
-    prep = seq(prep, clear(L, rows));
+  I8Gemm m = {.aoff = ci(L, 0), .boff = ci(L, 0), .m = ci(L, g.fg), .n = g.kc, .c = acc,
+              .coff = mul(L, ve(L, gv), ci(L, g.fg * g.kc)), .crs = g.kc, .ccs = 1};
+  LStmt *prep = seq(scale_product(L, scale, n->in[1], n->in[3]), clear(L, acc)), *per;
+  if (conv_dw_wide(&g)) {
+    LStmt *once = NULL;
+    per = conv_dw_wide_product(L, &g, &m, vbuf(L, x), vbuf(L, dy), dyoff, s, gv, &once);
+    prep = seq(prep, once);
   } else {
-    prep = seq(prep, clear(L, col));
+    int64_t pp = round_k(L, g.p, g.kc);
+    LBuffer *col = scratch(L, "col", operand_type(L, g.kc), b_size(g.kc, pp));
+    LBuffer *dyp = scratch(L, "dyp", operand_type(L, g.kc), g.fg * pp);
+    m.a = dyp, m.b = col, m.kp = pp;
+    /* the im2col's buffer is cleared once: the taps on the padding and the
+     * k padding stay zero (in the pair form pack_b then writes all of col) */
+    ColCtx cc = {vbuf(L, x), col, COL_B_BY_KC, g.kc, pp};
+    LBuffer *rows = NULL;
+    if (pair_form(g.kc)) { /* im2col by rows of positions, then their pairs transposed */
+      rows = scratch(L, "colrows", operand_type(L, g.kc), g.kc * pp);
+      cc = (ColCtx){vbuf(L, x), rows, COL_ROWS, pp, pp};
+      prep = seq(prep, clear(L, rows));
+    } else {
+      prep = seq(prep, clear(L, col));
+    }
+    LStmt *im2col = each_tap(L, &g, s, gv, col_store, &cc);
+    /* rows [Kc x pp] into pairs: each row's pairs moved two int16 at a
+     * time (an im2col writing them itself stored one int16 at a time) */
+    if (rows)
+      im2col = seq(im2col, pack_b(L, col, ci(L, 0), g.kc, ci(L, g.kc), ci(L, pp), pp, rows,
+                                  ci(L, 0), pp, 1));
+    per = seq3(pack(L, dyp, ci(L, 0), ci(L, g.fg), ci(L, g.p), pp, vbuf(L, dy), dyoff, g.p, 1),
+               im2col, i8_gemm(L, &m));
   }
-  LStmt *im2col = each_tap(L, &g, s, gv, col_store, &cc);
-  /* rows [Kc x pp] into pairs: each row's pairs moved two int16 at a
-   * time (an im2col writing them itself stored one int16 at a time) */
-  if (rows)
-    im2col = seq(im2col, pack_b(L, col, ci(L, 0), g.kc, ci(L, g.kc), ci(L, pp), pp, rows, ci(L, 0),
-                                pp, 1));
-  LStmt *per = seq3(pack(L, dyp, ci(L, 0), ci(L, g.fg), ci(L, g.p), pp, vbuf(L, dy), dyoff, g.p, 1),
-                    im2col, i8_gemm(L, &m));
-  LVar *i = lv_loop(L, "i");
-  LStmt *out = loop(L, i, ci(L, g.f * g.kc), LHINT_VECTORIZE,
-                    ls_store(L->p, vbuf(L, dw), ve(L, i),
-                             le_bin(L->p, LB_MUL, le_cast(L->p, DT_F32, ld(L, acc, ve(L, i))),
-                                    ve(L, scale))));
-  lower_kernel_body(L, seq3(prep, per_sample_group(L, s, gv, &g, NULL, per), out));
+  lower_kernel_body(L, seq3(prep, per_sample_group(L, s, gv, &g, NULL, per),
+                            dw_out(L, dw, acc, scale, &g)));
   return true;
 }
