@@ -113,6 +113,37 @@ static bool apply_features(TargetConfig *c, const char *list, char *err, size_t 
   return true;
 }
 
+/* The Arm CPUs whose LLVM 19 definition includes dotprod, so that -mcpu
+ * alone (e.g. cortex-a76) gives the int8 quad form as -mattr=+dotprod
+ * does: every CPU of `llc-19 -mtriple=TRIPLE -mcpu=help` for which llc
+ * compiles a call of llvm.aarch64.neon.sdot (llvm.arm.neon.sdot for
+ * armv7), plus apple-m1..m3, which -mcpu=help does not list. A CPU not
+ * here keeps its other features in LLVM; only octoc's choice of the quad
+ * form needs this list. */
+static const char *const dotprod_cpus_aarch64[] = {
+    "ampere1", "ampere1a", "ampere1b", "apple-a13", "apple-a14", "apple-a15", "apple-a16",
+    "apple-a17", "apple-m1", "apple-m2", "apple-m3", "apple-m4", "cortex-a510", "cortex-a520",
+    "cortex-a520ae", "cortex-a55", "cortex-a65", "cortex-a65ae", "cortex-a710", "cortex-a715",
+    "cortex-a720", "cortex-a720ae", "cortex-a725", "cortex-a75", "cortex-a76", "cortex-a76ae",
+    "cortex-a77", "cortex-a78", "cortex-a78ae", "cortex-a78c", "cortex-r82", "cortex-r82ae",
+    "cortex-x1", "cortex-x1c", "cortex-x2", "cortex-x3", "cortex-x4", "cortex-x925", "exynos-m4",
+    "exynos-m5", "neoverse-512tvb", "neoverse-e1", "neoverse-n1", "neoverse-n2", "neoverse-n3",
+    "neoverse-v1", "neoverse-v2", "neoverse-v3", "neoverse-v3ae", "oryon-1", "saphira", "tsv110",
+    NULL};
+static const char *const dotprod_cpus_arm[] = {
+    "cortex-a55", "cortex-a710", "cortex-a75", "cortex-a76", "cortex-a76ae", "cortex-a77",
+    "cortex-a78", "cortex-a78ae", "cortex-a78c", "cortex-x1", "cortex-x1c", "exynos-m4",
+    "exynos-m5", "neoverse-n1", "neoverse-n2", "neoverse-v1", NULL};
+
+static bool cpu_has_dotprod(const Target *t, const char *cpu) {
+  const char *const *list = t->arch == ARCH_AARCH64 ? dotprod_cpus_aarch64
+                            : t->arch == ARCH_ARM   ? dotprod_cpus_arm
+                                                    : NULL;
+  for (; list && *list; list++)
+    if (strcmp(*list, cpu) == 0) return true;
+  return false;
+}
+
 /* The host's own x86 features, for -mcpu=native. */
 static void apply_native(TargetConfig *c) {
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -149,6 +180,7 @@ bool target_configure(TargetConfig *out, const Target *t, const char *mcpu, cons
     }
     apply_native(out);
   }
+  if (cpu_has_dotprod(t, out->cpu)) out->has_dot_i8 = true; /* -mattr=-dotprod still wins */
   out->mattr = mattr && *mattr ? mattr : NULL;
   return !out->mattr || apply_features(out, out->mattr, err, errlen);
 }

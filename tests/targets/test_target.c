@@ -44,6 +44,16 @@ START_TEST(mattr_turns_features_on_and_off) {
   ck_assert_int_eq(c.vector_bits, 0);
   c = config("aarch64", NULL, "+dotprod");
   ck_assert(c.has_dot_i8);
+  c = config("aarch64", NULL, NULL); /* the default CPU (generic) has none */
+  ck_assert(!c.has_dot_i8);
+  c = config("aarch64", "cortex-a76", NULL); /* a CPU that implies it */
+  ck_assert(c.has_dot_i8);
+  c = config("aarch64", "cortex-a76", "-dotprod");
+  ck_assert(!c.has_dot_i8);
+  c = config("armv7", "cortex-a55", NULL);
+  ck_assert(c.has_dot_i8);
+  c = config("armv7", "cortex-a53", NULL);
+  ck_assert(!c.has_dot_i8);
   c = config("riscv32", NULL, "+f");
   ck_assert(c.has_fpu);
   c = config("riscv64", NULL, "+some-future-feature"); /* kept for the backend */
