@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <llvm-c/BitReader.h>
 #include <llvm-c/BitWriter.h>
@@ -263,7 +264,9 @@ bool llvm_parallel_optimise(LLVMModuleRef mod, int opt_level, LLVMTargetMachineR
                             LLVMTargetMachineRef tm_b, LlvmOptimise optimise,
                             LLVMDiagnosticHandler on_diag, void *diag_b, FILE *err) {
   Split s = {{0}, {0}};
-  if (!LLVMIsMultithreaded() || !split_of(mod, &s) || s.moved.n == 0) {
+  /* one processor: a second thread would only add the split's cost */
+  bool two = LLVMIsMultithreaded() && sysconf(_SC_NPROCESSORS_ONLN) > 1;
+  if (!two || !split_of(mod, &s) || s.moved.n == 0) {
     free_names(&s.moved);
     free_names(&s.dropped);
     return optimise(mod, tm_a, opt_level, err);

@@ -30,7 +30,8 @@ bool llvm_parallel_movable(LLVMValueRef fn);
  * its own (whose LLVM diagnostics go to on_diag with diag_b), the rest
  * and the entries on this thread with tm_a; then the second part is linked
  * into mod and its functions become internal again. With nothing worth
- * moving, optimise(mod, tm_a, opt_level) alone. False after an error on err. */
+ * moving, or one processor, optimise(mod, tm_a, opt_level) alone. False
+ * after an error on err. */
 bool llvm_parallel_optimise(LLVMModuleRef mod, int opt_level, LLVMTargetMachineRef tm_a,
                             LLVMTargetMachineRef tm_b, LlvmOptimise optimise,
                             LLVMDiagnosticHandler on_diag, void *diag_b, FILE *err);

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <llvm-c/Analysis.h>
 #include <llvm-c/Core.h>
@@ -147,6 +148,7 @@ START_TEST(kernels_move_unless_optnone_or_given_a_constant) {
 END_TEST
 
 START_TEST(each_thread_gets_its_part_and_the_link_restores_the_module) {
+  if (sysconf(_SC_NPROCESSORS_ONLN) < 2) return; /* one thread: nothing splits */
   char *first = optimised_text();
   /* the second part: the largest kernel and the helper it calls */
   ck_assert_str_eq(seen[1], "helper big");
