@@ -189,8 +189,9 @@ static bool keep_part_a(LLVMModuleRef mod, const Split *s) {
 
 /* The second part: its functions, made visible to the linker (hidden),
  * and the helpers they call; the dropped functions go, callers before
- * callees, then the data no one uses. False if a dropped function is
- * still called (by a moved one: an internal error). */
+ * callees, then the data no one uses (exported data still used becomes a
+ * declaration: one definition, the first part's). False if a dropped
+ * function is still called (by a moved one: an internal error). */
 static bool keep_part_b(LLVMModuleRef mod, const Split *s) {
   for (LLVMValueRef f = LLVMGetFirstFunction(mod); f; f = LLVMGetNextFunction(f)) {
     if (LLVMIsDeclaration(f) || !listed(&s->moved, f)) continue;
@@ -219,9 +220,11 @@ static bool keep_part_b(LLVMModuleRef mod, const Split *s) {
       size_t len;
       const char *name = LLVMGetValueName2(g, &len);
       bool llvm_own = len >= 5 && strncmp(name, "llvm.", 5) == 0;
-      if (!llvm_own && !LLVMIsDeclaration(g) && (!is_local(g) || !LLVMGetFirstUse(g))) {
+      if (!llvm_own && !LLVMIsDeclaration(g) && !LLVMGetFirstUse(g)) {
         LLVMDeleteGlobal(g);
         progress = true;
+      } else if (!llvm_own && !LLVMIsDeclaration(g) && !is_local(g)) {
+        LLVMSetInitializer(g, NULL); /* exported data a moved kernel reads: the first part's */
       }
       g = next;
     }
