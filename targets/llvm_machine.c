@@ -14,6 +14,8 @@
 #include <llvm/Config/llvm-config.h>
 
 #include "llvm_codegen.h"
+#include "llvm_parallel.h"
+#include "llvm_vector_variants.h"
 
 bool llvm_built_in(void) { return true; }
 
@@ -287,6 +289,35 @@ static const char *sdot_intrinsic(const TargetConfig *tc) {
 
 bool llvm_maps_dot4_i8(const TargetConfig *tc) { return sdot_intrinsic(tc) != NULL; }
 
+/* False, after the message on err, for an error from LLVMRunPasses. */
+static bool passes_ran(LLVMErrorRef e, FILE *err) {
+  if (!e) return true;
+  char *text = LLVMGetErrorMessage(e);
+  fprintf(err, "octoc: internal error: LLVM passes: %s\n", text);
+  LLVMDisposeErrorMessage(text);
+  return false;
+}
+
+/* The -O pipeline after mergefunc (llvm_parallel.h's LlvmOptimise: it
+ * runs on either thread, touching nothing but mod and tm). */
+static bool optimise(LLVMModuleRef mod, LLVMTargetMachineRef tm, int opt_level, FILE *err) {
+  char pipeline[32];
+  snprintf(pipeline, sizeof pipeline, "default<O%d>", opt_level & 3);
+  LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
+  /* clang's choices per level: the vectorisers from -O2 on */
+  LLVMPassBuilderOptionsSetLoopVectorization(po, opt_level >= 2);
+  LLVMPassBuilderOptionsSetSLPVectorization(po, opt_level >= 2);
+  /* unrolling too, but not of the loops llvm_codegen.c marks (its
+   * loop_hints: the loop IR's vectorised and outer loops) */
+  LLVMPassBuilderOptionsSetLoopUnrolling(po, opt_level >= 1);
+  LLVMErrorRef e = LLVMRunPasses(mod, pipeline, tm, po);
+  /* the vectoriser has run: the vector variants' bodies go in place */
+  if (!e && llvm_vector_variants_release(mod))
+    e = LLVMRunPasses(mod, "always-inline,globaldce", tm, po);
+  LLVMDisposePassBuilderOptions(po);
+  return passes_ran(e, err);
+}
+
 bool llvm_compile(const ProgramPlan *plan, const TargetConfig *tc, int opt_level,
                   LlvmOutputKind kind, char **bytes, size_t *len, FILE *err) {
   *bytes = NULL;
@@ -325,31 +356,27 @@ bool llvm_compile(const ProgramPlan *plan, const TargetConfig *tc, int opt_level
     ok = false;
   }
   LLVMDisposeMessage(msg);
-  if (ok) {
+  if (ok && opt_level > 0) {
     /* mergefunc first: identical kernels (the same layer shape in
      * resnet20's blocks: 323 kernels become 97) are optimised and
-     * emitted once. */
-    char pipeline[64];
-    snprintf(pipeline, sizeof pipeline, "%sdefault<O%d>", opt_level > 0 ? "mergefunc," : "",
-             opt_level & 3);
+     * emitted once, and never split over the two threads below. */
     LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
-    /* clang's choices per level: the vectorisers from -O2 on */
-    LLVMPassBuilderOptionsSetLoopVectorization(po, opt_level >= 2);
-    LLVMPassBuilderOptionsSetSLPVectorization(po, opt_level >= 2);
-    /* unrolling too, but not of the loops llvm_codegen.c marks (its
-     * loop_hints: the loop IR's vectorised and outer loops) */
-    LLVMPassBuilderOptionsSetLoopUnrolling(po, opt_level >= 1);
-    LLVMErrorRef e = LLVMRunPasses(mod, pipeline, tm, po);
-    /* the vectoriser has run: the vector variants' bodies go in place */
-    if (!e && llvm_vector_variants_release(mod))
-      e = LLVMRunPasses(mod, "always-inline,globaldce", tm, po);
+    ok = passes_ran(LLVMRunPasses(mod, "mergefunc", tm, po), err);
     LLVMDisposePassBuilderOptions(po);
-    if (e) {
-      char *text = LLVMGetErrorMessage(e);
-      fprintf(err, "octoc: internal error: LLVM passes: %s\n", text);
-      LLVMDisposeErrorMessage(text);
-      ok = false;
+  }
+  if (ok) {
+    DiagState diag_b = {err, false};
+    LLVMTargetMachineRef tm_b = NULL;
+    if (opt_level > 0) {
+      Machine m2 = {0};
+      if (machine_of(tc, &m2)) tm_b = create_machine(tc, &m2, opt_level, err);
+      machine_free(&m2);
     }
+    ok = tm_b ? llvm_parallel_optimise(mod, opt_level, tm, tm_b, optimise, on_diagnostic,
+                                       &diag_b, err)
+              : optimise(mod, tm, opt_level, err);
+    ok = ok && !diag_b.failed;
+    if (tm_b) LLVMDisposeTargetMachine(tm_b);
   }
   ok = ok && emit_module(mod, tm, kind, bytes, len, err) && !diag.failed;
   if (!ok) {

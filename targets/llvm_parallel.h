@@ -1,0 +1,39 @@
+/* The LLVM backend's optimisation on two threads: a module's kernels are
+ * split over two modules, each in its own LLVM context, optimised at the
+ * same time, then linked back into the one module, which is emitted once
+ * (docs/llvm-backend.md, "Two threads"). The result depends only on the
+ * module, never on which thread finishes first. */
+#ifndef OCTO_TARGETS_LLVM_PARALLEL_H
+#define OCTO_TARGETS_LLVM_PARALLEL_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <llvm-c/Core.h>
+#include <llvm-c/TargetMachine.h>
+
+/* Optimises one module at -O opt_level for tm; false after an error on
+ * err. */
+typedef bool (*LlvmOptimise)(LLVMModuleRef mod, LLVMTargetMachineRef tm, int opt_level,
+                             FILE *err);
+
+/* Which functions of mod may move to the second module: definitions with
+ * internal linkage and the noinline attribute (llvm_codegen.c's kernels)
+ * that are not optnone, are only called directly by the exported entries,
+ * and are never passed a constant (a CONST buffer's global:
+ * interprocedural constant propagation gives such a kernel the global's
+ * address, which only works beside its caller). */
+bool llvm_parallel_movable(LLVMValueRef fn);
+
+/* Optimises mod with optimise: the movable functions (above), balanced by
+ * instruction count, in part on a second thread with tm_b in a context of
+ * its own (whose LLVM diagnostics go to on_diag with diag_b), the rest
+ * and the entries on this thread with tm_a; then the second part is linked
+ * into mod and its functions become internal again. With nothing worth
+ * moving, or one processor, optimise(mod, tm_a, opt_level) alone. False
+ * after an error on err. */
+bool llvm_parallel_optimise(LLVMModuleRef mod, int opt_level, LLVMTargetMachineRef tm_a,
+                            LLVMTargetMachineRef tm_b, LlvmOptimise optimise,
+                            LLVMDiagnosticHandler on_diag, void *diag_b, FILE *err);
+
+#endif
