@@ -535,9 +535,15 @@ static LStmt *fill_n(Lower *L, LBuffer *buf, int64_t count, LExpr *v) {
   return loop(L, t, ci(L, count), LHINT_VECTORIZE, ls_store(L->p, buf, ve(L, t), v));
 }
 
+/* The zero-bordered input xpad: a group's channels, each padded_h x
+ * padded_w. */
+static int64_t padded_h(const Conv *g) { return g->h + 2 * g->ph; }
+static int64_t padded_w(const Conv *g) { return g->w + 2 * g->pw; }
+static int64_t xpad_numel(const Conv *g) { return g->cg * padded_h(g) * padded_w(g); }
+
 /* xpad's index of tap (c, kh, kw) at output (0, 0) */
 static LExpr *xpad_tap(Lower *L, const Conv *g, LExpr *c, LExpr *kh, LExpr *kw) {
-  return add(L, mul(L, add(L, mul(L, c, ci(L, g->h + 2 * g->ph)), kh), ci(L, g->w + 2 * g->pw)), kw);
+  return add(L, mul(L, add(L, mul(L, c, ci(L, padded_h(g))), kh), ci(L, padded_w(g))), kw);
 }
 
 static LExpr *div_or_self(Lower *L, LExpr *a, int64_t d) {
@@ -1048,7 +1054,7 @@ static LStmt *fill_xpad(Lower *L, const Conv *g, LBuffer *x, LBuffer *xpad, LVar
 /* colt's half h of pair `pair` at output (oh, ow) = xpad at tap + (oh, ow) */
 static LStmt *pair_half(Lower *L, const Conv *g, LBuffer *xpad, LBuffer *colt, LExpr *tap,
                         LExpr *pair, int h, LVar *oh, LVar *ow) {
-  LExpr *from = add(L, add(L, tap, mul(L, ve(L, oh), ci(L, g->sh * (g->w + 2 * g->pw)))),
+  LExpr *from = add(L, add(L, tap, mul(L, ve(L, oh), ci(L, g->sh * padded_w(g)))),
                     mul(L, ve(L, ow), ci(L, g->sw)));
   LExpr *pos = add(L, mul(L, ve(L, oh), ci(L, g->ow)), ve(L, ow));
   LExpr *to = add(L, add(L, mul(L, pair, ci(L, 2 * b_cols(g->p))), mul(L, pos, ci(L, 2))), ci(L, h));
@@ -1121,7 +1127,7 @@ bool lower_conv_i8(Lower *L, const Node *n, LowerMode mode) {
   ColCtx cc = {vbuf(L, x), colt, COL_B_BY_POS, g.p, kcp};
   LBuffer *xpad = NULL, *rows = NULL;
   if (pair_form(g.p) && (g.ph || g.pw) && !L->dot4_i8) {
-    xpad = scratch(L, "xpad", DT_I16, g.cg * (g.h + 2 * g.ph) * (g.w + 2 * g.pw));
+    xpad = scratch(L, "xpad", DT_I16, xpad_numel(&g));
   } else if (pair_form(g.p)) {
     /* im2col by rows, then interleaved into pairs (the quad form's way
      * for a padded conv too: im2col_pairs is written for pairs) */
@@ -1202,7 +1208,7 @@ bool lower_conv_i8_dx(Lower *L, const Node *n, LowerMode mode) {
  * error at p' (zero at ow >= OW, whose products vanish), its k padded to
  * whole dot steps; xpad has that much zero past its last tap. The sums
  * are the same integers as the im2col's. */
-static int64_t wide_n(const Conv *g) { return (g->oh - 1) * (g->w + 2 * g->pw) + g->ow; }
+static int64_t wide_n(const Conv *g) { return (g->oh - 1) * padded_w(g) + g->ow; }
 
 /* Only for few filters per group: the im2col it saves is written once
  * and read by the Fg rows of the error, while its own costs (the longer
@@ -1220,10 +1226,11 @@ static bool conv_dw_wide(const Conv *g) {
 
 static LStmt *conv_dw_wide_product(Lower *L, const Conv *g, const I8Gemm *m, LBuffer *x,
                                    LBuffer *dy, LExpr *dyoff, LVar *s, LVar *gv, LStmt **once) {
-  int64_t kp = round_k(L, wide_n(g), g->kc), wp = g->w + 2 * g->pw;
-  int64_t last = ((g->cg - 1) * (g->h + 2 * g->ph) + g->kh - 1) * wp + g->kw - 1;
-  int64_t plane = g->cg * (g->h + 2 * g->ph) * wp;
-  LBuffer *xpad = scratch(L, "xpad", DT_I16, last + kp > plane ? last + kp : plane);
+  int64_t kp = round_k(L, wide_n(g), g->kc), wp = padded_w(g);
+  /* the last tap's run reads kp elements from its place on */
+  int64_t last = ((g->cg - 1) * padded_h(g) + g->kh - 1) * wp + g->kw - 1;
+  int64_t size = last + kp > xpad_numel(g) ? last + kp : xpad_numel(g);
+  LBuffer *xpad = scratch(L, "xpad", DT_I16, size);
   LBuffer *dyw = scratch(L, "dyw", DT_I16, g->fg * kp);
   *once = seq(clear(L, xpad), clear(L, dyw));
   LVar *f = lv_loop(L, "f"), *oh = lv_loop(L, "oh"), *ow = lv_loop(L, "ow");

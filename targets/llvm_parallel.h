@@ -1,7 +1,7 @@
 /* The LLVM backend's optimisation on two threads: a module's kernels are
  * split over two modules, each in its own LLVM context, optimised at the
  * same time, then linked back into the one module, which is emitted once
- * (docs/llvm-backend.md, "Two threads"). The result depends only on the
+ * (docs/llvm-backend.md, "Third pass"). The result depends only on the
  * module, never on which thread finishes first. */
 #ifndef OCTO_TARGETS_LLVM_PARALLEL_H
 #define OCTO_TARGETS_LLVM_PARALLEL_H
