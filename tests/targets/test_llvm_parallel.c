@@ -4,6 +4,8 @@
  * the same on every run. */
 #include <check.h>
 #include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -154,7 +156,6 @@ START_TEST(kernels_move_unless_optnone_or_given_a_constant) {
 END_TEST
 
 START_TEST(each_thread_gets_its_part_and_the_link_restores_the_module) {
-  if (sysconf(_SC_NPROCESSORS_ONLN) < 2) return; /* one thread: nothing splits */
   char *first = optimised_text();
   /* the second part: the largest kernel and the helper it calls */
   ck_assert_str_eq(seen[1], "helper big");
@@ -171,11 +172,18 @@ int main(void) {
   Suite *s = suite_create("llvm_parallel");
   TCase *tc = tcase_create("split");
   tcase_add_test(tc, kernels_move_unless_optnone_or_given_a_constant);
-  tcase_add_test(tc, each_thread_gets_its_part_and_the_link_restores_the_module);
+  /* one processor: the pipeline stays on one thread, nothing splits */
+  bool two = sysconf(_SC_NPROCESSORS_ONLN) >= 2;
+  if (two) tcase_add_test(tc, each_thread_gets_its_part_and_the_link_restores_the_module);
   suite_add_tcase(s, tc);
   SRunner *r = srunner_create(s);
   srunner_run_all(r, CK_NORMAL);
   int failed = srunner_ntests_failed(r);
   srunner_free(r);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  if (failed) return EXIT_FAILURE;
+  if (!two) {
+    printf("SKIP: one processor, the two-thread case cannot run\n");
+    return 77;
+  }
+  return EXIT_SUCCESS;
 }
