@@ -464,20 +464,27 @@ static LStmt *amax_store(Lower *L, const Epilogue *ep) {
 /* y[base + c*positions + q] for the channels c < channels (the first being
  * channel c0 of a sample) and positions q < positions: the epilogue, in
  * place. NULL when there is none. */
+/* v + alpha[e] mu[e] + beta[e] (e: channel ch's position q, or ch), then
+ * relu: the epilogue's value of the product's result v. */
+static LExpr *epilogue_value(Lower *L, const Epilogue *ep, LExpr *v, LExpr *ch, LExpr *q,
+                             int64_t positions) {
+  LProgram *p = L->p;
+  if (ep->alpha) {
+    LExpr *e = ep->per_element ? add(L, mul(L, ch, ci(L, positions)), q) : ch;
+    LExpr *am = le_bin(p, LB_MUL, ld(L, ep->alpha, e), ld(L, ep->mu, le_clone(p, e)));
+    v = le_bin(p, LB_ADD, v, le_bin(p, LB_ADD, am, ld(L, ep->beta, le_clone(p, e))));
+  }
+  if (ep->relu) v = le_bin(p, LB_MAX, v, cf(L, 0));
+  return v;
+}
+
 static LStmt *epilogue_pass(Lower *L, const Epilogue *ep, LBuffer *y, LExpr *base, LExpr *c0,
                             int64_t channels, int64_t positions) {
   if (!has_epilogue(ep)) return NULL;
   LProgram *p = L->p;
   LVar *c = lv_loop(L, "c"), *q = lv_loop(L, "q");
   LExpr *at = add(L, base, add(L, mul(L, ve(L, c), ci(L, positions)), ve(L, q)));
-  LExpr *v = ld(L, y, at);
-  if (ep->alpha) {
-    LExpr *ch = add(L, c0, ve(L, c));
-    LExpr *e = ep->per_element ? add(L, mul(L, ch, ci(L, positions)), ve(L, q)) : ch;
-    LExpr *am = le_bin(p, LB_MUL, ld(L, ep->alpha, e), ld(L, ep->mu, e));
-    v = le_bin(p, LB_ADD, v, le_bin(p, LB_ADD, am, ld(L, ep->beta, e)));
-  }
-  if (ep->relu) v = le_bin(p, LB_MAX, v, cf(L, 0));
+  LExpr *v = epilogue_value(L, ep, ld(L, y, at), add(L, c0, ve(L, c)), ve(L, q), positions);
   LStmt *body;
   if (ep->amax) {
     LVar *t = lv_local(L, "y", DT_F32);
@@ -531,6 +538,11 @@ typedef struct I8Gemm {
   /* dot form: B's row j is the tap j = (c, kh, kw) of a zero-bordered
    * input (xpad, conv_dw_wide), at xpad_tap, not at j * kp */
   const Conv *b_taps;
+  /* f32 result: the epilogue applied as each element is stored (C's row
+   * r is channel ep_c0 + r, its column the position), or NULL */
+  const Epilogue *ep;
+  LExpr *ep_c0;
+  int64_t ep_positions;
   /* set by i8_gemm: the int32 sums of a block, and their int64 totals
    * for a reduction longer than I8_CHUNK (else acc) */
   LBuffer *acc, *total;
@@ -544,6 +556,9 @@ static LStmt *i8_store(Lower *L, const I8Gemm *g, LExpr *row, LExpr *j, LExpr *t
     return ls_store(p, g->c, at, le_bin(p, LB_ADD, ld(L, g->c, at), le_cast(p, DT_I64, total)));
   LExpr *v = le_bin(p, LB_MUL, le_cast(p, DT_F32, total), ve(L, g->scale));
   if (g->bias) v = le_bin(p, LB_ADD, v, ld(L, g->bias, add(L, g->bias_off, g->bias_by_col ? j : row)));
+  if (g->ep)
+    v = epilogue_value(L, g->ep, v, add(L, le_clone(p, g->ep_c0), le_clone(p, row)), le_clone(p, j),
+                       g->ep_positions);
   return ls_store(p, g->c, at, v);
 }
 
@@ -962,13 +977,54 @@ static LExpr *valid_hi(Lower *L, LVar *k, int64_t size, int64_t pad, int64_t s, 
   return le_bin(p, LB_MIN, ci(L, out), s == 1 ? num : le_bin(p, LB_DIV, num, ci(L, s)));
 }
 
+/* Wide rows: an output row of a few columns more than a multiple of the
+ * vector width (lenet5's c2: 10, c1: 28) costs a scalar remainder per row
+ * of every tap. Written `wide` columns at a time instead (ow rounded up
+ * to 8), each row but the last spills into the start of the next, which
+ * the next row then overwrites (the rows are written in order), and the
+ * last row is written exactly. The spill stays inside the tap's own
+ * positions (wide <= 2 OW); the reads past a row's end are inside the
+ * source plane (`last`, the largest index read, checked by the callers).
+ * 0: not worth it (OW a multiple of 8) or not possible. */
+static int64_t wide_cols(const Conv *g) {
+  int64_t wide = (g->ow + 7) / 8 * 8;
+  return g->oh >= 2 && wide != g->ow && wide <= 2 * g->ow ? wide : 0;
+}
+
+/* The wide rows' largest source offset from a tap's origin: row OH-2's
+ * element wide-1. */
+static int64_t wide_reach(const Conv *g, int64_t row_pitch, int64_t wide) {
+  return (g->oh - 2) * g->sh * row_pitch + (wide - 1) * g->sw;
+}
+
+/* An unpadded im2col by rows (COL_ROWS) in wide rows: the source is x's
+ * plane (H x W), so its last tap's wide rows must end inside it. */
+static int64_t each_tap_wide(const Conv *g) {
+  int64_t wide = wide_cols(g);
+  if (!wide || g->ph || g->pw) return 0;
+  int64_t last_tap = (g->kh - 1) * g->w + g->kw - 1;
+  return last_tap + wide_reach(g, g->w, wide) < g->h * g->w ? wide : 0;
+}
+
 /* The taps in the image: per (c, kh, kw), the rows oh and columns ow whose
  * input pixel is inside, as loop bounds (no test per element, so the inner
- * copy is a plain loop). */
-static LStmt *each_tap(Lower *L, const Conv *g, LVar *s, LVar *gv, TapFn fn, void *ctx) {
+ * copy is a plain loop). With wide > 0 (each_tap_wide: unpadded, every
+ * row whole), rows 0 .. OH-2 `wide` columns each and row OH-1 exact. */
+static LStmt *each_tap(Lower *L, const Conv *g, LVar *s, LVar *gv, TapFn fn, void *ctx,
+                       int64_t wide) {
   LProgram *p = L->p;
   Tap t = {g, s, gv, lv_loop(L, "c"), lv_loop(L, "kh"), lv_loop(L, "kw"), lv_loop(L, "oh"),
            lv_loop(L, "ow")};
+  if (wide) {
+    LStmt *wide_rows = ls_for(p, t.oh, ci(L, 0), ci(L, g->oh - 1), 1, 0,
+                              ls_for(p, t.ow, ci(L, 0), ci(L, wide), 1, LHINT_VECTORIZE,
+                                     fn(L, ctx, &t)));
+    LStmt *last_row = ls_for(p, t.oh, ci(L, g->oh - 1), ci(L, g->oh), 1, 0,
+                             ls_for(p, t.ow, ci(L, 0), ci(L, g->ow), 1, LHINT_VECTORIZE,
+                                    fn(L, ctx, &t)));
+    return loop(L, t.cl, ci(L, g->cg), 0,
+                loop(L, t.kh, ci(L, g->kh), 0, loop(L, t.kw, ci(L, g->kw), 0, seq(wide_rows, last_row))));
+  }
   /* the bounds are locals: the verifier does not bound a load whose loop
    * runs between them (it cannot see that they keep the pixel inside) */
   LVar *ohlo = lv_local(L, "ohlo", DT_I32), *ohhi = lv_local(L, "ohhi", DT_I32);
@@ -1079,6 +1135,19 @@ static LStmt *pair_half(Lower *L, const Conv *g, LBuffer *xpad, LBuffer *colt, L
   return store_as(L, colt, to, ld(L, xpad, from));
 }
 
+/* The rows of a pair im2col: all OH exact, or (wide > 0) rows 0 .. OH-2
+ * `wide` columns each and the last exact (each_tap's wide rows); `last`
+ * is a second copy of the body for the last row. */
+static LStmt *pair_rows(Lower *L, const Conv *g, LVar *oh, LVar *ow, int64_t wide, LStmt *body,
+                        LStmt *last) {
+  LProgram *p = L->p;
+  if (!wide) return loop(L, oh, ci(L, g->oh), 0, loop(L, ow, ci(L, g->ow), LHINT_VECTORIZE, body));
+  return seq(ls_for(p, oh, ci(L, 0), ci(L, g->oh - 1), 1, 0,
+                    ls_for(p, ow, ci(L, 0), ci(L, wide), 1, LHINT_VECTORIZE, body)),
+             ls_for(p, oh, ci(L, g->oh - 1), ci(L, g->oh), 1, 0,
+                    ls_for(p, ow, ci(L, 0), ci(L, g->ow), 1, LHINT_VECTORIZE, last)));
+}
+
 /* A padded conv's forward B operand in the pair form, straight from the
  * image: its sample's group first copied into xpad, a zero-bordered int16
  * image, so that every tap's rows run over all output columns with
@@ -1095,7 +1164,11 @@ static LStmt *im2col_pairs(Lower *L, const Conv *g, LBuffer *x, LBuffer *xpad, L
   lblock_add(&b, fill_xpad(L, g, x, xpad, s, gv));
   int64_t taps = g->kh * g->kw;
   LVar *q = lv_loop(L, "q"), *oh = lv_loop(L, "oh"), *ow = lv_loop(L, "ow");
-  LBlock pre = {0}, body = {0};
+  LBlock pre = {0}, body = {0}, body2 = {0};
+  /* wide rows (each_tap's): the last tap's rows end inside xpad */
+  int64_t wide = wide_cols(g), pw = padded_w(g);
+  int64_t last_tap = ((g->cg - 1) * padded_h(g) + g->kh - 1) * pw + g->kw - 1;
+  if (wide && last_tap + wide_reach(g, pw, wide) >= xpad_numel(g)) wide = 0;
   for (int h = 0; h < 2; h++) {
     /* tap k = 2q + h: channel k / (KH KW), row k / KW % KH, column k % KW */
     LVar *tap = lv_local(L, h ? "tapb" : "tapa", DT_I32);
@@ -1106,16 +1179,19 @@ static LStmt *im2col_pairs(Lower *L, const Conv *g, LBuffer *x, LBuffer *xpad, L
     LExpr *kw = le_bin(p, LB_REM, k[2], ci(L, g->kw));
     lblock_add(&pre, ls_let(p, tap, xpad_tap(L, g, kc, kh, kw)));
     lblock_add(&body, pair_half(L, g, xpad, colt, ve(L, tap), ve(L, q), h, oh, ow));
+    if (wide) lblock_add(&body2, pair_half(L, g, xpad, colt, ve(L, tap), ve(L, q), h, oh, ow));
   }
-  lblock_add(&pre, loop(L, oh, ci(L, g->oh), 0, loop(L, ow, ci(L, g->ow), LHINT_VECTORIZE, body.first)));
+  lblock_add(&pre, pair_rows(L, g, oh, ow, wide, body.first, body2.first));
   lblock_add(&b, loop(L, q, ci(L, g->kc / 2), 0, pre.first));
   if (g->kc % 2) { /* the last tap alone, its pair's other half zero */
     LVar *oh1 = lv_loop(L, "oh"), *ow1 = lv_loop(L, "ow");
     int64_t k = g->kc - 1;
-    LExpr *tap = xpad_tap(L, g, ci(L, k / taps), ci(L, k / g->kw % g->kh), ci(L, k % g->kw));
-    lblock_add(&b, loop(L, oh1, ci(L, g->oh), 0,
-                        loop(L, ow1, ci(L, g->ow), LHINT_VECTORIZE,
-                             pair_half(L, g, xpad, colt, tap, ci(L, k / 2), 0, oh1, ow1))));
+    LStmt *half[2];
+    for (int i = 0; i < 2; i++) {
+      LExpr *tap = xpad_tap(L, g, ci(L, k / taps), ci(L, k / g->kw % g->kh), ci(L, k % g->kw));
+      half[i] = pair_half(L, g, xpad, colt, tap, ci(L, k / 2), 0, oh1, ow1);
+    }
+    lblock_add(&b, pair_rows(L, g, oh1, ow1, wide, half[0], half[1]));
   }
   return b.first;
 }
@@ -1161,14 +1237,21 @@ bool lower_conv_i8(Lower *L, const Node *n, LowerMode mode) {
               .bias_off = mul(L, ve(L, gv), ci(L, g.fg))};
   Epilogue ep = product_epilogue(L, n);
   LBuffer *amax = ep.amax; /* pooled: of the pooled values, in pool_pass */
-  if (pooled) ep.amax = NULL;
-  LExpr *ybase = add(L, pooled ? ci(L, 0) : mul(L, ve(L, s), ci(L, g.f * g.p)),
-                     mul(L, ve(L, gv), ci(L, g.fg * g.p)));
-  LStmt *post = epilogue_pass(L, &ep, out, ybase, mul(L, ve(L, gv), ci(L, g.fg)), g.fg, g.p);
-  if (pooled) post = seq(post, pool_pass(L, n, &g, out, s, gv, ep.bits));
+  LStmt *post = NULL;
+  if (pooled) {
+    /* the compensation and relu as the product stores each element (the
+     * same operations in the same order as epilogue_pass's), instead of a
+     * second pass over the tile; max|y| is the pool's */
+    ep.amax = NULL;
+    m.ep = &ep, m.ep_c0 = mul(L, ve(L, gv), ci(L, g.fg)), m.ep_positions = g.p;
+    post = pool_pass(L, n, &g, out, s, gv, ep.bits);
+  } else {
+    LExpr *ybase = add(L, mul(L, ve(L, s), ci(L, g.f * g.p)), mul(L, ve(L, gv), ci(L, g.fg * g.p)));
+    post = epilogue_pass(L, &ep, out, ybase, mul(L, ve(L, gv), ci(L, g.fg)), g.fg, g.p);
+  }
   ep.amax = amax;
   LStmt *im2col = xpad ? im2col_pairs(L, &g, vbuf(L, x), xpad, colt, s, gv)
-                      : each_tap(L, &g, s, gv, col_store, &cc);
+                      : each_tap(L, &g, s, gv, col_store, &cc, rows ? each_tap_wide(&g) : 0);
   /* rows [kcp x P] into pairs: rows 2t and 2t+1 interleaved, vectorised
    * (an im2col writing the pairs itself stored one int16 at a time) */
   if (rows)
@@ -1206,7 +1289,7 @@ bool lower_conv_i8_dx(Lower *L, const Node *n, LowerMode mode) {
               .kp = fgp, .m = ci(L, g.kc), .n = g.p, .c = dcol, .coff = ci(L, 0), .crs = g.p,
               .ccs = 1, .scale = scale};
   ColCtx cc = {vbuf(L, dx), dcol, COL_ROWS, g.p, 0};
-  LStmt *per = seq3(tr, i8_gemm(L, &m), each_tap(L, &g, s, gv, col_add, &cc));
+  LStmt *per = seq3(tr, i8_gemm(L, &m), each_tap(L, &g, s, gv, col_add, &cc, 0));
   /* dx[s] = 0 first: col2im adds */
   LVar *z = lv_loop(L, "z");
   int64_t chw = g.c * g.h * g.w;
@@ -1305,7 +1388,7 @@ bool lower_conv_i8_dw(Lower *L, const Node *n, LowerMode mode) {
     } else {
       prep = seq(prep, clear(L, col));
     }
-    LStmt *im2col = each_tap(L, &g, s, gv, col_store, &cc);
+    LStmt *im2col = each_tap(L, &g, s, gv, col_store, &cc, rows ? each_tap_wide(&g) : 0);
     /* rows [Kc x pp] into pairs: each row's pairs moved two int16 at a
      * time (an im2col writing them itself stored one int16 at a time) */
     if (rows)
