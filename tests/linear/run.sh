@@ -105,6 +105,12 @@ check groups  conv_depthwise_mult2_k5_p2    3 3  3,6,6    conv:6,5,5,1,1,2,2,3,1
 check edge    conv_pad_larger_than_kernel   2 2  2,3,4    conv:3,2,2,1,1,2,2,1,1 dense:4,1
 check edge    conv_stride_skips_input       4 4  2,8,8    conv:3,3,3,3,3,0,0,1,1 dense:4,1
 check edge    conv_partial_batch            8 3  3,8,8    conv:5,3,3,1,1,1,1,1,1 dense:4,1
+# int8's wide im2col rows (rows rounded up to 8 columns, lower_int8.c
+# each_tap_wide / pair_rows) with a stride of 2: 10 output columns, read
+# two apart, unpadded (the im2col by rows, also the weight gradient's with
+# Kc = 36) and padded (the pair im2col from the zero-bordered copy)
+check edge    conv_wide_rows_s2_unpadded    4 4  4,21,21  conv:8,3,3,2,2,0,0,1,1 dense:4,1
+check edge    conv_wide_rows_s2_padded      4 4  2,19,19  conv:6,3,3,2,2,1,1,1,1 dense:4,1
 check edge    conv_batch1                   1 1  3,8,8    conv:5,3,3,1,1,1,1,1,1 dense:4,1
 check chain   conv_chain_dx_k3_p1           4 4  3,8,8    conv:8,3,3,1,1,1,1,1,1 conv:6,3,3,1,1,1,1,1,1 dense:4,1
 check chain   conv_chain_dx_k5_s2           4 3  2,13,11  conv:4,5,5,2,2,2,2,1,0 conv:7,3,3,2,1,0,1,1,1 dense:5,1
