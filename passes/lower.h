@@ -93,6 +93,11 @@ LStmt *value_extrema_loop(Lower *L, const Value *v, LVar *j, LExpr *count, ElemB
                           void *ctx, bool *zero);
 LStmt *routed_loop(Lower *L, const Node *route_grad, const Value *v, LExpr *first, LExpr *count,
                    unsigned hints, bool per_window, ElemBody body, void *ctx);
+/* routed_loop's elements in plane order (each tap's contiguous), for sums;
+ * routed_unplane copies such sums of `planes` planes to the natural order. */
+LStmt *routed_plane_loop(Lower *L, const Node *route_grad, const Value *v, LExpr *first,
+                         LExpr *count, ElemBody body, void *ctx);
+LStmt *routed_unplane(Lower *L, const Node *route_grad, LBuffer *dst, LBuffer *src, int64_t planes);
 bool route_grad_inlined(const Node *n);
 /* Whether every reader of maxpool_route_grad n's result can compute the
  * routed elements itself (compensation_grad, bias_grad and quantize reading

@@ -102,8 +102,19 @@ bool lower_compensation_grad(Lower *L, const Node *n, LowerMode mode) {
   LVar *z = lv_loop(L, "z");
   LStmt *zero = loop(L, z, ci(L, np), LHINT_VECTORIZE, ls_store(p, db, ve(L, z), cf(L, 0)));
   LVar *s = lv_loop(L, "s");
-  LStmt *sum;
-  if (!channel) {
+  LStmt *sum, *unplane = NULL;
+  if (!channel && dy->def && route_grad_inlined(dy->def)) {
+    /* A routed error (a pooled conv's): S summed in plane order, each
+     * window tap's sums contiguous (4 windows at a time over rows of 12
+     * or 14, kw-strided read-modify-writes, cost 3x more), then put in
+     * the natural order once: the same sums in the same order. */
+    LBuffer *planes = scratch(L, "planes", DT_F32, per);
+    LVar *zp = lv_loop(L, "z");
+    zero = seq(zero, loop(L, zp, ci(L, per), LHINT_VECTORIZE, ls_store(p, planes, ve(L, zp), cf(L, 0))));
+    sum = routed_plane_loop(L, dy->def, dy, mul(L, ve(L, s), ci(L, per)), ci(L, per), add_element,
+                            planes);
+    unplane = routed_unplane(L, dy->def, db, planes, ch);
+  } else if (!channel) {
     LVar *j = lv_loop(L, "j");
     sum = value_loop(L, dy, j, mul(L, ve(L, s), ci(L, per)), ci(L, per), LHINT_VECTORIZE,
                      add_element, db);
@@ -115,7 +126,7 @@ bool lower_compensation_grad(Lower *L, const Node *n, LowerMode mode) {
                             le_bin(p, LB_ADD, ld(L, db, ve(L, c)), ve(L, acc)));
     sum = loop(L, c, ci(L, ch), 0, seq3(ls_let(p, acc, cf(L, 0)), row, store));
   }
-  LStmt *accumulate = loop(L, s, batch_n(L), 0, sum);
+  LStmt *accumulate = seq(loop(L, s, batch_n(L), 0, sum), unplane);
 
   /* The three gradients from S, mu, alpha, beta. */
   LVar *k = lv_loop(L, "k"), *S = lv_local(L, "S", DT_F32);

@@ -603,6 +603,57 @@ LStmt *routed_loop(Lower *L, const Node *n, const Value *v, LExpr *first, LExpr 
   return loop(L, q, planes, 0, plane);
 }
 
+/* routed_loop in plane order, for sums over the batch (compensation_grad):
+ * per plane, its windows in one flat vectorised loop (no per-row
+ * remainder), the body once per tap t with e->j = plane * h*w + t * ohw +
+ * window, so that every tap's elements are contiguous (in the natural
+ * order they are kw apart, in rows of ow windows). routed_unplane puts a
+ * buffer of such sums in the natural order. */
+LStmt *routed_plane_loop(Lower *L, const Node *n, const Value *v, LExpr *first, LExpr *count,
+                         ElemBody body, void *ctx) {
+  LProgram *p = L->p;
+  int64_t h = node_ints(n, "input_size", 0, 1), w = node_ints(n, "input_size", 1, 1);
+  int64_t kh = node_ints(n, "kernel", 0, 1), kw = node_ints(n, "kernel", 1, 1);
+  int64_t ohw = (h / kh) * (w / kw), hw = h * w;
+  LVar *pl = lv_loop(L, "pl"), *q = lv_loop(L, "q");
+  LVar *wi = lv_local(L, "wi", DT_I32), *route = lv_local(L, "route", DT_I32);
+  LVar *dy = lv_local(L, "dy", DT_F32);
+  LExpr *plane0 = first ? fbin(L, LB_DIV, le_clone(p, first), ci(L, hw)) : ci(L, 0);
+  LBlock win = {0};
+  read_window(L, n, add(L, mul(L, add(L, plane0, ve(L, pl)), ci(L, ohw)), ve(L, q)), wi, route, dy,
+              &win);
+  for (int64_t t = 0; t < kh * kw; t++) {
+    LVar *j = lv_local(L, "j", DT_I32);
+    lblock_add(&win, ls_let(p, j, add(L, add(L, mul(L, ve(L, pl), ci(L, hw)), ci(L, t * ohw)), ve(L, q))));
+    VElem e = {v, first, j, route, dy, t};
+    lblock_add(&win, body(L, ctx, &e));
+  }
+  return loop(L, pl, fbin(L, LB_DIV, count, ci(L, hw)), 0, loop(L, q, ci(L, ohw), LHINT_VECTORIZE, win.first));
+}
+
+/* dst[natural] = src[plane order] for the `planes` planes of routed_plane_loop's
+ * sums: the window taps only (rows and columns no window covers, when the
+ * windows do not tile the plane, are left as they are). */
+LStmt *routed_unplane(Lower *L, const Node *n, LBuffer *dst, LBuffer *src, int64_t planes) {
+  LProgram *p = L->p;
+  int64_t h = node_ints(n, "input_size", 0, 1), w = node_ints(n, "input_size", 1, 1);
+  int64_t kh = node_ints(n, "kernel", 0, 1), kw = node_ints(n, "kernel", 1, 1);
+  int64_t oh = h / kh, ow = w / kw, ohw = oh * ow, hw = h * w;
+  LVar *pl = lv_loop(L, "pl"), *i = lv_loop(L, "i"), *a = lv_loop(L, "a"), *j = lv_loop(L, "j");
+  LBlock taps = {0};
+  for (int64_t b = 0; b < kw; b++) {
+    LExpr *row = add(L, mul(L, ve(L, i), ci(L, kh)), ve(L, a));
+    LExpr *to = add(L, add(L, mul(L, ve(L, pl), ci(L, hw)), mul(L, row, ci(L, w))),
+                    add(L, mul(L, ve(L, j), ci(L, kw)), ci(L, b)));
+    LExpr *tap = add(L, mul(L, ve(L, a), ci(L, kw)), ci(L, b));
+    LExpr *from = add(L, add(L, mul(L, ve(L, pl), ci(L, hw)), mul(L, tap, ci(L, ohw))),
+                      add(L, mul(L, ve(L, i), ci(L, ow)), ve(L, j)));
+    lblock_add(&taps, ls_store(p, dst, to, ld(L, src, from)));
+  }
+  return loop(L, pl, ci(L, planes), 0,
+              loop(L, i, ci(L, oh), 0, loop(L, a, ci(L, kh), 0, loop(L, j, ci(L, ow), LHINT_VECTORIZE, taps.first))));
+}
+
 static LStmt *store_routed(Lower *L, void *ctx, const VElem *e) {
   const Node *n = ctx;
   return ls_store(L->p, vbuf(L, n->out[0]), ve(L, e->j), elem_value(L, e));
