@@ -461,9 +461,6 @@ static LStmt *amax_store(Lower *L, const Epilogue *ep) {
   return ls_store(L->p, ep->amax, ci(L, 0), le_call(L->p, LI_BITS_F32, ve(L, ep->bits), NULL));
 }
 
-/* y[base + c*positions + q] for the channels c < channels (the first being
- * channel c0 of a sample) and positions q < positions: the epilogue, in
- * place. NULL when there is none. */
 /* v + alpha[e] mu[e] + beta[e] (e: channel ch's position q, or ch), then
  * relu: the epilogue's value of the product's result v. */
 static LExpr *epilogue_value(Lower *L, const Epilogue *ep, LExpr *v, LExpr *ch, LExpr *q,
@@ -478,6 +475,9 @@ static LExpr *epilogue_value(Lower *L, const Epilogue *ep, LExpr *v, LExpr *ch, 
   return v;
 }
 
+/* y[base + c*positions + q] for the channels c < channels (the first being
+ * channel c0 of a sample) and positions q < positions: the epilogue, in
+ * place. NULL when there is none. */
 static LStmt *epilogue_pass(Lower *L, const Epilogue *ep, LBuffer *y, LExpr *base, LExpr *c0,
                             int64_t channels, int64_t positions) {
   if (!has_epilogue(ep)) return NULL;
@@ -983,8 +983,8 @@ static LExpr *valid_hi(Lower *L, LVar *k, int64_t size, int64_t pad, int64_t s, 
  * to 8), each row but the last spills into the start of the next, which
  * the next row then overwrites (the rows are written in order), and the
  * last row is written exactly. The spill stays inside the tap's own
- * positions (wide <= 2 OW); the reads past a row's end are inside the
- * source plane (`last`, the largest index read, checked by the callers).
+ * positions (wide <= 2 OW); the reads past a row's end must stay inside
+ * the source (the callers check the largest index read, wide_reach).
  * 0: not worth it (OW a multiple of 8) or not possible. */
 static int64_t wide_cols(const Conv *g) {
   int64_t wide = (g->ow + 7) / 8 * 8;
