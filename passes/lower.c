@@ -133,6 +133,17 @@ LStmt *loop(Lower *L, LVar *var, LExpr *hi, unsigned hints, LStmt *body) {
   return ls_for(L->p, var, ci(L, 0), hi, 1, hints, body);
 }
 
+LStmt *chunked_loop(Lower *L, LVar *var, int64_t n, unsigned hints, ChunkBody body, void *ctx) {
+  LStmt *out = NULL;
+  int64_t lo = 0;
+  for (int64_t size = 8; size >= 1 && lo < n; size /= 2) {
+    int64_t hi = size == 8 ? n / 8 * 8 : (n - lo >= size ? lo + size : lo);
+    if (hi > lo) out = seq(out, ls_for(L->p, var, ci(L, lo), ci(L, hi), 1, hints, body(L, ctx)));
+    lo = hi;
+  }
+  return out;
+}
+
 LStmt *ordered_sum(Lower *L, LBuffer *src, LExpr *first, int64_t count, LBuffer *dst, LExpr *at) {
   LProgram *p = L->p;
   LVar *sum = lv_local(L, "sum", DT_F32), *k = lv_loop(L, "k");

@@ -107,6 +107,12 @@ bool route_grad_inlined(const Node *n);
 bool route_grad_readers_route(const Graph *g, const Node *n, bool same_bits);
 /* for var in [0, hi) with hints. */
 LStmt *loop(Lower *L, LVar *var, LExpr *hi, unsigned hints, LStmt *body);
+/* for var in [0, n) as loops over chunks of all whole eights, then 4, 2
+ * and 1 (those that fit), each with a fresh body from body(L, ctx): a
+ * short row (12 or 14 pooling windows) vectorised 8 + 4 (+ 2) wide
+ * instead of 4 wide with a scalar tail. */
+typedef LStmt *(*ChunkBody)(Lower *L, void *ctx);
+LStmt *chunked_loop(Lower *L, LVar *var, int64_t n, unsigned hints, ChunkBody body, void *ctx);
 /* dst[at] = src[first + k] summed over k < count from 0, in order (not
  * vectorised: the order fixes the bits; bias_grad's and the fused bias
  * gradient's sums are this one loop). */

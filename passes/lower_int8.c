@@ -1086,6 +1086,37 @@ static LStmt *per_sample_group(Lower *L, LVar *s, LVar *gv, const Conv *g, LStmt
  * channels of the sample just computed, in `tile` ([F, OH, OW]), pooled
  * into y (result 0) and the route (result 2) as maxpool_route's kernel
  * pools them (lower_pool.c), with max|pooled y| folded into bits. */
+/* One window of pool_pass's rows: pooled, stored with its route, and
+ * max|y| folded in. */
+typedef struct PoolWindow {
+  const Node *n;
+  const Conv *g;
+  const PoolRoute *pr;
+  LBuffer *tile;
+  LVar *s, *ch, *i, *j, *bits;
+} PoolWindow;
+
+static LStmt *pool_window(Lower *L, void *ctx) {
+  const PoolWindow *w = ctx;
+  LProgram *p = L->p;
+  const Conv *g = w->g;
+  int64_t kh = w->pr->kh, kw = w->pr->kw, poh = g->oh / kh, pow_ = g->ow / kw;
+  LVar *yi = lv_local(L, "yi", DT_I32), *ymax, *arg;
+  LExpr *xw = add(L, add(L, mul(L, ve(L, w->ch), ci(L, g->p)), mul(L, ve(L, w->i), ci(L, kh * g->ow))),
+                  mul(L, ve(L, w->j), ci(L, kw)));
+  LStmt *win = pool_route_window(L, w->pr, w->tile, xw, &ymax, &arg);
+  LExpr *at = add(L, add(L, mul(L, ve(L, w->s), ci(L, g->f * poh * pow_)),
+                         mul(L, ve(L, w->ch), ci(L, poh * pow_))),
+                  add(L, mul(L, ve(L, w->i), ci(L, pow_)), ve(L, w->j)));
+  LBlock b = {0};
+  lblock_add(&b, win);
+  lblock_add(&b, ls_let(p, yi, at));
+  lblock_add(&b, ls_store(p, vbuf(L, w->n->out[0]), ve(L, yi), ve(L, ymax)));
+  lblock_add(&b, ls_store(p, vbuf(L, w->n->out[2]), ve(L, yi), le_cast(p, DT_I8, ve(L, arg))));
+  lblock_add(&b, ls_assign(p, w->bits, le_bin(p, LB_MAX, ve(L, w->bits), abs_bits(L, ve(L, ymax)))));
+  return b.first;
+}
+
 static LStmt *pool_pass(Lower *L, const Node *n, const Conv *g, LBuffer *tile, LVar *s, LVar *gv,
                         LVar *bits) {
   LProgram *p = L->p;
@@ -1093,23 +1124,12 @@ static LStmt *pool_pass(Lower *L, const Node *n, const Conv *g, LBuffer *tile, L
   int64_t poh = g->oh / kh, pow_ = g->ow / kw;
   const char *mask = node_str(n, "pool_mask");
   PoolRoute pr = {kh, kw, g->ow, mask && strcmp(mask, "relu") == 0};
-  LVar *c = lv_loop(L, "c"), *i = lv_loop(L, "i"), *j = lv_loop(L, "j");
-  LVar *ch = lv_local(L, "ch", DT_I32), *yi = lv_local(L, "yi", DT_I32), *ymax, *arg;
-  LExpr *xw = add(L, add(L, mul(L, ve(L, ch), ci(L, g->p)), mul(L, ve(L, i), ci(L, kh * g->ow))),
-                  mul(L, ve(L, j), ci(L, kw)));
-  LStmt *win = pool_route_window(L, &pr, tile, xw, &ymax, &arg);
-  LExpr *at = add(L, add(L, mul(L, ve(L, s), ci(L, g->f * poh * pow_)),
-                         mul(L, ve(L, ch), ci(L, poh * pow_))),
-                  add(L, mul(L, ve(L, i), ci(L, pow_)), ve(L, j)));
-  LBlock b = {0};
-  lblock_add(&b, win);
-  lblock_add(&b, ls_let(p, yi, at));
-  lblock_add(&b, ls_store(p, vbuf(L, n->out[0]), ve(L, yi), ve(L, ymax)));
-  lblock_add(&b, ls_store(p, vbuf(L, n->out[2]), ve(L, yi), le_cast(p, DT_I8, ve(L, arg))));
-  lblock_add(&b, ls_assign(p, bits, le_bin(p, LB_MAX, ve(L, bits), abs_bits(L, ve(L, ymax)))));
-  LStmt *rows = loop(L, i, ci(L, poh), 0, loop(L, j, ci(L, pow_), LHINT_VECTORIZE, b.first));
+  PoolWindow w = {n, g, &pr, tile, s, lv_local(L, "ch", DT_I32), lv_loop(L, "i"), lv_loop(L, "j"),
+                  bits};
+  LVar *c = lv_loop(L, "c");
+  LStmt *rows = loop(L, w.i, ci(L, poh), 0, chunked_loop(L, w.j, pow_, LHINT_VECTORIZE, pool_window, &w));
   LExpr *first = add(L, mul(L, ve(L, gv), ci(L, g->fg)), ve(L, c));
-  return loop(L, c, ci(L, g->fg), 0, seq(ls_let(p, ch, first), rows));
+  return loop(L, c, ci(L, g->fg), 0, seq(ls_let(p, w.ch, first), rows));
 }
 
 /* xpad[c, ph + i, pw + j] = x[s, g*Cg + c, i, j], widened to xpad's

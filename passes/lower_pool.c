@@ -559,10 +559,44 @@ static void read_window(Lower *L, const Node *n, LExpr *wi_at, LVar *wi, LVar *r
   lblock_add(out, ls_let(p, dy, ld(L, vbuf(L, n->in[0]), ve(L, wi))));
 }
 
+/* One window of a row (routed_loop): its route and error, then the body
+ * per tap. */
+typedef struct RoutedRow {
+  const Node *n;
+  const Value *v;
+  LExpr *first;
+  ElemBody body;
+  void *ctx;
+  LVar *oh, *o, *pj, *pw;
+} RoutedRow;
+
+static LStmt *routed_row_body(Lower *L, void *vctx) {
+  const RoutedRow *r = vctx;
+  LProgram *p = L->p;
+  int64_t w = node_ints(r->n, "input_size", 1, 1);
+  int64_t kh = node_ints(r->n, "kernel", 0, 1), kw = node_ints(r->n, "kernel", 1, 1);
+  int64_t ow = w / kw;
+  LVar *wi = lv_local(L, "wi", DT_I32), *route = lv_local(L, "route", DT_I32);
+  LVar *dy = lv_local(L, "dy", DT_F32);
+  LBlock win = {0};
+  read_window(L, r->n, add(L, add(L, ve(L, r->pw), mul(L, ve(L, r->oh), ci(L, ow))), ve(L, r->o)),
+              wi, route, dy, &win);
+  for (int64_t t = 0; t < kh * kw; t++) {
+    LVar *j = lv_local(L, "j", DT_I32);
+    LExpr *row = add(L, mul(L, ve(L, r->oh), ci(L, kh)), ci(L, t / kw));
+    LExpr *at = add(L, add(L, ve(L, r->pj), mul(L, row, ci(L, w))),
+                    add(L, mul(L, ve(L, r->o), ci(L, kw)), ci(L, t % kw)));
+    lblock_add(&win, ls_let(p, j, at));
+    VElem e = {r->v, r->first, j, route, dy, t};
+    lblock_add(&win, r->body(L, r->ctx, &e));
+  }
+  return win.first;
+}
+
 /* The elements of v (= maxpool_route_grad n's result) in count / (h*w)
  * whole planes from element `first`: per window, its route and error are
  * read once, then body runs for each tap with that tap's element, dy where
- * the tap is the route, else 0. */
+ * the tap is the route, else 0; a row's windows in chunked_loop's chunks. */
 LStmt *routed_loop(Lower *L, const Node *n, const Value *v, LExpr *first, LExpr *count,
                    unsigned hints, bool per_window, ElemBody body, void *ctx) {
   LProgram *p = L->p;
@@ -570,36 +604,25 @@ LStmt *routed_loop(Lower *L, const Node *n, const Value *v, LExpr *first, LExpr 
   int64_t kh = node_ints(n, "kernel", 0, 1), kw = node_ints(n, "kernel", 1, 1);
   int64_t ow = w / kw, ohw = (h / kh) * ow, hw = h * w;
   LVar *q = lv_loop(L, "q");
-  LVar *wi = lv_local(L, "wi", DT_I32), *route = lv_local(L, "route", DT_I32);
-  LVar *dy = lv_local(L, "dy", DT_F32);
   LExpr *plane0 = first ? fbin(L, LB_DIV, first, ci(L, hw)) : ci(L, 0);
   LExpr *planes = fbin(L, LB_DIV, count, ci(L, hw));
-  LBlock win = {0};
   if (per_window) {
     /* value_extrema_loop: the windows of whole planes are consecutive, so
      * one flat loop over them (no per-row remainder), the body once per
      * window with its routed element */
+    LVar *wi = lv_local(L, "wi", DT_I32), *route = lv_local(L, "route", DT_I32);
+    LVar *dy = lv_local(L, "dy", DT_F32);
+    LBlock win = {0};
     read_window(L, n, add(L, mul(L, plane0, ci(L, ohw)), ve(L, q)), wi, route, dy, &win);
     VElem e = {v, first, NULL, route, dy, -1};
     lblock_add(&win, body(L, ctx, &e));
     return loop(L, q, mul(L, planes, ci(L, ohw)), hints, win.first);
   }
-  LVar *oh = lv_loop(L, "oh"), *o = lv_loop(L, "ow");
-  LVar *pj = lv_local(L, "pj", DT_I32), *pw = lv_local(L, "pw", DT_I32);
-  read_window(L, n, add(L, add(L, ve(L, pw), mul(L, ve(L, oh), ci(L, ow))), ve(L, o)), wi, route,
-              dy, &win);
-  for (int64_t t = 0; t < kh * kw; t++) {
-    LVar *j = lv_local(L, "j", DT_I32);
-    LExpr *row = add(L, mul(L, ve(L, oh), ci(L, kh)), ci(L, t / kw));
-    LExpr *at = add(L, add(L, ve(L, pj), mul(L, row, ci(L, w))),
-                    add(L, mul(L, ve(L, o), ci(L, kw)), ci(L, t % kw)));
-    lblock_add(&win, ls_let(p, j, at));
-    VElem e = {v, first, j, route, dy, t};
-    lblock_add(&win, body(L, ctx, &e));
-  }
-  LStmt *rows = loop(L, oh, ci(L, h / kh), 0, loop(L, o, ci(L, ow), hints, win.first));
-  LStmt *plane = seq3(ls_let(p, pj, mul(L, ve(L, q), ci(L, hw))),
-                      ls_let(p, pw, mul(L, add(L, plane0, ve(L, q)), ci(L, ohw))), rows);
+  RoutedRow r = {n, v, first, body, ctx, lv_loop(L, "oh"), lv_loop(L, "ow"),
+                 lv_local(L, "pj", DT_I32), lv_local(L, "pw", DT_I32)};
+  LStmt *rows = loop(L, r.oh, ci(L, h / kh), 0, chunked_loop(L, r.o, ow, hints, routed_row_body, &r));
+  LStmt *plane = seq3(ls_let(p, r.pj, mul(L, ve(L, q), ci(L, hw))),
+                      ls_let(p, r.pw, mul(L, add(L, plane0, ve(L, q)), ci(L, ohw))), rows);
   return loop(L, q, planes, 0, plane);
 }
 
