@@ -1006,6 +1006,19 @@ static int64_t each_tap_wide(const Conv *g) {
   return last_tap + wide_reach(g, g->w, wide) < g->h * g->w ? wide : 0;
 }
 
+/* An im2col's output rows: all OH exact, or (wide > 0) rows 0 .. OH-2
+ * `wide` columns each and the last exact (wide_cols); `last` is a second
+ * copy of the body for the last row. */
+static LStmt *im2col_rows(Lower *L, const Conv *g, LVar *oh, LVar *ow, int64_t wide, LStmt *body,
+                        LStmt *last) {
+  LProgram *p = L->p;
+  if (!wide) return loop(L, oh, ci(L, g->oh), 0, loop(L, ow, ci(L, g->ow), LHINT_VECTORIZE, body));
+  return seq(ls_for(p, oh, ci(L, 0), ci(L, g->oh - 1), 1, 0,
+                    ls_for(p, ow, ci(L, 0), ci(L, wide), 1, LHINT_VECTORIZE, body)),
+             ls_for(p, oh, ci(L, g->oh - 1), ci(L, g->oh), 1, 0,
+                    ls_for(p, ow, ci(L, 0), ci(L, g->ow), 1, LHINT_VECTORIZE, last)));
+}
+
 /* The taps in the image: per (c, kh, kw), the rows oh and columns ow whose
  * input pixel is inside, as loop bounds (no test per element, so the inner
  * copy is a plain loop). With wide > 0 (each_tap_wide: unpadded, every
@@ -1016,14 +1029,10 @@ static LStmt *each_tap(Lower *L, const Conv *g, LVar *s, LVar *gv, TapFn fn, voi
   Tap t = {g, s, gv, lv_loop(L, "c"), lv_loop(L, "kh"), lv_loop(L, "kw"), lv_loop(L, "oh"),
            lv_loop(L, "ow")};
   if (wide) {
-    LStmt *wide_rows = ls_for(p, t.oh, ci(L, 0), ci(L, g->oh - 1), 1, 0,
-                              ls_for(p, t.ow, ci(L, 0), ci(L, wide), 1, LHINT_VECTORIZE,
-                                     fn(L, ctx, &t)));
-    LStmt *last_row = ls_for(p, t.oh, ci(L, g->oh - 1), ci(L, g->oh), 1, 0,
-                             ls_for(p, t.ow, ci(L, 0), ci(L, g->ow), 1, LHINT_VECTORIZE,
-                                    fn(L, ctx, &t)));
+    LStmt *body = fn(L, ctx, &t), *last = fn(L, ctx, &t);
     return loop(L, t.cl, ci(L, g->cg), 0,
-                loop(L, t.kh, ci(L, g->kh), 0, loop(L, t.kw, ci(L, g->kw), 0, seq(wide_rows, last_row))));
+                loop(L, t.kh, ci(L, g->kh), 0,
+                     loop(L, t.kw, ci(L, g->kw), 0, im2col_rows(L, g, t.oh, t.ow, wide, body, last))));
   }
   /* the bounds are locals: the verifier does not bound a load whose loop
    * runs between them (it cannot see that they keep the pixel inside) */
@@ -1155,19 +1164,6 @@ static LStmt *pair_half(Lower *L, const Conv *g, LBuffer *xpad, LBuffer *colt, L
   return store_as(L, colt, to, ld(L, xpad, from));
 }
 
-/* The rows of a pair im2col: all OH exact, or (wide > 0) rows 0 .. OH-2
- * `wide` columns each and the last exact (each_tap's wide rows); `last`
- * is a second copy of the body for the last row. */
-static LStmt *pair_rows(Lower *L, const Conv *g, LVar *oh, LVar *ow, int64_t wide, LStmt *body,
-                        LStmt *last) {
-  LProgram *p = L->p;
-  if (!wide) return loop(L, oh, ci(L, g->oh), 0, loop(L, ow, ci(L, g->ow), LHINT_VECTORIZE, body));
-  return seq(ls_for(p, oh, ci(L, 0), ci(L, g->oh - 1), 1, 0,
-                    ls_for(p, ow, ci(L, 0), ci(L, wide), 1, LHINT_VECTORIZE, body)),
-             ls_for(p, oh, ci(L, g->oh - 1), ci(L, g->oh), 1, 0,
-                    ls_for(p, ow, ci(L, 0), ci(L, g->ow), 1, LHINT_VECTORIZE, last)));
-}
-
 /* A padded conv's forward B operand in the pair form, straight from the
  * image: its sample's group first copied into xpad, a zero-bordered int16
  * image, so that every tap's rows run over all output columns with
@@ -1201,7 +1197,7 @@ static LStmt *im2col_pairs(Lower *L, const Conv *g, LBuffer *x, LBuffer *xpad, L
     lblock_add(&body, pair_half(L, g, xpad, colt, ve(L, tap), ve(L, q), h, oh, ow));
     if (wide) lblock_add(&body2, pair_half(L, g, xpad, colt, ve(L, tap), ve(L, q), h, oh, ow));
   }
-  lblock_add(&pre, pair_rows(L, g, oh, ow, wide, body.first, body2.first));
+  lblock_add(&pre, im2col_rows(L, g, oh, ow, wide, body.first, body2.first));
   lblock_add(&b, loop(L, q, ci(L, g->kc / 2), 0, pre.first));
   if (g->kc % 2) { /* the last tap alone, its pair's other half zero */
     LVar *oh1 = lv_loop(L, "oh"), *ow1 = lv_loop(L, "ow");
@@ -1211,7 +1207,7 @@ static LStmt *im2col_pairs(Lower *L, const Conv *g, LBuffer *x, LBuffer *xpad, L
       LExpr *tap = xpad_tap(L, g, ci(L, k / taps), ci(L, k / g->kw % g->kh), ci(L, k % g->kw));
       half[i] = pair_half(L, g, xpad, colt, tap, ci(L, k / 2), 0, oh1, ow1);
     }
-    lblock_add(&b, pair_rows(L, g, oh1, ow1, wide, half[0], half[1]));
+    lblock_add(&b, im2col_rows(L, g, oh1, ow1, wide, half[0], half[1]));
   }
   return b.first;
 }

@@ -559,10 +559,24 @@ static void read_window(Lower *L, const Node *n, LExpr *wi_at, LVar *wi, LVar *r
   lblock_add(out, ls_let(p, dy, ld(L, vbuf(L, n->in[0]), ve(L, wi))));
 }
 
+/* A routed gradient's planes: h x w elements, kh x kw windows, oh x ow of
+ * them (ohw). */
+typedef struct RouteGeom {
+  int64_t h, w, kh, kw, oh, ow, ohw, hw;
+} RouteGeom;
+
+static RouteGeom route_geom(const Node *n) {
+  RouteGeom g = {node_ints(n, "input_size", 0, 1), node_ints(n, "input_size", 1, 1),
+                 node_ints(n, "kernel", 0, 1), node_ints(n, "kernel", 1, 1), 0, 0, 0, 0};
+  g.oh = g.h / g.kh, g.ow = g.w / g.kw, g.ohw = g.oh * g.ow, g.hw = g.h * g.w;
+  return g;
+}
+
 /* One window of a row (routed_loop): its route and error, then the body
  * per tap. */
 typedef struct RoutedRow {
   const Node *n;
+  RouteGeom g;
   const Value *v;
   LExpr *first;
   ElemBody body;
@@ -573,9 +587,7 @@ typedef struct RoutedRow {
 static LStmt *routed_row_body(Lower *L, void *vctx) {
   const RoutedRow *r = vctx;
   LProgram *p = L->p;
-  int64_t w = node_ints(r->n, "input_size", 1, 1);
-  int64_t kh = node_ints(r->n, "kernel", 0, 1), kw = node_ints(r->n, "kernel", 1, 1);
-  int64_t ow = w / kw;
+  int64_t w = r->g.w, kh = r->g.kh, kw = r->g.kw, ow = r->g.ow;
   LVar *wi = lv_local(L, "wi", DT_I32), *route = lv_local(L, "route", DT_I32);
   LVar *dy = lv_local(L, "dy", DT_F32);
   LBlock win = {0};
@@ -600,9 +612,8 @@ static LStmt *routed_row_body(Lower *L, void *vctx) {
 LStmt *routed_loop(Lower *L, const Node *n, const Value *v, LExpr *first, LExpr *count,
                    unsigned hints, bool per_window, ElemBody body, void *ctx) {
   LProgram *p = L->p;
-  int64_t h = node_ints(n, "input_size", 0, 1), w = node_ints(n, "input_size", 1, 1);
-  int64_t kh = node_ints(n, "kernel", 0, 1), kw = node_ints(n, "kernel", 1, 1);
-  int64_t ow = w / kw, ohw = (h / kh) * ow, hw = h * w;
+  RouteGeom g = route_geom(n);
+  int64_t ohw = g.ohw, hw = g.hw;
   LVar *q = lv_loop(L, "q");
   LExpr *plane0 = first ? fbin(L, LB_DIV, first, ci(L, hw)) : ci(L, 0);
   LExpr *planes = fbin(L, LB_DIV, count, ci(L, hw));
@@ -618,9 +629,9 @@ LStmt *routed_loop(Lower *L, const Node *n, const Value *v, LExpr *first, LExpr 
     lblock_add(&win, body(L, ctx, &e));
     return loop(L, q, mul(L, planes, ci(L, ohw)), hints, win.first);
   }
-  RoutedRow r = {n, v, first, body, ctx, lv_loop(L, "oh"), lv_loop(L, "ow"),
+  RoutedRow r = {n, g, v, first, body, ctx, lv_loop(L, "oh"), lv_loop(L, "ow"),
                  lv_local(L, "pj", DT_I32), lv_local(L, "pw", DT_I32)};
-  LStmt *rows = loop(L, r.oh, ci(L, h / kh), 0, chunked_loop(L, r.o, ow, hints, routed_row_body, &r));
+  LStmt *rows = loop(L, r.oh, ci(L, g.oh), 0, chunked_loop(L, r.o, g.ow, hints, routed_row_body, &r));
   LStmt *plane = seq3(ls_let(p, r.pj, mul(L, ve(L, q), ci(L, hw))),
                       ls_let(p, r.pw, mul(L, add(L, plane0, ve(L, q)), ci(L, ohw))), rows);
   return loop(L, q, planes, 0, plane);
@@ -635,9 +646,8 @@ LStmt *routed_loop(Lower *L, const Node *n, const Value *v, LExpr *first, LExpr 
 LStmt *routed_plane_loop(Lower *L, const Node *n, const Value *v, LExpr *first, LExpr *count,
                          ElemBody body, void *ctx) {
   LProgram *p = L->p;
-  int64_t h = node_ints(n, "input_size", 0, 1), w = node_ints(n, "input_size", 1, 1);
-  int64_t kh = node_ints(n, "kernel", 0, 1), kw = node_ints(n, "kernel", 1, 1);
-  int64_t ohw = (h / kh) * (w / kw), hw = h * w;
+  RouteGeom g = route_geom(n);
+  int64_t ohw = g.ohw, hw = g.hw;
   LVar *pl = lv_loop(L, "pl"), *q = lv_loop(L, "q");
   LVar *wi = lv_local(L, "wi", DT_I32), *route = lv_local(L, "route", DT_I32);
   LVar *dy = lv_local(L, "dy", DT_F32);
@@ -645,7 +655,7 @@ LStmt *routed_plane_loop(Lower *L, const Node *n, const Value *v, LExpr *first, 
   LBlock win = {0};
   read_window(L, n, add(L, mul(L, add(L, plane0, ve(L, pl)), ci(L, ohw)), ve(L, q)), wi, route, dy,
               &win);
-  for (int64_t t = 0; t < kh * kw; t++) {
+  for (int64_t t = 0; t < g.kh * g.kw; t++) {
     LVar *j = lv_local(L, "j", DT_I32);
     lblock_add(&win, ls_let(p, j, add(L, add(L, mul(L, ve(L, pl), ci(L, hw)), ci(L, t * ohw)), ve(L, q))));
     VElem e = {v, first, j, route, dy, t};
@@ -659,9 +669,8 @@ LStmt *routed_plane_loop(Lower *L, const Node *n, const Value *v, LExpr *first, 
  * windows do not tile the plane, are left as they are). */
 LStmt *routed_unplane(Lower *L, const Node *n, LBuffer *dst, LBuffer *src, int64_t planes) {
   LProgram *p = L->p;
-  int64_t h = node_ints(n, "input_size", 0, 1), w = node_ints(n, "input_size", 1, 1);
-  int64_t kh = node_ints(n, "kernel", 0, 1), kw = node_ints(n, "kernel", 1, 1);
-  int64_t oh = h / kh, ow = w / kw, ohw = oh * ow, hw = h * w;
+  RouteGeom g = route_geom(n);
+  int64_t w = g.w, kh = g.kh, kw = g.kw, oh = g.oh, ow = g.ow, ohw = g.ohw, hw = g.hw;
   LVar *pl = lv_loop(L, "pl"), *i = lv_loop(L, "i"), *a = lv_loop(L, "a"), *j = lv_loop(L, "j");
   LBlock taps = {0};
   for (int64_t b = 0; b < kw; b++) {
