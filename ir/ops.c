@@ -39,7 +39,7 @@ static const char *const in_comp_grad[] = {"dy", "alpha", "mu", "beta"};
 /* A fused product (passes/fuse.c): LAC's alpha, mu and beta follow the bias
  * (or the weight scale, without a bias) when its epilogue compensates. */
 /* A quantize whose max|x| its producer computed (passes/fuse.c). */
-static const char *const in_x_amax[] = {"x", "amax"};
+static const char *const in_x_stats[] = {"x", "amax or range"};
 static const char *const in_q_xwb_lac[] = {"x",    "x_scale", "weight", "weight_scale",
                                            "bias", "alpha",   "mu",     "beta"};
 /* an input gradient; with a fused relu mask (passes/fuse.c) also the saved
@@ -61,7 +61,7 @@ static const DTypeSlot i32_1[] = {DT_I32};
 static const DTypeSlot i64_1[] = {DT_I64};
 static const DTypeSlot t_sgd[] = {DTS_T, DTS_T, DT_F32, DTS_T};
 static const DTypeSlot t_adam[] = {DTS_T, DTS_T, DT_F32, DTS_T, DTS_T, DT_I64};
-static const DTypeSlot i8_scale[] = {DT_I8, DT_F32};
+static const DTypeSlot i8_scale_range[] = {DT_I8, DT_F32, DT_F32};
 static const DTypeSlot q_pair_bias[] = {DT_I8, DT_F32, DT_I8, DT_F32, DT_F32};
 static const DTypeSlot q_pair_bias_lac[] = {DT_I8,  DT_F32, DT_I8,  DT_F32,
                                             DT_F32, DT_F32, DT_F32, DT_F32};
@@ -451,9 +451,12 @@ static const OpInfo table[OP_COUNT] = {
                             .shape = rule_pair_same, .lower = lower_range_clip_grad},
     /* --- INT8 (DESIGN.md section 5; docs/int8.md) --- */
     /* q = clamp(round(x / s), -127, 127) with s = max|x| / 127 (1 for an
-     * all-zero x), per tensor, computed at run time. */
+     * all-zero x), per tensor, computed at run time. passes/fuse.c may give
+     * it max|x| or x's [min, max] as a second operand, or a third result
+     * (x's [min, max] for later quantizes of x). */
     [OP_QUANTIZE] = {.name = "quantize", .role = OPROLE_QUANTIZE, .min_in = 1, .max_in = 2,
-                     .in_names = in_x_amax, .nout = 2, .in_types = f32_2, .out_types = i8_scale,
+                     .in_names = in_x_stats, .nout = 2, .max_out = 3, .in_types = f32_2,
+                     .out_types = i8_scale_range,
                      .attrs = quantize_attrs, .nattrs = N(quantize_attrs),
                      .batch = BATCH_FIRST_AS_INPUT0, .mode_dependent = true,
                      .shape = rule_quantize, .lower = lower_quantize},

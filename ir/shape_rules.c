@@ -596,12 +596,24 @@ bool rule_grad_of_int8(Rule *r) {
   return check_operand(r, 1);
 }
 
-/* quantize: q has x's shape (i8), the scale is a scalar (f32[]). */
+/* quantize: q has x's shape (i8), the scale is a scalar (f32[]). A
+ * second operand is max|x| (f32[]), or x's [min, max] (f32[2]) for a
+ * quantize that clips by the scale method; a third result is x's [min,
+ * max] (passes/fuse.c). */
 bool rule_quantize(Rule *r) {
   if (!need_known(r, 0)) return false;
   r->expect[0] = r->in[0];
-  if (r->n->nin > 1 && !expect_operand(r, 1, DT_F32, 0, NULL)) return false;
+  const char *clip = node_str(r->n, "clip");
+  bool range_in = clip && strcmp(clip, "scale") == 0;
+  const int64_t two = 2;
+  if (r->n->nin > 1 && clip && strcmp(clip, "sigma") == 0)
+    return fail(r, ": ", "a sigma clip computes its own range; '%s' cannot be given",
+                r->n->in[1]->name);
+  if (r->n->nin > 1 &&
+      !expect_operand(r, 1, DT_F32, range_in ? 1 : 0, range_in ? &two : NULL))
+    return false;
   r->out[0] = r->in[0];
+  if (r->n->nout > 2 && !set_type(r, &r->out[2], DT_F32, 1, &two)) return false;
   return set_type(r, &r->out[1], DT_F32, 0, NULL);
 }
 

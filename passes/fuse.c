@@ -14,10 +14,15 @@
  *                      the quantize computes the range and quantizes the
  *                      clipped values (attributes clip = "scale"|"sigma",
  *                      p, z): no clipped f32 copy
- *   max|y| in place    a conv2d_i8 / dense_i8 whose result y a quantize
- *                      reads: the product also computes max|y| as a
- *                      second result, %y.amax, the quantize's second
- *                      operand, and the quantize skips its own pass over y
+ *   max|y| in place    a conv2d_i8 / dense_i8 whose result y (or a
+ *                      flatten of it) a quantize reads: the product also
+ *                      computes max|y| as a second result, %y.amax, the
+ *                      quantize's second operand, and the quantize skips
+ *                      its own pass over y
+ *   shared range       a tensor quantized plainly, then through a scale
+ *                      clip (a weight: forward, then dx): the first
+ *                      quantize finds its min and max (%x.range, a third
+ *                      result), the clipping ones skip their pass over x
  *   pool + relu mask   maxpool_grad_i8 -> relu_grad_i8 of the same saved
  *                      int8 activation: the error is routed and masked in
  *                      one pass (epilogue = "relu_grad")
@@ -91,12 +96,17 @@ static void take_result(Node *n, Value *last) {
 }
 
 /* The quantizes of y that can take max|y| from y's producer: no clip of
- * their own, not already given one. */
+ * their own, not already given one; also those of a flatten or reshape of
+ * y (an alias: the same elements). */
 static int plain_quantizes(const Graph *g, const Value *y, Node **q, int max) {
   Node *users[16];
   int nu = value_users(g, y, users, 16), k = 0;
   if (nu > 16) return 0;
   for (int i = 0; i < nu && k < max; i++) {
+    if (op_info(users[i]->op)->alias && users[i]->in[0] == y) {
+      k += plain_quantizes(g, users[i]->out[0], q + k, max - k);
+      continue;
+    }
     const char *clip = node_str(users[i], "clip");
     if (users[i]->op == OP_QUANTIZE && users[i]->nin == 1 && users[i]->in[0] == y &&
         (!clip || strcmp(clip, "none") == 0))
@@ -265,6 +275,38 @@ static void fuse_bias_grad(Graph *g, Node *c, int at, bool *removed) {
   absorb(g, c, b, removed);
 }
 
+/* A tensor quantized plainly (max|x|) and later through a scale clip
+ * ([p min, p max]), as a weight is for the forward product and for the
+ * input gradient: the plain quantize (the first, run in every entry that
+ * runs a later one) reduces x to its min and max instead of max|x| (the
+ * larger magnitude of the two: the same float), and gives them as a third
+ * result, x.range, to the clipping quantizes, which then skip their own
+ * pass over x. Not for a routed error (its zeros are implicit) or a value
+ * whose quantizes already take max|x| from its producer. */
+static void share_range(Graph *g, int at) {
+  Node *q = g->nodes[at];
+  const char *clip = node_str(q, "clip");
+  if (q->op != OP_QUANTIZE || q->nin != 1 || q->nout != 2 || (clip && strcmp(clip, "none") != 0))
+    return;
+  Value *x = q->in[0];
+  if (x->def && x->def->op == OP_MAXPOOL_ROUTE_GRAD) return;
+  Node *readers[16];
+  int nr = 0;
+  for (int i = at + 1; i < g->nnodes && nr < 16; i++) {
+    Node *u = g->nodes[i];
+    const char *c = node_str(u, "clip");
+    if (u->op == OP_QUANTIZE && u->nin == 1 && u->in[0] == x && c && strcmp(c, "scale") == 0)
+      readers[nr++] = u;
+  }
+  if (!nr) return;
+  char name[512];
+  snprintf(name, sizeof name, "%s.range", x->name);
+  int64_t two = 2;
+  TensorType pair = {DT_F32, shape_of(1, &two)};
+  Value *range = node_add_result(g, q, graph_unique_name(g, name), pair);
+  for (int i = 0; i < nr; i++) append_operands(g, readers[i], &range, 1);
+}
+
 static bool run_fuse(Module *m) {
   if (m->no_fuse) return true;
   Graph *g = m->graph;
@@ -284,7 +326,9 @@ static bool run_fuse(Module *m) {
     }
   }
   graph_drop_nodes(g, removed);
-  /* after the clips are in their quantizes: the routed gradients' readers */
+  /* after the clips are in their quantizes: shared ranges, the routed
+   * gradients' readers */
+  for (int i = 0; i < g->nnodes; i++) share_range(g, i);
   for (int i = 0; i < g->nnodes; i++)
     if (g->nodes[i]->op == OP_MAXPOOL_ROUTE_GRAD) inline_route_grad(g, g->nodes[i]);
   return true;

@@ -221,9 +221,14 @@ bool lower_range_clip_grad(Lower *L, const Node *n, LowerMode mode);
  * of it): method "scale" ([p min, p max]) or "sigma" (mean +- z sd). Also
  * for a quantize that clips first (passes/fuse.c). *mn and *mx (when not
  * NULL) get locals holding x's min and max, or NULL when the method does
- * not compute them (sigma). */
+ * not compute them (sigma). With `range` (scale only), x's [min, max]
+ * come from that buffer instead of a pass over x. */
 LStmt *lower_clip_range(Lower *L, const char *method, double p, double z, const Value *x,
-                        LVar *lo, LVar *hi, LVar **mn, LVar **mx, const ClipCounters *count);
+                        LBuffer *range, LVar *lo, LVar *hi, LVar **mn, LVar **mx,
+                        const ClipCounters *count);
+/* Statements setting *mn and *mx (new locals) to x's min and max (as
+ * lower_clip_range's scale method finds them), with loop variable i. */
+LStmt *lower_min_max(Lower *L, const Value *x, LVar *i, LVar **mn, LVar **mx);
 /* A convolution's geometry (lower_linear.c), shared by the fp32 and int8
  * lowerings. */
 typedef struct Conv {

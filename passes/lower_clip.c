@@ -117,8 +117,33 @@ static LStmt *count_clipped(Lower *L, const ClipCounters *c, const Value *x, LVa
               seq(add_clipped, add_seen));
 }
 
+LStmt *lower_min_max(Lower *L, const Value *x, LVar *i, LVar **mn_out, LVar **mx_out) {
+  /* min and max as integer reductions of order keys (ordered_key), which
+   * vectorise, where a float compare-and-select chain stays scalar: for
+   * numbers the same min and max (a -0 against a +0 may come out as the
+   * other zero, which clips every value to the same result) */
+  LProgram *p = L->p;
+  LBlock b = {0};
+  LVar *kmn = lv_local(L, "kmn", DT_I32), *kmx = lv_local(L, "kmx", DT_I32);
+  LVar *mn = lv_local(L, "mn", DT_F32), *mx = lv_local(L, "mx", DT_F32);
+  RangeAcc acc = {NULL, NULL, NULL, kmn, kmx};
+  lblock_add(&b, ls_let(p, kmn, ordered_key(L, value_first(L, x))));
+  lblock_add(&b, ls_let(p, kmx, ordered_key(L, value_first(L, x))));
+  bool zero;
+  lblock_add(&b, value_extrema_loop(L, x, i, extent(L, x), min_max_body, &acc, &zero));
+  if (zero) { /* the routed error's zeros: +0's order key is 0 */
+    lblock_add(&b, ls_assign(p, kmn, le_bin(p, LB_MIN, ve(L, kmn), ci(L, 0))));
+    lblock_add(&b, ls_assign(p, kmx, le_bin(p, LB_MAX, ve(L, kmx), ci(L, 0))));
+  }
+  lblock_add(&b, ls_let(p, mn, from_ordered_key(L, ve(L, kmn))));
+  lblock_add(&b, ls_let(p, mx, from_ordered_key(L, ve(L, kmx))));
+  *mn_out = mn;
+  *mx_out = mx;
+  return b.first;
+}
+
 LStmt *lower_clip_range(Lower *L, const char *method, double pv, double zv, const Value *x,
-                        LVar *lo, LVar *hi, LVar **mn_out, LVar **mx_out,
+                        LBuffer *range, LVar *lo, LVar *hi, LVar **mn_out, LVar **mx_out,
                         const ClipCounters *count) {
   LProgram *p = L->p;
   if (mn_out) *mn_out = NULL;
@@ -144,24 +169,15 @@ LStmt *lower_clip_range(Lower *L, const char *method, double pv, double zv, cons
     lblock_add(&b, ls_let(p, hi, le_bin(p, LB_ADD, ve(L, mean),
                                         le_bin(p, LB_MUL, cf(L, z), ve(L, sd)))));
   } else {
-    /* min and max as integer reductions of order keys (ordered_key), which
-     * vectorise, where a float compare-and-select chain stays scalar: for
-     * numbers the same min and max (a -0 against a +0 may come out as the
-     * other zero, which clips every value to the same result) */
     float pf = (float)pv;
-    LVar *kmn = lv_local(L, "kmn", DT_I32), *kmx = lv_local(L, "kmx", DT_I32);
-    LVar *mn = lv_local(L, "mn", DT_F32), *mx = lv_local(L, "mx", DT_F32);
-    RangeAcc acc = {NULL, NULL, NULL, kmn, kmx};
-    lblock_add(&b, ls_let(p, kmn, ordered_key(L, value_first(L, x))));
-    lblock_add(&b, ls_let(p, kmx, ordered_key(L, value_first(L, x))));
-    bool zero;
-    lblock_add(&b, value_extrema_loop(L, x, i, extent(L, x), min_max_body, &acc, &zero));
-    if (zero) { /* the routed error's zeros: +0's order key is 0 */
-      lblock_add(&b, ls_assign(p, kmn, le_bin(p, LB_MIN, ve(L, kmn), ci(L, 0))));
-      lblock_add(&b, ls_assign(p, kmx, le_bin(p, LB_MAX, ve(L, kmx), ci(L, 0))));
+    LVar *mn, *mx;
+    if (range) { /* from an earlier quantize of x (passes/fuse.c) */
+      mn = lv_local(L, "mn", DT_F32), mx = lv_local(L, "mx", DT_F32);
+      lblock_add(&b, ls_let(p, mn, ld(L, range, ci(L, 0))));
+      lblock_add(&b, ls_let(p, mx, ld(L, range, ci(L, 1))));
+    } else {
+      lblock_add(&b, lower_min_max(L, x, i, &mn, &mx));
     }
-    lblock_add(&b, ls_let(p, mn, from_ordered_key(L, ve(L, kmn))));
-    lblock_add(&b, ls_let(p, mx, from_ordered_key(L, ve(L, kmx))));
     lblock_add(&b, ls_let(p, lo, le_bin(p, LB_MUL, cf(L, pf), ve(L, mn))));
     lblock_add(&b, ls_let(p, hi, le_bin(p, LB_MUL, cf(L, pf), ve(L, mx))));
     if (mn_out) *mn_out = mn;
@@ -195,7 +211,7 @@ static bool clip_kernel(Lower *L, const Node *n, LowerMode mode, bool grad) {
   lblock_add(&b, ls_store(p, vbuf(L, n->out[0]), ve(L, i), v));
   LStmt *apply = loop(L, i, extent(L, x), LHINT_VECTORIZE, b.first);
   LStmt *range = lower_clip_range(L, node_str(n, "method"), node_float(n, "p", 0.95),
-                                  node_float(n, "z", 2.576), x, lo, hi, NULL, NULL,
+                                  node_float(n, "z", 2.576), x, NULL, lo, hi, NULL, NULL,
                                   grad ? NULL : lower_clip_counters(L, n, mode));
   lower_kernel_body(L, seq(range, apply));
   return true;

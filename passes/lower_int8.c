@@ -244,19 +244,28 @@ bool lower_quantize(Lower *L, const Node *n, LowerMode mode) {
   /* a fused range clip (passes/fuse.c): x's range first, then every read
    * of x clipped, as range_clip's kernel stored it (no f32 copy here) */
   const char *clip = node_str(n, "clip");
+  bool clips = clip && strcmp(clip, "none") != 0;
   LVar *lo = NULL, *hi = NULL, *mn = NULL, *mx = NULL;
   LStmt *range = NULL;
-  if (clip && strcmp(clip, "none") != 0) {
+  if (clips) {
+    /* x's [min, max] from an earlier quantize of x (passes/fuse.c) */
+    LBuffer *given = n->nin > 1 ? vbuf(L, n->in[1]) : NULL;
     lo = lv_local(L, "lo", DT_F32), hi = lv_local(L, "hi", DT_F32);
     range = lower_clip_range(L, clip, node_float(n, "p", 0.95), node_float(n, "z", 2.576), x,
-                             lo, hi, &mn, &mx, lower_clip_counters(L, n, mode));
+                             given, lo, hi, &mn, &mx, lower_clip_counters(L, n, mode));
+  } else if (n->nout > 2) {
+    /* x's min and max for later quantizes of x (passes/fuse.c), stored */
+    LBuffer *out = vbuf(L, n->out[2]);
+    LStmt *find = lower_min_max(L, x, lv_loop(L, "i"), &mn, &mx);
+    range = seq3(find, ls_store(p, out, ci(L, 0), ve(L, mn)), ls_store(p, out, ci(L, 1), ve(L, mx)));
   }
-  /* max|x| from x's producer (passes/fuse.c: its second result); of a
-   * clip whose range came from x's min and max, from those two (the clip
-   * is monotone: its largest magnitude is at an end, and the bits' max is
-   * the one max_abs's pass would find); else a pass here */
+  /* max|x| from x's producer (passes/fuse.c: its second result); when x's
+   * min and max are known (a scale clip's range, or computed for later
+   * quantizes), from those two: the clip is monotone, its largest
+   * magnitude is at an end, and the bits' max is the one max_abs's pass
+   * would find; else a pass here */
   LStmt *reduce;
-  if (n->nin > 1) {
+  if (n->nin > 1 && !clips) {
     reduce = ls_let(p, m, ld(L, vbuf(L, n->in[1]), ci(L, 0)));
   } else if (mn && mx) {
     LExpr *bits = le_bin(p, LB_MAX, abs_bits(L, clipped(L, ve(L, mn), lo, hi)),
