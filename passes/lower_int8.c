@@ -437,6 +437,11 @@ typedef struct Epilogue {
    * that quantize's own reduction takes (max_abs): the same float */
   LBuffer *amax;
   LVar *bits;
+  /* per element, from batch 2: alpha mu + beta computed once per step
+   * into this scratch (offset_prep), the same float the epilogue computed
+   * per sample from three loads */
+  LBuffer *offset;
+  LStmt *offset_prep;
 } Epilogue;
 
 static Epilogue product_epilogue(Lower *L, const Node *n) {
@@ -451,6 +456,15 @@ static Epilogue product_epilogue(Lower *L, const Node *n) {
     /* a folded pool's y is the pooled one: the product's is pool times larger */
     int64_t pool = node_ints(n, "pool", 0, 1) * node_ints(n, "pool", 1, 1);
     ep.per_element = shape_numel(&alpha->type.shape) == per_sample(n->out[0]) * pool;
+    if (ep.per_element && L->p->batch >= 2) {
+      LProgram *p = L->p;
+      int64_t count = shape_numel(&alpha->type.shape);
+      ep.offset = scratch(L, "lac", DT_F32, count);
+      LVar *e = lv_loop(L, "e");
+      LExpr *am = le_bin(p, LB_MUL, ld(L, ep.alpha, ve(L, e)), ld(L, ep.mu, ve(L, e)));
+      LStmt *set = ls_store(p, ep.offset, ve(L, e), le_bin(p, LB_ADD, am, ld(L, ep.beta, ve(L, e))));
+      ep.offset_prep = loop(L, e, ci(L, count), LHINT_VECTORIZE, set);
+    }
   }
   if (n->nout > 1) {
     ep.amax = vbuf(L, n->out[1]);
@@ -475,7 +489,9 @@ static LStmt *amax_store(Lower *L, const Epilogue *ep) {
 static LExpr *epilogue_value(Lower *L, const Epilogue *ep, LExpr *v, LExpr *ch, LExpr *q,
                              int64_t positions) {
   LProgram *p = L->p;
-  if (ep->alpha) {
+  if (ep->offset) {
+    v = le_bin(p, LB_ADD, v, ld(L, ep->offset, add(L, mul(L, ch, ci(L, positions)), q)));
+  } else if (ep->alpha) {
     LExpr *e = ep->per_element ? add(L, mul(L, ch, ci(L, positions)), q) : ch;
     LExpr *am = le_bin(p, LB_MUL, ld(L, ep->alpha, e), ld(L, ep->mu, le_clone(p, e)));
     v = le_bin(p, LB_ADD, v, le_bin(p, LB_ADD, am, ld(L, ep->beta, le_clone(p, e))));
@@ -870,7 +886,8 @@ bool lower_dense_i8(Lower *L, const Node *n, LowerMode mode) {
                     : NULL;
   LBuffer *xp = scratch(L, "xp", operand_type(L, u > b ? b : u), u > b ? b_size(b, fp) : b * fp);
   LBuffer *wp = scratch(L, "wp", operand_type(L, u > b ? b : u), u > b ? u * fp : b_size(u, fp));
-  LStmt *prep = seq(scale_product(L, scale, n->in[1], n->in[3]), amax_start(L, &ep));
+  LStmt *prep = seq3(scale_product(L, scale, n->in[1], n->in[3]), amax_start(L, &ep),
+                     ep.offset_prep);
   if (u > b) { /* more units than samples: yT [U x B] = w . xT */
     I8Gemm g = {.a = wp, .b = xp, .aoff = ci(L, 0), .boff = ci(L, 0), .kp = fp, .m = ci(L, u),
                 .n = b, .c = vbuf(L, y), .coff = ci(L, 0), .crs = 1, .ccs = u, .scale = scale,
@@ -1284,7 +1301,7 @@ bool lower_conv_i8(Lower *L, const Node *n, LowerMode mode) {
                                 1, g.p));
   LStmt *per = seq3(im2col, i8_gemm(L, &m), post);
   LStmt *clears = xpad ? seq(clear(L, xpad), clear(L, colt)) : clear(L, rows ? rows : colt);
-  lower_kernel_body(L, seq3(seq(prep, amax_start(L, &ep)), clears,
+  lower_kernel_body(L, seq3(seq3(prep, amax_start(L, &ep), ep.offset_prep), clears,
                             seq(per_sample_group(L, s, gv, &g, NULL, per), amax_store(L, &ep))));
   return true;
 }
