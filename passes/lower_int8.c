@@ -390,9 +390,9 @@ static LStmt *pack_b_pairs(Lower *L, LBuffer *dst, LExpr *doff, int64_t n, LExpr
 }
 
 /* Packs a B operand: element (r, k) = src[soff + r*rs + k*ks] for r <
- * rows, k < len, at doff + b_at(r, k), and 0 for len <= k < kp and, when
- * rows is n, for the padding columns (b_cols); with fewer rows the caller
- * clears the buffer first. */
+ * rows, k < len, at doff + b_at(r, k), and 0 for len <= k < kp and for
+ * the columns from rows to the padded width (b_cols): the samples past %n
+ * when rows is the batch's, the padding columns. */
 static LStmt *pack_b(Lower *L, LBuffer *dst, LExpr *doff, int64_t n, LExpr *rows, LExpr *len,
                      int64_t kp, LBuffer *src, LExpr *soff, int64_t rs, int64_t ks) {
   LStmt *out;
@@ -410,11 +410,12 @@ static LStmt *pack_b(Lower *L, LBuffer *dst, LExpr *doff, int64_t n, LExpr *rows
                                        zero_of(L, dst->dtype)));
     out = loop(L, r, rows, 0, seq(copy, pad));
   }
-  if (b_cols(n) > n && rows->kind == LE_CONST && rows->i == n) {
+  if (rows->kind != LE_CONST || rows->i < b_cols(n)) {
     LVar *c = lv_loop(L, "c"), *kc = lv_loop(L, "k");
-    LStmt *zero = ls_store(L->p, dst, add(L, doff, b_at(L, n, kp, ve(L, c), ve(L, kc))),
+    LStmt *zero = ls_store(L->p, dst, add(L, le_clone(L->p, doff), b_at(L, n, kp, ve(L, c), ve(L, kc))),
                            zero_of(L, dst->dtype));
-    out = seq(out, ls_for(L->p, c, ci(L, n), ci(L, b_cols(n)), 1, 0, loop(L, kc, ci(L, kp), 0, zero)));
+    out = seq(out, ls_for(L->p, c, le_clone(L->p, rows), ci(L, b_cols(n)), 1, 0,
+                          loop(L, kc, ci(L, kp), 0, zero)));
   }
   return out;
 }
@@ -894,8 +895,7 @@ bool lower_dense_i8(Lower *L, const Node *n, LowerMode mode) {
                 .bias = bias, .bias_off = ci(L, 0)};
     /* the samples past %n are columns of yT too: zeros, not stale data */
     prep = seq3(prep, pack(L, wp, ci(L, 0), ci(L, u), ci(L, f), fp, vbuf(L, w), ci(L, 0), f, 1),
-                seq(clear(L, xp), pack_b(L, xp, ci(L, 0), b, batch_n(L), ci(L, f), fp, vbuf(L, x),
-                                         ci(L, 0), f, 1)));
+                pack_b(L, xp, ci(L, 0), b, batch_n(L), ci(L, f), fp, vbuf(L, x), ci(L, 0), f, 1));
     lower_kernel_body(L, seq3(prep, i8_gemm(L, &g), post));
     return true;
   }
@@ -1397,7 +1397,12 @@ static LStmt *dw_out(Lower *L, const Value *dw, LBuffer *acc, LVar *scale, const
 }
 
 /* dw[g*Fg + f, kc] = s_x s_e . sum_s sum_p dy[s, g*Fg + f, p] col[kc, p]:
- * each sample's int32 products go into an int64 accumulator. */
+ * each sample's int32 products go into an int64 accumulator. (An int32
+ * one where the batch's products fit was tried and dropped: the C
+ * backend's code for tests/linear's conv_k5_s2_p2_rect_kernel then gave
+ * a wrong weight gradient under gcc 12.2 -O2, and the right one under
+ * clang -O2, gcc -O0, gcc without SLP vectorisation or without the
+ * kernel's restrict; the cause was not found.) */
 bool lower_conv_i8_dw(Lower *L, const Node *n, LowerMode mode) {
   (void)mode;
   const Value *x = n->in[0], *dy = n->in[2], *dw = n->out[0];
