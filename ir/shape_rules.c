@@ -606,9 +606,14 @@ bool rule_quantize(Rule *r) {
   const char *clip = node_str(r->n, "clip");
   bool range_in = clip && strcmp(clip, "scale") == 0;
   const int64_t two = 2;
-  if (r->n->nin > 1 && clip && strcmp(clip, "sigma") == 0)
-    return fail(r, ": ", "a sigma clip computes its own range; '%s' cannot be given",
-                r->n->in[1]->name);
+  if (clip && strcmp(clip, "sigma") == 0) {
+    if (r->n->nin > 1)
+      return fail(r, ": ", "a sigma clip computes its own range; '%s' cannot be given",
+                  r->n->in[1]->name);
+    if (r->n->nout > 2)
+      return fail(r, ": ", "a sigma clip finds no [min, max] to give as '%s'",
+                  r->n->out[2]->name);
+  }
   if (r->n->nin > 1 &&
       !expect_operand(r, 1, DT_F32, range_in ? 1 : 0, range_in ? &two : NULL))
     return false;

@@ -254,10 +254,11 @@ bool lower_quantize(Lower *L, const Node *n, LowerMode mode) {
     range = lower_clip_range(L, clip, node_float(n, "p", 0.95), node_float(n, "z", 2.576), x,
                              given, lo, hi, &mn, &mx, lower_clip_counters(L, n, mode));
   } else if (n->nout > 2) {
-    /* x's min and max for later quantizes of x (passes/fuse.c), stored */
-    LBuffer *out = vbuf(L, n->out[2]);
-    LStmt *find = lower_min_max(L, x, lv_loop(L, "i"), &mn, &mx);
-    range = seq3(find, ls_store(p, out, ci(L, 0), ve(L, mn)), ls_store(p, out, ci(L, 1), ve(L, mx)));
+    range = lower_min_max(L, x, lv_loop(L, "i"), &mn, &mx);
+  }
+  if (n->nout > 2) { /* x's min and max for later quantizes of x (passes/fuse.c) */
+    LBuffer *out = vbuf(L, n->out[2]); /* a sigma clip has none: rule_quantize */
+    range = seq3(range, ls_store(p, out, ci(L, 0), ve(L, mn)), ls_store(p, out, ci(L, 1), ve(L, mx)));
   }
   /* max|x| from x's producer (passes/fuse.c: its second result); when x's
    * min and max are known (a scale clip's range, or computed for later
