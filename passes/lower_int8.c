@@ -491,12 +491,15 @@ static LStmt *amax_store(Lower *L, const Epilogue *ep) {
 static LExpr *epilogue_value(Lower *L, const Epilogue *ep, LExpr *v, LExpr *ch, LExpr *q,
                              int64_t positions) {
   LProgram *p = L->p;
-  if (ep->offset) {
-    v = le_bin(p, LB_ADD, v, ld(L, ep->offset, add(L, mul(L, ch, ci(L, positions)), q)));
-  } else if (ep->alpha) {
-    LExpr *e = ep->per_element ? add(L, mul(L, ch, ci(L, positions)), q) : ch;
-    LExpr *am = le_bin(p, LB_MUL, ld(L, ep->alpha, e), ld(L, ep->mu, le_clone(p, e)));
-    v = le_bin(p, LB_ADD, v, le_bin(p, LB_ADD, am, ld(L, ep->beta, le_clone(p, e))));
+  if (ep->alpha) {
+    LExpr *e = ep->per_element ? add(L, mul(L, ch, ci(L, positions)), q) : ch, *offset;
+    if (ep->offset) { /* alpha mu + beta, computed once per step */
+      offset = ld(L, ep->offset, e);
+    } else {
+      LExpr *am = le_bin(p, LB_MUL, ld(L, ep->alpha, e), ld(L, ep->mu, le_clone(p, e)));
+      offset = le_bin(p, LB_ADD, am, ld(L, ep->beta, le_clone(p, e)));
+    }
+    v = le_bin(p, LB_ADD, v, offset);
   }
   if (ep->relu) v = le_bin(p, LB_MAX, v, cf(L, 0));
   return v;
@@ -1118,10 +1121,6 @@ static LStmt *per_sample_group(Lower *L, LVar *s, LVar *gv, const Conv *g, LStmt
   return loop(L, s, batch_n(L), 0, seq(per_sample, loop(L, gv, ci(L, g->groups), 0, per_group)));
 }
 
-/* A folded routed maxpool (passes/fuse.c, attribute pool): the group's
- * channels of the sample just computed, in `tile` ([F, OH, OW]), pooled
- * into y (result 0) and the route (result 2) as maxpool_route's kernel
- * pools them (lower_pool.c), with max|pooled y| folded into bits. */
 /* One window of pool_pass's rows: pooled, stored with its route, and
  * max|y| folded in. */
 typedef struct PoolWindow {
@@ -1153,6 +1152,11 @@ static LStmt *pool_window(Lower *L, void *ctx) {
   return b.first;
 }
 
+/* A folded routed maxpool (passes/fuse.c, attribute pool): the group's
+ * channels of the sample just computed, in `tile` ([F, OH, OW]), pooled
+ * into y (result 0) and the route (result 2) as maxpool_route's kernel
+ * pools them (lower_pool.c), with max|pooled y| folded into bits; a row's windows in
+ * chunked_loop's chunks. */
 static LStmt *pool_pass(Lower *L, const Node *n, const Conv *g, LBuffer *tile, LVar *s, LVar *gv,
                         LVar *bits) {
   LProgram *p = L->p;
