@@ -287,7 +287,20 @@ static const char *sdot_intrinsic(const TargetConfig *tc) {
   return NULL;
 }
 
-bool llvm_maps_dot4_i8(const TargetConfig *tc) { return sdot_intrinsic(tc) != NULL; }
+/* OCTO_EMULATE_VNNI=1: on x86, dot4_i8's variants as with vpdpbusd, but
+ * vpdpbusd written as plain IR, so that a CPU without VNNI runs the
+ * quads and the steps around vpdpbusd (tests/cross, x86_64). */
+static bool vnni_emulated(const TargetConfig *tc) {
+  const char *e = getenv("OCTO_EMULATE_VNNI");
+  return tc->target->arch == ARCH_X86_64 && e && strcmp(e, "1") == 0;
+}
+
+/* x86's vpdpbusd, real or emulated, for dot4_i8's variants. */
+static bool vnni(const TargetConfig *tc) {
+  return tc->target->arch == ARCH_X86_64 && (tc->has_dot_i8 || vnni_emulated(tc));
+}
+
+bool llvm_maps_dot4_i8(const TargetConfig *tc) { return sdot_intrinsic(tc) != NULL || vnni(tc); }
 
 /* False, after the message on err, for an error from LLVMRunPasses. */
 static bool passes_ran(LLVMErrorRef e, FILE *err) {
@@ -346,7 +359,9 @@ bool llvm_compile(const ProgramPlan *plan, const TargetConfig *tc, int opt_level
                       LLVMValueAsMetadata(LLVMMDStringInContext(ctx, abi, (unsigned)strlen(abi))));
   LlvmCodegenOptions co = {.sign_extend_i32 = tc->target->arch == ARCH_RISCV64,
                            .isa = {.x86 = tc->target->arch == ARCH_X86_64,
-                                   .sdot = sdot_intrinsic(tc)},
+                                   .sdot = sdot_intrinsic(tc),
+                                   .vnni = vnni(tc),
+                                   .vnni_emulated = vnni_emulated(tc)},
                            .errors = err};
   bool ok = llvm_codegen(plan, mod, &co);
   char *msg = NULL;

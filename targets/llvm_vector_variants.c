@@ -50,16 +50,22 @@ static LLVMValueRef lanes(LLVMBuilderRef b, LLVMValueRef v, unsigned lo, unsigne
  * of 32/g bits: two i16 for dot2_i16, four i8 for dot4_i8), summed per
  * lane, in plain IR: all g*n products widened, then each lane's g added
  * (AArch64 pairs: smull, smull2, addp). */
-static LLVMValueRef groups_generic(LLVMBuilderRef b, LLVMValueRef a, LLVMValueRef c, unsigned n,
-                                   unsigned g) {
+static LLVMValueRef groups_of(LLVMBuilderRef b, LLVMValueRef a, LLVMValueRef c, unsigned n,
+                              unsigned g, bool a_unsigned) {
   LLVMContextRef ctx = LLVMGetTypeContext(LLVMTypeOf(a));
   LLVMTypeRef narrow = LLVMVectorType(LLVMIntTypeInContext(ctx, 32 / g), g * n);
   LLVMTypeRef w32 = LLVMVectorType(LLVMInt32TypeInContext(ctx), g * n);
-  LLVMValueRef x = LLVMBuildSExt(b, LLVMBuildBitCast(b, a, narrow, ""), w32, "");
+  LLVMValueRef an = LLVMBuildBitCast(b, a, narrow, "");
+  LLVMValueRef x = a_unsigned ? LLVMBuildZExt(b, an, w32, "") : LLVMBuildSExt(b, an, w32, "");
   LLVMValueRef y = LLVMBuildSExt(b, LLVMBuildBitCast(b, c, narrow, ""), w32, "");
   LLVMValueRef m = LLVMBuildMul(b, x, y, ""), s = lanes(b, m, 0, n, g);
   for (unsigned k = 1; k < g; k++) s = LLVMBuildAdd(b, s, lanes(b, m, k, n, g), "");
   return s;
+}
+
+static LLVMValueRef groups_generic(LLVMBuilderRef b, LLVMValueRef a, LLVMValueRef c, unsigned n,
+                                   unsigned g) {
+  return groups_of(b, a, c, n, g, false);
 }
 
 /* The pieces (a power of two of them, w lanes each) concatenated
@@ -133,11 +139,57 @@ static LLVMValueRef quads_sdot(LLVMBuilderRef b, LLVMModuleRef mod, const char *
   return concat(b, part, pieces, W);
 }
 
+/* <n x i32> of x in every lane. */
+static LLVMValueRef splat(LLVMTypeRef v, uint32_t x, unsigned n) {
+  LLVMValueRef lane[16];
+  for (unsigned i = 0; i < n; i++) lane[i] = LLVMConstInt(LLVMGetElementType(v), x, 0);
+  return LLVMConstVector(lane, n);
+}
+
+/* x86's vpdpbusd on n lanes (acc plus, per i32 lane, the four products of
+ * a's unsigned and c's signed bytes, wrapping) in pieces of at most 8
+ * lanes: the 128- and 256-bit forms, which AVX-VNNI and AVX512-VNNI with
+ * AVX512VL both have. Emulated: the same integers in plain IR. */
+static LLVMValueRef vpdpbusd(LLVMBuilderRef b, LLVMModuleRef mod, const VectorIsa *isa,
+                             LLVMValueRef acc, LLVMValueRef a, LLVMValueRef c, unsigned n) {
+  if (isa->vnni_emulated) return LLVMBuildAdd(b, acc, groups_of(b, a, c, n, 4, true), "");
+  unsigned w = n < 8 ? n : 8, pieces = n / w;
+  const char *name = w == 4 ? "llvm.x86.avx512.vpdpbusd.128" : "llvm.x86.avx512.vpdpbusd.256";
+  LLVMTypeRef ft;
+  LLVMValueRef fn = intrinsic_decl(mod, name, NULL, 0, &ft);
+  LLVMTypeRef param[3];
+  LLVMGetParamTypes(ft, param);
+  LLVMValueRef part[16] = {0};
+  for (unsigned i = 0; i < pieces; i++) {
+    LLVMValueRef in[3] = {acc, a, c}, args[3];
+    for (int k = 0; k < 3; k++)
+      args[k] = LLVMBuildBitCast(b, pieces == 1 ? in[k] : lanes(b, in[k], i * w, w, 1), param[k],
+                                 "");
+    part[i] = LLVMBuildCall2(b, ft, fn, args, 3, "");
+  }
+  return concat(b, part, pieces, w);
+}
+
+/* acc + the signed quads of a and c by vpdpbusd, which takes a unsigned:
+ * with a's bytes moved up by 128 (xor 0x80) it counts 128 times c's bytes
+ * too much, and c's byte sums are vpdpbusd of bytes 1 by c. Every step
+ * wraps at 32 bits, so the result is the signed sum's, modulo 2^32, as
+ * the scalar function's. */
+static LLVMValueRef quads_vnni(LLVMBuilderRef b, LLVMModuleRef mod, const VectorIsa *isa,
+                               LLVMValueRef acc, LLVMValueRef a, LLVMValueRef c, unsigned n) {
+  LLVMTypeRef v = LLVMTypeOf(a);
+  LLVMValueRef bias = splat(v, 0x80808080u, n), ones = splat(v, 0x01010101u, n);
+  LLVMValueRef moved = vpdpbusd(b, mod, isa, acc, LLVMBuildXor(b, a, bias, ""), c, n);
+  LLVMValueRef csum = vpdpbusd(b, mod, isa, LLVMConstNull(v), ones, c, n);
+  return LLVMBuildSub(b, moved, LLVMBuildShl(b, csum, splat(v, 7, n), ""), "");
+}
+
 /* acc + the group products of a and c, n lanes. */
 static LLVMValueRef variant_body(LLVMBuilderRef b, LLVMModuleRef mod, const VectorIsa *isa,
                                  DotFn f, LLVMValueRef acc, LLVMValueRef a, LLVMValueRef c,
                                  unsigned n) {
   if (f == DOT4_I8 && isa->sdot) return quads_sdot(b, mod, isa->sdot, acc, a, c, n);
+  if (f == DOT4_I8 && isa->vnni) return quads_vnni(b, mod, isa, acc, a, c, n);
   LLVMValueRef s = f == DOT4_I8 ? groups_generic(b, a, c, n, 4)
                    : isa->x86   ? pairs_x86(b, mod, a, c, n)
                                 : groups_generic(b, a, c, n, 2);

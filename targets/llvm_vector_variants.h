@@ -25,6 +25,13 @@ typedef struct VectorIsa {
    * Arm) when the target has dotprod: dot4_i8's variants call it once
    * per 4 lanes. NULL: plain vector IR. */
   const char *sdot;
+  /* x86's vpdpbusd (AVX-VNNI, or AVX512-VNNI with AVX512VL): dot4_i8's
+   * variants call it on 128- and 256-bit pieces, with one operand moved
+   * into unsigned range and the difference taken off (vpdpbusd is
+   * unsigned x signed). vnni_emulated: the same steps with vpdpbusd
+   * written as plain IR, for testing the rest on a CPU without VNNI
+   * (OCTO_EMULATE_VNNI, docs/llvm-backend.md). */
+  bool vnni, vnni_emulated;
 } VectorIsa;
 
 /* i32 octo.dot2_i16(i32 acc, i32 a, i32 b): acc + a.lo * b.lo + a.hi *

@@ -50,7 +50,7 @@ void target_list(FILE *out) {
 /* What a feature gives, per architecture (LLVM's feature names). A vector
  * feature turned off leaves the vector width of what is left (x86 keeps
  * SSE; without NEON an ARM core has none). */
-typedef enum { GIVES_VECTOR, GIVES_FPU, GIVES_DOT_I8 } Gives;
+typedef enum { GIVES_VECTOR, GIVES_FPU, GIVES_DOT_I8, GIVES_VNNI_VEX, GIVES_VNNI_EVEX, GIVES_VL } Gives;
 
 static const struct {
   TargetArch arch;
@@ -63,8 +63,9 @@ static const struct {
     {ARCH_X86_64, "avx", GIVES_VECTOR, 256, 128},
     {ARCH_X86_64, "avx2", GIVES_VECTOR, 256, 128},
     {ARCH_X86_64, "avx512f", GIVES_VECTOR, 512, 256},
-    {ARCH_X86_64, "avx512vnni", GIVES_DOT_I8, 0, 0},
-    {ARCH_X86_64, "avxvnni", GIVES_DOT_I8, 0, 0},
+    {ARCH_X86_64, "avx512vnni", GIVES_VNNI_EVEX, 0, 0},
+    {ARCH_X86_64, "avx512vl", GIVES_VL, 0, 0},
+    {ARCH_X86_64, "avxvnni", GIVES_VNNI_VEX, 0, 0},
     {ARCH_ARM, "neon", GIVES_VECTOR, 128, 0},
     {ARCH_ARM, "vfp4", GIVES_FPU, 0, 0},
     {ARCH_ARM, "vfp4d16sp", GIVES_FPU, 0, 0},
@@ -90,9 +91,18 @@ static void apply_feature(TargetConfig *c, const char *item, size_t len) {
     case GIVES_VECTOR:
       if (on && features[i].bits > c->vector_bits) c->vector_bits = features[i].bits;
       if (!on && c->vector_bits > features[i].off_bits) c->vector_bits = features[i].off_bits;
+      /* LLVM turns off what needs the vector unit turned off: AVX-VNNI
+       * needs AVX2, the AVX-512 features AVX512F */
+      if (!on && c->target->arch == ARCH_X86_64 && features[i].off_bits < 512)
+        c->x86_vnni_evex = c->x86_avx512vl = false;
+      if (!on && c->target->arch == ARCH_X86_64 && features[i].off_bits < 256)
+        c->x86_vnni_vex = false;
       break;
     case GIVES_FPU: c->has_fpu = on; break;
     case GIVES_DOT_I8: c->has_dot_i8 = on; break;
+    case GIVES_VNNI_VEX: c->x86_vnni_vex = on; break;
+    case GIVES_VNNI_EVEX: c->x86_vnni_evex = on; break;
+    case GIVES_VL: c->x86_avx512vl = on; break;
     }
   }
 }
@@ -135,13 +145,33 @@ static const char *const dotprod_cpus_arm[] = {
     "cortex-a78", "cortex-a78ae", "cortex-a78c", "cortex-x1", "cortex-x1c", "exynos-m4",
     "exynos-m5", "neoverse-n1", "neoverse-n2", "neoverse-v1", NULL};
 
-static bool cpu_has_dotprod(const Target *t, const char *cpu) {
-  const char *const *list = t->arch == ARCH_AARCH64 ? dotprod_cpus_aarch64
-                            : t->arch == ARCH_ARM   ? dotprod_cpus_arm
-                                                    : NULL;
+/* Likewise the x86 CPUs with vpdpbusd, by encoding, and those with
+ * AVX512VL: the CPUs for which `llc-19 -mcpu=CPU` compiles
+ * llvm.x86.avx512.vpdpbusd.128 with -mattr=-avxvnni (AVX512-VNNI and
+ * AVX512VL), with -mattr=-avx512vnni (AVX-VNNI), and with
+ * -mattr=+avx512vnni,-avxvnni (AVX512VL). */
+static const char *const vnni_evex_cpus[] = {
+    "cascadelake", "cooperlake", "emeraldrapids", "graniterapids", "graniterapids-d",
+    "graniterapids_d", "icelake-client", "icelake-server", "icelake_client", "icelake_server",
+    "rocketlake", "sapphirerapids", "tigerlake", "znver4", "znver5", NULL};
+static const char *const vnni_vex_cpus[] = {
+    "alderlake", "arrowlake", "arrowlake-s", "arrowlake_s", "clearwaterforest", "emeraldrapids",
+    "gracemont", "grandridge", "graniterapids", "graniterapids-d", "graniterapids_d", "lunarlake",
+    "meteorlake", "pantherlake", "raptorlake", "sapphirerapids", "sierraforest", "znver5", NULL};
+static const char *const avx512vl_cpus[] = {
+    "cannonlake", "skx", "skylake-avx512", "skylake_avx512", "x86-64-v4", NULL};
+
+static bool listed(const char *const *list, const char *cpu) {
   for (; list && *list; list++)
     if (strcmp(*list, cpu) == 0) return true;
   return false;
+}
+
+static bool cpu_has_dotprod(const Target *t, const char *cpu) {
+  return listed(t->arch == ARCH_AARCH64 ? dotprod_cpus_aarch64
+                : t->arch == ARCH_ARM   ? dotprod_cpus_arm
+                                        : NULL,
+                cpu);
 }
 
 /* The host's own x86 features, for -mcpu=native. */
@@ -151,6 +181,8 @@ static void apply_native(TargetConfig *c) {
   if (__builtin_cpu_supports("avx2")) apply_feature(c, "+avx2", 5);
   if (__builtin_cpu_supports("avx512f")) apply_feature(c, "+avx512f", 8);
   if (__builtin_cpu_supports("avx512vnni")) apply_feature(c, "+avx512vnni", 11);
+  if (__builtin_cpu_supports("avx512vl")) apply_feature(c, "+avx512vl", 9);
+  if (__builtin_cpu_supports("avxvnni")) apply_feature(c, "+avxvnni", 8);
 #else
   (void)c;
 #endif
@@ -181,6 +213,14 @@ bool target_configure(TargetConfig *out, const Target *t, const char *mcpu, cons
     apply_native(out);
   }
   if (cpu_has_dotprod(t, out->cpu)) out->has_dot_i8 = true; /* -mattr=-dotprod still wins */
+  if (t->arch == ARCH_X86_64) {
+    if (listed(vnni_evex_cpus, out->cpu)) out->x86_vnni_evex = out->x86_avx512vl = true;
+    if (listed(avx512vl_cpus, out->cpu)) out->x86_avx512vl = true;
+    if (listed(vnni_vex_cpus, out->cpu)) out->x86_vnni_vex = true;
+  }
   out->mattr = mattr && *mattr ? mattr : NULL;
-  return !out->mattr || apply_features(out, out->mattr, err, errlen);
+  if (out->mattr && !apply_features(out, out->mattr, err, errlen)) return false;
+  if (t->arch == ARCH_X86_64)
+    out->has_dot_i8 = out->x86_vnni_vex || (out->x86_vnni_evex && out->x86_avx512vl);
+  return true;
 }

@@ -48,6 +48,10 @@ typedef struct TargetConfig {
   int vector_bits;      /* widest SIMD register: 0 (none), 128, 256, 512 */
   bool has_fpu;         /* hardware floating point (else soft-float or integer-only) */
   bool has_dot_i8;      /* a 4 x int8 dot-product instruction (VNNI vpdpbusd, Arm sdot) */
+  /* x86's vpdpbusd comes in two encodings: AVX-VNNI's (VEX) and
+   * AVX512-VNNI's (EVEX), which takes 128- and 256-bit registers only with
+   * AVX512VL. has_dot_i8 on x86 is vex, or evex with vl. */
+  bool x86_vnni_vex, x86_vnni_evex, x86_avx512vl;
 } TargetConfig;
 
 /* Applies -mcpu and -mattr (either may be NULL) to target t. False, with a

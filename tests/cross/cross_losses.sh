@@ -9,13 +9,17 @@
 # floating point unfused itself (docs/loops.md), and has no target-dependent
 # arithmetic (char signedness, long width, UB). Prints the largest
 # difference seen.
-#   cross_losses.sh TARGET [STEPS [VARIANT [BACKEND [MATTR]]]]   TARGET: armv7 | aarch64 | riscv64
+#   cross_losses.sh TARGET [STEPS [VARIANT [BACKEND [MATTR]]]]   TARGET: armv7 | aarch64 | riscv64 | x86_64
 # BACKEND c (default): both sides from the emitted C. llvm: the target's
 # trainer object comes from octoc's LLVM backend (-target TARGET, and
 # -mattr=MATTR when given), linked with the driver by the cross gcc, and
 # must match the host's C build. With MATTR +dotprod (aarch64) the int8
 # products are int8 quads summed by dot4_i8, Arm's sdot (the object must
-# have sdot in it), against the host's int16 pairs.
+# have sdot in it), against the host's int16 pairs. TARGET x86_64 with
+# MATTR emulated-vnni: the host itself, built by the LLVM backend with
+# OCTO_EMULATE_VNNI=1, i.e. the quads of x86's vpdpbusd path (the bias and
+# correction around it) with vpdpbusd written as plain IR, for a CPU
+# without VNNI; the object must have no vpdpbusd and the loops dot4_i8.
 # VARIANT: sgd (lenet5 as shipped: softmax cross-entropy, exp and log) or
 # adam-cosine (Adam, whose bias correction is pow, and a cosine schedule
 # over 5 epochs of 2 steps each: cos), or octo (--precision octo: the int8
@@ -43,6 +47,7 @@ case $target in
   armv7) gcc=arm-linux-gnueabihf-gcc qemu=qemu-arm ;;
   aarch64) gcc=aarch64-linux-gnu-gcc qemu=qemu-aarch64 ;;
   riscv64) gcc=riscv64-linux-gnu-gcc qemu=qemu-riscv64 ;;
+  x86_64) gcc=cc qemu=env ;; # the host runs it itself
   *) echo "unknown target '$target'"; exit 2 ;;
 esac
 for f in train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz; do
@@ -79,8 +84,24 @@ build cc "$tmp/host" $flags
 if [ "$backend" = llvm ]; then
   # shellcheck disable=SC2086
   mkdir "$tmp/llvm" # its own lenet5.h beside the object
+  if [ "$mattr" = emulated-vnni ]; then
+    export OCTO_EMULATE_VNNI=1
+    mattr=
+    # shellcheck disable=SC2086
+    "$OCTOC" "$MODELS/lenet5.net" $options --backend=llvm -target "$target" --emit=loops \
+      -o "$tmp/llvm/lenet5.loops" || { echo "FAIL: octoc --emit=loops"; exit 1; }
+    grep -q 'dot4_i8' "$tmp/llvm/lenet5.loops" || { echo "FAIL: no dot4_i8 in the loops"; exit 1; }
+  fi
+  # shellcheck disable=SC2086
   "$OCTOC" "$MODELS/lenet5.net" $options --backend=llvm -target "$target" ${mattr:+-mattr="$mattr"} \
     -o "$tmp/llvm/lenet5.o" || { echo "FAIL: octoc --backend=llvm -target $target $mattr"; exit 1; }
+  unset OCTO_EMULATE_VNNI
+  if [ "$target" = x86_64 ]; then # nothing this CPU lacks
+    command -v llvm-objdump-19 >/dev/null || { echo "SKIP: llvm-objdump-19 not installed"; exit 77; }
+    if llvm-objdump-19 -d "$tmp/llvm/lenet5.o" | grep -q vpdpbusd; then
+      echo "FAIL: vpdpbusd in the emulated object"; exit 1
+    fi
+  fi
   if [ "$mattr" = +dotprod ]; then # the quads' sdot (vsdot on armv7) is in the object
     command -v llvm-objdump-19 >/dev/null || { echo "SKIP: llvm-objdump-19 not installed"; exit 77; }
     n_sdot=$(llvm-objdump-19 -d --mattr=+dotprod "$tmp/llvm/lenet5.o" | grep -c '\bv\?sdot\b')

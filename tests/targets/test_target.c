@@ -38,6 +38,26 @@ START_TEST(mattr_turns_features_on_and_off) {
   ck_assert(c.has_dot_i8);
   ck_assert_str_eq(c.cpu, "skylake-avx512");
   ck_assert_str_eq(c.mattr, "+avx512f,+avx512vnni");
+  /* x86 vpdpbusd: AVX-VNNI, or AVX512-VNNI with AVX512VL (the 128- and
+   * 256-bit forms); by -mattr or implied by -mcpu */
+  c = config("x86_64", NULL, "+avx512f,+avx512vnni");
+  ck_assert(!c.has_dot_i8);
+  c = config("x86_64", NULL, "+avx512f,+avx512vnni,+avx512vl");
+  ck_assert(c.has_dot_i8);
+  c = config("x86_64", NULL, "+avx2,+avxvnni");
+  ck_assert(c.has_dot_i8);
+  c = config("x86_64", "sapphirerapids", NULL);
+  ck_assert(c.has_dot_i8);
+  c = config("x86_64", "alderlake", NULL);
+  ck_assert(c.has_dot_i8);
+  c = config("x86_64", "alderlake", "-avx2"); /* LLVM drops AVX-VNNI with AVX2 */
+  ck_assert(!c.has_dot_i8);
+  c = config("x86_64", "icelake-server", "-avx512vl");
+  ck_assert(!c.has_dot_i8);
+  c = config("x86_64", "sapphirerapids", "-avx512f"); /* AVX-VNNI is left */
+  ck_assert(c.has_dot_i8);
+  c = config("x86_64", "znver3", NULL);
+  ck_assert(!c.has_dot_i8);
   c = config("x86_64", NULL, "+avx512f,-avx512f");
   ck_assert_int_eq(c.vector_bits, 256);
   c = config("armv7", NULL, "-neon");
