@@ -7,6 +7,8 @@
 # quads summed by dot4_i8, Arm's sdot): each model is built by the LLVM
 # backend for -target aarch64 -mattr=+dotprod, linked by the aarch64 cross
 # gcc and run under qemu-aarch64 (exit 77, skip, without them).
+# LINEAR_QUADS=vnni: the quad form of x86's vpdpbusd path on this host,
+# vpdpbusd written as plain IR (OCTO_EMULATE_VNNI=1, docs/llvm-backend.md).
 set -u
 : "${OCTOC:?}" "${SRCDIR:?}"
 CC=${CC:-cc}
@@ -17,6 +19,9 @@ if [ "$quads" = 1 ]; then
     command -v "$p" >/dev/null || { echo "SKIP: $p not installed"; exit 77; }
   done
   CC=aarch64-linux-gnu-gcc CFLAGS="-O2 -static" run=qemu-aarch64
+elif [ "$quads" = vnni ]; then
+  [ "$(uname -m)" = x86_64 ] || { echo "SKIP: not an x86-64 host"; exit 77; }
+  export OCTO_EMULATE_VNNI=1
 fi
 tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT
@@ -69,7 +74,8 @@ check() {
   # LINEAR_INT8=1: the int8 kernels, nearest rounding (the driver's reference quantizes too)
   [ "${LINEAR_INT8:-0}" = 1 ] && opts+=(--precision int8 --set rounding.forward=nearest)
   [ "$quads" = 1 ] && opts+=(--backend=llvm -target aarch64 -mattr=+dotprod)
-  if ! "$OCTOC" "$d/m.net" "${opts[@]}" -o "$d/m.$([ "$quads" = 1 ] && echo o || echo c)" 2> "$d/err" ||
+  [ "$quads" = vnni ] && opts+=(--backend=llvm)
+  if ! "$OCTOC" "$d/m.net" "${opts[@]}" -o "$d/m.$([ "$quads" = 0 ] && echo c || echo o)" 2> "$d/err" ||
      ! "$OCTOC" "$d/m.net" "${opts[@]}" --emit=loops -o "$d/m.loops" 2>> "$d/err"; then
     echo "FAIL $name: octoc"; cat "$d/err"; cat "$d/m.net"; failed=$((failed + 1)); return
   fi
@@ -127,7 +133,7 @@ check dense   dense_chain_batch1            1 1  40       dense:24,0 dense:7,1
 check lenet   lenet5_shapes_partial        32 19 1,28,28  conv:6,5,5,1,1,2,2,1,1 conv:16,5,5,1,1,0,0,1,1 dense:120,1 dense:84,1 dense:10,1
 
 echo "$ran cases, $failed failed"
-if [ "$quads" = 1 ]; then # the cases must reach the quad form
+if [ "$quads" != 0 ]; then # the cases must reach the quad form
   echo "$quad_cases cases with dot4_i8 steps"
   [ "$quad_cases" -gt 0 ] || { echo "FAIL: no case has a quad-form product"; exit 1; }
 fi
