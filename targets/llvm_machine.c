@@ -278,6 +278,11 @@ static bool emit_module(LLVMModuleRef mod, LLVMTargetMachineRef tm, LlvmOutputKi
   return ok;
 }
 
+static bool emit_object(LLVMModuleRef mod, LLVMTargetMachineRef tm, char **bytes, size_t *len,
+                        FILE *err) {
+  return emit_module(mod, tm, LLVM_OUT_OBJ, bytes, len, err);
+}
+
 /* Arm's sdot intrinsic when the target has dotprod (dot4_i8's vector
  * variants, llvm_vector_variants.h), else NULL. */
 static const char *sdot_intrinsic(const TargetConfig *tc) {
@@ -387,13 +392,15 @@ bool llvm_compile(const ProgramPlan *plan, const TargetConfig *tc, int opt_level
       if (machine_of(tc, &m2)) tm_b = create_machine(tc, &m2, opt_level, err);
       machine_free(&m2);
     }
-    ok = tm_b ? llvm_parallel_optimise(mod, opt_level, tm, tm_b, optimise, on_diagnostic,
-                                       &diag_b, err)
+    /* an object: code generation on the two threads too */
+    ok = tm_b ? llvm_parallel_compile(mod, opt_level, tm, tm_b, optimise,
+                                      kind == LLVM_OUT_OBJ ? emit_object : NULL, on_diagnostic,
+                                      &diag_b, err, bytes, len)
               : optimise(mod, tm, opt_level, err);
     ok = ok && !diag_b.failed;
     if (tm_b) LLVMDisposeTargetMachine(tm_b);
   }
-  ok = ok && emit_module(mod, tm, kind, bytes, len, err) && !diag.failed;
+  ok = ok && (*bytes || emit_module(mod, tm, kind, bytes, len, err)) && !diag.failed;
   if (!ok) {
     free(*bytes);
     *bytes = NULL;

@@ -1,8 +1,10 @@
-/* The LLVM backend's optimisation on two threads: a module's kernels are
- * split over two modules, each in its own LLVM context, optimised at the
- * same time, then linked back into the one module, which is emitted once
- * (docs/llvm-backend.md, "Third pass"). The result depends only on the
- * module, never on which thread finishes first. */
+/* The LLVM backend's optimisation and code generation on two threads: a
+ * module's kernels are split over two modules, each in its own LLVM
+ * context, optimised at the same time, then either linked back into the
+ * one module, which is emitted once, or each emitted as an object and the
+ * objects joined (docs/llvm-backend.md, "Third pass", "Fourth pass"). The
+ * result depends only on the module, never on which thread finishes
+ * first. */
 #ifndef OCTO_TARGETS_LLVM_PARALLEL_H
 #define OCTO_TARGETS_LLVM_PARALLEL_H
 
@@ -35,5 +37,23 @@ bool llvm_parallel_movable(LLVMValueRef fn);
 bool llvm_parallel_optimise(LLVMModuleRef mod, int opt_level, LLVMTargetMachineRef tm_a,
                             LLVMTargetMachineRef tm_b, LlvmOptimise optimise,
                             LLVMDiagnosticHandler on_diag, void *diag_b, FILE *err);
+
+/* Emits mod for tm as an object into *bytes (malloc'd, *len bytes); false
+ * after an error on err. */
+typedef bool (*LlvmEmitObject)(LLVMModuleRef mod, LLVMTargetMachineRef tm, char **bytes,
+                               size_t *len, FILE *err);
+
+/* llvm_parallel_optimise, and code generation on two threads as well: each
+ * part, once optimised, is emitted as an object by emit on its thread,
+ * and the two objects are joined into one (elf_merge.h) in *obj (malloc'd,
+ * *obj_len bytes; the kernels that moved are local symbols again). Then
+ * mod holds only the first part and must not be emitted. *obj is NULL
+ * when the module was optimised whole or the parts were linked back (one
+ * processor, nothing to move, objects elf_merge cannot join): then mod is
+ * whole, for the caller to emit. False after an error on err. */
+bool llvm_parallel_compile(LLVMModuleRef mod, int opt_level, LLVMTargetMachineRef tm_a,
+                           LLVMTargetMachineRef tm_b, LlvmOptimise optimise, LlvmEmitObject emit,
+                           LLVMDiagnosticHandler on_diag, void *diag_b, FILE *err, char **obj,
+                           size_t *obj_len);
 
 #endif
