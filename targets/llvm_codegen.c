@@ -8,6 +8,8 @@
  * fast-math flag. Locals live in allocas that mem2reg promotes. */
 #include "llvm_codegen.h"
 
+#include "kernel_twins.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -710,6 +712,16 @@ static bool init_only(const ProgramPlan *plan, const KernelPlan *kp) {
   return true;
 }
 
+/* KernelCompatible: kernels of the same code also get the same function
+ * here when their parameters' alignments and their optnone agree. */
+static bool same_function(const void *ctx, const KernelPlan *a, const KernelPlan *b) {
+  const ProgramPlan *plan = ctx;
+  if (init_only(plan, a) != init_only(plan, b)) return false;
+  for (int i = 0; i < a->nbufs; i++)
+    if (buffer_align(a->bufs[i]) != buffer_align(b->bufs[i])) return false;
+  return true;
+}
+
 static void declare_kernel(Gen *g, const KernelPlan *kp) {
   int n = kp->nbufs + kp->nscalars;
   LLVMTypeRef *params = arena_alloc(g->p->arena, (size_t)(n + 1) * sizeof *params);
@@ -1172,8 +1184,21 @@ bool llvm_codegen(const ProgramPlan *plan, LLVMModuleRef mod, const LlvmCodegenO
   g->ab = LLVMCreateBuilderInContext(g->ctx);
   emit_consts(g);
   emit_tensor_table(g);
-  for (int i = 0; i < plan->nkernels; i++) declare_kernel(g, &plan->kernels[i]);
-  for (int i = 0; i < plan->nkernels && g->ok; i++) define_kernel(g, &plan->kernels[i]);
+  /* identical kernels built once (kernel_twins.h), from -O1 */
+  int *twin = arena_alloc(g->p->arena, (size_t)(plan->nkernels + 1) * sizeof *twin);
+  for (int i = 0; i < plan->nkernels; i++) twin[i] = i;
+  if (o && o->merge_twins) kernel_twins(plan, same_function, plan, twin);
+  for (int i = 0; i < plan->nkernels; i++) {
+    const KernelPlan *kp = &plan->kernels[i], *first = &plan->kernels[twin[i]];
+    if (twin[i] == i) {
+      declare_kernel(g, kp);
+    } else {
+      g->kfn[kp->kernel->id] = g->kfn[first->kernel->id];
+      g->kfn_type[kp->kernel->id] = g->kfn_type[first->kernel->id];
+    }
+  }
+  for (int i = 0; i < plan->nkernels && g->ok; i++)
+    if (twin[i] == i) define_kernel(g, &plan->kernels[i]);
   if (g->ok) {
     emit_init(g);
     emit_train_step(g);

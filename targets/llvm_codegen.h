@@ -26,6 +26,9 @@ typedef struct LlvmCodegenOptions {
    * width (RISC-V 64): the exported entries say so with signext. */
   bool sign_extend_i32;
   VectorIsa isa; /* what dot2_i16's vector variants may use */
+  /* kernels of the same code (kernel_twins.h) become one function: from
+   * -O1, as LLVM's mergefunc would */
+  bool merge_twins;
   FILE *errors; /* where refusals go; NULL: stderr */
 } LlvmCodegenOptions;
 

@@ -363,6 +363,7 @@ bool llvm_compile(const ProgramPlan *plan, const TargetConfig *tc, int opt_level
     LLVMAddModuleFlag(mod, LLVMModuleFlagBehaviorError, "target-abi", 10,
                       LLVMValueAsMetadata(LLVMMDStringInContext(ctx, abi, (unsigned)strlen(abi))));
   LlvmCodegenOptions co = {.sign_extend_i32 = tc->target->arch == ARCH_RISCV64,
+                           .merge_twins = opt_level > 0,
                            .isa = {.x86 = tc->target->arch == ARCH_X86_64,
                                    .sdot = sdot_intrinsic(tc),
                                    .vnni = vnni(tc),
