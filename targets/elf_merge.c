@@ -31,6 +31,7 @@ typedef struct Sec {
   const unsigned char *data; /* NULL for SHT_NOBITS */
   unsigned out;              /* index in the output, 0: not written */
   bool copy;                 /* the first object's section out, byte for byte: not written */
+  unsigned char *owned;      /* data rewritten here (freed with the object), or NULL */
 } Sec;
 
 typedef struct Sym {
@@ -173,6 +174,7 @@ static bool read_object(Merge *m, Obj *o, const unsigned char *p, size_t len, co
 }
 
 static void free_object(Obj *o) {
+  for (unsigned i = 0; o->sec && i < o->nsec; i++) free(o->sec[i].owned);
   free(o->sec);
   free(o->sym);
 }
@@ -206,6 +208,149 @@ static const Sec *first_copy(const Obj *a, const Sec *s) {
   return NULL;
 }
 
+/* A growing output buffer. */
+typedef struct Buf {
+  unsigned char *p;
+  size_t len, cap;
+  bool oom;
+} Buf;
+
+static unsigned char *grow(Buf *b, size_t n) {
+  if (b->oom) return NULL;
+  if (b->len + n > b->cap) {
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + n) cap *= 2;
+    unsigned char *p = realloc(b->p, cap);
+    if (!p) {
+      b->oom = true;
+      return NULL;
+    }
+    b->p = p, b->cap = cap;
+  }
+  unsigned char *at = b->p + b->len;
+  memset(at, 0, n);
+  b->len += n;
+  return at;
+}
+
+static void align_to(Buf *b, uint64_t a) {
+  if (a > 1 && b->len % a) grow(b, (size_t)(a - b->len % a));
+}
+
+static uint32_t add_string(Buf *strtab, const char *s) {
+  size_t n = strlen(s) + 1;
+  uint32_t at = (uint32_t)strtab->len;
+  unsigned char *p = grow(strtab, n);
+  if (p) memcpy(p, s, n);
+  return at;
+}
+
+/* --- Arm build attributes ---
+ * ("Addenda to, and Errata in, the ABI for the Arm Architecture": a
+ * version byte 'A', then per vendor a length, the vendor's name and
+ * sub-sections of a tag, a length and attributes: a ULEB128 tag and a
+ * ULEB128 or NUL-terminated value.) LLVM records its functions'
+ * optimisation goals (Tag_ABI_optimization_goals 30,
+ * Tag_ABI_FP_optimization_goals 31) only when they all agree: the part
+ * with the optnone initialisers has none, the other "speed". Joined, the
+ * goals are mixed, which is no tag. */
+
+static bool uleb(const unsigned char *p, size_t n, size_t *at, uint64_t *v) {
+  *v = 0;
+  for (int shift = 0; *at < n && shift < 64; shift += 7) {
+    unsigned char b = p[(*at)++];
+    *v |= (uint64_t)(b & 0x7f) << shift;
+    if (!(b & 0x80)) return true;
+  }
+  return false;
+}
+
+/* Whether an "aeabi" attribute's value is a string. */
+static bool string_valued(uint64_t tag) {
+  return tag == 4 || tag == 5 || tag == 65 || tag == 67 || (tag > 32 && tag % 2 == 1);
+}
+
+/* The attributes of [p, p + n) (one sub-section's) without the goal tags,
+ * appended to out; false when they do not parse. */
+static bool drop_goals(const unsigned char *p, size_t n, Buf *out) {
+  size_t at = 0;
+  while (at < n) {
+    size_t from = at;
+    uint64_t tag, v;
+    if (!uleb(p, n, &at, &tag)) return false;
+    if (tag == 32 && !uleb(p, n, &at, &v)) return false; /* Tag_compatibility: flag, then name */
+    if (string_valued(tag) || tag == 32) {
+      const unsigned char *z = memchr(p + at, 0, n - at);
+      if (!z) return false;
+      at = (size_t)(z - p) + 1;
+    } else if (!uleb(p, n, &at, &v)) {
+      return false;
+    }
+    if (tag == 30 || tag == 31) continue;
+    unsigned char *to = grow(out, at - from);
+    if (to) memcpy(to, p + from, at - from);
+  }
+  return true;
+}
+
+/* An Arm attributes section without its optimisation goals, in *out;
+ * false when it does not parse (only "aeabi" file-scope attributes are
+ * taken apart, anything else is copied). */
+static bool arm_without_goals(const Sec *s, Buf *out) {
+  const unsigned char *p = s->data;
+  size_t n = (size_t)s->size, at = 1;
+  if (!p || n < 1 || p[0] != 'A') return false;
+  unsigned char *v = grow(out, 1);
+  if (v) *v = 'A';
+  while (at < n) {
+    if (n - at < 4) return false;
+    size_t len = (size_t)rd(p + at, 4), start = out->len;
+    if (len < 5 || len > n - at) return false;
+    const unsigned char *vendor = p + at + 4, *end = p + at + len;
+    const unsigned char *z = memchr(vendor, 0, (size_t)(end - vendor));
+    if (!z) return false;
+    if (strcmp((const char *)vendor, "aeabi") != 0) {
+      unsigned char *to = grow(out, len);
+      if (to) memcpy(to, p + at, len);
+      at += len;
+      continue;
+    }
+    unsigned char *head = grow(out, (size_t)(z - p) + 1 - (at + 4) + 4);
+    if (head) memcpy(head + 4, vendor, (size_t)(z - vendor) + 1);
+    for (const unsigned char *q = z + 1; q < end;) {
+      if (end - q < 5) return false;
+      size_t sub = (size_t)rd(q + 1, 4), sub_start = out->len;
+      if (q[0] != 1 || sub < 5 || sub > (size_t)(end - q)) return false; /* file scope only */
+      unsigned char *sh = grow(out, 5);
+      if (sh) sh[0] = 1;
+      if (!drop_goals(q + 5, sub - 5, out)) return false;
+      if (out->p) wr(out->p + sub_start + 1, out->len - sub_start, 4);
+      q += sub;
+    }
+    if (out->p) wr(out->p + start, out->len - start, 4);
+    at += len;
+  }
+  return !out->oom;
+}
+
+/* a and b, two Arm attributes sections, the same but for the goals:
+ * a's data becomes a without them (what one object of both parts would
+ * say). */
+static bool join_goals(Sec *a, const Sec *b) {
+  Buf x = {0}, y = {0};
+  bool same = arm_without_goals(a, &x) && arm_without_goals(b, &y) && x.len == y.len &&
+              memcmp(x.p, y.p, x.len) == 0;
+  free(y.p);
+  if (!same) {
+    free(x.p);
+    return false;
+  }
+  a->owned = x.p;
+  a->data = x.p;
+  a->size = x.len;
+  return true;
+}
+
 /* Output section numbers for both objects' sections; the count, with the
  * null section, in *n. */
 static bool number_sections(Merge *m, Obj *o[2], unsigned machine, unsigned *n) {
@@ -219,6 +364,10 @@ static bool number_sections(Merge *m, Obj *o[2], unsigned machine, unsigned *n) 
       if (k == 1 && once(s, machine)) {
         /* one copy; the second's symbols in it (RISC-V's $d) go to the first's */
         const Sec *t = first_copy(o[0], s);
+        if (!t && machine == EM_ARM && s->type == SHT_PROC_ATTRIBUTES)
+          for (unsigned j = 1; !t && j < o[0]->nsec; j++)
+            if (o[0]->sec[j].type == s->type && o[0]->sec[j].out && join_goals(&o[0]->sec[j], s))
+              t = &o[0]->sec[j];
         if (!t) return fail(m, "the two objects' %s differ", s->name);
         s->out = t->out;
         s->copy = true;
@@ -275,43 +424,6 @@ static Sym chosen(const Global *g) {
   if (a && b && !defined(&s) && ((a->info >> 4) == STB_GLOBAL || (b->info >> 4) == STB_GLOBAL))
     s.info = (unsigned char)(STB_GLOBAL << 4 | (s.info & 15));
   return s;
-}
-
-/* A growing output buffer. */
-typedef struct Buf {
-  unsigned char *p;
-  size_t len, cap;
-  bool oom;
-} Buf;
-
-static unsigned char *grow(Buf *b, size_t n) {
-  if (b->oom) return NULL;
-  if (b->len + n > b->cap) {
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + n) cap *= 2;
-    unsigned char *p = realloc(b->p, cap);
-    if (!p) {
-      b->oom = true;
-      return NULL;
-    }
-    b->p = p, b->cap = cap;
-  }
-  unsigned char *at = b->p + b->len;
-  memset(at, 0, n);
-  b->len += n;
-  return at;
-}
-
-static void align_to(Buf *b, uint64_t a) {
-  if (a > 1 && b->len % a) grow(b, (size_t)(a - b->len % a));
-}
-
-static uint32_t add_string(Buf *strtab, const char *s) {
-  size_t n = strlen(s) + 1;
-  uint32_t at = (uint32_t)strtab->len;
-  unsigned char *p = grow(strtab, n);
-  if (p) memcpy(p, s, n);
-  return at;
 }
 
 /* An output section header. */

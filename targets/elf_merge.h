@@ -9,8 +9,10 @@
  * symbol one object defines and the other only references is resolved to
  * the definition, and made local when it is hidden (a kernel defined in
  * one half and called from the other: local, as it was in the one
- * module). What this does not know (section groups, extended section
- * indices, two definitions of one name, differing target attributes) is
+ * module). Arm build attributes that differ only in the optimisation
+ * goals are joined without them (mixed goals, as one module's object
+ * says). What this does not know (section groups, extended section
+ * indices, two definitions of one name, other differing attributes) is
  * refused with a reason rather than joined wrongly; the caller then emits
  * the module whole. */
 #ifndef OCTO_TARGETS_ELF_MERGE_H

@@ -393,14 +393,10 @@ bool llvm_compile(const ProgramPlan *plan, const TargetConfig *tc, int opt_level
       if (machine_of(tc, &m2)) tm_b = create_machine(tc, &m2, opt_level, err);
       machine_free(&m2);
     }
-    /* an object: code generation on the two threads too, but for Arm,
-     * whose objects record their functions' optimisation goals in the
-     * build attributes: the first part's optnone initialisers make its
-     * goals differ from the second's, which elf_merge does not join */
-    bool split_emit = kind == LLVM_OUT_OBJ && tc->target->arch != ARCH_ARM;
+    /* an object: code generation on the two threads too */
     ok = tm_b ? llvm_parallel_compile(mod, opt_level, tm, tm_b, optimise,
-                                      split_emit ? emit_object : NULL, on_diagnostic, &diag_b,
-                                      err, bytes, len)
+                                      kind == LLVM_OUT_OBJ ? emit_object : NULL, on_diagnostic,
+                                      &diag_b, err, bytes, len)
               : optimise(mod, tm, opt_level, err);
     ok = ok && !diag_b.failed;
     if (tm_b) LLVMDisposeTargetMachine(tm_b);

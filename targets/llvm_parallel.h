@@ -51,9 +51,8 @@ typedef bool (*LlvmEmitObject)(LLVMModuleRef mod, LLVMTargetMachineRef tm, char 
  * when the module was optimised whole or the parts were linked back (one
  * processor, nothing to move, objects elf_merge cannot join): then mod is
  * whole, for the caller to emit (when the objects were refused, its parts
- * have been through code generation once already, which leaves valid IR
- * but is not the path to take by design: a caller that knows its objects
- * will not join passes no emit). False after an error on err. */
+ * have been through code generation once already, which leaves valid IR).
+ * False after an error on err. */
 bool llvm_parallel_compile(LLVMModuleRef mod, int opt_level, LLVMTargetMachineRef tm_a,
                            LLVMTargetMachineRef tm_b, LlvmOptimise optimise, LlvmEmitObject emit,
                            LLVMDiagnosticHandler on_diag, void *diag_b, FILE *err, char **obj,

@@ -37,6 +37,19 @@ static const char *const ir_b =
     "  %b = mul i32 %a, 3\n"
     "  ret i32 %b\n"
     "}\n";
+/* ir_a with an optnone function: Arm's build attributes then record no
+ * single optimisation goal for it, and "speed" for ir_b */
+static const char *const ir_a_optnone =
+    "declare hidden i32 @k(i32)\n"
+    "define i32 @f(i32 %x) {\n"
+    "  %a = call i32 @k(i32 %x)\n"
+    "  ret i32 %a\n"
+    "}\n"
+    "define void @init(ptr %p) #0 {\n"
+    "  store i32 1, ptr %p\n"
+    "  ret void\n"
+    "}\n"
+    "attributes #0 = { noinline optnone }\n";
 /* k defined in both */
 static const char *const ir_k_again =
     "define hidden i32 @k(i32 %x) {\n"
@@ -48,8 +61,8 @@ typedef struct Bytes {
   size_t len;
 } Bytes;
 
-/* The object LLVM writes for ir and triple (position-independent). */
-static Bytes object_of(const char *ir, const char *triple) {
+/* The object LLVM writes for ir, triple and cpu (position-independent). */
+static Bytes object_for(const char *ir, const char *triple, const char *cpu) {
   LLVMContextRef ctx = LLVMContextCreate();
   LLVMMemoryBufferRef src = LLVMCreateMemoryBufferWithMemoryRangeCopy(ir, strlen(ir), "t");
   LLVMModuleRef mod = NULL;
@@ -57,7 +70,7 @@ static Bytes object_of(const char *ir, const char *triple) {
   ck_assert_msg(!LLVMParseIRInContext(ctx, src, &mod, &msg), "%s", msg ? msg : "");
   LLVMTargetRef t;
   ck_assert_msg(!LLVMGetTargetFromTriple(triple, &t, &msg), "%s", msg ? msg : "");
-  LLVMTargetMachineRef tm = LLVMCreateTargetMachine(t, triple, "", "", LLVMCodeGenLevelDefault,
+  LLVMTargetMachineRef tm = LLVMCreateTargetMachine(t, triple, cpu, "", LLVMCodeGenLevelDefault,
                                                     LLVMRelocPIC, LLVMCodeModelDefault);
   LLVMSetTarget(mod, triple);
   LLVMMemoryBufferRef out = NULL;
@@ -72,6 +85,8 @@ static Bytes object_of(const char *ir, const char *triple) {
   LLVMContextDispose(ctx);
   return b;
 }
+
+static Bytes object_of(const char *ir, const char *triple) { return object_for(ir, triple, ""); }
 
 static bool merge(Bytes a, Bytes b, Bytes *out, char *why, size_t whylen) {
   return elf_merge(a.p, a.len, b.p, b.len, &out->p, &out->len, why, whylen);
@@ -135,6 +150,37 @@ START_TEST(every_target_joins) {
 }
 END_TEST
 
+/* Arm objects whose build attributes differ only in the optimisation
+ * goals join, the goals dropped (mixed: what one object of both would
+ * say); attributes that differ otherwise (another CPU) do not. */
+START_TEST(arm_goals_join) {
+  static const char *const triples[] = {"armv7-unknown-linux-gnueabihf", "thumbv7em-none-eabihf"};
+  for (size_t i = 0; i < 2; i++) {
+    Bytes a = object_of(ir_a_optnone, triples[i]), b = object_of(ir_b, triples[i]), j;
+    char why[200] = "";
+    ck_assert_msg(a.len != b.len || memcmp(a.p, b.p, a.len) != 0, "same objects");
+    ck_assert_msg(merge(a, b, &j, why, sizeof why), "%s: %s", triples[i], why);
+    char dir[] = "/tmp/elfmergeXXXXXX", cmd[512];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(cmd, sizeof cmd, "%s/j.o", dir);
+    write_file(cmd, j);
+    /* the goals are gone, the architecture is still there (when llvm-readelf is at hand) */
+    snprintf(cmd, sizeof cmd,
+             "! command -v llvm-readelf-19 >/dev/null || { llvm-readelf-19 -A %s/j.o > %s/a && "
+             "! grep -q optimization_goals %s/a && grep -q CPU_arch %s/a; }",
+             dir, dir, dir, dir);
+    ck_assert_msg(system(cmd) == 0, "%s: the joined attributes", triples[i]);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    free(b.p), free(j.p);
+    Bytes other = object_for(ir_b, triples[i], i == 0 ? "cortex-a53" : "cortex-m7");
+    ck_assert(!merge(a, other, &j, why, sizeof why));
+    ck_assert_msg(strstr(why, "ARM.attributes differ"), "%s", why);
+    free(a.p), free(other.p);
+  }
+}
+END_TEST
+
 START_TEST(refuses_what_it_cannot_join) {
   Bytes a = object_of(ir_a, host_triple), b = object_of(ir_b, host_triple), j;
   Bytes again = object_of(ir_k_again, host_triple);
@@ -172,6 +218,7 @@ int main(void) {
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, host_object_links_and_runs);
   tcase_add_test(tc, every_target_joins);
+  tcase_add_test(tc, arm_goals_join);
   tcase_add_test(tc, refuses_what_it_cannot_join);
   suite_add_tcase(s, tc);
   SRunner *r = srunner_create(s);
