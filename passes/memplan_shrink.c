@@ -463,19 +463,18 @@ typedef struct Users {
 } Users;
 
 static void users_of(const LProgram *p, LUses *u, Users *us) {
-  int nb = p->nbuffers, total = 0;
-  for (int ki = 0; ki < p->nkernels; ki++) {
-    lkernel_buffer_uses(p->kernels[ki], u);
-    total += u->n;
-  }
+  int nb = p->nbuffers, n = 0, cap = 0;
   us->head = xcalloc((size_t)nb + 1, sizeof(int));
   us->tail = xcalloc((size_t)nb + 1, sizeof(int));
-  us->next = xcalloc((size_t)total + 1, sizeof(int));
-  us->kernel = xcalloc((size_t)total + 1, sizeof(int));
+  us->next = us->kernel = NULL;
   for (int b = 0; b < nb; b++) us->head[b] = us->tail[b] = -1;
-  int n = 0;
   for (int ki = 0; ki < p->nkernels; ki++) {
     lkernel_buffer_uses(p->kernels[ki], u);
+    if (n + u->n > cap) {
+      cap = 2 * (n + u->n);
+      us->next = xrealloc(us->next, (size_t)cap * sizeof(int));
+      us->kernel = xrealloc(us->kernel, (size_t)cap * sizeof(int));
+    }
     for (int j = 0; j < u->n; j++, n++) {
       int b = u->ids[j];
       us->kernel[n] = ki;

@@ -315,8 +315,9 @@ static bool arm_without_goals(const Sec *s, Buf *out) {
       at += len;
       continue;
     }
-    unsigned char *head = grow(out, (size_t)(z - p) + 1 - (at + 4) + 4);
-    if (head) memcpy(head + 4, vendor, (size_t)(z - vendor) + 1);
+    size_t named = (size_t)(z - vendor) + 1; /* the vendor's name and its NUL */
+    unsigned char *head = grow(out, 4 + named); /* the length is written below */
+    if (head) memcpy(head + 4, vendor, named);
     for (const unsigned char *q = z + 1; q < end;) {
       if (end - q < 5) return false;
       size_t sub = (size_t)rd(q + 1, 4), sub_start = out->len;

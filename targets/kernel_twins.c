@@ -18,7 +18,6 @@ typedef struct Side {
 } Side;
 
 typedef struct Twins {
-  const LProgram *p;
   Side s[2];
   int *touched[2]; /* the variable ids set in s[k].peer, to clear them after */
   int ntouched[2];
@@ -185,7 +184,7 @@ void kernel_twins(const ProgramPlan *plan, KernelCompatible compatible, const vo
                   int *twin) {
   const LProgram *p = plan->p;
   int n = plan->nkernels;
-  Twins t = {.p = p};
+  Twins t = {0};
   size_t nv = (size_t)p->nvars + 1, nb = (size_t)p->nbuffers + 1;
   for (int k = 0; k < 2; k++) {
     t.s[k].pos = calloc(nb, sizeof(int));

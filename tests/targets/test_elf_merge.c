@@ -102,9 +102,6 @@ static void write_file(const char *path, Bytes b) {
 static const char *host_triple = "x86_64-unknown-linux-gnu";
 
 START_TEST(host_object_links_and_runs) {
-#if !defined(__x86_64__)
-  return; /* the joined object is an x86-64 one */
-#endif
   Bytes a = object_of(ir_a, host_triple), b = object_of(ir_b, host_triple), j;
   char why[200] = "", dir[] = "/tmp/elfmergeXXXXXX";
   ck_assert_msg(merge(a, b, &j, why, sizeof why), "%s", why);
@@ -216,7 +213,9 @@ int main(void) {
   Suite *s = suite_create("elf_merge");
   TCase *tc = tcase_create("core");
   tcase_set_timeout(tc, 120);
+#if defined(__x86_64__) /* the joined object is an x86-64 one, run here */
   tcase_add_test(tc, host_object_links_and_runs);
+#endif
   tcase_add_test(tc, every_target_joins);
   tcase_add_test(tc, arm_goals_join);
   tcase_add_test(tc, refuses_what_it_cannot_join);
