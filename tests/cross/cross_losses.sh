@@ -20,6 +20,11 @@
 # OCTO_EMULATE_VNNI=1, i.e. the quads of x86's vpdpbusd path (the bias and
 # correction around it) with vpdpbusd written as plain IR, for a CPU
 # without VNNI; the object must have no vpdpbusd and the loops dot4_i8.
+# TARGET x86_64 with MATTR vnni-evex or vnni-vex: vpdpbusd itself, run by
+# this CPU (skip unless /proc/cpuinfo has AVX512-VNNI with AVX512VL, or
+# AVX-VNNI): built for -mcpu=native, or for -mcpu=znver3 -mattr=+avxvnni
+# (the VEX encoding, {vex} vpdpbusd); the object must have vpdpbusd in
+# that encoding.
 # VARIANT: sgd (lenet5 as shipped: softmax cross-entropy, exp and log) or
 # adam-cosine (Adam, whose bias correction is pow, and a cosine schedule
 # over 5 epochs of 2 steps each: cos), or octo (--precision octo: the int8
@@ -84,6 +89,22 @@ build cc "$tmp/host" $flags
 if [ "$backend" = llvm ]; then
   # shellcheck disable=SC2086
   mkdir "$tmp/llvm" # its own lenet5.h beside the object
+  cpu_flags=
+  case $mattr in
+    vnni-evex | vnni-vex)
+      [ "$target" = x86_64 ] && [ "$(uname -m)" = x86_64 ] ||
+        { echo "FAIL: $mattr is for TARGET x86_64 on an x86-64 host"; exit 2; }
+      host_flags=$(grep -m1 '^flags' /proc/cpuinfo)
+      has() { case " ${host_flags#*:} " in *" $1 "*) return 0 ;; esac; return 1; }
+      if [ "$mattr" = vnni-evex ]; then
+        { has avx512_vnni && has avx512vl; } || { echo "SKIP: this CPU has no AVX512-VNNI with AVX512VL"; exit 77; }
+        cpu_flags="-mcpu=native"
+      else
+        has avx_vnni || { echo "SKIP: this CPU has no AVX-VNNI"; exit 77; }
+        cpu_flags="-mcpu=znver3 -mattr=+avxvnni"
+      fi
+      vnni=$mattr mattr= ;;
+  esac
   if [ "$mattr" = emulated-vnni ]; then
     export OCTO_EMULATE_VNNI=1
     mattr=
@@ -94,9 +115,20 @@ if [ "$backend" = llvm ]; then
   fi
   # shellcheck disable=SC2086
   "$OCTOC" "$MODELS/lenet5.net" $options --backend=llvm -target "$target" ${mattr:+-mattr="$mattr"} \
-    -o "$tmp/llvm/lenet5.o" || { echo "FAIL: octoc --backend=llvm -target $target $mattr"; exit 1; }
+    $cpu_flags -o "$tmp/llvm/lenet5.o" ||
+    { echo "FAIL: octoc --backend=llvm -target $target $mattr $cpu_flags"; exit 1; }
   unset OCTO_EMULATE_VNNI
-  if [ "$target" = x86_64 ]; then # nothing this CPU lacks
+  if [ -n "$cpu_flags" ]; then # vpdpbusd, in the encoding asked for, runs here
+    command -v llvm-objdump-19 >/dev/null || { echo "SKIP: llvm-objdump-19 not installed"; exit 77; }
+    llvm-objdump-19 -d "$tmp/llvm/lenet5.o" > "$tmp/llvm/dis"
+    if [ "$vnni" = vnni-vex ]; then
+      n_vnni=$(grep -c '{vex}[[:space:]]*vpdpbusd' "$tmp/llvm/dis")
+    else
+      n_vnni=$(grep 'vpdpbusd' "$tmp/llvm/dis" | grep -vc '{vex}')
+    fi
+    [ "$n_vnni" -gt 0 ] || { echo "FAIL: no $vnni vpdpbusd in the object ($cpu_flags)"; exit 1; }
+    echo "$vnni vpdpbusd instructions in the object: $n_vnni"
+  elif [ "$target" = x86_64 ]; then # nothing this CPU lacks
     command -v llvm-objdump-19 >/dev/null || { echo "SKIP: llvm-objdump-19 not installed"; exit 77; }
     if llvm-objdump-19 -d "$tmp/llvm/lenet5.o" | grep -q vpdpbusd; then
       echo "FAIL: vpdpbusd in the emulated object"; exit 1

@@ -9,6 +9,9 @@
 # gcc and run under qemu-aarch64 (exit 77, skip, without them).
 # LINEAR_QUADS=vnni: the quad form of x86's vpdpbusd path on this host,
 # vpdpbusd written as plain IR (OCTO_EMULATE_VNNI=1, docs/llvm-backend.md).
+# LINEAR_QUADS=vnni-hw: the same with vpdpbusd itself, run by this CPU
+# (-mcpu=native; exit 77 unless it has AVX512-VNNI with AVX512VL or
+# AVX-VNNI).
 set -u
 : "${OCTOC:?}" "${SRCDIR:?}"
 CC=${CC:-cc}
@@ -22,6 +25,10 @@ if [ "$quads" = 1 ]; then
 elif [ "$quads" = vnni ]; then
   [ "$(uname -m)" = x86_64 ] || { echo "SKIP: not an x86-64 host"; exit 77; }
   export OCTO_EMULATE_VNNI=1
+elif [ "$quads" = vnni-hw ]; then
+  [ "$(uname -m)" = x86_64 ] || { echo "SKIP: not an x86-64 host"; exit 77; }
+  grep -qE '^flags.*( avx_vnni |avx512_vnni.* avx512vl | avx512vl .*avx512_vnni)' /proc/cpuinfo ||
+    { echo "SKIP: this CPU has neither AVX-VNNI nor AVX512-VNNI with AVX512VL"; exit 77; }
 fi
 tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT
@@ -75,6 +82,7 @@ check() {
   [ "${LINEAR_INT8:-0}" = 1 ] && opts+=(--precision int8 --set rounding.forward=nearest)
   [ "$quads" = 1 ] && opts+=(--backend=llvm -target aarch64 -mattr=+dotprod)
   [ "$quads" = vnni ] && opts+=(--backend=llvm)
+  [ "$quads" = vnni-hw ] && opts+=(--backend=llvm -mcpu=native)
   if ! "$OCTOC" "$d/m.net" "${opts[@]}" -o "$d/m.$([ "$quads" = 0 ] && echo c || echo o)" 2> "$d/err" ||
      ! "$OCTOC" "$d/m.net" "${opts[@]}" --emit=loops -o "$d/m.loops" 2>> "$d/err"; then
     echo "FAIL $name: octoc"; cat "$d/err"; cat "$d/m.net"; failed=$((failed + 1)); return
