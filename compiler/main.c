@@ -325,7 +325,8 @@ static int compile(const Options *o, const TargetConfig *target) {
     status = EXIT_INPUT;
   Module m = {.arena = a, .diag = d, .graph = g, .recipe = &recipe, .target = target,
               .libm_math = o->real_double, .no_fuse = o->no_fuse,
-              .dot4_i8 = o->backend == BACKEND_LLVM && llvm_maps_dot4_i8(target)};
+              .dot4_i8 = o->backend == BACKEND_LLVM && llvm_maps_dot4_i8(target),
+              .dot4_u8i8 = o->backend == BACKEND_LLVM && llvm_maps_dot4_u8i8(target)};
   if (status == EXIT_OK) {
     int count;
     const Pass *const *passes = pass_registry(&count);

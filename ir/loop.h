@@ -112,6 +112,11 @@ typedef enum {
 enum {
   LHINT_VECTORIZE = 1u << 0, /* iterations independent: vectorise */
   LHINT_UNROLL = 1u << 1,    /* unroll fully (small constant trip count) */
+  /* one iteration at a time, not vectorised: a copy of groups of
+   * adjacent elements (int8 quads) that a vectoriser would turn into
+   * gathers and scatters, while one iteration's copies merge into one
+   * wide load and store */
+  LHINT_SCALAR = 1u << 2,
 };
 
 typedef struct LStmt {

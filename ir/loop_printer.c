@@ -307,6 +307,7 @@ static void print_for(FILE *out, Names *n, const LStmt *s, int depth) {
   if (s->step != 1) fprintf(out, " step %lld", (long long)s->step);
   if (s->hints & LHINT_VECTORIZE) fputs(" vectorize", out);
   if (s->hints & LHINT_UNROLL) fputs(" unroll", out);
+  if (s->hints & LHINT_SCALAR) fputs(" scalar", out);
   fputs(" {\n", out);
   if (s->var) bind(n, s->var, name); /* the bounds cannot see the loop var */
   print_block(out, n, s->body, depth + 1);

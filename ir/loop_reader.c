@@ -566,6 +566,7 @@ static LStmt *parse_for(Reader *r, SrcLoc loc) {
   for (;;) {
     if (is_word(r, "vectorize")) hints |= LHINT_VECTORIZE;
     else if (is_word(r, "unroll")) hints |= LHINT_UNROLL;
+    else if (is_word(r, "scalar")) hints |= LHINT_SCALAR;
     else break;
     next(r);
   }

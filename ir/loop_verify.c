@@ -534,8 +534,10 @@ static void check_for(Ctx *c, const LStmt *s, SrcLoc loc) {
     verr(c, loc, "bounds of %%%s must be %s, not %s .. %s", v->name, tn(v->dtype),
          tn(s->lo->type), tn(s->hi->type));
   if (s->step <= 0) verr(c, loc, "loop step must be positive, not %lld", (long long)s->step);
-  if (s->hints & ~(unsigned)(LHINT_VECTORIZE | LHINT_UNROLL))
+  if (s->hints & ~(unsigned)(LHINT_VECTORIZE | LHINT_UNROLL | LHINT_SCALAR))
     verr(c, loc, "unknown loop hints 0x%x", s->hints);
+  if ((s->hints & LHINT_SCALAR) && (s->hints & LHINT_VECTORIZE))
+    verr(c, loc, "loop %%%s is both vectorize and scalar", s->var->name);
   int mark = c->nscope;
   Range saved = c->range[v->id];
   c->range[v->id] = loop_range(c, s);

@@ -38,6 +38,7 @@ struct Lower {
   int nvars;
   unsigned entries;
   bool dot4_i8; /* Module.dot4_i8: the int8 products in quads (lower_int8.c) */
+  bool dot4_u8i8; /* Module.dot4_u8i8: A's quads moved into unsigned range */
 };
 typedef struct Lower Lower;
 

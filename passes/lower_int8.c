@@ -83,10 +83,27 @@ static DType operand_type(const Lower *L, int64_t n) {
   return pair_form(n) && L->dot4_i8 ? DT_I8 : DT_I16;
 }
 
+/* Whether a product of n columns and kp k (in the pair form) stores A's
+ * quads moved into unsigned range, a + 128 as u8 (Module.dot4_u8i8: x86
+ * VNNI's vpdpbusd is unsigned x signed): each step is then one dot4_u8i8,
+ * whose sums exceed the true ones by 128 times B's column sums, taken off
+ * once per element (column_sums, pair_block). The sums wrap modulo 2^32
+ * and the true one fits an int32, so the difference is exact; a longer
+ * reduction than I8_CHUNK (widened in chunks) keeps the signed quads. */
+static bool unsigned_a(const Lower *L, int64_t n, int64_t kp) {
+  return L->dot4_u8i8 && L->dot4_i8 && pair_form(n) && kp <= I8_CHUNK;
+}
+
+/* The element type of a product's packed A (its rows of kp k). */
+static DType a_type(const Lower *L, int64_t n, int64_t kp) {
+  return unsigned_a(L, n, kp) ? DT_U8 : operand_type(L, n);
+}
+
 /* The pair form's step on A's group at a and B's at b (loads of G
  * elements each) into sum. */
 static LExpr *group_step(Lower *L, LExpr *sum, LExpr *a, LExpr *b) {
-  return le_call3(L->p, L->dot4_i8 ? LI_DOT4_I8 : LI_DOT2_I16, sum, a, b);
+  LIntrinsic fn = !L->dot4_i8 ? LI_DOT2_I16 : a->buf->dtype == DT_U8 ? LI_DOT4_U8I8 : LI_DOT4_I8;
+  return le_call3(L->p, fn, sum, a, b);
 }
 
 /* A B operand's columns as stored: in the pair form, a whole number of
@@ -322,14 +339,16 @@ static LStmt *store_as(Lower *L, LBuffer *dst, LExpr *at, LExpr *v) {
 
 /* Packs rows of k-contiguous int16: dst[doff + r*kp + k] = src[soff + r*rs
  * + k*ks] for r < rows, k < len, and 0 for len <= k < kp (so the padding
- * needs no clearing pass). */
+ * needs no clearing pass). A u8 dst (unsigned_a) takes src + 128. */
 static LStmt *pack(Lower *L, LBuffer *dst, LExpr *doff, LExpr *rows, LExpr *len, int64_t kp,
                    LBuffer *src, LExpr *soff, int64_t rs, int64_t ks) {
   LVar *r = lv_loop(L, "r"), *k = lv_loop(L, "k"), *kz = lv_loop(L, "k");
   LExpr *from = add(L, soff, add(L, mul(L, ve(L, r), ci(L, rs)), mul(L, ve(L, k), ci(L, ks))));
   LExpr *to = add(L, doff, add(L, mul(L, ve(L, r), ci(L, kp)), ve(L, k)));
   LExpr *pad_at = add(L, add(L, doff, mul(L, ve(L, r), ci(L, kp))), ve(L, kz));
-  LStmt *copy = loop(L, k, len, 0, store_as(L, dst, to, ld(L, src, from)));
+  LExpr *v = ld(L, src, from);
+  if (dst->dtype == DT_U8) v = le_bin(L->p, LB_ADD, le_cast(L->p, DT_I32, v), ci(L, 128));
+  LStmt *copy = loop(L, k, len, 0, store_as(L, dst, to, v));
   LStmt *pad = len->kind == LE_CONST && len->i == kp
                     ? NULL
                     : ls_for(L->p, kz, len, ci(L, kp), 1, 0,
@@ -369,8 +388,10 @@ static LStmt *pack_b_pairs(Lower *L, LBuffer *dst, LExpr *doff, int64_t n, LExpr
     lblock_add(&pair, store_as(L, dst, to, ld(L, src, from)));
   }
   LExpr *pairs = le_bin(p, LB_DIV, len, ci(L, G));
+  /* along k: each group's G stores are one copy of G adjacent elements
+   * (scalar: vectorised across groups they were byte scatters) */
   LStmt *whole = rs == 1 ? loop(L, q, pairs, 0, loop(L, r, rows, LHINT_VECTORIZE, pair.first))
-                         : loop(L, r, rows, 0, loop(L, q, pairs, 0, pair.first));
+                         : loop(L, r, rows, 0, loop(L, q, pairs, ks == 1 ? LHINT_SCALAR : 0, pair.first));
   /* k from G * (len / G): the last k of a partial group, then the zeros */
   LStmt *odd = NULL, *zero = NULL;
   if (len->kind != LE_CONST || len->i % G) {
@@ -576,6 +597,9 @@ typedef struct I8Gemm {
   /* set by i8_gemm: the int32 sums of a block, and their int64 totals
    * for a reduction longer than I8_CHUNK (else acc) */
   LBuffer *acc, *total;
+  /* set by i8_gemm when A is u8 (unsigned_a): B's column sums over k of
+   * the panel (int32), and four bytes of 1 that make them with dot4_u8i8 */
+  LBuffer *csum, *ones;
 } I8Gemm;
 
 /* The epilogue of C[row, j] given its whole sum. */
@@ -827,22 +851,46 @@ static LStmt *pair_block(Lower *L, const I8Gemm *g, Origin i0, int mr, LExpr *j0
   for (int r = 0; r < mr; r++) {
     LVar *j = lv_loop(L, "j");
     LExpr *sum = ld(L, total, add(L, ci(L, r * nc), ve(L, j)));
+    if (g->csum) /* A moved up by 128: i32(u32(sum) - (u32(csum[j]) << 7)), wrapping */
+      sum = le_cast(p, DT_I32,
+                    le_bin(p, LB_SUB, le_cast(p, DT_U32, sum),
+                           le_bin(p, LB_SHL, le_cast(p, DT_U32, ld(L, g->csum, ve(L, j))),
+                                  le_int(p, DT_U32, 7))));
     lblock_add(&out, loop(L, j, ci(L, nv), LHINT_VECTORIZE,
                           i8_store(L, g, at_origin(L, i0, r), add(L, j0, ve(L, j)), sum)));
   }
   return seq(sums, out.first);
 }
 
+/* csum[j] = the sum over k of B's column j0 + j, for j < nc: dot4_u8i8
+ * of bytes 1 and each quad of B, once per panel for all its rows. */
+static LStmt *column_sums(Lower *L, const I8Gemm *g, LExpr *j0, int64_t nc) {
+  LProgram *p = L->p;
+  LVar *q = lv_loop(L, "q"), *j = lv_loop(L, "j");
+  LExpr *b = add(L, g->boff, add(L, mul(L, ve(L, q), ci(L, 4 * b_cols(g->n))),
+                                 mul(L, add(L, le_clone(p, j0), ve(L, j)), ci(L, 4))));
+  LExpr *sum = le_call3(p, LI_DOT4_U8I8, ld(L, g->csum, ve(L, j)), ld(L, g->ones, ci(L, 0)),
+                        ld(L, g->b, b));
+  return seq3(fill_n(L, g->ones, 4, le_int(p, DT_U8, 1)),
+              fill_n(L, g->csum, nc, le_int(p, DT_I32, 0)),
+              loop(L, q, ci(L, g->kp / 4), 0,
+                   loop(L, j, ci(L, nc), LHINT_VECTORIZE, ls_store(p, g->csum, ve(L, j), sum))));
+}
+
 /* The columns j0 .. j0+nv-1 of C: blocks of I8_MR rows, then the rest
- * (one block when m is a constant, single rows when it is %n). */
+ * (one block when m is a constant, single rows when it is %n); B's
+ * column sums first when A is u8. */
 static LStmt *pair_panel(Lower *L, const I8Gemm *g, LExpr *j0, int64_t nv) {
   int64_t nc = b_cols(nv);
   LProgram *p = L->p;
+  LStmt *sums = g->csum ? column_sums(L, g, j0, nc) : NULL;
   if (g->m->kind == LE_CONST && g->m->i <= I8_MR_MAX)
-    return g->m->i > 0 ? pair_block(L, g, (Origin){NULL, 0, 0}, (int)g->m->i, j0, nc, nv) : NULL;
+    return g->m->i > 0
+               ? seq(sums, pair_block(L, g, (Origin){NULL, 0, 0}, (int)g->m->i, j0, nc, nv))
+               : NULL;
   LVar *ib = lv_loop(L, "ib"), *i = lv_loop(L, "i");
   LExpr *mb = le_bin(p, LB_DIV, g->m, ci(L, I8_MR));
-  LStmt *out = loop(L, ib, mb, 0, pair_block(L, g, (Origin){ib, I8_MR, 0}, I8_MR, j0, nc, nv));
+  LStmt *out = seq(sums, loop(L, ib, mb, 0, pair_block(L, g, (Origin){ib, I8_MR, 0}, I8_MR, j0, nc, nv)));
   if (g->m->kind == LE_CONST) {
     int rest = (int)(g->m->i % I8_MR);
     return rest ? seq(out, pair_block(L, g, (Origin){NULL, 0, g->m->i - rest}, rest, j0, nc, nv)) : out;
@@ -859,6 +907,10 @@ static LStmt *i8_gemm(Lower *L, const I8Gemm *gemm) {
   int64_t nc = b_cols(g->n < I8_NC ? g->n : I8_NC);
   g->acc = g->total = scratch(L, "acc32", DT_I32, I8_MR_MAX * nc);
   if (g->kp > I8_CHUNK) g->total = scratch(L, "acc64", DT_I64, I8_MR_MAX * nc);
+  if (g->a->dtype == DT_U8) {
+    g->csum = scratch(L, "csum", DT_I32, nc);
+    g->ones = scratch(L, "ones", DT_U8, 4);
+  }
   if (g->n <= I8_NC) return pair_panel(L, g, ci(L, 0), g->n);
   LVar *jc = lv_loop(L, "jc");
   LStmt *out = loop(L, jc, ci(L, g->n / I8_NC), 0, pair_panel(L, g, mul(L, ve(L, jc), ci(L, I8_NC)), I8_NC));
@@ -889,8 +941,11 @@ bool lower_dense_i8(Lower *L, const Node *n, LowerMode mode) {
                                              ci(L, 0), 1, u)),
                           amax_store(L, &ep))
                     : NULL;
-  LBuffer *xp = scratch(L, "xp", operand_type(L, u > b ? b : u), u > b ? b_size(b, fp) : b * fp);
-  LBuffer *wp = scratch(L, "wp", operand_type(L, u > b ? b : u), u > b ? u * fp : b_size(u, fp));
+  int64_t cols = u > b ? b : u;
+  LBuffer *xp = scratch(L, "xp", u > b ? operand_type(L, cols) : a_type(L, cols, fp),
+                        u > b ? b_size(b, fp) : b * fp);
+  LBuffer *wp = scratch(L, "wp", u > b ? a_type(L, cols, fp) : operand_type(L, cols),
+                        u > b ? u * fp : b_size(u, fp));
   LStmt *prep = seq3(scale_product(L, scale, n->in[1], n->in[3]), amax_start(L, &ep),
                      ep.offset_prep);
   if (u > b) { /* more units than samples: yT [U x B] = w . xT */
@@ -922,7 +977,7 @@ bool lower_dense_i8_dx(Lower *L, const Node *n, LowerMode mode) {
   lower_kernel(L, n, "dx", L->entries);
   LVar *scale = lv_local(L, "scale", DT_F32);
   LBuffer *wt = scratch(L, "wt", operand_type(L, f), b_size(f, up));
-  LBuffer *dyp = scratch(L, "dyp", operand_type(L, f), b * up);
+  LBuffer *dyp = scratch(L, "dyp", a_type(L, f, up), b * up);
   I8Gemm g = {.a = dyp, .b = wt, .aoff = ci(L, 0), .boff = ci(L, 0), .kp = up,
               .m = batch_n(L), .n = f, .c = vbuf(L, dx), .coff = ci(L, 0), .crs = f, .ccs = 1,
               .scale = scale};
@@ -943,7 +998,7 @@ bool lower_dense_i8_dw(Lower *L, const Node *n, LowerMode mode) {
   int64_t u = dy->type.shape.dim[1], f = x->type.shape.dim[1], bp = round_k(L, L->p->batch, f);
   lower_kernel(L, n, "dw", L->entries);
   LVar *scale = lv_local(L, "scale", DT_F32);
-  LBuffer *dyt = scratch(L, "dyt", operand_type(L, f), u * bp);
+  LBuffer *dyt = scratch(L, "dyt", a_type(L, f, bp), u * bp);
   LBuffer *xt = scratch(L, "xt", operand_type(L, f), b_size(f, bp));
   I8Gemm g = {.a = dyt, .b = xt, .aoff = ci(L, 0), .boff = ci(L, 0), .kp = bp, .m = ci(L, u),
               .n = f, .c = vbuf(L, dw), .coff = ci(L, 0), .crs = f, .ccs = 1, .scale = scale};
@@ -1259,7 +1314,7 @@ bool lower_conv_i8(Lower *L, const Node *n, LowerMode mode) {
   lower_kernel(L, n, "fwd", L->entries);
   LVar *scale = lv_local(L, "scale", DT_F32);
   LVar *s = lv_loop(L, "s"), *gv = group_loop_var(L);
-  LBuffer *wp = scratch(L, "wp", operand_type(L, g.p), g.f * kcp);
+  LBuffer *wp = scratch(L, "wp", a_type(L, g.p, kcp), g.f * kcp);
   LStmt *prep = seq(scale_product(L, scale, n->in[1], n->in[3]),
                     pack(L, wp, ci(L, 0), ci(L, g.f), ci(L, g.kc), kcp, vbuf(L, w), ci(L, 0), g.kc, 1));
   /* the im2col's buffer is cleared once: the taps on the padding and the
@@ -1321,7 +1376,7 @@ bool lower_conv_i8_dx(Lower *L, const Node *n, LowerMode mode) {
   lower_kernel(L, n, "dx", L->entries);
   LVar *scale = lv_local(L, "scale", DT_F32);
   LVar *s = lv_loop(L, "s"), *gv = group_loop_var(L), *g0 = group_loop_var(L);
-  LBuffer *wt = scratch(L, "wt", operand_type(L, g.p), g.groups * g.kc * fgp);
+  LBuffer *wt = scratch(L, "wt", a_type(L, g.p, fgp), g.groups * g.kc * fgp);
   LBuffer *dyt = scratch(L, "dyt", operand_type(L, g.p), b_size(g.p, fgp));
   LBuffer *dcol = scratch(L, "dcol", DT_F32, g.kc * g.p);
   /* wt[g][kc, f] = w[g*Fg + f, kc] */
@@ -1427,7 +1482,7 @@ bool lower_conv_i8_dw(Lower *L, const Node *n, LowerMode mode) {
   } else {
     int64_t pp = round_k(L, g.p, g.kc);
     LBuffer *col = scratch(L, "col", operand_type(L, g.kc), b_size(g.kc, pp));
-    LBuffer *dyp = scratch(L, "dyp", operand_type(L, g.kc), g.fg * pp);
+    LBuffer *dyp = scratch(L, "dyp", a_type(L, g.kc, pp), g.fg * pp);
     m.a = dyp, m.b = col, m.kp = pp;
     /* the im2col's buffer is cleared once: the taps on the padding and the
      * k padding stay zero (in the pair form pack_b then writes all of col) */

@@ -36,6 +36,10 @@ typedef struct Module {
    * (llvm_maps_dot4_i8); the C backend keeps the int16 pairs
    * (passes/lower_int8.c). */
   bool dot4_i8;
+  /* ... and may move one operand into unsigned range (dot4_u8i8: x86
+   * VNNI's vpdpbusd is unsigned x signed), the sums corrected once per
+   * element (passes/lower_int8.c). */
+  bool dot4_u8i8;
 } Module;
 
 typedef struct Pass {

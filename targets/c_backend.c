@@ -551,6 +551,7 @@ static void loop_hints(Emit *E, const LStmt *s) {
   out(E, "#if defined(__clang__)\n");
   if (s->hints & LHINT_VECTORIZE) out(E, "#pragma clang loop vectorize(enable)\n");
   if (s->hints & LHINT_UNROLL) out(E, "#pragma clang loop unroll(full)\n");
+  if (s->hints & LHINT_SCALAR) out(E, "#pragma clang loop vectorize(disable)\n");
   out(E, "#elif defined(__GNUC__)\n");
   if (s->hints & LHINT_VECTORIZE) out(E, "#pragma GCC ivdep\n");
   if ((s->hints & LHINT_UNROLL) && trip > 1 && trip < 65535)

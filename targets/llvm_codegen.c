@@ -442,27 +442,7 @@ static LLVMValueRef clamp(Gen *g, const LExpr *e) {
   return LLVMBuildSelect(g->b, lt, lo, LLVMBuildSelect(g->b, gt, hi, x, ""), "");
 }
 
-/* dot4: acc + a[0]*b[0] + ... + a[3]*b[3] as plain IR (the products and
- * their sum fit an int; the accumulation wraps). Only dot4_u8i8 now:
- * dot4_i8 is a call with vector variants (dot_call). */
-static LLVMValueRef dot4(Gen *g, const LExpr *e, bool a_unsigned) {
-  LLVMValueRef acc = expr(g, e->a);
-  if (!e->b || !e->c || e->b->kind != LE_LOAD || e->c->kind != LE_LOAD) {
-    fail(g, "a dot4 operand is not a load");
-    return undef(g, e->type);
-  }
-  LLVMValueRef s = NULL;
-  for (int k = 0; k < 4; k++) {
-    LLVMValueRef a = load(g, e->b->buf, e->b->a, k), b = load(g, e->c->buf, e->c->a, k);
-    a = a_unsigned ? LLVMBuildZExt(g->b, a, g->i32, "") : LLVMBuildSExt(g->b, a, g->i32, "");
-    b = LLVMBuildSExt(g->b, b, g->i32, "");
-    LLVMValueRef m = LLVMBuildNSWMul(g->b, a, b, "");
-    s = s ? LLVMBuildNSWAdd(g->b, s, m, "") : m;
-  }
-  return LLVMBuildAdd(g->b, acc, s, "");
-}
-
-/* dot2_i16 and dot4_i8: a call of octo.dot2_i16 (octo.dot4_i8) on the two
+/* dot2_i16, dot4_i8 and dot4_u8i8: a call of octo.dot2_i16 (octo.dot4_i8, octo.dot4_u8i8) on the two
  * pairs (quads), each loaded as one i32 (the low half is the first element
  * on a little-endian target, the last on a big-endian one: the same for
  * both operands, so the sum is the same). The loop vectoriser turns the
@@ -480,8 +460,9 @@ static LLVMValueRef dot_call(Gen *g, const LExpr *e) {
     LLVMSetAlignment(args[k + 1], (unsigned)dtype_size(ld->buf->dtype));
   }
   LLVMTypeRef ft;
-  LLVMValueRef fn = e->fn == LI_DOT4_I8 ? llvm_dot4_function(g->mod, &g->isa, &ft)
-                                        : llvm_dot2_function(g->mod, &g->isa, &ft);
+  LLVMValueRef fn = e->fn == LI_DOT4_I8     ? llvm_dot4_function(g->mod, &g->isa, &ft)
+                     : e->fn == LI_DOT4_U8I8 ? llvm_dot4_u8i8_function(g->mod, &g->isa, &ft)
+                                             : llvm_dot2_function(g->mod, &g->isa, &ft);
   return LLVMBuildCall2(g->b, ft, fn, args, 3, "");
 }
 
@@ -498,7 +479,7 @@ static LLVMValueRef intrinsic(Gen *g, const LExpr *e) {
   case LI_SHR_ROUND: return shr_round(g, e);
   case LI_CLAMP: return clamp(g, e);
   case LI_DOT4_I8: return dot_call(g, e);
-  case LI_DOT4_U8I8: return dot4(g, e, true);
+  case LI_DOT4_U8I8: return dot_call(g, e);
   case LI_DOT2_I16: return dot_call(g, e);
   case LI_F32_BITS: return LLVMBuildBitCast(g->b, expr(g, e->a), g->i32, "");
   case LI_BITS_F32: return LLVMBuildBitCast(g->b, expr(g, e->a), g->f32, "");
@@ -577,8 +558,8 @@ static bool has_inner_loop(const LStmt *s) {
 }
 
 /* The loop's hints as llvm.loop metadata on its latch branch: vectorize
- * as clang's `#pragma clang loop vectorize(enable)`, unroll as
- * `unroll(full)`. LLVM does not unroll a loop the loop IR vectorises
+ * as clang's `#pragma clang loop vectorize(enable)`, scalar as
+ * `vectorize(disable)`, unroll as `unroll(full)`. LLVM does not unroll a loop the loop IR vectorises
  * (its tiles are unrolled already) nor an outer loop: unrolled, they were
  * blocks of thousands of instructions (lenet5's logits_fwd: 2,761) that
  * took most of the compile time and no step time. Small inner loops it
@@ -587,15 +568,21 @@ static void loop_hints(Gen *g, LLVMValueRef latch_br, const LStmt *loop) {
   unsigned hints = loop->hints;
   bool no_unroll = !(hints & LHINT_UNROLL) &&
                    ((hints & LHINT_VECTORIZE) || has_inner_loop(loop->body));
-  if (!(hints & (LHINT_VECTORIZE | LHINT_UNROLL)) && !no_unroll) return;
+  if (!(hints & (LHINT_VECTORIZE | LHINT_UNROLL | LHINT_SCALAR)) && !no_unroll) return;
   LLVMMetadataRef self = LLVMTemporaryMDNode(g->ctx, NULL, 0);
-  LLVMMetadataRef ops[3];
+  LLVMMetadataRef ops[4];
   size_t n = 0;
   ops[n++] = self;
   if (hints & LHINT_VECTORIZE) {
     const char *s = "llvm.loop.vectorize.enable";
     LLVMMetadataRef item[2] = {LLVMMDStringInContext2(g->ctx, s, strlen(s)),
                                LLVMValueAsMetadata(LLVMConstInt(g->i1, 1, 0))};
+    ops[n++] = LLVMMDNodeInContext2(g->ctx, item, 2);
+  }
+  if (hints & LHINT_SCALAR) { /* clang's vectorize(disable) */
+    const char *s = "llvm.loop.vectorize.width";
+    LLVMMetadataRef item[2] = {LLVMMDStringInContext2(g->ctx, s, strlen(s)),
+                               LLVMValueAsMetadata(LLVMConstInt(g->i32, 1, 0))};
     ops[n++] = LLVMMDNodeInContext2(g->ctx, item, 2);
   }
   if (hints & LHINT_UNROLL || no_unroll) {

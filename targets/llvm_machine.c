@@ -307,6 +307,8 @@ static bool vnni(const TargetConfig *tc) {
 
 bool llvm_maps_dot4_i8(const TargetConfig *tc) { return sdot_intrinsic(tc) != NULL || vnni(tc); }
 
+bool llvm_maps_dot4_u8i8(const TargetConfig *tc) { return vnni(tc); }
+
 /* False, after the message on err, for an error from LLVMRunPasses. */
 static bool passes_ran(LLVMErrorRef e, FILE *err) {
   if (!e) return true;
@@ -367,7 +369,8 @@ bool llvm_compile(const ProgramPlan *plan, const TargetConfig *tc, int opt_level
                            .isa = {.x86 = tc->target->arch == ARCH_X86_64,
                                    .sdot = sdot_intrinsic(tc),
                                    .vnni = vnni(tc),
-                                   .vnni_emulated = vnni_emulated(tc)},
+                                   .vnni_emulated = vnni_emulated(tc),
+                                   .vnni512 = tc->x86_vnni_evex && !vnni_emulated(tc)},
                            .errors = err};
   bool ok = llvm_codegen(plan, mod, &co);
   char *msg = NULL;

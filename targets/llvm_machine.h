@@ -24,11 +24,14 @@ bool llvm_built_in(void);
  * feature. False, after an error on err that lists the known ones. */
 bool llvm_check_target(const TargetConfig *tc, FILE *err);
 /* Whether the backend turns the loop IR's dot4_i8 into the target's 4 x
- * int8 dot-product instruction (Arm sdot with dotprod): then the int8
- * products are worth lowering in int8 quads (Module.dot4_i8). x86 VNNI's
- * vpdpbusd (unsigned x signed) is not mapped: there dot4_i8 would be plain
- * IR, slower than the int16 pairs' pmaddwd. */
+ * int8 dot-product instruction (Arm sdot with dotprod; x86 VNNI's
+ * vpdpbusd, unsigned x signed, with a correction): then the int8
+ * products are worth lowering in int8 quads (Module.dot4_i8). */
 bool llvm_maps_dot4_i8(const TargetConfig *tc);
+/* Whether dot4_u8i8 (unsigned x signed quads) is one instruction: x86's
+ * vpdpbusd. Then the int8 products take one operand moved into unsigned
+ * range and correct the sums once, at the end (Module.dot4_u8i8). */
+bool llvm_maps_dot4_u8i8(const TargetConfig *tc);
 
 /* Compiles the plan for tc at -O opt_level (0..3) into *bytes (malloc'd,
  * *len bytes): nothing is written anywhere, so a failure leaves no file.

@@ -14,6 +14,11 @@ bool llvm_maps_dot4_i8(const TargetConfig *tc) {
   return false;
 }
 
+bool llvm_maps_dot4_u8i8(const TargetConfig *tc) {
+  (void)tc;
+  return false;
+}
+
 bool llvm_check_target(const TargetConfig *tc, FILE *err) {
   (void)tc;
   not_built_in(err);

@@ -15,8 +15,8 @@
 
 /* The functions, by the number of k one i32 lane holds (G): 2 int16 or 4
  * int8. */
-typedef enum { DOT2_I16, DOT4_I8, NFUNCTIONS } DotFn;
-static const char *const fn_name[NFUNCTIONS] = {"octo.dot2_i16", "octo.dot4_i8"};
+typedef enum { DOT2_I16, DOT4_I8, DOT4_U8I8, NFUNCTIONS } DotFn;
+static const char *const fn_name[NFUNCTIONS] = {"octo.dot2_i16", "octo.dot4_i8", "octo.dot4_u8i8"};
 enum { NVARIANTS = 3 };
 static const unsigned variant_lanes[NVARIANTS] = {4, 8, 16};
 
@@ -149,12 +149,15 @@ static LLVMValueRef splat(LLVMTypeRef v, uint32_t x, unsigned n) {
 /* x86's vpdpbusd on n lanes (acc plus, per i32 lane, the four products of
  * a's unsigned and c's signed bytes, wrapping) in pieces of at most 8
  * lanes: the 128- and 256-bit forms, which AVX-VNNI and AVX512-VNNI with
- * AVX512VL both have. Emulated: the same integers in plain IR. */
+ * AVX512VL both have; of 16 with AVX512-VNNI (the 512-bit form).
+ * Emulated: the same integers in plain IR. */
 static LLVMValueRef vpdpbusd(LLVMBuilderRef b, LLVMModuleRef mod, const VectorIsa *isa,
                              LLVMValueRef acc, LLVMValueRef a, LLVMValueRef c, unsigned n) {
   if (isa->vnni_emulated) return LLVMBuildAdd(b, acc, groups_of(b, a, c, n, 4, true), "");
-  unsigned w = n < 8 ? n : 8, pieces = n / w;
-  const char *name = w == 4 ? "llvm.x86.avx512.vpdpbusd.128" : "llvm.x86.avx512.vpdpbusd.256";
+  unsigned widest = isa->vnni512 ? 16 : 8, w = n < widest ? n : widest, pieces = n / w;
+  const char *name = w == 4   ? "llvm.x86.avx512.vpdpbusd.128"
+                     : w == 8 ? "llvm.x86.avx512.vpdpbusd.256"
+                              : "llvm.x86.avx512.vpdpbusd.512";
   LLVMTypeRef ft;
   LLVMValueRef fn = intrinsic_decl(mod, name, NULL, 0, &ft);
   LLVMTypeRef param[3];
@@ -190,6 +193,8 @@ static LLVMValueRef variant_body(LLVMBuilderRef b, LLVMModuleRef mod, const Vect
                                  unsigned n) {
   if (f == DOT4_I8 && isa->sdot) return quads_sdot(b, mod, isa->sdot, acc, a, c, n);
   if (f == DOT4_I8 && isa->vnni) return quads_vnni(b, mod, isa, acc, a, c, n);
+  if (f == DOT4_U8I8 && isa->vnni) return vpdpbusd(b, mod, isa, acc, a, c, n);
+  if (f == DOT4_U8I8) return LLVMBuildAdd(b, acc, groups_of(b, a, c, n, 4, true), "");
   LLVMValueRef s = f == DOT4_I8 ? groups_generic(b, a, c, n, 4)
                    : isa->x86   ? pairs_x86(b, mod, a, c, n)
                                 : groups_generic(b, a, c, n, 2);
@@ -224,10 +229,11 @@ static LLVMValueRef scalar_pairs(LLVMBuilderRef b, LLVMValueRef a, LLVMValueRef 
   return LLVMBuildAdd(b, LLVMBuildMul(b, alo, clo, ""), LLVMBuildMul(b, ahi, chi, ""), "");
 }
 
-/* dot4_i8: the four byte products of a and c, summed (as a vector of 4
- * and its lanes added). */
-static LLVMValueRef scalar_quads(LLVMBuilderRef b, LLVMValueRef a, LLVMValueRef c) {
-  LLVMValueRef m = groups_generic(b, a, c, 1, 4); /* <1 x i32> */
+/* dot4_i8 (dot4_u8i8: a's bytes unsigned): the four byte products of a
+ * and c, summed (as a vector of 4 and its lanes added). */
+static LLVMValueRef scalar_quads(LLVMBuilderRef b, LLVMValueRef a, LLVMValueRef c,
+                                 bool a_unsigned) {
+  LLVMValueRef m = groups_of(b, a, c, 1, 4, a_unsigned); /* <1 x i32> */
   return LLVMBuildExtractElement(b, m, LLVMConstInt(LLVMTypeOf(a), 0, 0), "");
 }
 
@@ -241,7 +247,7 @@ static LLVMValueRef define_scalar(LLVMModuleRef mod, DotFn f, LLVMTypeRef ft) {
   LLVMBuilderRef b = LLVMCreateBuilderInContext(ctx);
   LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(ctx, fn, "entry"));
   LLVMValueRef a = LLVMGetParam(fn, 1), c = LLVMGetParam(fn, 2);
-  LLVMValueRef s = f == DOT4_I8 ? scalar_quads(b, a, c) : scalar_pairs(b, a, c);
+  LLVMValueRef s = f == DOT2_I16 ? scalar_pairs(b, a, c) : scalar_quads(b, a, c, f == DOT4_U8I8);
   LLVMBuildRet(b, LLVMBuildAdd(b, LLVMGetParam(fn, 0), s, ""));
   LLVMDisposeBuilder(b);
   return fn;
@@ -304,6 +310,10 @@ LLVMValueRef llvm_dot2_function(LLVMModuleRef mod, const VectorIsa *isa, LLVMTyp
 
 LLVMValueRef llvm_dot4_function(LLVMModuleRef mod, const VectorIsa *isa, LLVMTypeRef *type) {
   return dot_function(mod, isa, DOT4_I8, type);
+}
+
+LLVMValueRef llvm_dot4_u8i8_function(LLVMModuleRef mod, const VectorIsa *isa, LLVMTypeRef *type) {
+  return dot_function(mod, isa, DOT4_U8I8, type);
 }
 
 bool llvm_vector_variants_release(LLVMModuleRef mod) {

@@ -32,6 +32,8 @@ typedef struct VectorIsa {
    * written as plain IR, for testing the rest on a CPU without VNNI
    * (OCTO_EMULATE_VNNI, docs/llvm-backend.md). */
   bool vnni, vnni_emulated;
+  /* AVX512-VNNI: vpdpbusd on 512-bit pieces too (16 lanes). */
+  bool vnni512;
 } VectorIsa;
 
 /* i32 octo.dot2_i16(i32 acc, i32 a, i32 b): acc + a.lo * b.lo + a.hi *
@@ -42,6 +44,11 @@ LLVMValueRef llvm_dot2_function(LLVMModuleRef mod, const VectorIsa *isa, LLVMTyp
 /* i32 octo.dot4_i8(i32 acc, i32 a, i32 b): acc plus the four products of
  * a's and b's bytes (signed 8-bit), wrapping at 32 bits; likewise. */
 LLVMValueRef llvm_dot4_function(LLVMModuleRef mod, const VectorIsa *isa, LLVMTypeRef *type);
+
+/* i32 octo.dot4_u8i8(i32 acc, i32 a, i32 b): acc plus the four products
+ * of a's bytes (unsigned) and b's (signed), wrapping at 32 bits: with
+ * VNNI, one vpdpbusd per piece and nothing else; likewise. */
+LLVMValueRef llvm_dot4_u8i8_function(LLVMModuleRef mod, const VectorIsa *isa, LLVMTypeRef *type);
 
 /* After vectorisation: whether the module has such functions; if so, they
  * become always-inline and the variants lose the llvm.compiler.used entry

@@ -111,7 +111,7 @@ if [ "$backend" = llvm ]; then
     # shellcheck disable=SC2086
     "$OCTOC" "$MODELS/lenet5.net" $options --backend=llvm -target "$target" --emit=loops \
       -o "$tmp/llvm/lenet5.loops" || { echo "FAIL: octoc --emit=loops"; exit 1; }
-    grep -q 'dot4_i8' "$tmp/llvm/lenet5.loops" || { echo "FAIL: no dot4_i8 in the loops"; exit 1; }
+    grep -q 'dot4_u8i8' "$tmp/llvm/lenet5.loops" || { echo "FAIL: no dot4_u8i8 in the loops"; exit 1; }
   fi
   # shellcheck disable=SC2086
   "$OCTOC" "$MODELS/lenet5.net" $options --backend=llvm -target "$target" ${mattr:+-mattr="$mattr"} \

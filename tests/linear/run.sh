@@ -7,8 +7,10 @@
 # quads summed by dot4_i8, Arm's sdot): each model is built by the LLVM
 # backend for -target aarch64 -mattr=+dotprod, linked by the aarch64 cross
 # gcc and run under qemu-aarch64 (exit 77, skip, without them).
-# LINEAR_QUADS=vnni: the quad form of x86's vpdpbusd path on this host,
-# vpdpbusd written as plain IR (OCTO_EMULATE_VNNI=1, docs/llvm-backend.md).
+# LINEAR_QUADS=vnni: the quad form of x86's vpdpbusd path on this host (A's
+# quads moved into unsigned range, dot4_u8i8, the sums corrected by B's
+# column sums), vpdpbusd written as plain IR (OCTO_EMULATE_VNNI=1,
+# docs/llvm-backend.md).
 # LINEAR_QUADS=vnni-hw: the same with vpdpbusd itself, run by this CPU
 # (-mcpu=native; exit 77 unless it has AVX512-VNNI with AVX512VL or
 # AVX-VNNI).
@@ -34,6 +36,10 @@ tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT
 filter=${1:-}
 failed=0 ran=0 quad_cases=0
+# the quads' step: Arm's signed dot4_i8; on x86 A moved into unsigned
+# range, dot4_u8i8 (vpdpbusd), the sums corrected once
+quad_fn=dot4_i8
+[ "$quads" = vnni ] || [ "$quads" = vnni-hw ] && quad_fn=dot4_u8i8
 
 # net IN LAYER...: the .net text of a chain of layers l0, l1, ... into the loss.
 net() {
@@ -87,7 +93,7 @@ check() {
      ! "$OCTOC" "$d/m.net" "${opts[@]}" --emit=loops -o "$d/m.loops" 2>> "$d/err"; then
     echo "FAIL $name: octoc"; cat "$d/err"; cat "$d/m.net"; failed=$((failed + 1)); return
   fi
-  grep -q "dot4_i8(" "$d/m.loops" && quad_cases=$((quad_cases + 1))
+  grep -q "$quad_fn(" "$d/m.loops" && quad_cases=$((quad_cases + 1))
   local last=$(( $# - 1 ))
   local off
   off=$(sed -n "s/^ *buffer %l$last : .* work @\([0-9]*\).*/\1/p" "$d/m.loops")
@@ -142,7 +148,7 @@ check lenet   lenet5_shapes_partial        32 19 1,28,28  conv:6,5,5,1,1,2,2,1,1
 
 echo "$ran cases, $failed failed"
 if [ "$quads" != 0 ]; then # the cases must reach the quad form
-  echo "$quad_cases cases with dot4_i8 steps"
+  echo "$quad_cases cases with $quad_fn steps"
   [ "$quad_cases" -gt 0 ] || { echo "FAIL: no case has a quad-form product"; exit 1; }
 fi
 [ "$ran" -gt 0 ] && [ "$failed" = 0 ]
