@@ -1203,15 +1203,16 @@ static LStmt *pool_window(Lower *L, void *ctx) {
   lblock_add(&b, ls_let(p, yi, at));
   lblock_add(&b, ls_store(p, vbuf(L, w->n->out[0]), ve(L, yi), ve(L, ymax)));
   lblock_add(&b, ls_store(p, vbuf(L, w->n->out[2]), ve(L, yi), le_cast(p, DT_I8, ve(L, arg))));
-  lblock_add(&b, ls_assign(p, w->bits, le_bin(p, LB_MAX, ve(L, w->bits), abs_bits(L, ve(L, ymax)))));
   return b.first;
 }
 
 /* A folded routed maxpool (passes/fuse.c, attribute pool): the group's
  * channels of the sample just computed, in `tile` ([F, OH, OW]), pooled
  * into y (result 0) and the route (result 2) as maxpool_route's kernel
- * pools them (lower_pool.c), with max|pooled y| folded into bits; a row's windows in
- * chunked_loop's chunks. */
+ * pools them (lower_pool.c), a row's windows in chunked_loop's chunks;
+ * then max|pooled y| folded into bits in one pass over them (contiguous,
+ * still in the cache): folded per window, each row's chunks ended in a
+ * horizontal reduction of their own. */
 static LStmt *pool_pass(Lower *L, const Node *n, const Conv *g, LBuffer *tile, LVar *s, LVar *gv,
                         LVar *bits) {
   LProgram *p = L->p;
@@ -1224,7 +1225,14 @@ static LStmt *pool_pass(Lower *L, const Node *n, const Conv *g, LBuffer *tile, L
   LVar *c = lv_loop(L, "c");
   LStmt *rows = loop(L, w.i, ci(L, poh), 0, chunked_loop(L, w.j, pow_, LHINT_VECTORIZE, pool_window, &w));
   LExpr *first = add(L, mul(L, ve(L, gv), ci(L, g->fg)), ve(L, c));
-  return loop(L, c, ci(L, g->fg), 0, seq(ls_let(p, w.ch, first), rows));
+  LStmt *pooled = loop(L, c, ci(L, g->fg), 0, seq(ls_let(p, w.ch, first), rows));
+  if (!bits) return pooled;
+  int64_t per = poh * pow_;
+  LVar *t = lv_loop(L, "t");
+  LExpr *at = add(L, add(L, mul(L, ve(L, s), ci(L, g->f * per)), mul(L, ve(L, gv), ci(L, g->fg * per))),
+                  ve(L, t));
+  LExpr *m = le_bin(p, LB_MAX, ve(L, bits), abs_bits(L, ld(L, vbuf(L, n->out[0]), at)));
+  return seq(pooled, loop(L, t, ci(L, g->fg * per), LHINT_VECTORIZE, ls_assign(p, bits, m)));
 }
 
 /* xpad[c, ph + i, pw + j] = x[s, g*Cg + c, i, j], widened to xpad's
