@@ -39,6 +39,9 @@ struct Lower {
   unsigned entries;
   bool dot4_i8; /* Module.dot4_i8: the int8 products in quads (lower_int8.c) */
   bool dot4_u8i8; /* Module.dot4_u8i8: A's quads moved into unsigned range */
+  /* the int8 products' B columns are padded to a multiple of this: one
+   * vector of int32 sums (8, or 16 for a target with 512-bit vectors) */
+  int64_t b_align;
 };
 typedef struct Lower Lower;
 
