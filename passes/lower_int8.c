@@ -341,9 +341,10 @@ static LStmt *store_as(Lower *L, LBuffer *dst, LExpr *at, LExpr *v) {
   return ls_store(L->p, dst, at, v);
 }
 
-/* Packs rows of k-contiguous int16: dst[doff + r*kp + k] = src[soff + r*rs
- * + k*ks] for r < rows, k < len, and 0 for len <= k < kp (so the padding
- * needs no clearing pass). A u8 dst (unsigned_a) takes src + 128. */
+/* Packs rows of k-contiguous elements (int16, int8 or u8): dst[doff + r*kp
+ * + k] = src[soff + r*rs + k*ks] for r < rows, k < len, and 0 for len <= k
+ * < kp (so the padding needs no clearing pass). A u8 dst (unsigned_a)
+ * takes src + 128. */
 static LStmt *pack(Lower *L, LBuffer *dst, LExpr *doff, LExpr *rows, LExpr *len, int64_t kp,
                    LBuffer *src, LExpr *soff, int64_t rs, int64_t ks) {
   LVar *r = lv_loop(L, "r"), *k = lv_loop(L, "k"), *kz = lv_loop(L, "k");
@@ -870,14 +871,15 @@ static LStmt *pair_block(Lower *L, const I8Gemm *g, Origin i0, int mr, LExpr *j0
  * of bytes 1 and each quad of B, once per panel for all its rows. */
 static LStmt *column_sums(Lower *L, const I8Gemm *g, LExpr *j0, int64_t nc) {
   LProgram *p = L->p;
+  int64_t G = group_k(L); /* 4: A is u8 only in the quad form */
   LVar *q = lv_loop(L, "q"), *j = lv_loop(L, "j");
-  LExpr *b = add(L, g->boff, add(L, mul(L, ve(L, q), ci(L, 4 * b_cols(L, g->n))),
-                                 mul(L, add(L, le_clone(p, j0), ve(L, j)), ci(L, 4))));
+  LExpr *b = add(L, g->boff, add(L, mul(L, ve(L, q), ci(L, G * b_cols(L, g->n))),
+                                 mul(L, add(L, le_clone(p, j0), ve(L, j)), ci(L, G))));
   LExpr *sum = le_call3(p, LI_DOT4_U8I8, ld(L, g->csum, ve(L, j)), ld(L, g->ones, ci(L, 0)),
                         ld(L, g->b, b));
-  return seq3(fill_n(L, g->ones, 4, le_int(p, DT_U8, 1)),
+  return seq3(fill_n(L, g->ones, G, le_int(p, DT_U8, 1)),
               fill_n(L, g->csum, nc, le_int(p, DT_I32, 0)),
-              loop(L, q, ci(L, g->kp / 4), 0,
+              loop(L, q, ci(L, g->kp / G), 0,
                    loop(L, j, ci(L, nc), LHINT_VECTORIZE, ls_store(p, g->csum, ve(L, j), sum))));
 }
 
