@@ -29,7 +29,8 @@ elif [ "$quads" = vnni ]; then
   export OCTO_EMULATE_VNNI=1
 elif [ "$quads" = vnni-hw ]; then
   [ "$(uname -m)" = x86_64 ] || { echo "SKIP: not an x86-64 host"; exit 77; }
-  grep -qE '^flags.*( avx_vnni |avx512_vnni.* avx512vl | avx512vl .*avx512_vnni)' /proc/cpuinfo ||
+  flags=$(grep -m1 '^flags' /proc/cpuinfo)
+  grep -qw avx_vnni <<< "$flags" || { grep -qw avx512_vnni <<< "$flags" && grep -qw avx512vl <<< "$flags"; } ||
     { echo "SKIP: this CPU has neither AVX-VNNI nor AVX512-VNNI with AVX512VL"; exit 77; }
 fi
 tmp=$(mktemp -d) || exit 2
