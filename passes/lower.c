@@ -514,7 +514,8 @@ static bool run_lower(Module *m) {
   LProgram *p = lprog_new(m->arena, g->name, g->batch);
   Lower L = {.p = p, .g = g, .d = m->diag, .recipe = m->recipe, .dot4_i8 = m->dot4_i8,
              .dot4_u8i8 = m->dot4_u8i8,
-             .b_align = m->target && m->target->vector_bits >= 512 ? 16 : 8};
+             .b_align = m->target && m->target->vector_bits >= 512 ? 16 : 8,
+             .f32_lanes = target_f32_lanes(m->target)};
   L.buf = arena_alloc(m->arena, (size_t)(g->nvalues ? g->nvalues : 1) * sizeof(LBuffer *));
   L.n = lprog_var(p, "n", DT_I32, LVAR_ARG);
   L.seed = lprog_var(p, "seed", DT_I64, LVAR_ARG);

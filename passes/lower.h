@@ -42,6 +42,10 @@ struct Lower {
   /* the int8 products' B columns are padded to a multiple of this: one
    * vector of int32 sums (8, or 16 for a target with 512-bit vectors) */
   int64_t b_align;
+  /* floats in one vector register of the target (16 with 512-bit vectors,
+   * 8, 4); 0 when it has none or is unknown: the fp32 GEMM's panels
+   * (lower_linear.c) follow it */
+  int64_t f32_lanes;
 };
 typedef struct Lower Lower;
 

@@ -30,15 +30,24 @@
  * GEMM_MR_MAX rows is one block), steps of k per pass, and the multiple of
  * the vectorised part of the inner loop. */
 enum { GEMM_MR = 4, GEMM_MR_MAX = 6, GEMM_KU = 4, GEMM_VEC = 8 };
-/* Widest column panel of C (floats): MR rows of it are 16 KB. */
-enum { GEMM_NC = 1024 };
+/* With the target's vector width known (L->f32_lanes), C is done in column
+ * panels of GEMM_NV vectors, each vector's columns a loop of their own: a
+ * loop of one vector iteration inside the k-block loop leaves C's MR x
+ * GEMM_NV vectors at addresses fixed across k, so LLVM keeps them in
+ * registers for the whole of k (LICM's promotion) instead of loading and
+ * storing them per k block. Without it (scalar targets), the widest panel
+ * is GEMM_NC floats: MR rows of it are 16 KB. */
+enum { GEMM_NV = 2, GEMM_NC = 1024 };
 
 /* A GEMM operand: element (i, j) lives at buf[off + i*rs + j*cs], where off
- * is an expression of the enclosing loops (sample, group). */
+ * is an expression of the enclosing loops (sample, group). A row or column
+ * table (an i32 const buffer) replaces i*rs or j*cs by rtab[i] or ctab[j]:
+ * the implicit column matrix of a stride-1 conv (conv_implicit). */
 typedef struct Mat {
   LBuffer *buf;
   LExpr *off;
   int64_t rs, cs;
+  LBuffer *rtab, *ctab;
 } Mat;
 
 /* What C holds before the product: GEMM_ACC accumulates into C as it is;
@@ -61,11 +70,18 @@ typedef struct Gemm {
 } Gemm;
 
 static Mat mat(LBuffer *buf, LExpr *off, int64_t rs, int64_t cs) {
-  return (Mat){buf, off, rs, cs};
+  return (Mat){buf, off, rs, cs, NULL, NULL};
+}
+
+/* tab[i], read at compile time when i is a constant. */
+static LExpr *tab_at(Lower *L, LBuffer *tab, LExpr *i) {
+  return i->kind == LE_CONST ? ci(L, lconst_int(tab, i->i)) : ld(L, tab, i);
 }
 
 static LExpr *at(Lower *L, const Mat *m, LExpr *i, LExpr *j) {
-  return add(L, m->off, add(L, mul(L, i, ci(L, m->rs)), mul(L, j, ci(L, m->cs))));
+  LExpr *row = m->rtab ? tab_at(L, m->rtab, i) : mul(L, i, ci(L, m->rs));
+  LExpr *col = m->ctab ? tab_at(L, m->ctab, j) : mul(L, j, ci(L, m->cs));
+  return add(L, m->off, add(L, row, col));
 }
 
 static LExpr *fadd(Lower *L, LExpr *a, LExpr *b) { return le_bin(L->p, LB_ADD, a, b); }
@@ -92,19 +108,50 @@ static LExpr *c_start(Lower *L, const Gemm *g, LExpr *i, LVar *j) {
   return ld(L, g->bias, add(L, g->bias_off, g->bias_by_col ? ve(L, j) : i));
 }
 
+/* The column loops of an n-column panel, as cut points: cut[0] = 0 <
+ * ... < cut[parts] = n; part i is vectorised when vec[i]. With the vector
+ * width known: one loop per whole vector, then the rest in halving
+ * vectors down to 4 lanes, then a scalar tail under 4. Without: [0, n8) a
+ * multiple of 8 lanes, [n8, n4) one block of 4 (an SSE vector, so gcc -O2
+ * vectorises it too), [n4, n) scalar. */
+enum { GEMM_PARTS_MAX = GEMM_NV + 8 };
+static int column_parts(const Lower *L, int64_t n, int64_t *cut, bool *vec) {
+  int parts = 0;
+  int64_t at = 0, lanes = L->f32_lanes;
+  cut[0] = 0;
+  if (lanes < 4) {
+    int64_t ends[3] = {n / GEMM_VEC * GEMM_VEC, n / 4 * 4, n};
+    for (int i = 0; i < 3; i++) {
+      if (ends[i] == at) continue;
+      vec[parts] = i < 2;
+      cut[++parts] = at = ends[i];
+    }
+    return parts;
+  }
+  for (int64_t w = lanes; w >= 4; w /= 2)
+    while (n - at >= w && parts < GEMM_PARTS_MAX - 1) {
+      vec[parts] = true;
+      cut[++parts] = at += w;
+    }
+  if (at < n) {
+    vec[parts] = false;
+    cut[++parts] = n;
+  }
+  return parts;
+}
+
 /* The innermost loops for rows i0..i0+nr-1 and k steps k0..k0+nk-1 whose A
  * values are the locals a[r*nk+q]: C[i0+r, j] += sum_q a[r][q] * B[k0+q, j]
- * over j, as a main loop of a multiple of GEMM_VEC and a tail. In the first
- * k block (first) C[i0+r, j] = start + sum instead (c_start). */
+ * over j, in the loops column_parts cuts. In the first k block (first)
+ * C[i0+r, j] = start + sum instead (c_start). */
 static LStmt *axpy_loops(Lower *L, const Gemm *g, LExpr *i0, int nr, LExpr *k0, int nk,
                          LVar **a, bool first) {
-  /* [0, n8): a multiple of 8 lanes; [n8, n4): one block of 4 (an SSE
-   * vector, so gcc -O2 vectorises it too); [n4, n): under 4, scalar. */
-  int64_t cut[4] = {0, g->n / GEMM_VEC * GEMM_VEC, g->n / 4 * 4, g->n};
+  int64_t cut[GEMM_PARTS_MAX + 1];
+  bool vec[GEMM_PARTS_MAX];
+  int parts = column_parts(L, g->n, cut, vec);
   LStmt *out = NULL;
-  for (int part = 0; part < 3; part++) {
+  for (int part = 0; part < parts; part++) {
     int64_t lo = cut[part], hi = cut[part + 1];
-    if (lo == hi) continue;
     LVar *j = lv_loop(L, "j");
     LBlock body = {0};
     for (int r = 0; r < nr; r++) {
@@ -118,7 +165,7 @@ static LStmt *axpy_loops(Lower *L, const Gemm *g, LExpr *i0, int nr, LExpr *k0, 
       LExpr *start = first ? c_start(L, g, add(L, i0, ci(L, r)), j) : ld(L, g->c.buf, ci_);
       lblock_add(&body, ls_store(L->p, g->c.buf, ci_, start ? fadd(L, start, sum) : sum));
     }
-    out = seq(out, range(L, j, ci(L, lo), ci(L, hi), part < 2 ? LHINT_VECTORIZE : 0, body.first));
+    out = seq(out, range(L, j, ci(L, lo), ci(L, hi), vec[part] ? LHINT_VECTORIZE : 0, body.first));
   }
   return out;
 }
@@ -198,16 +245,19 @@ static Gemm gemm_cols(Lower *L, const Gemm *g, LExpr *j0, int64_t n) {
   return h;
 }
 
-/* C (+)= A . B. A wide C (n > GEMM_NC) is done in column panels of GEMM_NC,
- * so the MR rows of C that every k block reads and writes back stay in L1
- * (simplecnn's fc1 weight gradient: 4 rows of 4320 floats are 69 KB). */
+/* C (+)= A . B in column panels (GEMM_NV vectors, or GEMM_NC floats
+ * without the vector width): for jc { for i-block { for k-block { for j in
+ * panel } } }. Without the vector width, the panels keep the MR rows of C
+ * that every k block reads and writes back in L1 (simplecnn's fc1 weight
+ * gradient: 4 rows of 4320 floats are 69 KB). */
 static LStmt *gemm(Lower *L, const Gemm *g) {
-  if (g->n <= GEMM_NC) return gemm_panel(L, g);
+  int64_t nc = L->f32_lanes >= 4 ? GEMM_NV * L->f32_lanes : GEMM_NC;
+  if (g->n <= nc) return gemm_panel(L, g);
   LVar *jc = lv_loop(L, "jc");
-  Gemm panel = gemm_cols(L, g, mul(L, ve(L, jc), ci(L, GEMM_NC)), GEMM_NC);
-  LStmt *out = loop(L, jc, ci(L, g->n / GEMM_NC), 0, gemm_panel(L, &panel));
-  if (g->n % GEMM_NC) {
-    Gemm last = gemm_cols(L, g, ci(L, g->n / GEMM_NC * GEMM_NC), g->n % GEMM_NC);
+  Gemm panel = gemm_cols(L, g, mul(L, ve(L, jc), ci(L, nc)), nc);
+  LStmt *out = loop(L, jc, ci(L, g->n / nc), 0, gemm_panel(L, &panel));
+  if (g->n % nc) {
+    Gemm last = gemm_cols(L, g, ci(L, g->n / nc * nc), g->n % nc);
     out = seq(out, gemm_panel(L, &last));
   }
   return out;
@@ -495,12 +545,200 @@ static LExpr *group_off(Lower *L, const Conv *g, LVar *gv, int64_t stride) {
   return g->groups == 1 ? ci(L, 0) : mul(L, ve(L, gv), ci(L, stride));
 }
 
+/* --- the implicit column matrix of a stride-1 conv --- */
+
+/* A stride-1 conv reads its column matrix from its input padded once: the
+ * padded buffer holds each channel as an HP x WP plane, padding zeros
+ * included, and column row (c, kh, kw) over the output grid of OH rows of
+ * WP columns is that plane shifted by kh*WP + kw:
+ *   B[(c, kh, kw), j] = xpad[c*HP*WP + kh*WP + kw + j],
+ * a row table and a contiguous run, so no im2col copies it (its stores were
+ * a fifth of resnet20's step). The product runs over the OH*WP grid columns
+ * rounded up to whole vectors instead of OH*OW, and the grid columns with
+ * ow >= OW (and those past OH*WP) are dropped. The input gradient is the
+ * same product over dy padded by KH-1-ph, KW-1-pw with the weights flipped
+ * ("full" convolution: dx[c, ih, iw] = sum over f, kh, kw of
+ * w[f, c, KH-1-kh, KW-1-kw] * dypad[f, ih + kh, iw + kw]), so no dcol and no
+ * col2im; the weight gradient reduces over the grid columns, with dy's
+ * transposed rows zero at the dropped ones. Taken for one group, and when
+ * the grid is at most 4/3 of the output (resnet20's 7x7 stage: 64 grid
+ * columns for 49, which cost 3 vectors and a scalar tail before). */
+typedef struct Implicit {
+  int64_t wp;    /* padded plane width */
+  int64_t plane; /* floats per padded plane */
+  int64_t n;     /* grid columns computed: a multiple of the vector width */
+  int64_t size;  /* floats of the padded buffer: the planes and the tail the
+                    last plane's shifted reads run into */
+} Implicit;
+
+/* The grid columns computed are a multiple of this on every target (the
+ * widest vector's floats), so the choice below and every sum are the same
+ * on all of them: a trainer's bits do not depend on the vector width. */
+enum { IMPLICIT_ALIGN = 16 };
+
+/* ch planes of rows x cols, padded by pt rows and pl columns on each side,
+ * read by a kh x kw window. */
+static Implicit implicit_layout(int64_t ch, int64_t rows, int64_t cols, int64_t pt, int64_t pl,
+                                int64_t kh, int64_t kw) {
+  Implicit im;
+  int64_t hp = rows + 2 * pt;
+  im.wp = cols + 2 * pl;
+  im.plane = hp * im.wp;
+  im.n = ((hp - kh + 1) * im.wp + IMPLICIT_ALIGN - 1) / IMPLICIT_ALIGN * IMPLICIT_ALIGN;
+  im.size = (ch - 1) * im.plane + (kh - 1) * im.wp + kw - 1 + im.n;
+  return im;
+}
+
+/* Whether the product over the grid is worth it against `useful` output
+ * columns: the forward and input-gradient products, vectorised along the
+ * grid, pay up to 4/3 of them (a short output row had a scalar tail too);
+ * the weight gradient, which reduces over the grid, up to 9/8 (resnet20's
+ * 28x28 stage, 848 for 784: its im2col cost more; not the 14x14 one, 224
+ * for 196). Its buffer must be small enough to index. */
+static bool implicit_pays(const Implicit *im, int64_t useful, bool reduces) {
+  bool pays = reduces ? 8 * im->n <= 9 * useful : 3 * im->n <= 4 * useful;
+  return pays && im->size < (int64_t)1 << 30;
+}
+
+static bool conv_implicit(const Conv *g) {
+  return g->sh == 1 && g->sw == 1 && g->groups == 1 && !conv_direct(g);
+}
+
+/* The i32 table t -> base + (t / (kh*kw))*s_ch + (t / kw % kh)*s_h +
+ * (t % kw)*s_w for t < count, one per program and shape (twin kernels
+ * share it). */
+static LBuffer *tap_table(Lower *L, int64_t count, int64_t kh, int64_t kw, int64_t s_ch,
+                          int64_t s_h, int64_t s_w, int64_t base) {
+  const char *name = arena_printf(L->p->arena, "taps_%lld_%lldx%lld_%lld_%lld_%lld_%lld",
+                                  (long long)count, (long long)kh, (long long)kw, (long long)s_ch,
+                                  (long long)s_h, (long long)s_w, (long long)base);
+  LBuffer *t = lprog_find_buffer(L->p, name);
+  if (t) return t;
+  int32_t *v = arena_alloc(L->p->arena, (size_t)count * sizeof *v);
+  for (int64_t i = 0; i < count; i++)
+    v[i] = (int32_t)(base + i / (kh * kw) * s_ch + i / kw % kh * s_h + i % kw * s_w);
+  int64_t dims[1] = {count};
+  return lprog_const_buffer(L->p, name, DT_I32, shape_of(1, dims), v);
+}
+
+/* The row table of the implicit column matrix over a padded buffer:
+ * (c, kh, kw) -> c*plane + kh*wp + kw. A kernel takes its tables before
+ * its scratch buffers, so twin kernels list their parameters alike. */
+static LBuffer *implicit_taps(Lower *L, const Implicit *im, int64_t ch, int64_t kh, int64_t kw) {
+  return tap_table(L, ch * kh * kw, kh, kw, im->plane, im->wp, 1, 0);
+}
+
+static Mat implicit_cols(Lower *L, LBuffer *pad, LBuffer *taps) {
+  Mat m = mat(pad, ci(L, 0), 0, 1);
+  m.rtab = taps;
+  return m;
+}
+
+/* pad[c*plane + (r + pt)*wp + pl + q] = v[voff + (c*rows + r)*cols + q]:
+ * the interior of the padded planes (the padding is zeroed once per call). */
+static LStmt *pad_copy(Lower *L, LBuffer *v, LExpr *voff, LBuffer *pad, const Implicit *im,
+                       int64_t ch, int64_t rows, int64_t cols, int64_t pt, int64_t pl) {
+  LVar *c = lv_loop(L, "c"), *r = lv_loop(L, "r"), *q = lv_loop(L, "q");
+  LExpr *to = add(L, add(L, mul(L, ve(L, c), ci(L, im->plane)), mul(L, add(L, ve(L, r), ci(L, pt)), ci(L, im->wp))),
+                  add(L, ve(L, q), ci(L, pl)));
+  LExpr *from = add(L, voff, add(L, mul(L, add(L, mul(L, ve(L, c), ci(L, rows)), ve(L, r)), ci(L, cols)), ve(L, q)));
+  return loop(L, c, ci(L, ch), 0,
+              loop(L, r, ci(L, rows), 0,
+                   loop(L, q, ci(L, cols), LHINT_VECTORIZE, ls_store(L->p, pad, to, ld(L, v, from)))));
+}
+
+/* out[ooff + (c*rows + r)*cols + q] = grid[c*n + r*wp + q]: the grid's
+ * kept columns. */
+static LStmt *grid_out(Lower *L, LBuffer *grid, const Implicit *im, LBuffer *out, LExpr *ooff,
+                       int64_t ch, int64_t rows, int64_t cols) {
+  LVar *c = lv_loop(L, "c"), *r = lv_loop(L, "r"), *q = lv_loop(L, "q");
+  LExpr *from = add(L, add(L, mul(L, ve(L, c), ci(L, im->n)), mul(L, ve(L, r), ci(L, im->wp))), ve(L, q));
+  LExpr *to = add(L, ooff, add(L, mul(L, add(L, mul(L, ve(L, c), ci(L, rows)), ve(L, r)), ci(L, cols)), ve(L, q)));
+  return loop(L, c, ci(L, ch), 0,
+              loop(L, r, ci(L, rows), 0,
+                   loop(L, q, ci(L, cols), LHINT_VECTORIZE, ls_store(L->p, out, to, ld(L, grid, from)))));
+}
+
+/* y[s] = b + w . B(xpad[s]) over the grid, then its kept columns. */
+static void lower_conv_fwd_implicit(Lower *L, const Node *n, const Conv *g, const Implicit *im) {
+  LBuffer *xb = vbuf(L, n->in[0]), *wb = vbuf(L, n->in[1]), *yb = vbuf(L, n->out[0]);
+  LBuffer *bias = n->nin > 2 ? vbuf(L, n->in[2]) : NULL;
+  LBuffer *taps = implicit_taps(L, im, g->c, g->kh, g->kw);
+  LBuffer *xpad = scratch(L, "xpad", DT_F32, im->size);
+  LBuffer *grid = scratch(L, "grid", DT_F32, g->f * im->n);
+  LVar *s = lv_loop(L, "s");
+  LExpr *xoff = mul(L, ve(L, s), ci(L, g->c * g->h * g->w));
+  Gemm m = {.c = mat(grid, ci(L, 0), im->n, 1), .a = mat(wb, ci(L, 0), g->kc, 1),
+            .b = implicit_cols(L, xpad, taps), .m = ci(L, g->f),
+            .k = ci(L, g->kc), .n = im->n, .init = bias ? GEMM_BIAS : GEMM_SET, .bias = bias,
+            .bias_off = ci(L, 0)};
+  LStmt *body = seq3(pad_copy(L, xb, xoff, xpad, im, g->c, g->h, g->w, g->ph, g->pw), gemm(L, &m),
+                     grid_out(L, grid, im, yb, mul(L, ve(L, s), ci(L, g->f * g->p)), g->f, g->oh, g->ow));
+  lower_kernel_body(L, seq(fill(L, xpad, ci(L, 0), ci(L, im->size), 0), per_sample_loop(L, s, body)));
+}
+
+/* dx[s] = w flipped . B(dypad[s]) over the grid, then its kept columns. */
+static void lower_conv_dx_implicit(Lower *L, const Node *n, const Conv *g, const Implicit *im) {
+  LBuffer *dyb = vbuf(L, n->in[0]), *wb = vbuf(L, n->in[1]), *dxb = vbuf(L, n->out[0]);
+  int64_t taps = g->kh * g->kw;
+  /* A[c, (f, kh, kw)] = w[f, c, KH-1-kh, KW-1-kw] */
+  Mat a = mat(wb, ci(L, 0), taps, 0);
+  a.ctab = tap_table(L, g->f * taps, g->kh, g->kw, g->kc, -g->kw, -1, taps - 1);
+  LBuffer *rows = implicit_taps(L, im, g->f, g->kh, g->kw);
+  LBuffer *dypad = scratch(L, "dypad", DT_F32, im->size);
+  LBuffer *grid = scratch(L, "grid", DT_F32, g->c * im->n);
+  LVar *s = lv_loop(L, "s");
+  Gemm m = {.c = mat(grid, ci(L, 0), im->n, 1), .a = a,
+            .b = implicit_cols(L, dypad, rows), .m = ci(L, g->c),
+            .k = ci(L, g->f * taps), .n = im->n, .init = GEMM_SET};
+  LExpr *dyoff = mul(L, ve(L, s), ci(L, g->f * g->p));
+  LStmt *body = seq3(pad_copy(L, dyb, dyoff, dypad, im, g->f, g->oh, g->ow, g->kh - 1 - g->ph,
+                              g->kw - 1 - g->pw),
+                     gemm(L, &m),
+                     grid_out(L, grid, im, dxb, mul(L, ve(L, s), ci(L, g->c * g->h * g->w)), g->c,
+                              g->h, g->w));
+  lower_kernel_body(L, seq(fill(L, dypad, ci(L, 0), ci(L, im->size), 0), per_sample_loop(L, s, body)));
+}
+
+/* dwT [Kc x F] += B(xpad[s]) [Kc x grid] . dyg [grid x F] over the samples,
+ * dyg[j, f] = dy[s, f, oh, ow] at grid column j = oh*WP + ow and 0 at the
+ * dropped ones; then dw = dwT transposed once. */
+static LStmt *dw_from_dwt(Lower *L, const Conv *g, LBuffer *dwt, LBuffer *dwb);
+static void lower_conv_dw_implicit(Lower *L, const Node *n, const Conv *g, const Implicit *im) {
+  LProgram *p = L->p;
+  LBuffer *xb = vbuf(L, n->in[0]), *dyb = vbuf(L, n->in[1]), *dwb = vbuf(L, n->out[0]);
+  LBuffer *taps = implicit_taps(L, im, g->c, g->kh, g->kw);
+  LBuffer *xpad = scratch(L, "xpad", DT_F32, im->size);
+  LBuffer *dyg = scratch(L, "dyg", DT_F32, im->n * g->f);
+  LBuffer *dwt = scratch(L, "dwt", DT_F32, g->f * g->kc);
+  LVar *s = lv_loop(L, "s");
+  LExpr *xoff = mul(L, ve(L, s), ci(L, g->c * g->h * g->w));
+  LVar *f = lv_loop(L, "f"), *r = lv_loop(L, "r"), *q = lv_loop(L, "q");
+  LExpr *src = add(L, mul(L, ve(L, s), ci(L, g->f * g->p)),
+                   add(L, mul(L, ve(L, f), ci(L, g->p)), add(L, mul(L, ve(L, r), ci(L, g->ow)), ve(L, q))));
+  LExpr *dst = add(L, mul(L, add(L, mul(L, ve(L, r), ci(L, im->wp)), ve(L, q)), ci(L, g->f)), ve(L, f));
+  LStmt *tr = loop(L, f, ci(L, g->f), 0,
+                   loop(L, r, ci(L, g->oh), 0, loop(L, q, ci(L, g->ow), 0, ls_store(p, dyg, dst, ld(L, dyb, src)))));
+  Gemm m = {.c = mat(dwt, ci(L, 0), g->f, 1), .a = implicit_cols(L, xpad, taps),
+            .b = mat(dyg, ci(L, 0), g->f, 1), .m = ci(L, g->kc), .k = ci(L, im->n), .n = g->f};
+  LStmt *per = seq3(pad_copy(L, xb, xoff, xpad, im, g->c, g->h, g->w, g->ph, g->pw), tr, gemm(L, &m));
+  LStmt *zero = seq3(fill(L, xpad, ci(L, 0), ci(L, im->size), 0),
+                     fill(L, dyg, ci(L, 0), ci(L, im->n * g->f), 0),
+                     fill(L, dwt, ci(L, 0), ci(L, g->f * g->kc), 0));
+  lower_kernel_body(L, seq3(zero, per_sample_loop(L, s, per), dw_from_dwt(L, g, dwt, dwb)));
+}
+
 /* y[s, f, :] = b[f] + w[f, :] . col(x[s]) per group. */
 bool lower_conv_fwd(Lower *L, const Node *n, LowerMode mode) {
   (void)mode;
   const Value *x = n->in[0], *y = n->out[0];
   Conv g = conv_geometry(n, x, y);
   lower_kernel(L, n, "fwd", L->entries);
+  Implicit im = implicit_layout(g.c, g.h, g.w, g.ph, g.pw, g.kh, g.kw);
+  if (conv_implicit(&g) && implicit_pays(&im, g.p, false)) {
+    lower_conv_fwd_implicit(L, n, &g, &im);
+    return true;
+  }
   LBuffer *xb = vbuf(L, x), *wb = vbuf(L, n->in[1]), *yb = vbuf(L, y);
   LBuffer *bias = n->nin > 2 ? vbuf(L, n->in[2]) : NULL;
   LVar *s = lv_loop(L, "s"), *gv = group_var(L, &g);
@@ -531,6 +769,13 @@ bool lower_conv_dx(Lower *L, const Node *n, LowerMode mode) {
   const Value *dy = n->in[0], *dx = n->out[0];
   Conv g = conv_geometry(n, dx, dy);
   lower_kernel(L, n, "dx", L->entries);
+  if (conv_implicit(&g) && g.ph < g.kh && g.pw < g.kw) {
+    Implicit im = implicit_layout(g.f, g.oh, g.ow, g.kh - 1 - g.ph, g.kw - 1 - g.pw, g.kh, g.kw);
+    if (implicit_pays(&im, g.h * g.w, false)) {
+      lower_conv_dx_implicit(L, n, &g, &im);
+      return true;
+    }
+  }
   LBuffer *dyb = vbuf(L, dy), *wb = vbuf(L, n->in[1]), *dxb = vbuf(L, dx);
   LVar *s = lv_loop(L, "s"), *gv = group_var(L, &g);
   LExpr *xoff = mul(L, ve(L, s), ci(L, g.c * g.h * g.w));
@@ -596,18 +841,21 @@ static bool lower_conv_dw_dyt(Lower *L, const Node *n, const Conv *g) {
             .m = ci(L, g->kc), .k = ci(L, g->p), .n = g->fg};
   LStmt *per = seq3(cols, tr, per_group(L, g, gv, gemm(L, &m)));
   LStmt *zero = fill(L, dwt, ci(L, 0), ci(L, g->f * g->kc), 0);
-  /* dw[(g*Fg + f)*Kc + r] = dwt[(g*Kc + r)*Fg + f], as one loop over the
-   * F filters (filter ff is in group ff / Fg) */
+  lower_kernel_body(L, seq3(zero, per_sample_loop(L, s, per), dw_from_dwt(L, g, dwt, dwb)));
+  return true;
+}
+
+/* dw[(g*Fg + f)*Kc + r] = dwt[(g*Kc + r)*Fg + f], as one loop over the F
+ * filters (filter ff is in group ff / Fg). */
+static LStmt *dw_from_dwt(Lower *L, const Conv *g, LBuffer *dwt, LBuffer *dwb) {
+  LProgram *p = L->p;
   LVar *ff = lv_loop(L, "f"), *r = lv_loop(L, "r");
   LExpr *grp = idiv(L, ve(L, ff), g->fg);
   LExpr *fin = sub(L, ve(L, ff), mul(L, idiv(L, ve(L, ff), g->fg), ci(L, g->fg)));
   LExpr *from = add(L, mul(L, add(L, mul(L, grp, ci(L, g->kc)), ve(L, r)), ci(L, g->fg)), fin);
-  LStmt *back = loop(L, ff, ci(L, g->f), 0,
-                     loop(L, r, ci(L, g->kc), 0,
-                          ls_store(p, dwb, add(L, mul(L, ve(L, ff), ci(L, g->kc)), ve(L, r)),
-                                   ld(L, dwt, from))));
-  lower_kernel_body(L, seq3(zero, per_sample_loop(L, s, per), back));
-  return true;
+  return loop(L, ff, ci(L, g->f), 0,
+              loop(L, r, ci(L, g->kc), 0,
+                   ls_store(p, dwb, add(L, mul(L, ve(L, ff), ci(L, g->kc)), ve(L, r)), ld(L, dwt, from))));
 }
 
 bool lower_conv_dw(Lower *L, const Node *n, LowerMode mode) {
@@ -615,7 +863,14 @@ bool lower_conv_dw(Lower *L, const Node *n, LowerMode mode) {
   const Value *x = n->in[0], *dy = n->in[1], *dw = n->out[0];
   Conv g = conv_geometry(n, x, dy);
   lower_kernel(L, n, "dw", L->entries);
-  if (conv_dw_by_dyt(&g)) return lower_conv_dw_dyt(L, n, &g);
+  if (conv_dw_by_dyt(&g)) {
+    Implicit im = implicit_layout(g.c, g.h, g.w, g.ph, g.pw, g.kh, g.kw);
+    if (conv_implicit(&g) && implicit_pays(&im, g.p, true)) {
+      lower_conv_dw_implicit(L, n, &g, &im);
+      return true;
+    }
+    return lower_conv_dw_dyt(L, n, &g);
+  }
   LBuffer *xb = vbuf(L, x), *dyb = vbuf(L, dy), *dwb = vbuf(L, dw);
   LVar *s = lv_loop(L, "s"), *gv = group_var(L, &g);
   LExpr *xoff = mul(L, ve(L, s), ci(L, g.c * g.h * g.w));

@@ -161,6 +161,22 @@ static const char *const vnni_vex_cpus[] = {
 static const char *const avx512vl_cpus[] = {
     "cannonlake", "skx", "skylake-avx512", "skylake_avx512", "x86-64-v4", NULL};
 
+/* The x86 CPUs with 256-bit (AVX2) and with 512-bit (AVX512F) vectors:
+ * those for which `llc-19 -mcpu=CPU` compiles llvm.x86.avx2.pmadd.wd, and
+ * those for which it compiles a <16 x float> multiply into zmm registers.
+ * -mcpu=native asks the host instead (apply_native). */
+static const char *const avx2_cpus[] = {
+    "alderlake", "arrowlake", "arrowlake-s", "arrowlake_s", "bdver4", "broadwell",
+    "clearwaterforest", "core-avx2", "core_4th_gen_avx", "core_4th_gen_avx_tsx",
+    "core_5th_gen_avx", "core_5th_gen_avx_tsx", "gracemont", "grandridge", "haswell", "lunarlake",
+    "meteorlake", "pantherlake", "raptorlake", "sierraforest", "skylake", "x86-64-v3", "znver1",
+    "znver2", "znver3", NULL};
+static const char *const avx512_cpus[] = {
+    "cannonlake", "cascadelake", "cooperlake", "emeraldrapids", "graniterapids",
+    "graniterapids-d", "graniterapids_d", "icelake-client", "icelake-server", "icelake_client",
+    "icelake_server", "knl", "knm", "mic_avx512", "rocketlake", "sapphirerapids", "skx",
+    "skylake-avx512", "skylake_avx512", "tigerlake", "x86-64-v4", "znver4", "znver5", NULL};
+
 static bool listed(const char *const *list, const char *cpu) {
   for (; list && *list; list++)
     if (strcmp(*list, cpu) == 0) return true;
@@ -214,6 +230,8 @@ bool target_configure(TargetConfig *out, const Target *t, const char *mcpu, cons
   }
   if (cpu_has_dotprod(t, out->cpu)) out->has_dot_i8 = true; /* -mattr=-dotprod still wins */
   if (t->arch == ARCH_X86_64) {
+    if (listed(avx2_cpus, out->cpu) && out->vector_bits < 256) out->vector_bits = 256;
+    if (listed(avx512_cpus, out->cpu)) out->vector_bits = 512;
     if (listed(vnni_evex_cpus, out->cpu)) out->x86_vnni_evex = out->x86_avx512vl = true;
     if (listed(avx512vl_cpus, out->cpu)) out->x86_avx512vl = true;
     if (listed(vnni_vex_cpus, out->cpu)) out->x86_vnni_vex = true;

@@ -61,4 +61,14 @@ typedef struct TargetConfig {
 bool target_configure(TargetConfig *out, const Target *t, const char *mcpu, const char *mattr,
                       char *err, size_t errlen);
 
+/* Floats in one vector register that fp32 loops are vectorised into on c:
+ * 16 with 512-bit vectors, 8, 4; 0 when they stay scalar (no vector unit,
+ * armv7's non-IEEE NEON) or c is NULL. */
+static inline int target_f32_lanes(const TargetConfig *c) {
+  /* armv7's NEON flushes subnormals to zero: LLVM keeps IEEE float
+   * arithmetic out of it without fast-math */
+  if (!c || c->target->arch == ARCH_ARM) return 0;
+  return c->vector_bits / 32;
+}
+
 #endif
