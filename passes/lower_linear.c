@@ -545,6 +545,15 @@ static LExpr *group_off(Lower *L, const Conv *g, LVar *gv, int64_t stride) {
   return g->groups == 1 ? ci(L, 0) : mul(L, ve(L, gv), ci(L, stride));
 }
 
+/* wt[f, u] = w[u, f]: the forward product wants w's rows as columns. */
+static LStmt *transpose(Lower *L, LBuffer *w, LBuffer *wt, int64_t units, int64_t features) {
+  LVar *u = lv_loop(L, "u"), *f = lv_loop(L, "f");
+  LExpr *src = add(L, mul(L, ve(L, u), ci(L, features)), ve(L, f));
+  LExpr *dst = add(L, mul(L, ve(L, f), ci(L, units)), ve(L, u));
+  return loop(L, u, ci(L, units), 0,
+              loop(L, f, ci(L, features), 0, ls_store(L->p, wt, dst, ld(L, w, src))));
+}
+
 /* --- the implicit column matrix of a stride-1 conv --- */
 
 /* A stride-1 conv reads its column matrix from its input padded once: the
@@ -589,12 +598,17 @@ static Implicit implicit_layout(int64_t ch, int64_t rows, int64_t cols, int64_t 
   return im;
 }
 
-/* Whether the product over the grid is worth it against `useful` output
- * columns: the forward and input-gradient products, vectorised along the
- * grid, pay up to 4/3 of them (a short output row had a scalar tail too);
- * the weight gradient, which reduces over the grid, up to 9/8 (resnet20's
- * 28x28 stage, 848 for 784: its im2col cost more; not the 14x14 one, 224
- * for 196). Its buffer must be small enough to index. */
+/* Whether the product over the grid is worth it against the conv's P
+ * output positions, the columns of its im2col products: every product over
+ * the grid has the same rows and k as the im2col one (the input gradient's
+ * too: C rows by F*KH*KW, against Kc rows by F), so the grid's size decides.
+ * The forward and input-gradient products, vectorised along the grid, pay
+ * up to 4/3 of P (a short output row had a scalar tail too; an unpadded
+ * conv's input gradient rarely: lenet5's c2 would be 256 for 100, most of
+ * it multiplying the zeros around dy); the weight gradient, which reduces
+ * over the grid, up to 9/8 (resnet20's 28x28 stage, 848 for 784: its
+ * im2col cost more; not the 14x14 one, 224 for 196). The buffer must be
+ * small enough to index. */
 static bool implicit_pays(const Implicit *im, int64_t useful, bool reduces) {
   bool pays = reduces ? 8 * im->n <= 9 * useful : 3 * im->n <= 4 * useful;
   return pays && im->size < (int64_t)1 << 30;
@@ -618,6 +632,19 @@ static LBuffer *tap_table(Lower *L, int64_t count, int64_t kh, int64_t kw, int64
   for (int64_t i = 0; i < count; i++)
     v[i] = (int32_t)(base + i / (kh * kw) * s_ch + i / kw % kh * s_h + i % kw * s_w);
   int64_t dims[1] = {count};
+  return lprog_const_buffer(L->p, name, DT_I32, shape_of(1, dims), v);
+}
+
+/* The i32 table of output positions on the grid: p -> (p / cols)*wp +
+ * p % cols for p < rows*cols, 0 for the padding rows up to prows. */
+static LBuffer *position_table(Lower *L, int64_t rows, int64_t cols, int64_t wp, int64_t prows) {
+  const char *name = arena_printf(L->p->arena, "positions_%lldx%lld_%lld_%lld", (long long)rows,
+                                  (long long)cols, (long long)wp, (long long)prows);
+  LBuffer *t = lprog_find_buffer(L->p, name);
+  if (t) return t;
+  int32_t *v = arena_alloc(L->p->arena, (size_t)prows * sizeof *v);
+  for (int64_t p = 0; p < prows; p++) v[p] = p < rows * cols ? (int32_t)(p / cols * wp + p % cols) : 0;
+  int64_t dims[1] = {prows};
   return lprog_const_buffer(L->p, name, DT_I32, shape_of(1, dims), v);
 }
 
@@ -657,6 +684,89 @@ static LStmt *grid_out(Lower *L, LBuffer *grid, const Implicit *im, LBuffer *out
   return loop(L, c, ci(L, ch), 0,
               loop(L, r, ci(L, rows), 0,
                    loop(L, q, ci(L, cols), LHINT_VECTORIZE, ls_store(L->p, out, to, ld(L, grid, from)))));
+}
+
+/* The products over the grid take channels as rows and grid columns as
+ * columns. With few output positions and many channels (a 7x7 layer of 64
+ * or 96 channels: 64 grid columns for 49 positions) the transposed form
+ * does less: output positions as rows (padded to a whole register block,
+ * so no row runs alone) and channels as columns, each A element read from
+ * the padded input through a position table and the tap table. Every
+ * output adds the same products in the same order either way (x*w and w*x
+ * are the same float), so the choice changes no bit. Taken for 32 or more
+ * channels (two vectors a row) when it computes at most 7/8 of the grid
+ * form. */
+static bool flip_pays(int64_t positions, int64_t channels, const Implicit *im) {
+  int64_t rows = (positions + GEMM_MR - 1) / GEMM_MR * GEMM_MR;
+  int64_t cols = (channels + IMPLICIT_ALIGN - 1) / IMPLICIT_ALIGN * IMPLICIT_ALIGN;
+  return channels >= 2 * IMPLICIT_ALIGN && 8 * rows * cols < 7 * channels * im->n;
+}
+
+/* out[ooff + c*P + p] = t[p*N + c] for c < N, p < P. */
+static LStmt *positions_out(Lower *L, LBuffer *t, LBuffer *out, LExpr *ooff, int64_t n, int64_t p) {
+  LVar *c = lv_loop(L, "c"), *q = lv_loop(L, "p");
+  LExpr *to = add(L, ooff, add(L, mul(L, ve(L, c), ci(L, p)), ve(L, q)));
+  LExpr *from = add(L, mul(L, ve(L, q), ci(L, n)), ve(L, c));
+  return loop(L, c, ci(L, n), 0, loop(L, q, ci(L, p), LHINT_VECTORIZE, ls_store(L->p, out, to, ld(L, t, from))));
+}
+
+/* The transposed product over the padded input: t [P' x N] = A . bt, A[p,
+ * k] = pad[pos[p] + taps[k]], then out = t transposed. */
+static LStmt *flipped_product(Lower *L, LBuffer *pad, LBuffer *pos, LBuffer *taps, LBuffer *bt,
+                              LBuffer *t, int64_t prows, int64_t k, int64_t n, LBuffer *bias) {
+  Mat a = mat(pad, ci(L, 0), 0, 0);
+  a.rtab = pos, a.ctab = taps;
+  Gemm m = {.c = mat(t, ci(L, 0), n, 1), .a = a, .b = mat(bt, ci(L, 0), n, 1),
+            .m = ci(L, prows), .k = ci(L, k), .n = n, .init = bias ? GEMM_BIAS : GEMM_SET,
+            .bias = bias, .bias_off = ci(L, 0), .bias_by_col = true};
+  return gemm(L, &m);
+}
+
+/* The forward product transposed: yt [P' x F] = X(xpad[s])^T . w^T. */
+static void lower_conv_fwd_flipped(Lower *L, const Node *n, const Conv *g, const Implicit *im) {
+  LBuffer *xb = vbuf(L, n->in[0]), *wb = vbuf(L, n->in[1]), *yb = vbuf(L, n->out[0]);
+  LBuffer *bias = n->nin > 2 ? vbuf(L, n->in[2]) : NULL;
+  int64_t prows = (g->p + GEMM_MR - 1) / GEMM_MR * GEMM_MR;
+  LBuffer *taps = implicit_taps(L, im, g->c, g->kh, g->kw);
+  LBuffer *pos = position_table(L, g->oh, g->ow, im->wp, prows);
+  LBuffer *xpad = scratch(L, "xpad", DT_F32, im->size);
+  LBuffer *wt = scratch(L, "wt", DT_F32, g->kc * g->f);
+  LBuffer *yt = scratch(L, "yt", DT_F32, prows * g->f);
+  LVar *s = lv_loop(L, "s");
+  LExpr *xoff = mul(L, ve(L, s), ci(L, g->c * g->h * g->w));
+  LStmt *body = seq3(pad_copy(L, xb, xoff, xpad, im, g->c, g->h, g->w, g->ph, g->pw),
+                     flipped_product(L, xpad, pos, taps, wt, yt, prows, g->kc, g->f, bias),
+                     positions_out(L, yt, yb, mul(L, ve(L, s), ci(L, g->f * g->p)), g->f, g->p));
+  LStmt *once = seq(fill(L, xpad, ci(L, 0), ci(L, im->size), 0), transpose(L, wb, wt, g->f, g->kc));
+  lower_kernel_body(L, seq(once, per_sample_loop(L, s, body)));
+}
+
+/* The input gradient's product transposed: dxt [P' x C] = X(dypad[s])^T .
+ * wf, wf[(f, kh, kw), c] = w[f, c, KH-1-kh, KW-1-kw] (built once per call). */
+static void lower_conv_dx_flipped(Lower *L, const Node *n, const Conv *g, const Implicit *im) {
+  LProgram *p = L->p;
+  LBuffer *dyb = vbuf(L, n->in[0]), *wb = vbuf(L, n->in[1]), *dxb = vbuf(L, n->out[0]);
+  int64_t taps_n = g->kh * g->kw, k = g->f * taps_n, hw = g->h * g->w;
+  int64_t prows = (hw + GEMM_MR - 1) / GEMM_MR * GEMM_MR;
+  LBuffer *taps = implicit_taps(L, im, g->f, g->kh, g->kw);
+  LBuffer *pos = position_table(L, g->h, g->w, im->wp, prows);
+  LBuffer *dypad = scratch(L, "dypad", DT_F32, im->size);
+  LBuffer *wf = scratch(L, "wf", DT_F32, k * g->c);
+  LBuffer *dxt = scratch(L, "dxt", DT_F32, prows * g->c);
+  LVar *s = lv_loop(L, "s");
+  LVar *kv = lv_loop(L, "k"), *c = lv_loop(L, "c");
+  LExpr *tap = sub(L, ci(L, taps_n - 1), le_bin(p, LB_REM, ve(L, kv), ci(L, taps_n)));
+  LExpr *from = add(L, add(L, mul(L, idiv(L, ve(L, kv), taps_n), ci(L, g->kc)), mul(L, ve(L, c), ci(L, taps_n))), tap);
+  LStmt *flip = loop(L, kv, ci(L, k), 0,
+                     loop(L, c, ci(L, g->c), 0,
+                          ls_store(p, wf, add(L, mul(L, ve(L, kv), ci(L, g->c)), ve(L, c)), ld(L, wb, from))));
+  LExpr *dyoff = mul(L, ve(L, s), ci(L, g->f * g->p));
+  LStmt *body = seq3(pad_copy(L, dyb, dyoff, dypad, im, g->f, g->oh, g->ow, g->kh - 1 - g->ph,
+                              g->kw - 1 - g->pw),
+                     flipped_product(L, dypad, pos, taps, wf, dxt, prows, k, g->c, NULL),
+                     positions_out(L, dxt, dxb, mul(L, ve(L, s), ci(L, g->c * hw)), g->c, hw));
+  LStmt *once = seq(fill(L, dypad, ci(L, 0), ci(L, im->size), 0), flip);
+  lower_kernel_body(L, seq(once, per_sample_loop(L, s, body)));
 }
 
 /* y[s] = b + w . B(xpad[s]) over the grid, then its kept columns. */
@@ -736,7 +846,10 @@ bool lower_conv_fwd(Lower *L, const Node *n, LowerMode mode) {
   lower_kernel(L, n, "fwd", L->entries);
   Implicit im = implicit_layout(g.c, g.h, g.w, g.ph, g.pw, g.kh, g.kw);
   if (conv_implicit(&g) && implicit_pays(&im, g.p, false)) {
-    lower_conv_fwd_implicit(L, n, &g, &im);
+    if (flip_pays(g.p, g.f, &im))
+      lower_conv_fwd_flipped(L, n, &g, &im);
+    else
+      lower_conv_fwd_implicit(L, n, &g, &im);
     return true;
   }
   LBuffer *xb = vbuf(L, x), *wb = vbuf(L, n->in[1]), *yb = vbuf(L, y);
@@ -771,8 +884,11 @@ bool lower_conv_dx(Lower *L, const Node *n, LowerMode mode) {
   lower_kernel(L, n, "dx", L->entries);
   if (conv_implicit(&g) && g.ph < g.kh && g.pw < g.kw) {
     Implicit im = implicit_layout(g.f, g.oh, g.ow, g.kh - 1 - g.ph, g.kw - 1 - g.pw, g.kh, g.kw);
-    if (implicit_pays(&im, g.h * g.w, false)) {
-      lower_conv_dx_implicit(L, n, &g, &im);
+    if (implicit_pays(&im, g.p, false)) {
+      if (flip_pays(g.h * g.w, g.c, &im))
+        lower_conv_dx_flipped(L, n, &g, &im);
+      else
+        lower_conv_dx_implicit(L, n, &g, &im);
       return true;
     }
   }
@@ -888,14 +1004,6 @@ bool lower_conv_dw(Lower *L, const Node *n, LowerMode mode) {
   return true;
 }
 
-/* wt[f, u] = w[u, f]: the forward product wants w's rows as columns. */
-static LStmt *transpose(Lower *L, LBuffer *w, LBuffer *wt, int64_t units, int64_t features) {
-  LVar *u = lv_loop(L, "u"), *f = lv_loop(L, "f");
-  LExpr *src = add(L, mul(L, ve(L, u), ci(L, features)), ve(L, f));
-  LExpr *dst = add(L, mul(L, ve(L, f), ci(L, units)), ve(L, u));
-  return loop(L, u, ci(L, units), 0,
-              loop(L, f, ci(L, features), 0, ls_store(L->p, wt, dst, ld(L, w, src))));
-}
 
 /* t[f, i] = v[i, f] ([n x len] -> [len x B], B the compiled batch) for the
  * samples present and 0 for the rest of the batch: a product over all B
