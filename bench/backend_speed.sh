@@ -6,22 +6,26 @@
 #   bench/backend_speed.sh [MODEL...]          (default: every models/*.net)
 #
 # Environment: OCTOC (default build/octoc), MIN_TIME (seconds each
-# measurement lasts at least, default 1), PYTHON (default /usr/bin/python3,
+# measurement lasts at least, default 1), REPEAT (rounds, default 3: the
+# three trainers run in turn each round and each column keeps its best, as
+# a busy neighbour can halve any one run; PyTorch's varied 230-400 samples/s
+# on resnet20 in consecutive runs), PYTHON (default /usr/bin/python3,
 # Debian's python3-torch; its columns are skipped when torch is missing).
 #
 # Per model and batch: `octoc --main` (LLVM, the host CPU, -O2: the default)
 # and `octoc --backend=c -O3 -mcpu=native --main` (the emitted C through
 # gcc -O3 -march=native) build two trainers; each runs `--benchmark STEPS`
-# (fixed pseudo-random batches, no dataset) once, sized to last MIN_TIME;
-# PyTorch times the same network (bench/pytorch_baseline.py speed). The
-# compile column is octoc's CPU time (user + sys) for `-o NAME.o` at batch
-# 32 (parse to object, LLVM, default flags), best of 3. One run on a shared machine: read
-# the ratios, not the absolute rates.
+# (fixed pseudo-random batches, no dataset) sized to last MIN_TIME, once per
+# round; PyTorch times the same network (bench/pytorch_baseline.py speed)
+# in the same round. The compile column is octoc's CPU time (user + sys)
+# for `-o NAME.o` at batch 32 (parse to object, LLVM, default flags), best
+# of 3. On a shared machine: read the ratios, not the absolute rates.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OCTOC=${OCTOC:-$ROOT/build/octoc}
 MIN_TIME=${MIN_TIME:-1}
+REPEAT=${REPEAT:-3}
 PYTHON=${PYTHON:-/usr/bin/python3}
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 
@@ -66,8 +70,9 @@ compile_time() {
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+best_of() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b + 0 > a + 0) ? b : a }'; }
 
-echo "machine: $(lscpu | sed -n 's/^Model name: *//p'); octoc: $OCTOC; one run each, >= ${MIN_TIME}s"
+echo "machine: $(lscpu | sed -n 's/^Model name: *//p'); octoc: $OCTOC; best of $REPEAT rounds, each run >= ${MIN_TIME}s"
 echo
 echo "| model | batch | LLVM default samples/s | C gcc -O3 native samples/s | LLVM/C | torch samples/s | LLVM/torch | octoc compile CPU s |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|"
@@ -78,15 +83,18 @@ for m in "${MODELS[@]}"; do
     "$OCTOC" "$ROOT/models/$m.net" --batch "$b" --main -o "$WORK/llvm" || die "octoc (LLVM) failed on $m"
     "$OCTOC" "$ROOT/models/$m.net" --batch "$b" --backend=c -O3 -mcpu=native --main -o "$WORK/c" ||
       die "octoc (C) failed on $m"
-    l=$(run "$WORK/llvm" "$b")
-    c=$(run "$WORK/c" "$b")
-    t=– lt=–
-    if ((HAVE_TORCH)); then
-      "$PYTHON" "$ROOT/bench/pytorch_baseline.py" speed "$m" --batch "$b" --steps 10 \
-        --min-time "$MIN_TIME" > "$WORK/torch" || die "pytorch_baseline.py failed on $m"
-      t=$(sed -n 's/.* \([0-9.]*\) samples\/s$/\1/p' "$WORK/torch")
-      lt=$(ratio "$l" "$t")
-    fi
+    l="" c="" t=– lt=–
+    ((HAVE_TORCH)) && t=""
+    for _ in $(seq "$REPEAT"); do
+      l=$(best_of "$l" "$(run "$WORK/llvm" "$b")")
+      c=$(best_of "$c" "$(run "$WORK/c" "$b")")
+      if ((HAVE_TORCH)); then
+        "$PYTHON" "$ROOT/bench/pytorch_baseline.py" speed "$m" --batch "$b" --steps 10 \
+          --min-time "$MIN_TIME" > "$WORK/torch" || die "pytorch_baseline.py failed on $m"
+        t=$(best_of "$t" "$(sed -n 's/.* \([0-9.]*\) samples\/s$/\1/p' "$WORK/torch")")
+      fi
+    done
+    ((HAVE_TORCH)) && lt=$(ratio "$l" "$t")
     printf '| %s | %d | %.0f | %.0f | %s | %s | %s | %s |\n' "$m" "$b" "$l" "$c" \
       "$(ratio "$l" "$c")" "$t" "$lt" "$([[ $b == 32 ]] && printf '%.2f' "$ct" || echo)"
   done

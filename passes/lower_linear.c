@@ -686,20 +686,22 @@ static LStmt *grid_out(Lower *L, LBuffer *grid, const Implicit *im, LBuffer *out
                    loop(L, q, ci(L, cols), LHINT_VECTORIZE, ls_store(L->p, out, to, ld(L, grid, from)))));
 }
 
-/* The products over the grid take channels as rows and grid columns as
- * columns. With few output positions and many channels (a 7x7 layer of 64
- * or 96 channels: 64 grid columns for 49 positions) the transposed form
- * does less: output positions as rows (padded to a whole register block,
- * so no row runs alone) and channels as columns, each A element read from
- * the padded input through a position table and the tap table. Every
+/* The products over the grid, like the im2col ones, take channels as rows
+ * and positions as columns, and pay for whole vectors of columns: at least
+ * P rounded up to 16 (64 for a 7x7 layer's 49 positions, 16 for a 3x3
+ * plane's 9). With few output positions and many channels the transposed
+ * form does less: output positions as rows (padded to a whole register
+ * block, so no row runs alone) and channels as columns, each A element read
+ * from the padded input through a position table and the tap table. Every
  * output adds the same products in the same order either way (x*w and w*x
  * are the same float), so the choice changes no bit. Taken for 32 or more
- * channels (two vectors a row) when it computes at most 7/8 of the grid
- * form. */
-static bool flip_pays(int64_t positions, int64_t channels, const Implicit *im) {
+ * channels (two vectors a row) when it computes at most 7/8 of the
+ * channels-as-rows form. */
+static bool flip_pays(int64_t positions, int64_t channels) {
   int64_t rows = (positions + GEMM_MR - 1) / GEMM_MR * GEMM_MR;
   int64_t cols = (channels + IMPLICIT_ALIGN - 1) / IMPLICIT_ALIGN * IMPLICIT_ALIGN;
-  return channels >= 2 * IMPLICIT_ALIGN && 8 * rows * cols < 7 * channels * im->n;
+  int64_t per_row = (positions + IMPLICIT_ALIGN - 1) / IMPLICIT_ALIGN * IMPLICIT_ALIGN;
+  return channels >= 2 * IMPLICIT_ALIGN && 8 * rows * cols < 7 * channels * per_row;
 }
 
 /* out[ooff + c*P + p] = t[p*N + c] for c < N, p < P. */
@@ -845,11 +847,12 @@ bool lower_conv_fwd(Lower *L, const Node *n, LowerMode mode) {
   Conv g = conv_geometry(n, x, y);
   lower_kernel(L, n, "fwd", L->entries);
   Implicit im = implicit_layout(g.c, g.h, g.w, g.ph, g.pw, g.kh, g.kw);
+  if (conv_implicit(&g) && im.size < (int64_t)1 << 30 && flip_pays(g.p, g.f)) {
+    lower_conv_fwd_flipped(L, n, &g, &im);
+    return true;
+  }
   if (conv_implicit(&g) && implicit_pays(&im, g.p, false)) {
-    if (flip_pays(g.p, g.f, &im))
-      lower_conv_fwd_flipped(L, n, &g, &im);
-    else
-      lower_conv_fwd_implicit(L, n, &g, &im);
+    lower_conv_fwd_implicit(L, n, &g, &im);
     return true;
   }
   LBuffer *xb = vbuf(L, x), *wb = vbuf(L, n->in[1]), *yb = vbuf(L, y);
@@ -884,11 +887,12 @@ bool lower_conv_dx(Lower *L, const Node *n, LowerMode mode) {
   lower_kernel(L, n, "dx", L->entries);
   if (conv_implicit(&g) && g.ph < g.kh && g.pw < g.kw) {
     Implicit im = implicit_layout(g.f, g.oh, g.ow, g.kh - 1 - g.ph, g.kw - 1 - g.pw, g.kh, g.kw);
+    if (im.size < (int64_t)1 << 30 && flip_pays(g.h * g.w, g.c)) {
+      lower_conv_dx_flipped(L, n, &g, &im);
+      return true;
+    }
     if (implicit_pays(&im, g.p, false)) {
-      if (flip_pays(g.h * g.w, g.c, &im))
-        lower_conv_dx_flipped(L, n, &g, &im);
-      else
-        lower_conv_dx_implicit(L, n, &g, &im);
+      lower_conv_dx_implicit(L, n, &g, &im);
       return true;
     }
   }
