@@ -41,6 +41,7 @@ typedef struct Case {
 static const Case cases[] = {
     {"conv2d", "conv2d", 0},
     {"conv2d (padded input)", "conv2d_implicit", 0},
+    {"conv2d (positions as rows)", "conv2d_transposed", 0},
     {"dense", "dense", 0},
     {"relu", "relu", 0},
     {"relu6", "relu6", 0},
