@@ -19,11 +19,12 @@
  * with a register block of MR rows and KU steps of k whose A values are
  * hoisted into locals: no float reduction in the innermost loop, so C
  * compilers vectorise it without -ffast-math. The inner loop's trip count is
- * split into a constant multiple of 8, a block of 4 and a short tail,
- * because gcc -O2 only vectorises loops it needs no epilogue for; the first
- * k block stores instead of accumulating (no fill pass over C); wide C is
- * done in column panels. docs/lowering.md records the choices and the
- * measurements behind them. */
+ * split into whole vectors of the target (or a multiple of 8), a block of 4
+ * and a short tail, because gcc -O2 only vectorises loops it needs no
+ * epilogue for; C is done in column panels of two vectors, each register
+ * block's C set to its start (bias or 0) just before its k loop, so it stays
+ * in registers. docs/lowering.md records the choices and the measurements
+ * behind them. */
 #include "lower.h"
 
 /* Register block of the GEMM: rows of C per pass (a matrix of at most
@@ -53,8 +54,8 @@ typedef struct Mat {
 /* What C holds before the product: GEMM_ACC accumulates into C as it is;
  * GEMM_SET overwrites it (C = 0 + A.B), GEMM_BIAS sets it to the bias
  * (bias[off + row], or bias[off + col] with bias_by_col) plus A.B. With a
- * constant k the first k block stores instead of accumulating, so no pass
- * over C fills it first; with a runtime k a fill loop does. */
+ * constant k each register block's C starts from init_loops; with a
+ * runtime k the caller fills C and asks for GEMM_ACC. */
 typedef enum { GEMM_ACC, GEMM_SET, GEMM_BIAS } GemmInit;
 
 /* C [m x n] (+)= A [m x k] . B [k x n]; m and k may be runtime (%n), n is a
@@ -102,7 +103,7 @@ static LStmt *range(Lower *L, LVar *v, LExpr *lo, LExpr *hi, unsigned hints, LSt
 
 /* --- the GEMM emitter --- */
 
-/* What C[i, j] starts from in the first k block: the bias or nothing. */
+/* What C[i, j] starts from: the bias or nothing. */
 static LExpr *c_start(Lower *L, const Gemm *g, LExpr *i, LVar *j) {
   if (g->init != GEMM_BIAS) return NULL;
   return ld(L, g->bias, add(L, g->bias_off, g->bias_by_col ? ve(L, j) : i));
@@ -142,10 +143,9 @@ static int column_parts(const Lower *L, int64_t n, int64_t *cut, bool *vec) {
 
 /* The innermost loops for rows i0..i0+nr-1 and k steps k0..k0+nk-1 whose A
  * values are the locals a[r*nk+q]: C[i0+r, j] += sum_q a[r][q] * B[k0+q, j]
- * over j, in the loops column_parts cuts. In the first k block (first)
- * C[i0+r, j] = start + sum instead (c_start). */
+ * over j, in the loops column_parts cuts. */
 static LStmt *axpy_loops(Lower *L, const Gemm *g, LExpr *i0, int nr, LExpr *k0, int nk,
-                         LVar **a, bool first) {
+                         LVar **a) {
   int64_t cut[GEMM_PARTS_MAX + 1];
   bool vec[GEMM_PARTS_MAX];
   int parts = column_parts(L, g->n, cut, vec);
@@ -162,17 +162,40 @@ static LStmt *axpy_loops(Lower *L, const Gemm *g, LExpr *i0, int nr, LExpr *k0, 
         LExpr *t = fmul(L, ve(L, a[r * nk + q]), bq);
         sum = sum ? fadd(L, sum, t) : t;
       }
-      LExpr *start = first ? c_start(L, g, add(L, i0, ci(L, r)), j) : ld(L, g->c.buf, ci_);
-      lblock_add(&body, ls_store(L->p, g->c.buf, ci_, start ? fadd(L, start, sum) : sum));
+      lblock_add(&body, ls_store(L->p, g->c.buf, ci_, fadd(L, ld(L, g->c.buf, ci_), sum)));
     }
     out = seq(out, range(L, j, ci(L, lo), ci(L, hi), vec[part] ? LHINT_VECTORIZE : 0, body.first));
   }
   return out;
 }
 
+/* C[i0+r, j] = its start (the bias or 0) over the panel's column loops,
+ * before the first k block, which then adds like the others. (The first k
+ * block used to store start + sum itself: a second copy of the block's
+ * loops, a tenth of resnet20's compile time; with C in registers across k
+ * the fill costs nothing measurable, and 0 + x and bias + x give the same
+ * bits.) */
+static LStmt *init_loops(Lower *L, const Gemm *g, LExpr *i0, int nr) {
+  int64_t cut[GEMM_PARTS_MAX + 1];
+  bool vec[GEMM_PARTS_MAX];
+  int parts = column_parts(L, g->n, cut, vec);
+  LStmt *out = NULL;
+  for (int part = 0; part < parts; part++) {
+    LVar *j = lv_loop(L, "j");
+    LBlock body = {0};
+    for (int r = 0; r < nr; r++) {
+      LExpr *start = c_start(L, g, add(L, i0, ci(L, r)), j);
+      lblock_add(&body, ls_store(L->p, g->c.buf, at(L, &g->c, add(L, i0, ci(L, r)), ve(L, j)),
+                                 start ? start : cf(L, 0)));
+    }
+    out = seq(out, range(L, j, ci(L, cut[part]), ci(L, cut[part + 1]), vec[part] ? LHINT_VECTORIZE : 0,
+                         body.first));
+  }
+  return out;
+}
+
 /* One register block: hoist the nr x nk A values, then the axpy loops. */
-static LStmt *gemm_block(Lower *L, const Gemm *g, LExpr *i0, int nr, LExpr *k0, int nk,
-                         bool first) {
+static LStmt *gemm_block(Lower *L, const Gemm *g, LExpr *i0, int nr, LExpr *k0, int nk) {
   LVar *a[GEMM_MR_MAX * GEMM_KU];
   LBlock lets = {0};
   for (int r = 0; r < nr; r++)
@@ -181,35 +204,34 @@ static LStmt *gemm_block(Lower *L, const Gemm *g, LExpr *i0, int nr, LExpr *k0, 
       LExpr *v = ld(L, g->a.buf, at(L, &g->a, add(L, i0, ci(L, r)), add(L, k0, ci(L, q))));
       lblock_add(&lets, ls_let(L->p, a[r * nk + q], v));
     }
-  return seq(lets.first, axpy_loops(L, g, i0, nr, k0, nk, a, first));
+  return seq(lets.first, axpy_loops(L, g, i0, nr, k0, nk, a));
 }
 
 /* All of k for the rows i0..i0+nr-1: blocks of GEMM_KU steps, then the rest
  * (one block when k is a constant, a loop of single steps when runtime).
- * With a constant k and a GEMM_SET/BIAS init the first block stores. */
+ * With a constant k and a GEMM_SET/BIAS init, C starts from init_loops; a
+ * runtime k (%n) keeps GEMM_ACC and a fill by the caller (with %n = 0 C must
+ * still be defined). */
 static LStmt *gemm_rows(Lower *L, const Gemm *g, LExpr *i0, int nr) {
   LStmt *out = NULL;
   if (is_constant(g->k)) {
     int64_t k = g->k->i, blocks = k / GEMM_KU;
     int rest = (int)(k % GEMM_KU);
-    bool peel = g->init != GEMM_ACC;
-    int64_t kb0 = peel && blocks > 0 ? 1 : 0;
-    if (kb0) out = gemm_block(L, g, i0, nr, ci(L, 0), GEMM_KU, true);
-    if (blocks > kb0) {
+    if (g->init != GEMM_ACC) out = init_loops(L, g, i0, nr);
+    if (blocks > 0) {
       LVar *kb = lv_loop(L, "kb");
       LExpr *k0 = mul(L, ve(L, kb), ci(L, GEMM_KU));
-      out = seq(out, range(L, kb, ci(L, kb0), ci(L, blocks), 0,
-                           gemm_block(L, g, i0, nr, k0, GEMM_KU, false)));
+      out = seq(out, range(L, kb, ci(L, 0), ci(L, blocks), 0, gemm_block(L, g, i0, nr, k0, GEMM_KU)));
     }
-    if (rest) out = seq(out, gemm_block(L, g, i0, nr, ci(L, k - rest), rest, peel && !blocks));
+    if (rest) out = seq(out, gemm_block(L, g, i0, nr, ci(L, k - rest), rest));
     return out;
   }
   LVar *kb = lv_loop(L, "kb");
   LExpr *k0 = mul(L, ve(L, kb), ci(L, GEMM_KU));
-  out = range(L, kb, ci(L, 0), idiv(L, g->k, GEMM_KU), 0, gemm_block(L, g, i0, nr, k0, GEMM_KU, false));
+  out = range(L, kb, ci(L, 0), idiv(L, g->k, GEMM_KU), 0, gemm_block(L, g, i0, nr, k0, GEMM_KU));
   LVar *k = lv_loop(L, "k");
   LExpr *lo = mul(L, idiv(L, g->k, GEMM_KU), ci(L, GEMM_KU));
-  return seq(out, range(L, k, lo, g->k, 0, gemm_block(L, g, i0, nr, ve(L, k), 1, false)));
+  return seq(out, range(L, k, lo, g->k, 0, gemm_block(L, g, i0, nr, ve(L, k), 1)));
 }
 
 /* C += A . B: row blocks of GEMM_MR, then the remaining rows. */
