@@ -188,8 +188,8 @@ static LStmt *init_loops(Lower *L, const Gemm *g, LExpr *i0, int nr) {
       lblock_add(&body, ls_store(L->p, g->c.buf, at(L, &g->c, add(L, i0, ci(L, r)), ve(L, j)),
                                  start ? start : cf(L, 0)));
     }
-    out = seq(out, range(L, j, ci(L, cut[part]), ci(L, cut[part + 1]), vec[part] ? LHINT_VECTORIZE : 0,
-                         body.first));
+    unsigned hint = vec[part] ? LHINT_VECTORIZE : 0;
+    out = seq(out, range(L, j, ci(L, cut[part]), ci(L, cut[part + 1]), hint, body.first));
   }
   return out;
 }
@@ -221,7 +221,8 @@ static LStmt *gemm_rows(Lower *L, const Gemm *g, LExpr *i0, int nr) {
     if (blocks > 0) {
       LVar *kb = lv_loop(L, "kb");
       LExpr *k0 = mul(L, ve(L, kb), ci(L, GEMM_KU));
-      out = seq(out, range(L, kb, ci(L, 0), ci(L, blocks), 0, gemm_block(L, g, i0, nr, k0, GEMM_KU)));
+      LStmt *block = gemm_block(L, g, i0, nr, k0, GEMM_KU);
+      out = seq(out, range(L, kb, ci(L, 0), ci(L, blocks), 0, block));
     }
     if (rest) out = seq(out, gemm_block(L, g, i0, nr, ci(L, k - rest), rest));
     return out;
@@ -665,7 +666,8 @@ static LBuffer *position_table(Lower *L, int64_t rows, int64_t cols, int64_t wp,
   LBuffer *t = lprog_find_buffer(L->p, name);
   if (t) return t;
   int32_t *v = arena_alloc(L->p->arena, (size_t)prows * sizeof *v);
-  for (int64_t p = 0; p < prows; p++) v[p] = p < rows * cols ? (int32_t)(p / cols * wp + p % cols) : 0;
+  for (int64_t p = 0; p < prows; p++)
+    v[p] = p < rows * cols ? (int32_t)(p / cols * wp + p % cols) : 0;
   int64_t dims[1] = {prows};
   return lprog_const_buffer(L->p, name, DT_I32, shape_of(1, dims), v);
 }
@@ -688,12 +690,13 @@ static Mat implicit_cols(Lower *L, LBuffer *pad, LBuffer *taps) {
 static LStmt *pad_copy(Lower *L, LBuffer *v, LExpr *voff, LBuffer *pad, const Implicit *im,
                        int64_t ch, int64_t rows, int64_t cols, int64_t pt, int64_t pl) {
   LVar *c = lv_loop(L, "c"), *r = lv_loop(L, "r"), *q = lv_loop(L, "q");
-  LExpr *to = add(L, add(L, mul(L, ve(L, c), ci(L, im->plane)), mul(L, add(L, ve(L, r), ci(L, pt)), ci(L, im->wp))),
-                  add(L, ve(L, q), ci(L, pl)));
-  LExpr *from = add(L, voff, add(L, mul(L, add(L, mul(L, ve(L, c), ci(L, rows)), ve(L, r)), ci(L, cols)), ve(L, q)));
+  LExpr *line = mul(L, add(L, ve(L, r), ci(L, pt)), ci(L, im->wp));
+  LExpr *to = add(L, add(L, mul(L, ve(L, c), ci(L, im->plane)), line), add(L, ve(L, q), ci(L, pl)));
+  LExpr *row = add(L, mul(L, ve(L, c), ci(L, rows)), ve(L, r));
+  LExpr *from = add(L, voff, add(L, mul(L, row, ci(L, cols)), ve(L, q)));
+  LStmt *copy = ls_store(L->p, pad, to, ld(L, v, from));
   return loop(L, c, ci(L, ch), 0,
-              loop(L, r, ci(L, rows), 0,
-                   loop(L, q, ci(L, cols), LHINT_VECTORIZE, ls_store(L->p, pad, to, ld(L, v, from)))));
+              loop(L, r, ci(L, rows), 0, loop(L, q, ci(L, cols), LHINT_VECTORIZE, copy)));
 }
 
 /* out[ooff + (c*rows + r)*cols + q] = grid[c*n + r*wp + q]: the grid's
@@ -701,11 +704,13 @@ static LStmt *pad_copy(Lower *L, LBuffer *v, LExpr *voff, LBuffer *pad, const Im
 static LStmt *grid_out(Lower *L, LBuffer *grid, const Implicit *im, LBuffer *out, LExpr *ooff,
                        int64_t ch, int64_t rows, int64_t cols) {
   LVar *c = lv_loop(L, "c"), *r = lv_loop(L, "r"), *q = lv_loop(L, "q");
-  LExpr *from = add(L, add(L, mul(L, ve(L, c), ci(L, im->n)), mul(L, ve(L, r), ci(L, im->wp))), ve(L, q));
-  LExpr *to = add(L, ooff, add(L, mul(L, add(L, mul(L, ve(L, c), ci(L, rows)), ve(L, r)), ci(L, cols)), ve(L, q)));
+  LExpr *from = add(L, add(L, mul(L, ve(L, c), ci(L, im->n)), mul(L, ve(L, r), ci(L, im->wp))),
+                    ve(L, q));
+  LExpr *row = add(L, mul(L, ve(L, c), ci(L, rows)), ve(L, r));
+  LExpr *to = add(L, ooff, add(L, mul(L, row, ci(L, cols)), ve(L, q)));
+  LStmt *copy = ls_store(L->p, out, to, ld(L, grid, from));
   return loop(L, c, ci(L, ch), 0,
-              loop(L, r, ci(L, rows), 0,
-                   loop(L, q, ci(L, cols), LHINT_VECTORIZE, ls_store(L->p, out, to, ld(L, grid, from)))));
+              loop(L, r, ci(L, rows), 0, loop(L, q, ci(L, cols), LHINT_VECTORIZE, copy)));
 }
 
 /* The products over the grid, like the im2col ones, take channels as rows
@@ -731,7 +736,8 @@ static LStmt *positions_out(Lower *L, LBuffer *t, LBuffer *out, LExpr *ooff, int
   LVar *c = lv_loop(L, "c"), *q = lv_loop(L, "p");
   LExpr *to = add(L, ooff, add(L, mul(L, ve(L, c), ci(L, p)), ve(L, q)));
   LExpr *from = add(L, mul(L, ve(L, q), ci(L, n)), ve(L, c));
-  return loop(L, c, ci(L, n), 0, loop(L, q, ci(L, p), LHINT_VECTORIZE, ls_store(L->p, out, to, ld(L, t, from))));
+  LStmt *copy = ls_store(L->p, out, to, ld(L, t, from));
+  return loop(L, c, ci(L, n), 0, loop(L, q, ci(L, p), LHINT_VECTORIZE, copy));
 }
 
 /* The transposed product over the padded input: t [P' x N] = A . bt, A[p,
@@ -780,10 +786,10 @@ static void lower_conv_dx_flipped(Lower *L, const Node *n, const Conv *g, const 
   LVar *s = lv_loop(L, "s");
   LVar *kv = lv_loop(L, "k"), *c = lv_loop(L, "c");
   LExpr *tap = sub(L, ci(L, taps_n - 1), le_bin(p, LB_REM, ve(L, kv), ci(L, taps_n)));
-  LExpr *from = add(L, add(L, mul(L, idiv(L, ve(L, kv), taps_n), ci(L, g->kc)), mul(L, ve(L, c), ci(L, taps_n))), tap);
-  LStmt *flip = loop(L, kv, ci(L, k), 0,
-                     loop(L, c, ci(L, g->c), 0,
-                          ls_store(p, wf, add(L, mul(L, ve(L, kv), ci(L, g->c)), ve(L, c)), ld(L, wb, from))));
+  LExpr *filter = mul(L, idiv(L, ve(L, kv), taps_n), ci(L, g->kc));
+  LExpr *from = add(L, add(L, filter, mul(L, ve(L, c), ci(L, taps_n))), tap);
+  LExpr *to = add(L, mul(L, ve(L, kv), ci(L, g->c)), ve(L, c));
+  LStmt *flip = loop(L, kv, ci(L, k), 0, loop(L, c, ci(L, g->c), 0, ls_store(p, wf, to, ld(L, wb, from))));
   LExpr *dyoff = mul(L, ve(L, s), ci(L, g->f * g->p));
   LStmt *body = seq3(pad_copy(L, dyb, dyoff, dypad, im, g->f, g->oh, g->ow, g->kh - 1 - g->ph,
                               g->kw - 1 - g->pw),
