@@ -95,6 +95,7 @@ static LExpr *idiv(Lower *L, LExpr *a, int64_t b) {
   return le_bin(L->p, LB_DIV, a, ci(L, b));
 }
 static bool is_constant(const LExpr *e) { return e->kind == LE_CONST; }
+static int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
 
 /* for var in [lo, hi) with hints. */
 static LStmt *range(Lower *L, LVar *v, LExpr *lo, LExpr *hi, unsigned hints, LStmt *body) {
@@ -141,41 +142,33 @@ static int column_parts(const Lower *L, int64_t n, int64_t *cut, bool *vec) {
   return parts;
 }
 
-/* The innermost loops for rows i0..i0+nr-1 and k steps k0..k0+nk-1 whose A
- * values are the locals a[r*nk+q]: C[i0+r, j] += sum_q a[r][q] * B[k0+q, j]
- * over j, in the loops column_parts cuts. */
-static LStmt *axpy_loops(Lower *L, const Gemm *g, LExpr *i0, int nr, LExpr *k0, int nk,
-                         LVar **a) {
-  int64_t cut[GEMM_PARTS_MAX + 1];
-  bool vec[GEMM_PARTS_MAX];
-  int parts = column_parts(L, g->n, cut, vec);
-  LStmt *out = NULL;
-  for (int part = 0; part < parts; part++) {
-    int64_t lo = cut[part], hi = cut[part + 1];
-    LVar *j = lv_loop(L, "j");
-    LBlock body = {0};
-    for (int r = 0; r < nr; r++) {
-      LExpr *ci_ = at(L, &g->c, add(L, i0, ci(L, r)), ve(L, j));
-      LExpr *sum = NULL;
-      for (int q = 0; q < nk; q++) {
-        LExpr *bq = ld(L, g->b.buf, at(L, &g->b, add(L, k0, ci(L, q)), ve(L, j)));
-        LExpr *t = fmul(L, ve(L, a[r * nk + q]), bq);
-        sum = sum ? fadd(L, sum, t) : t;
-      }
-      lblock_add(&body, ls_store(L->p, g->c.buf, ci_, fadd(L, ld(L, g->c.buf, ci_), sum)));
-    }
-    out = seq(out, range(L, j, ci(L, lo), ci(L, hi), vec[part] ? LHINT_VECTORIZE : 0, body.first));
+/* What C[i0+r, j] gets in a panel's column loops (row r, column j, C's
+ * element ci_), given the block's A locals a and its k steps k0.. k0+nk-1;
+ * a NULL a asks for C's start instead. */
+typedef struct RowStep {
+  LExpr *k0;
+  int nk;
+  LVar **a;
+} RowStep;
+
+static LExpr *row_value(Lower *L, const Gemm *g, const RowStep *st, LExpr *i, int r, LVar *j,
+                        LExpr *ci_) {
+  if (!st->a) { /* C's start: the bias or 0 */
+    LExpr *start = c_start(L, g, i, j);
+    return start ? start : cf(L, 0);
   }
-  return out;
+  LExpr *sum = NULL;
+  for (int q = 0; q < st->nk; q++) {
+    LExpr *bq = ld(L, g->b.buf, at(L, &g->b, add(L, st->k0, ci(L, q)), ve(L, j)));
+    LExpr *t = fmul(L, ve(L, st->a[r * st->nk + q]), bq);
+    sum = sum ? fadd(L, sum, t) : t;
+  }
+  return fadd(L, ld(L, g->c.buf, ci_), sum);
 }
 
-/* C[i0+r, j] = its start (the bias or 0) over the panel's column loops,
- * before the first k block, which then adds like the others. (The first k
- * block used to store start + sum itself: a second copy of the block's
- * loops, a tenth of resnet20's compile time; with C in registers across k
- * the fill costs nothing measurable, and 0 + x and bias + x give the same
- * bits.) */
-static LStmt *init_loops(Lower *L, const Gemm *g, LExpr *i0, int nr) {
+/* The loops column_parts cuts, each storing row_value into C[i0+r, j] for
+ * the rows i0..i0+nr-1. */
+static LStmt *panel_loops(Lower *L, const Gemm *g, LExpr *i0, int nr, const RowStep *st) {
   int64_t cut[GEMM_PARTS_MAX + 1];
   bool vec[GEMM_PARTS_MAX];
   int parts = column_parts(L, g->n, cut, vec);
@@ -184,9 +177,8 @@ static LStmt *init_loops(Lower *L, const Gemm *g, LExpr *i0, int nr) {
     LVar *j = lv_loop(L, "j");
     LBlock body = {0};
     for (int r = 0; r < nr; r++) {
-      LExpr *start = c_start(L, g, add(L, i0, ci(L, r)), j);
-      lblock_add(&body, ls_store(L->p, g->c.buf, at(L, &g->c, add(L, i0, ci(L, r)), ve(L, j)),
-                                 start ? start : cf(L, 0)));
+      LExpr *i = add(L, i0, ci(L, r)), *ci_ = at(L, &g->c, i, ve(L, j));
+      lblock_add(&body, ls_store(L->p, g->c.buf, ci_, row_value(L, g, st, i, r, j, ci_)));
     }
     unsigned hint = vec[part] ? LHINT_VECTORIZE : 0;
     out = seq(out, range(L, j, ci(L, cut[part]), ci(L, cut[part + 1]), hint, body.first));
@@ -194,7 +186,18 @@ static LStmt *init_loops(Lower *L, const Gemm *g, LExpr *i0, int nr) {
   return out;
 }
 
-/* One register block: hoist the nr x nk A values, then the axpy loops. */
+/* C[i0+r, j] = its start (the bias or 0) before the first k block, which
+ * then adds like the others. (The first k block used to store start + sum
+ * itself: a second copy of the block's loops, a tenth of resnet20's compile
+ * time; with C in registers across k the fill costs nothing measurable, and
+ * 0 + x and bias + x give the same bits.) */
+static LStmt *init_loops(Lower *L, const Gemm *g, LExpr *i0, int nr) {
+  RowStep start = {NULL, 0, NULL};
+  return panel_loops(L, g, i0, nr, &start);
+}
+
+/* One register block: hoist the nr x nk A values, then the column loops of
+ * C[i0+r, j] += sum_q a[r][q] * B[k0+q, j]. */
 static LStmt *gemm_block(Lower *L, const Gemm *g, LExpr *i0, int nr, LExpr *k0, int nk) {
   LVar *a[GEMM_MR_MAX * GEMM_KU];
   LBlock lets = {0};
@@ -204,7 +207,8 @@ static LStmt *gemm_block(Lower *L, const Gemm *g, LExpr *i0, int nr, LExpr *k0, 
       LExpr *v = ld(L, g->a.buf, at(L, &g->a, add(L, i0, ci(L, r)), add(L, k0, ci(L, q))));
       lblock_add(&lets, ls_let(L->p, a[r * nk + q], v));
     }
-  return seq(lets.first, axpy_loops(L, g, i0, nr, k0, nk, a));
+  RowStep step = {k0, nk, a};
+  return seq(lets.first, panel_loops(L, g, i0, nr, &step));
 }
 
 /* All of k for the rows i0..i0+nr-1: blocks of GEMM_KU steps, then the rest
@@ -592,13 +596,13 @@ static LStmt *transpose(Lower *L, LBuffer *w, LBuffer *wt, int64_t units, int64_
  * ("full" convolution: dx[c, ih, iw] = sum over f, kh, kw of
  * w[f, c, KH-1-kh, KW-1-kw] * dypad[f, ih + kh, iw + kw]), so no dcol and no
  * col2im; the weight gradient reduces over the grid columns, with dy's
- * transposed rows zero at the dropped ones. Taken for one group, and when
- * the grid is at most 4/3 of the output (resnet20's 7x7 stage: 64 grid
- * columns for 49, which cost 3 vectors and a scalar tail before). */
+ * transposed rows zero at the dropped ones. Taken for one group, when
+ * implicit_pays; small planes with many channels go transposed instead
+ * (flip_pays). */
 typedef struct Implicit {
   int64_t wp;    /* padded plane width */
   int64_t plane; /* floats per padded plane */
-  int64_t n;     /* grid columns computed: a multiple of the vector width */
+  int64_t n;     /* grid columns computed: a multiple of IMPLICIT_ALIGN */
   int64_t size;  /* floats of the padded buffer: the planes and the tail the
                     last plane's shifted reads run into */
 } Implicit;
@@ -616,7 +620,7 @@ static Implicit implicit_layout(int64_t ch, int64_t rows, int64_t cols, int64_t 
   int64_t hp = rows + 2 * pt;
   im.wp = cols + 2 * pl;
   im.plane = hp * im.wp;
-  im.n = ((hp - kh + 1) * im.wp + IMPLICIT_ALIGN - 1) / IMPLICIT_ALIGN * IMPLICIT_ALIGN;
+  im.n = round_up((hp - kh + 1) * im.wp, IMPLICIT_ALIGN);
   im.size = (ch - 1) * im.plane + (kh - 1) * im.wp + kw - 1 + im.n;
   return im;
 }
@@ -632,13 +636,25 @@ static Implicit implicit_layout(int64_t ch, int64_t rows, int64_t cols, int64_t 
  * over the grid, up to 9/8 (resnet20's 28x28 stage, 848 for 784: its
  * im2col cost more; not the 14x14 one, 224 for 196). The buffer must be
  * small enough to index. */
+static bool implicit_fits(const Implicit *im) { return im->size < (int64_t)1 << 30; }
+
 static bool implicit_pays(const Implicit *im, int64_t useful, bool reduces) {
   bool pays = reduces ? 8 * im->n <= 9 * useful : 3 * im->n <= 4 * useful;
-  return pays && im->size < (int64_t)1 << 30;
+  return pays && implicit_fits(im);
 }
 
 static bool conv_implicit(const Conv *g) {
   return g->sh == 1 && g->sw == 1 && g->groups == 1 && !conv_direct(g);
+}
+
+/* The i32 const table `name` holding v[0..count): the program's own when
+ * it has it already (the name says everything in it, so twin kernels share
+ * one). */
+static LBuffer *i32_table(Lower *L, const char *name, const int32_t *v, int64_t count) {
+  LBuffer *t = lprog_find_buffer(L->p, name);
+  if (t) return t;
+  int64_t dims[1] = {count};
+  return lprog_const_buffer(L->p, name, DT_I32, shape_of(1, dims), v);
 }
 
 /* The i32 table t -> base + (t / (kh*kw))*s_ch + (t / kw % kh)*s_h +
@@ -649,13 +665,10 @@ static LBuffer *tap_table(Lower *L, int64_t count, int64_t kh, int64_t kw, int64
   const char *name = arena_printf(L->p->arena, "taps_%lld_%lldx%lld_%lld_%lld_%lld_%lld",
                                   (long long)count, (long long)kh, (long long)kw, (long long)s_ch,
                                   (long long)s_h, (long long)s_w, (long long)base);
-  LBuffer *t = lprog_find_buffer(L->p, name);
-  if (t) return t;
   int32_t *v = arena_alloc(L->p->arena, (size_t)count * sizeof *v);
   for (int64_t i = 0; i < count; i++)
     v[i] = (int32_t)(base + i / (kh * kw) * s_ch + i / kw % kh * s_h + i % kw * s_w);
-  int64_t dims[1] = {count};
-  return lprog_const_buffer(L->p, name, DT_I32, shape_of(1, dims), v);
+  return i32_table(L, name, v, count);
 }
 
 /* The i32 table of output positions on the grid: p -> (p / cols)*wp +
@@ -663,13 +676,10 @@ static LBuffer *tap_table(Lower *L, int64_t count, int64_t kh, int64_t kw, int64
 static LBuffer *position_table(Lower *L, int64_t rows, int64_t cols, int64_t wp, int64_t prows) {
   const char *name = arena_printf(L->p->arena, "positions_%lldx%lld_%lld_%lld", (long long)rows,
                                   (long long)cols, (long long)wp, (long long)prows);
-  LBuffer *t = lprog_find_buffer(L->p, name);
-  if (t) return t;
   int32_t *v = arena_alloc(L->p->arena, (size_t)prows * sizeof *v);
   for (int64_t p = 0; p < prows; p++)
     v[p] = p < rows * cols ? (int32_t)(p / cols * wp + p % cols) : 0;
-  int64_t dims[1] = {prows};
-  return lprog_const_buffer(L->p, name, DT_I32, shape_of(1, dims), v);
+  return i32_table(L, name, v, prows);
 }
 
 /* The row table of the implicit column matrix over a padded buffer:
@@ -725,10 +735,9 @@ static LStmt *grid_out(Lower *L, LBuffer *grid, const Implicit *im, LBuffer *out
  * channels (two vectors a row) when it computes at most 7/8 of the
  * channels-as-rows form. */
 static bool flip_pays(int64_t positions, int64_t channels) {
-  int64_t rows = (positions + GEMM_MR - 1) / GEMM_MR * GEMM_MR;
-  int64_t cols = (channels + IMPLICIT_ALIGN - 1) / IMPLICIT_ALIGN * IMPLICIT_ALIGN;
-  int64_t per_row = (positions + IMPLICIT_ALIGN - 1) / IMPLICIT_ALIGN * IMPLICIT_ALIGN;
-  return channels >= 2 * IMPLICIT_ALIGN && 8 * rows * cols < 7 * channels * per_row;
+  int64_t rows = round_up(positions, GEMM_MR), cols = round_up(channels, IMPLICIT_ALIGN);
+  return channels >= 2 * IMPLICIT_ALIGN &&
+         8 * rows * cols < 7 * channels * round_up(positions, IMPLICIT_ALIGN);
 }
 
 /* out[ooff + c*P + p] = t[p*N + c] for c < N, p < P. */
@@ -756,7 +765,7 @@ static LStmt *flipped_product(Lower *L, LBuffer *pad, LBuffer *pos, LBuffer *tap
 static void lower_conv_fwd_flipped(Lower *L, const Node *n, const Conv *g, const Implicit *im) {
   LBuffer *xb = vbuf(L, n->in[0]), *wb = vbuf(L, n->in[1]), *yb = vbuf(L, n->out[0]);
   LBuffer *bias = n->nin > 2 ? vbuf(L, n->in[2]) : NULL;
-  int64_t prows = (g->p + GEMM_MR - 1) / GEMM_MR * GEMM_MR;
+  int64_t prows = round_up(g->p, GEMM_MR);
   LBuffer *taps = implicit_taps(L, im, g->c, g->kh, g->kw);
   LBuffer *pos = position_table(L, g->oh, g->ow, im->wp, prows);
   LBuffer *xpad = scratch(L, "xpad", DT_F32, im->size);
@@ -777,7 +786,7 @@ static void lower_conv_dx_flipped(Lower *L, const Node *n, const Conv *g, const 
   LProgram *p = L->p;
   LBuffer *dyb = vbuf(L, n->in[0]), *wb = vbuf(L, n->in[1]), *dxb = vbuf(L, n->out[0]);
   int64_t taps_n = g->kh * g->kw, k = g->f * taps_n, hw = g->h * g->w;
-  int64_t prows = (hw + GEMM_MR - 1) / GEMM_MR * GEMM_MR;
+  int64_t prows = round_up(hw, GEMM_MR);
   LBuffer *taps = implicit_taps(L, im, g->f, g->kh, g->kw);
   LBuffer *pos = position_table(L, g->h, g->w, im->wp, prows);
   LBuffer *dypad = scratch(L, "dypad", DT_F32, im->size);
@@ -840,10 +849,22 @@ static void lower_conv_dx_implicit(Lower *L, const Node *n, const Conv *g, const
   lower_kernel_body(L, seq(fill(L, dypad, ci(L, 0), ci(L, im->size), 0), per_sample_loop(L, s, body)));
 }
 
+/* dw[(g*Fg + f)*Kc + r] = dwt[(g*Kc + r)*Fg + f], as one loop over the F
+ * filters (filter ff is in group ff / Fg). */
+static LStmt *dw_from_dwt(Lower *L, const Conv *g, LBuffer *dwt, LBuffer *dwb) {
+  LProgram *p = L->p;
+  LVar *ff = lv_loop(L, "f"), *r = lv_loop(L, "r");
+  LExpr *grp = idiv(L, ve(L, ff), g->fg);
+  LExpr *fin = sub(L, ve(L, ff), mul(L, idiv(L, ve(L, ff), g->fg), ci(L, g->fg)));
+  LExpr *from = add(L, mul(L, add(L, mul(L, grp, ci(L, g->kc)), ve(L, r)), ci(L, g->fg)), fin);
+  return loop(L, ff, ci(L, g->f), 0,
+              loop(L, r, ci(L, g->kc), 0,
+                   ls_store(p, dwb, add(L, mul(L, ve(L, ff), ci(L, g->kc)), ve(L, r)), ld(L, dwt, from))));
+}
+
 /* dwT [Kc x F] += B(xpad[s]) [Kc x grid] . dyg [grid x F] over the samples,
  * dyg[j, f] = dy[s, f, oh, ow] at grid column j = oh*WP + ow and 0 at the
  * dropped ones; then dw = dwT transposed once. */
-static LStmt *dw_from_dwt(Lower *L, const Conv *g, LBuffer *dwt, LBuffer *dwb);
 static void lower_conv_dw_implicit(Lower *L, const Node *n, const Conv *g, const Implicit *im) {
   LProgram *p = L->p;
   LBuffer *xb = vbuf(L, n->in[0]), *dyb = vbuf(L, n->in[1]), *dwb = vbuf(L, n->out[0]);
@@ -875,7 +896,7 @@ bool lower_conv_fwd(Lower *L, const Node *n, LowerMode mode) {
   Conv g = conv_geometry(n, x, y);
   lower_kernel(L, n, "fwd", L->entries);
   Implicit im = implicit_layout(g.c, g.h, g.w, g.ph, g.pw, g.kh, g.kw);
-  if (conv_implicit(&g) && im.size < (int64_t)1 << 30 && flip_pays(g.p, g.f)) {
+  if (conv_implicit(&g) && implicit_fits(&im) && flip_pays(g.p, g.f)) {
     lower_conv_fwd_flipped(L, n, &g, &im);
     return true;
   }
@@ -915,7 +936,7 @@ bool lower_conv_dx(Lower *L, const Node *n, LowerMode mode) {
   lower_kernel(L, n, "dx", L->entries);
   if (conv_implicit(&g) && g.ph < g.kh && g.pw < g.kw) {
     Implicit im = implicit_layout(g.f, g.oh, g.ow, g.kh - 1 - g.ph, g.kw - 1 - g.pw, g.kh, g.kw);
-    if (im.size < (int64_t)1 << 30 && flip_pays(g.h * g.w, g.c)) {
+    if (implicit_fits(&im) && flip_pays(g.h * g.w, g.c)) {
       lower_conv_dx_flipped(L, n, &g, &im);
       return true;
     }
@@ -993,18 +1014,6 @@ static bool lower_conv_dw_dyt(Lower *L, const Node *n, const Conv *g) {
   return true;
 }
 
-/* dw[(g*Fg + f)*Kc + r] = dwt[(g*Kc + r)*Fg + f], as one loop over the F
- * filters (filter ff is in group ff / Fg). */
-static LStmt *dw_from_dwt(Lower *L, const Conv *g, LBuffer *dwt, LBuffer *dwb) {
-  LProgram *p = L->p;
-  LVar *ff = lv_loop(L, "f"), *r = lv_loop(L, "r");
-  LExpr *grp = idiv(L, ve(L, ff), g->fg);
-  LExpr *fin = sub(L, ve(L, ff), mul(L, idiv(L, ve(L, ff), g->fg), ci(L, g->fg)));
-  LExpr *from = add(L, mul(L, add(L, mul(L, grp, ci(L, g->kc)), ve(L, r)), ci(L, g->fg)), fin);
-  return loop(L, ff, ci(L, g->f), 0,
-              loop(L, r, ci(L, g->kc), 0,
-                   ls_store(p, dwb, add(L, mul(L, ve(L, ff), ci(L, g->kc)), ve(L, r)), ld(L, dwt, from))));
-}
 
 bool lower_conv_dw(Lower *L, const Node *n, LowerMode mode) {
   (void)mode;
@@ -1035,7 +1044,6 @@ bool lower_conv_dw(Lower *L, const Node *n, LowerMode mode) {
   lower_kernel_body(L, seq(zero, per_sample_loop(L, s, per)));
   return true;
 }
-
 
 /* t[f, i] = v[i, f] ([n x len] -> [len x B], B the compiled batch) for the
  * samples present and 0 for the rest of the batch: a product over all B
