@@ -23,7 +23,8 @@
  * and a short tail, because gcc -O2 only vectorises loops it needs no
  * epilogue for; C is done in column panels of two vectors, each register
  * block's C set to its start (bias or 0) just before its k loop, so it stays
- * in registers. docs/lowering.md records the choices and the measurements
+ * in registers; a short constant k is done whole in one pass over the
+ * columns, with no k loop and no panels. docs/lowering.md records the choices and the measurements
  * behind them. */
 #include "lower.h"
 
@@ -39,6 +40,10 @@ enum { GEMM_MR = 4, GEMM_MR_MAX = 6, GEMM_KU = 4, GEMM_VEC = 8 };
  * storing them per k block. Without it (scalar targets), the widest panel
  * is GEMM_NC floats: MR rows of it are 16 KB. */
 enum { GEMM_NV = 2, GEMM_NC = 1024 };
+/* A constant k of at most GEMM_KSHORT steps is done whole in one pass of
+ * the column loops (short_k): no k loop to keep C in registers across, so
+ * no panels and no init loops either. */
+enum { GEMM_KSHORT = 12 };
 
 /* A GEMM operand: element (i, j) lives at buf[off + i*rs + j*cs], where off
  * is an expression of the enclosing loops (sample, group). A row or column
@@ -112,12 +117,13 @@ static LExpr *c_start(Lower *L, const Gemm *g, LExpr *i, LVar *j) {
 
 /* The column loops of an n-column panel, as cut points: cut[0] = 0 <
  * ... < cut[parts] = n; part i is vectorised when vec[i]. With the vector
- * width known: one loop per whole vector, then the rest in halving
+ * width known: one loop per whole vector (all whole vectors one loop when
+ * whole: C is not kept across k then), then the rest in halving
  * vectors down to 4 lanes, then a scalar tail under 4. Without: [0, n8) a
  * multiple of 8 lanes, [n8, n4) one block of 4 (an SSE vector, so gcc -O2
  * vectorises it too), [n4, n) scalar. */
 enum { GEMM_PARTS_MAX = GEMM_NV + 8 };
-static int column_parts(const Lower *L, int64_t n, int64_t *cut, bool *vec) {
+static int column_parts(const Lower *L, int64_t n, bool whole, int64_t *cut, bool *vec) {
   int parts = 0;
   int64_t at = 0, lanes = L->f32_lanes;
   cut[0] = 0;
@@ -129,6 +135,10 @@ static int column_parts(const Lower *L, int64_t n, int64_t *cut, bool *vec) {
       cut[++parts] = at = ends[i];
     }
     return parts;
+  }
+  if (whole && n >= lanes) {
+    vec[parts] = true;
+    cut[++parts] = at = n / lanes * lanes;
   }
   for (int64_t w = lanes; w >= 4; w /= 2)
     while (n - at >= w && parts < GEMM_PARTS_MAX - 1) {
@@ -144,11 +154,14 @@ static int column_parts(const Lower *L, int64_t n, int64_t *cut, bool *vec) {
 
 /* What C[i0+r, j] gets in a panel's column loops (row r, column j, C's
  * element ci_), given the block's A locals a and its k steps k0.. k0+nk-1;
- * a NULL a asks for C's start instead. */
+ * a NULL a asks for C's start instead. With whole (a short k: k0 = 0, nk
+ * = k), C's start (or C itself with GEMM_ACC) plus each GEMM_KU steps' sum
+ * in turn: the additions of the k loop, in its order. */
 typedef struct RowStep {
   LExpr *k0;
   int nk;
   LVar **a;
+  bool whole;
 } RowStep;
 
 static LExpr *row_value(Lower *L, const Gemm *g, const RowStep *st, LExpr *i, int r, LVar *j,
@@ -157,13 +170,19 @@ static LExpr *row_value(Lower *L, const Gemm *g, const RowStep *st, LExpr *i, in
     LExpr *start = c_start(L, g, i, j);
     return start ? start : cf(L, 0);
   }
-  LExpr *sum = NULL;
-  for (int q = 0; q < st->nk; q++) {
-    LExpr *bq = ld(L, g->b.buf, at(L, &g->b, add(L, st->k0, ci(L, q)), ve(L, j)));
-    LExpr *t = fmul(L, ve(L, st->a[r * st->nk + q]), bq);
-    sum = sum ? fadd(L, sum, t) : t;
+  LExpr *start = st->whole && g->init != GEMM_ACC ? c_start(L, g, i, j) : NULL;
+  LExpr *v = st->whole && g->init != GEMM_ACC ? (start ? start : cf(L, 0))
+                                              : ld(L, g->c.buf, ci_);
+  for (int q0 = 0; q0 < st->nk; q0 += GEMM_KU) {
+    LExpr *sum = NULL;
+    for (int q = q0; q < st->nk && q < q0 + GEMM_KU; q++) {
+      LExpr *bq = ld(L, g->b.buf, at(L, &g->b, add(L, st->k0, ci(L, q)), ve(L, j)));
+      LExpr *t = fmul(L, ve(L, st->a[r * st->nk + q]), bq);
+      sum = sum ? fadd(L, sum, t) : t;
+    }
+    v = fadd(L, v, sum);
   }
-  return fadd(L, ld(L, g->c.buf, ci_), sum);
+  return v;
 }
 
 /* The loops column_parts cuts, each storing row_value into C[i0+r, j] for
@@ -171,7 +190,7 @@ static LExpr *row_value(Lower *L, const Gemm *g, const RowStep *st, LExpr *i, in
 static LStmt *panel_loops(Lower *L, const Gemm *g, LExpr *i0, int nr, const RowStep *st) {
   int64_t cut[GEMM_PARTS_MAX + 1];
   bool vec[GEMM_PARTS_MAX];
-  int parts = column_parts(L, g->n, cut, vec);
+  int parts = column_parts(L, g->n, st->whole, cut, vec);
   LStmt *out = NULL;
   for (int part = 0; part < parts; part++) {
     LVar *j = lv_loop(L, "j");
@@ -192,14 +211,15 @@ static LStmt *panel_loops(Lower *L, const Gemm *g, LExpr *i0, int nr, const RowS
  * time; with C in registers across k the fill costs nothing measurable, and
  * 0 + x and bias + x give the same bits.) */
 static LStmt *init_loops(Lower *L, const Gemm *g, LExpr *i0, int nr) {
-  RowStep start = {NULL, 0, NULL};
+  RowStep start = {NULL, 0, NULL, false};
   return panel_loops(L, g, i0, nr, &start);
 }
 
 /* One register block: hoist the nr x nk A values, then the column loops of
- * C[i0+r, j] += sum_q a[r][q] * B[k0+q, j]. */
-static LStmt *gemm_block(Lower *L, const Gemm *g, LExpr *i0, int nr, LExpr *k0, int nk) {
-  LVar *a[GEMM_MR_MAX * GEMM_KU];
+ * C[i0+r, j] += sum_q a[r][q] * B[k0+q, j] (whole: all of a short k). */
+static LStmt *gemm_block(Lower *L, const Gemm *g, LExpr *i0, int nr, LExpr *k0, int nk,
+                         bool whole) {
+  LVar *a[GEMM_MR_MAX * GEMM_KSHORT];
   LBlock lets = {0};
   for (int r = 0; r < nr; r++)
     for (int q = 0; q < nk; q++) {
@@ -207,7 +227,7 @@ static LStmt *gemm_block(Lower *L, const Gemm *g, LExpr *i0, int nr, LExpr *k0, 
       LExpr *v = ld(L, g->a.buf, at(L, &g->a, add(L, i0, ci(L, r)), add(L, k0, ci(L, q))));
       lblock_add(&lets, ls_let(L->p, a[r * nk + q], v));
     }
-  RowStep step = {k0, nk, a};
+  RowStep step = {k0, nk, a, whole};
   return seq(lets.first, panel_loops(L, g, i0, nr, &step));
 }
 
@@ -216,8 +236,11 @@ static LStmt *gemm_block(Lower *L, const Gemm *g, LExpr *i0, int nr, LExpr *k0, 
  * With a constant k and a GEMM_SET/BIAS init, C starts from init_loops; a
  * runtime k (%n) keeps GEMM_ACC and a fill by the caller (with %n = 0 C must
  * still be defined). */
+static bool short_k(const Gemm *g) { return is_constant(g->k) && g->k->i <= GEMM_KSHORT; }
+
 static LStmt *gemm_rows(Lower *L, const Gemm *g, LExpr *i0, int nr) {
   LStmt *out = NULL;
+  if (short_k(g) && g->k->i > 0) return gemm_block(L, g, i0, nr, ci(L, 0), (int)g->k->i, true);
   if (is_constant(g->k)) {
     int64_t k = g->k->i, blocks = k / GEMM_KU;
     int rest = (int)(k % GEMM_KU);
@@ -225,18 +248,19 @@ static LStmt *gemm_rows(Lower *L, const Gemm *g, LExpr *i0, int nr) {
     if (blocks > 0) {
       LVar *kb = lv_loop(L, "kb");
       LExpr *k0 = mul(L, ve(L, kb), ci(L, GEMM_KU));
-      LStmt *block = gemm_block(L, g, i0, nr, k0, GEMM_KU);
+      LStmt *block = gemm_block(L, g, i0, nr, k0, GEMM_KU, false);
       out = seq(out, range(L, kb, ci(L, 0), ci(L, blocks), 0, block));
     }
-    if (rest) out = seq(out, gemm_block(L, g, i0, nr, ci(L, k - rest), rest));
+    if (rest) out = seq(out, gemm_block(L, g, i0, nr, ci(L, k - rest), rest, false));
     return out;
   }
   LVar *kb = lv_loop(L, "kb");
   LExpr *k0 = mul(L, ve(L, kb), ci(L, GEMM_KU));
-  out = range(L, kb, ci(L, 0), idiv(L, g->k, GEMM_KU), 0, gemm_block(L, g, i0, nr, k0, GEMM_KU));
+  LStmt *block = gemm_block(L, g, i0, nr, k0, GEMM_KU, false);
+  out = range(L, kb, ci(L, 0), idiv(L, g->k, GEMM_KU), 0, block);
   LVar *k = lv_loop(L, "k");
   LExpr *lo = mul(L, idiv(L, g->k, GEMM_KU), ci(L, GEMM_KU));
-  return seq(out, range(L, k, lo, g->k, 0, gemm_block(L, g, i0, nr, ve(L, k), 1)));
+  return seq(out, range(L, k, lo, g->k, 0, gemm_block(L, g, i0, nr, ve(L, k), 1, false)));
 }
 
 /* C += A . B: row blocks of GEMM_MR, then the remaining rows. */
@@ -279,7 +303,7 @@ static Gemm gemm_cols(Lower *L, const Gemm *g, LExpr *j0, int64_t n) {
  * gradient: 4 rows of 4320 floats are 69 KB). */
 static LStmt *gemm(Lower *L, const Gemm *g) {
   int64_t nc = L->f32_lanes >= 4 ? GEMM_NV * L->f32_lanes : GEMM_NC;
-  if (g->n <= nc) return gemm_panel(L, g);
+  if (g->n <= nc || short_k(g)) return gemm_panel(L, g);
   LVar *jc = lv_loop(L, "jc");
   Gemm panel = gemm_cols(L, g, mul(L, ve(L, jc), ci(L, nc)), nc);
   LStmt *out = loop(L, jc, ci(L, g->n / nc), 0, gemm_panel(L, &panel));
