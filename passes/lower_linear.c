@@ -263,19 +263,31 @@ static LStmt *gemm_rows(Lower *L, const Gemm *g, LExpr *i0, int nr) {
   return seq(out, range(L, k, lo, g->k, 0, gemm_block(L, g, i0, nr, ve(L, k), 1, false)));
 }
 
-/* C += A . B: row blocks of GEMM_MR, then the remaining rows. */
+/* The rows of a register block for a constant m: GEMM_MR, or when that
+ * leaves a rest, the first of 6, 5, 3 that divides m (one loop nest instead
+ * of a second one for the rest: compile time; the sums are the same). */
+static int block_rows(int64_t m) {
+  static const int mr[] = {GEMM_MR, 6, 5, 3};
+  for (int i = 0; i < 4; i++)
+    if (m % mr[i] == 0) return mr[i];
+  return GEMM_MR;
+}
+
+/* C += A . B: row blocks of block_rows (GEMM_MR for a runtime m), then the
+ * remaining rows. */
 static LStmt *gemm_panel(Lower *L, const Gemm *g) {
   if (is_constant(g->m) && g->m->i <= GEMM_MR_MAX)
     return g->m->i > 0 ? gemm_rows(L, g, ci(L, 0), (int)g->m->i) : NULL;
+  int mr = is_constant(g->m) ? block_rows(g->m->i) : GEMM_MR;
   LStmt *out = NULL;
-  LExpr *mblocks = idiv(L, g->m, GEMM_MR);
+  LExpr *mblocks = idiv(L, g->m, mr);
   if (!is_constant(mblocks) || mblocks->i > 0) {
     LVar *ib = lv_loop(L, "ib");
-    LExpr *i0 = mul(L, ve(L, ib), ci(L, GEMM_MR));
-    out = range(L, ib, ci(L, 0), mblocks, 0, gemm_rows(L, g, i0, GEMM_MR));
+    LExpr *i0 = mul(L, ve(L, ib), ci(L, mr));
+    out = range(L, ib, ci(L, 0), mblocks, 0, gemm_rows(L, g, i0, mr));
   }
   if (is_constant(g->m)) {
-    int rest = (int)(g->m->i % GEMM_MR);
+    int rest = (int)(g->m->i % mr);
     if (rest) out = seq(out, gemm_rows(L, g, ci(L, g->m->i - rest), rest));
   } else {
     LVar *i = lv_loop(L, "i");
