@@ -32,6 +32,8 @@ typedef struct Gen {
   unsigned loop_kind; /* the "llvm.loop" metadata kind */
   LLVMValueRef *kfn;  /* per kernel id: its function (called ones only) */
   LLVMTypeRef *kfn_type;
+  const KernelConsts *kconst; /* per kernel plan: the constants its function takes as arguments */
+  const KernelConsts *cur_consts; /* the kernel being defined's */
   LLVMValueRef *cglobal; /* per buffer id: a CONST buffer's array */
   LLVMValueRef bad_labels; /* i1 octo_bad_labels(ptr y, i32 n, i32 classes) */
   /* the kernel being written */
@@ -164,6 +166,16 @@ static void write_var(Gen *g, const LVar *v, LLVMValueRef x) {
 
 static LLVMValueRef expr(Gen *g, const LExpr *e);
 
+/* The argument that stands for constant e in a kernel shared with its twins
+ * (kernel_twins.h), or NULL. */
+static LLVMValueRef shared_const(Gen *g, const LExpr *e) {
+  if (!g->cur_consts) return NULL;
+  for (int i = 0; i < g->cur_consts->n; i++)
+    if (g->cur_consts->slot[i] == e)
+      return LLVMGetParam(g->fn, LLVMCountParams(g->fn) - (unsigned)(g->cur_consts->n - i));
+  return NULL;
+}
+
 /* An index as a pointer-width integer. Where that is wider than i32, the
  * i32 + - * of the index are computed at that width, nsw: wherever the i32
  * arithmetic is defined (nsw, C's signed overflow) the numbers are the
@@ -172,7 +184,8 @@ static LLVMValueRef expr(Gen *g, const LExpr *e);
  * of the compile time on. */
 static LLVMValueRef wide_index(Gen *g, const LExpr *e) {
   bool wider = LLVMGetIntTypeWidth(g->intptr) > 32;
-  if (wider && e && e->type == DT_I32 && e->kind == LE_CONST) return cint(g->intptr, e->i);
+  if (wider && e && e->type == DT_I32 && e->kind == LE_CONST && !shared_const(g, e))
+    return cint(g->intptr, e->i);
   if (e && e->kind == LE_VAR && wide_var(g, e->var))
     return LLVMBuildLoad2(g->b, g->intptr, var_slot(g, e->var), e->var->name);
   if (wider && e && e->type == DT_I32 && e->kind == LE_BINARY && e->a->type == DT_I32 &&
@@ -523,7 +536,9 @@ static LLVMValueRef expr(Gen *g, const LExpr *e) {
     return LLVMGetUndef(g->i32);
   }
   switch (e->kind) {
-  case LE_CONST: return e->type == DT_F32 ? cf32(g, e->f) : cint(g->ty[e->type], e->i);
+  case LE_CONST:
+    if (shared_const(g, e)) return shared_const(g, e);
+    return e->type == DT_F32 ? cf32(g, e->f) : cint(g->ty[e->type], e->i);
   case LE_VAR:
     if (e->var->kind == LVAR_ARG) {
       if (!g->param[e->var->id]) {
@@ -557,6 +572,24 @@ static bool has_inner_loop(const LStmt *s) {
   return false;
 }
 
+/* The float operations of an expression. */
+static int float_ops(const LExpr *e) {
+  if (!e) return 0;
+  bool op = e->type == DT_F32 && (e->kind == LE_BINARY || e->kind == LE_UNARY ||
+                                  e->kind == LE_SELECT || e->kind == LE_CALL);
+  return op + float_ops(e->a) + float_ops(e->b) + float_ops(e->c);
+}
+
+/* The float operations of one iteration of a loop body without inner loops. */
+static int body_float_ops(const LStmt *s) {
+  int n = 0;
+  for (; s; s = s->next) {
+    n += float_ops(s->value) + float_ops(s->index) + float_ops(s->cond);
+    if (s->kind == LS_IF) n += body_float_ops(s->body) + body_float_ops(s->else_body);
+  }
+  return n;
+}
+
 /* The loop's hints as llvm.loop metadata on its latch branch: vectorize
  * as clang's `#pragma clang loop vectorize(enable)`, scalar as
  * `vectorize(disable)`, unroll as `unroll(full)`. LLVM does not unroll a loop the loop IR vectorises
@@ -564,10 +597,12 @@ static bool has_inner_loop(const LStmt *s) {
  * blocks of thousands of instructions (lenet5's logits_fwd: 2,761) that
  * took most of the compile time and no step time. Small inner loops it
  * still unrolls (a 2x2 max-pool's gradient: 3x faster). */
+enum { UNROLL_FLOAT_OPS_MAX = 16 };
 static void loop_hints(Gen *g, LLVMValueRef latch_br, const LStmt *loop) {
   unsigned hints = loop->hints;
   bool no_unroll = !(hints & LHINT_UNROLL) &&
-                   ((hints & LHINT_VECTORIZE) || has_inner_loop(loop->body));
+                   ((hints & LHINT_VECTORIZE) || has_inner_loop(loop->body) ||
+                    body_float_ops(loop->body) > UNROLL_FLOAT_OPS_MAX);
   if (!(hints & (LHINT_VECTORIZE | LHINT_UNROLL | LHINT_SCALAR)) && !no_unroll) return;
   LLVMMetadataRef self = LLVMTemporaryMDNode(g->ctx, NULL, 0);
   LLVMMetadataRef ops[4];
@@ -709,11 +744,14 @@ static bool same_function(const void *ctx, const KernelPlan *a, const KernelPlan
   return true;
 }
 
-static void declare_kernel(Gen *g, const KernelPlan *kp) {
-  int n = kp->nbufs + kp->nscalars;
+/* A kernel's function: its buffers, its entry scalars, then the constants
+ * it shares with its twins as arguments (kernel_twins.h). */
+static void declare_kernel(Gen *g, const KernelPlan *kp, const KernelConsts *kc) {
+  int n = kp->nbufs + kp->nscalars + kc->n;
   LLVMTypeRef *params = arena_alloc(g->p->arena, (size_t)(n + 1) * sizeof *params);
   for (int i = 0; i < kp->nbufs; i++) params[i] = g->ptr;
   for (int i = 0; i < kp->nscalars; i++) params[kp->nbufs + i] = g->ty[kp->scalars[i]->dtype];
+  for (int i = 0; i < kc->n; i++) params[kp->nbufs + kp->nscalars + i] = g->ty[kc->slot[i]->type];
   LLVMTypeRef ft = LLVMFunctionType(g->voidt, params, (unsigned)n, 0);
   const char *name = arena_printf(g->p->arena, "%s_k_%s", g->plan->prefix, kp->kernel->name);
   LLVMValueRef fn = LLVMAddFunction(g->mod, name, ft);
@@ -739,9 +777,10 @@ static void declare_kernel(Gen *g, const KernelPlan *kp) {
   g->kfn_type[kp->kernel->id] = ft;
 }
 
-static void define_kernel(Gen *g, const KernelPlan *kp) {
+static void define_kernel(Gen *g, const KernelPlan *kp, const KernelConsts *kc) {
   const LKernel *k = kp->kernel;
   g->k = k;
+  g->cur_consts = kc->n ? kc : NULL;
   g->fn = g->kfn[k->id];
   memset(g->bufp, 0, (size_t)(g->p->nbuffers + 1) * sizeof *g->bufp);
   memset(g->slot, 0, (size_t)(g->p->nvars + 1) * sizeof *g->slot);
@@ -758,6 +797,7 @@ static void define_kernel(Gen *g, const KernelPlan *kp) {
   LLVMBuildRetVoid(g->b);
   LLVMBuildBr(g->ab, body);
   g->k = NULL;
+  g->cur_consts = NULL;
 }
 
 /* ---- entries -------------------------------------------------------- */
@@ -886,8 +926,11 @@ static void emit_calls(Gen *g, const EntryPlan *e, const EntryArgs *a) {
       LLVMBuildCondBr(g->b, is_null(g, a->pred), after, call);
       LLVMPositionBuilderAtEnd(g->b, call);
     }
-    int n = kp->nbufs + kp->nscalars;
+    const KernelConsts *kc = &g->kconst[kp - g->plan->kernels];
+    int n = kp->nbufs + kp->nscalars + kc->n;
     LLVMValueRef *args = arena_alloc(g->p->arena, (size_t)(n + 1) * sizeof *args);
+    for (int i = 0; i < kc->n; i++)
+      args[kp->nbufs + kp->nscalars + i] = cint(g->ty[kc->slot[i]->type], kc->value[i]);
     for (int i = 0; i < kp->nbufs; i++) args[i] = call_arg(g, kp->bufs[i], a);
     for (int i = 0; i < kp->nscalars; i++) {
       const LVar *v = kp->scalars[i];
@@ -1173,19 +1216,21 @@ bool llvm_codegen(const ProgramPlan *plan, LLVMModuleRef mod, const LlvmCodegenO
   emit_tensor_table(g);
   /* identical kernels built once (kernel_twins.h), from -O1 */
   int *twin = arena_alloc(g->p->arena, (size_t)(plan->nkernels + 1) * sizeof *twin);
-  for (int i = 0; i < plan->nkernels; i++) twin[i] = i;
-  if (o && o->merge_twins) kernel_twins(plan, same_function, plan, twin);
+  KernelConsts *kc = arena_alloc(g->p->arena, (size_t)(plan->nkernels + 1) * sizeof *kc);
+  for (int i = 0; i < plan->nkernels; i++) twin[i] = i, kc[i].n = 0;
+  if (o && o->merge_twins) kernel_twins(plan, same_function, plan, twin, kc);
+  g->kconst = kc;
   for (int i = 0; i < plan->nkernels; i++) {
     const KernelPlan *kp = &plan->kernels[i], *first = &plan->kernels[twin[i]];
     if (twin[i] == i) {
-      declare_kernel(g, kp);
+      declare_kernel(g, kp, &kc[i]);
     } else {
       g->kfn[kp->kernel->id] = g->kfn[first->kernel->id];
       g->kfn_type[kp->kernel->id] = g->kfn_type[first->kernel->id];
     }
   }
   for (int i = 0; i < plan->nkernels && g->ok; i++)
-    if (twin[i] == i) define_kernel(g, &plan->kernels[i]);
+    if (twin[i] == i) define_kernel(g, &plan->kernels[i], &kc[i]);
   if (g->ok) {
     emit_init(g);
     emit_train_step(g);

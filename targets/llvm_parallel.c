@@ -50,8 +50,11 @@ bool llvm_parallel_movable(LLVMValueRef fn) {
   for (LLVMUseRef u = LLVMGetFirstUse(fn); u; u = LLVMGetNextUse(u)) {
     LLVMValueRef call = LLVMGetUser(u);
     unsigned n = LLVMGetNumArgOperands(call);
-    for (unsigned i = 0; i < n; i++)
-      if (LLVMIsConstant(LLVMGetOperand(call, i))) return false;
+    for (unsigned i = 0; i < n; i++) {
+      LLVMValueRef arg = LLVMGetOperand(call, i);
+      if (LLVMIsConstant(arg) && LLVMGetTypeKind(LLVMTypeOf(arg)) == LLVMPointerTypeKind)
+        return false;
+    }
   }
   return true;
 }

@@ -22,9 +22,11 @@ typedef bool (*LlvmOptimise)(LLVMModuleRef mod, LLVMTargetMachineRef tm, int opt
 /* Which functions of mod may move to the second module: definitions with
  * internal linkage and the noinline attribute (llvm_codegen.c's kernels)
  * that are not optnone, are only called directly by the exported entries,
- * and are never passed a constant (a CONST buffer's global:
+ * and are never passed a constant pointer (a CONST buffer's global:
  * interprocedural constant propagation gives such a kernel the global's
- * address, which only works beside its caller). */
+ * address, which only works beside its caller). The integer constants a
+ * kernel shared by twins takes (kernel_twins.h) differ between its calls,
+ * so no propagation takes them in. */
 bool llvm_parallel_movable(LLVMValueRef fn);
 
 /* Optimises mod with optimise: the movable functions (above), balanced by

@@ -34,15 +34,26 @@ int main(int argc, char **argv) {
   ProgramPlan plan;
   if (!p || !lprog_verify(p, d) || !plan_build(&plan, p, "twins_dump", stderr)) return 1;
   int *twin = calloc((size_t)plan.nkernels + 1, sizeof *twin);
-  if (!twin) return 1;
-  kernel_twins(&plan, NULL, NULL, twin);
+  KernelConsts *kc = calloc((size_t)plan.nkernels + 1, sizeof *kc);
+  if (!twin || !kc) return 1;
+  kernel_twins(&plan, NULL, NULL, twin, kc);
   int n = 0;
-  for (int i = 0; i < plan.nkernels; i++)
+  for (int i = 0; i < plan.nkernels; i++) {
     if (twin[i] != i) {
-      printf("%s -> %s\n", plan.kernels[i].kernel->name, plan.kernels[twin[i]].kernel->name);
+      printf("%s -> %s", plan.kernels[i].kernel->name, plan.kernels[twin[i]].kernel->name);
       n++;
+    } else if (kc[i].n) {
+      printf("%s", plan.kernels[i].kernel->name);
     }
+    if (kc[i].n) { /* the constants passed as arguments */
+      printf(" (");
+      for (int s = 0; s < kc[i].n; s++) printf("%s%lld", s ? ", " : "", (long long)kc[i].value[s]);
+      printf(")");
+    }
+    if (twin[i] != i || kc[i].n) printf("\n");
+  }
   printf("%d of %d kernels are twins\n", n, plan.nkernels);
+  free(kc);
   free(twin);
   diag_free(d);
   arena_free(a);
