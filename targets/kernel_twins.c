@@ -286,7 +286,7 @@ void kernel_twins(const ProgramPlan *plan, KernelCompatible compatible, const vo
           ok = false;
           break;
         }
-        memcpy(vals[i], t.rec_b, (size_t)t.nrec * sizeof *vals[i]);
+        if (t.nrec) memcpy(vals[i], t.rec_b, (size_t)t.nrec * sizeof *vals[i]);
         twin[i] = j;
         break;
       }
