@@ -24,8 +24,8 @@
  * epilogue for; C is done in column panels of two vectors, each register
  * block's C set to its start (bias or 0) just before its k loop, so it stays
  * in registers; a short constant k is done whole in one pass over the
- * columns, with no k loop and no panels. docs/lowering.md records the choices and the measurements
- * behind them. */
+ * columns, with no k loop and no panels. docs/lowering.md records the
+ * choices and the measurements behind them. */
 #include "lower.h"
 
 /* Register block of the GEMM: rows of C per pass (a matrix of at most
@@ -166,13 +166,12 @@ typedef struct RowStep {
 
 static LExpr *row_value(Lower *L, const Gemm *g, const RowStep *st, LExpr *i, int r, LVar *j,
                         LExpr *ci_) {
-  if (!st->a) { /* C's start: the bias or 0 */
-    LExpr *start = c_start(L, g, i, j);
-    return start ? start : cf(L, 0);
-  }
-  LExpr *start = st->whole && g->init != GEMM_ACC ? c_start(L, g, i, j) : NULL;
-  LExpr *v = st->whole && g->init != GEMM_ACC ? (start ? start : cf(L, 0))
-                                              : ld(L, g->c.buf, ci_);
+  /* C's start (the bias or 0): all of it without A, the first term of a
+   * whole k that does not accumulate */
+  bool from_start = !st->a || (st->whole && g->init != GEMM_ACC);
+  LExpr *v = from_start ? c_start(L, g, i, j) : ld(L, g->c.buf, ci_);
+  if (!v) v = cf(L, 0);
+  if (!st->a) return v;
   for (int q0 = 0; q0 < st->nk; q0 += GEMM_KU) {
     LExpr *sum = NULL;
     for (int q = q0; q < st->nk && q < q0 + GEMM_KU; q++) {
@@ -268,7 +267,7 @@ static LStmt *gemm_rows(Lower *L, const Gemm *g, LExpr *i0, int nr) {
  * of a second one for the rest: compile time; the sums are the same). */
 static int block_rows(int64_t m) {
   static const int mr[] = {GEMM_MR, 6, 5, 3};
-  for (int i = 0; i < 4; i++)
+  for (size_t i = 0; i < sizeof mr / sizeof mr[0]; i++)
     if (m % mr[i] == 0) return mr[i];
   return GEMM_MR;
 }

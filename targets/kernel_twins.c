@@ -231,7 +231,7 @@ static uint64_t hash_kernel(Twins *t, const KernelPlan *kp) {
 }
 
 /* A group's argument positions (indices into its first plan's walk of
- * outer constants), ascending; false when pos would pass the limit. */
+ * outer constants), ascending. */
 typedef struct Slots {
   int n;
   int pos[TWIN_CONSTS_MAX];

@@ -536,9 +536,11 @@ static LLVMValueRef expr(Gen *g, const LExpr *e) {
     return LLVMGetUndef(g->i32);
   }
   switch (e->kind) {
-  case LE_CONST:
-    if (shared_const(g, e)) return shared_const(g, e);
+  case LE_CONST: {
+    LLVMValueRef arg = shared_const(g, e);
+    if (arg) return arg;
     return e->type == DT_F32 ? cf32(g, e->f) : cint(g->ty[e->type], e->i);
+  }
   case LE_VAR:
     if (e->var->kind == LVAR_ARG) {
       if (!g->param[e->var->id]) {
